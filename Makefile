@@ -1,0 +1,126 @@
+# LittleEcom: an operator that provisions a microservice shop from one custom resource.
+include hack/versions.env
+
+IMG ?= littleecom/manager:latest
+SERVICE_IMG_PREFIX ?= littleecom
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+LOCALBIN ?= $(shell pwd)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+KUBECTL ?= kubectl
+ENVTEST_ASSETS = $(LOCALBIN)/k8s/$(KUBERNETES_VERSION:v%=%)
+
+# Tests that need more than the API server (RabbitMQ) read this; envtest reads KUBEBUILDER_ASSETS.
+GO_TEST_FLAGS ?= -timeout 45m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and the ClusterRole from kubebuilder markers.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run gofmt against code.
+	gofmt -l -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	"$(GOLANGCI_LINT)" run
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
+	"$(GOLANGCI_LINT)" run --fix
+
+.PHONY: test
+test: manifests generate fmt vet envtest rabbitmq ## Run every test (envtest on a real API server, services on real RabbitMQ/FerretDB/SMTP).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
+
+.PHONY: bench
+bench: envtest rabbitmq ## Run the benchmarks (reported, never asserted).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -run '^$$' -bench . -benchmem ./...
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager and the services into bin/.
+	go build -o bin/manager ./cmd/manager
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig.
+	go run ./cmd/manager
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a container engine).
+	docker build -t $(IMG) .
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Generate dist/install.yaml with the CRD and the manager.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install the CRD into the cluster of the current kubeconfig.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Remove the CRD from the cluster (ignore-not-found=true to ignore missing objects).
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the manager to the cluster of the current kubeconfig.
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=$(IMG)
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Remove the manager from the cluster.
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies (cached in bin/, versions in hack/versions.env)
+
+.PHONY: controller-gen
+controller-gen: ## Install controller-gen.
+	@hack/tools.sh controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: kustomize
+kustomize: ## Install kustomize.
+	@hack/tools.sh kustomize sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
+
+.PHONY: golangci-lint
+golangci-lint: ## Install golangci-lint.
+	@hack/tools.sh golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for envtest from their Go modules.
+	@hack/build-envtest.sh >/dev/null
+
+.PHONY: rabbitmq
+rabbitmq: ## Install (apt-get) and start RabbitMQ on 127.0.0.1:5672 when it is not running.
+	@hack/rabbitmq.sh start

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs Debian's rabbitmq-server when absent and runs it on 127.0.0.1:5672 for tests and
+# `make dev`. Usage: hack/rabbitmq.sh start|stop|status. "start" is a no-op when it answers.
+set -euo pipefail
+
+log() { echo "rabbitmq: $*" >&2; }
+
+ready() { rabbitmqctl -q await_startup --timeout 2 >/dev/null 2>&1; }
+
+install() {
+  command -v rabbitmq-server >/dev/null 2>&1 && return 0
+  log "installing rabbitmq-server with apt-get (first run only, ~15 s)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || { log "apt-get update failed"; exit 1; }
+  # policy-rc.d keeps the package's service scripts from starting a broker bound to every
+  # interface; we start our own, bound to loopback, below.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' RETURN
+  apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null ||
+    { log "apt-get install rabbitmq-server failed: RabbitMQ is not installable here"; exit 1; }
+}
+
+configure() {
+  mkdir -p /etc/rabbitmq
+  cat > /etc/rabbitmq/rabbitmq-env.conf <<'CONF'
+NODE_IP_ADDRESS=127.0.0.1
+ERL_EPMD_ADDRESS=127.0.0.1
+NODENAME=rabbit@localhost
+SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+CONF
+  cat > /etc/rabbitmq/rabbitmq.conf <<'CONF'
+listeners.tcp.default = 127.0.0.1:5672
+loopback_users = none
+CONF
+  if [[ -x /usr/lib/rabbitmq/bin/rabbitmq-plugins ]] || command -v rabbitmq-plugins >/dev/null; then
+    rabbitmq-plugins --offline enable rabbitmq_management >/dev/null 2>&1 || true
+  fi
+  echo '[rabbitmq_management].' > /etc/rabbitmq/enabled_plugins
+  cat >> /etc/rabbitmq/rabbitmq.conf <<'CONF'
+management.tcp.ip = 127.0.0.1
+management.tcp.port = 15672
+CONF
+}
+
+start() {
+  if ready; then return 0; fi
+  install
+  configure
+  log "starting rabbitmq-server on 127.0.0.1:5672"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 120); do
+    if ready; then
+      log "ready"
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "did not start within 60 s; see /var/log/rabbitmq/"
+  exit 1
+}
+
+stop() {
+  ready || return 0
+  local pid
+  pid="$(rabbitmqctl -q eval 'list_to_integer(os:getpid()).' 2>/dev/null || true)"
+  rabbitmqctl -q stop >/dev/null 2>&1 || true
+  # rabbitmqctl stop returns before the VM exits; wait for it so the port is free.
+  if [[ -n "$pid" ]]; then
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  fi
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop ;;
+  status) ready && echo running || { echo stopped; exit 1; } ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
