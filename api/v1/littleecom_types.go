@@ -1,19 +1,3 @@
-/*
-Copyright 2026.
-
-Licensed under the Apache License, Version 2.0 (the "License");
-you may not use this file except in compliance with the License.
-You may obtain a copy of the License at
-
-    http://www.apache.org/licenses/LICENSE-2.0
-
-Unless required by applicable law or agreed to in writing, software
-distributed under the License is distributed on an "AS IS" BASIS,
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-See the License for the specific language governing permissions and
-limitations under the License.
-*/
-
 package v1
 
 import (
@@ -21,67 +5,157 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// EDIT THIS FILE!  THIS IS SCAFFOLDING FOR YOU TO OWN!
-// NOTE: json tags are required.  Any new fields you add must have json tags for the fields to be serialized.
-
-// LittleEcomSpec defines the desired state of LittleEcom
+// LittleEcomSpec is the desired shop. Every section has defaults: `spec: {}` provisions a
+// working shop (MongoDB replica set, RabbitMQ, the three services and an Ingress with CORS).
 type LittleEcomSpec struct {
-	// INSERT ADDITIONAL SPEC FIELDS - desired state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
-	// The following markers will use OpenAPI v3 schema to validate the value
-	// More info: https://book.kubebuilder.io/reference/markers/crd-validation.html
-
-	// foo is an example field of LittleEcom. Edit littleecom_types.go to remove/update
+	// mongodb is the replica set that stores items, accounts and notifier state.
+	// +kubebuilder:default={}
 	// +optional
-	Foo *string `json:"foo,omitempty"`
+	MongoDB MongoDBSpec `json:"mongodb,omitzero"`
+
+	// rabbitmq carries the item events from backend to notifier.
+	// +kubebuilder:default={}
+	// +optional
+	RabbitMQ RabbitMQSpec `json:"rabbitmq,omitzero"`
+
+	// backend serves the item API.
+	// +kubebuilder:default={}
+	// +optional
+	Backend BackendSpec `json:"backend,omitzero"`
+
+	// auth registers accounts and signs access tokens.
+	// +kubebuilder:default={}
+	// +optional
+	Auth AuthSpec `json:"auth,omitzero"`
+
+	// notifier e-mails sellers and buyers about item events.
+	// +kubebuilder:default={}
+	// +optional
+	Notifier NotifierSpec `json:"notifier,omitzero"`
+
+	// ingress exposes the API through an Ingress with CORS annotations.
+	// +kubebuilder:default={}
+	// +optional
+	Ingress IngressSpec `json:"ingress,omitzero"`
+
+	// gateway exposes the API through a Gateway API HTTPRoute attached to existing Gateways.
+	// +optional
+	Gateway *GatewaySpec `json:"gateway,omitempty"`
+
+	// logging deploys an Elasticsearch/Fluentd/Kibana stack for the shop's logs. Off by
+	// default: it needs gigabytes of memory.
+	// +kubebuilder:default={}
+	// +optional
+	Logging LoggingSpec `json:"logging,omitzero"`
 }
 
-// LittleEcomStatus defines the observed state of LittleEcom.
+// Phase summarises the shop's state for people and printer columns.
+// +kubebuilder:validation:Enum=Provisioning;Ready;Degraded
+type Phase string
+
+// Phases of a LittleEcom.
+const (
+	// PhaseProvisioning: some component has not become ready yet since the last spec change.
+	PhaseProvisioning Phase = "Provisioning"
+	// PhaseReady: every enabled component is ready.
+	PhaseReady Phase = "Ready"
+	// PhaseDegraded: a component failed or lost readiness after having been ready.
+	PhaseDegraded Phase = "Degraded"
+)
+
+// LittleEcomStatus is the observed state of the shop.
 type LittleEcomStatus struct {
-	// INSERT ADDITIONAL STATUS FIELD - define observed state of cluster
-	// Important: Run "make" to regenerate code after modifying this file
+	// observedGeneration is the spec generation the last successful reconcile acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// For Kubernetes API conventions, see:
-	// https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties
+	// phase is Provisioning, Ready or Degraded.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
 
-	// conditions represent the current state of the LittleEcom resource.
-	// Each condition has a unique type and reflects the status of a specific aspect of the resource.
-	//
-	// Standard condition types include:
-	// - "Available": the resource is fully functional
-	// - "Progressing": the resource is being created or updated
-	// - "Degraded": the resource failed to reach or maintain its desired state
-	//
-	// The status of each condition is one of True, False, or Unknown.
+	// readyComponents counts ready components out of the enabled ones, e.g. "5/6".
+	// +optional
+	ReadyComponents string `json:"readyComponents,omitempty"`
+
+	// conditions: Ready plus one per component.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// mongodb reports the replica set.
+	// +optional
+	MongoDB MongoDBStatus `json:"mongodb,omitzero"`
+
+	// endpoints lists the URLs the shop is reachable at.
+	// +optional
+	Endpoints EndpointsStatus `json:"endpoints,omitzero"`
 }
 
+// MongoDBStatus reports the replica set as the operator last saw it.
+type MongoDBStatus struct {
+	// replicaSet is the replica-set name.
+	// +optional
+	ReplicaSet string `json:"replicaSet,omitempty"`
+	// state is a one-word summary of the replica set (the ReplicaSetInitialized reason).
+	// +optional
+	State string `json:"state,omitempty"`
+	// initialized is true once replSetInitiate succeeded.
+	// +optional
+	Initialized bool `json:"initialized,omitempty"`
+	// members lists each member and its replica-set state (PRIMARY, SECONDARY, ...).
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Members []MongoDBMemberStatus `json:"members,omitempty"`
+	// primary is the host:port of the current primary.
+	// +optional
+	Primary string `json:"primary,omitempty"`
+}
+
+// MongoDBMemberStatus is one replica-set member.
+type MongoDBMemberStatus struct {
+	// name is the member's host:port.
+	Name string `json:"name"`
+	// state is the member's replica-set state, e.g. PRIMARY or SECONDARY.
+	// +optional
+	State string `json:"state,omitempty"`
+}
+
+// EndpointsStatus lists where the shop answers.
+type EndpointsStatus struct {
+	// api is the base URL of the REST API.
+	// +optional
+	API string `json:"api,omitempty"`
+	// kibana is the URL of Kibana when logging is enabled.
+	// +optional
+	Kibana string `json:"kibana,omitempty"`
+}
+
+// LittleEcom is a whole microservice shop provisioned from one object.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-
-// LittleEcom is the Schema for the littleecoms API
+// +kubebuilder:resource:shortName=le,categories=littleecom
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.readyComponents`,description="Ready components out of enabled ones"
+// +kubebuilder:printcolumn:name="ReplicaSet",type=string,JSONPath=`.status.mongodb.state`
+// +kubebuilder:printcolumn:name="API",type=string,JSONPath=`.status.endpoints.api`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LittleEcom struct {
 	metav1.TypeMeta `json:",inline"`
-
-	// metadata is a standard object metadata
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 
-	// spec defines the desired state of LittleEcom
-	// +required
+	// +kubebuilder:default={}
+	// +optional
 	Spec LittleEcomSpec `json:"spec"`
 
-	// status defines the observed state of LittleEcom
 	// +optional
 	Status LittleEcomStatus `json:"status,omitzero"`
 }
 
+// LittleEcomList is a list of LittleEcom.
 // +kubebuilder:object:root=true
-
-// LittleEcomList contains a list of LittleEcom
 type LittleEcomList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitzero"`

@@ -1,0 +1,77 @@
+package v1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+)
+
+// LoggingSpec is the EFK stack that collects the shop's logs.
+type LoggingSpec struct {
+	// enabled deploys Elasticsearch, Kibana and Fluentd.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// elasticsearch stores the logs.
+	// +kubebuilder:default={}
+	// +optional
+	Elasticsearch ElasticsearchSpec `json:"elasticsearch,omitzero"`
+
+	// kibana shows them.
+	// +kubebuilder:default={}
+	// +optional
+	Kibana KibanaSpec `json:"kibana,omitzero"`
+
+	// fluentd ships them from every node.
+	// +kubebuilder:default={}
+	// +optional
+	Fluentd FluentdSpec `json:"fluentd,omitzero"`
+}
+
+// ElasticsearchSpec is the log store.
+type ElasticsearchSpec struct {
+	// replicas: 1 (single-node discovery) or 3 and more (master quorum).
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=9
+	// +kubebuilder:validation:XValidation:rule="self != 2",message="elasticsearch replicas must be 1 (single node) or at least 3 (a master quorum survives one loss)"
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image of Elasticsearch.
+	// +kubebuilder:default="elasticsearch:8.15.3"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// storage of each node.
+	// +kubebuilder:default={size:"10Gi"}
+	// +optional
+	Storage StorageSpec `json:"storage,omitzero"`
+
+	// resources of the Elasticsearch container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+}
+
+// KibanaSpec is the log viewer.
+type KibanaSpec struct {
+	// image of Kibana; keep its version equal to Elasticsearch's.
+	// +kubebuilder:default="kibana:8.15.3"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// resources of the Kibana container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+}
+
+// FluentdSpec is the log shipper.
+type FluentdSpec struct {
+	// image of Fluentd with the Elasticsearch output and Kubernetes metadata plugins.
+	// +kubebuilder:default="fluent/fluentd-kubernetes-daemonset:v1.17-debian-elasticsearch8-1"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// resources of the Fluentd container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+}

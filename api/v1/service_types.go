@@ -1,0 +1,117 @@
+package v1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// BackendSpec is the item service.
+type BackendSpec struct {
+	// replicas of the backend Deployment.
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image of the backend.
+	// +kubebuilder:default="littleecom/backend:0.1.0"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// resources of the backend container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+}
+
+// AuthSpec is the account and token service.
+// +kubebuilder:validation:XValidation:rule="!has(self.accessTokenTTL) || !has(self.refreshTokenTTL) || duration(self.accessTokenTTL) < duration(self.refreshTokenTTL)",message="accessTokenTTL must be shorter than refreshTokenTTL"
+type AuthSpec struct {
+	// replicas of the auth Deployment.
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image of auth.
+	// +kubebuilder:default="littleecom/auth:0.1.0"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// resources of the auth container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+
+	// accessTokenTTL is the lifetime of an access token, a duration such as 15m.
+	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="accessTokenTTL must be between 1m and 24h"
+	// +optional
+	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
+
+	// refreshTokenTTL is the lifetime of a refresh token, a duration such as 720h.
+	// +kubebuilder:default="720h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('8760h')",message="refreshTokenTTL must be between 5m and 8760h (one year)"
+	// +optional
+	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
+}
+
+// StartTLS is how the notifier secures its SMTP session.
+// +kubebuilder:validation:Enum=IfAvailable;Always;Never
+type StartTLS string
+
+// NotifierSpec is the e-mail service.
+type NotifierSpec struct {
+	// replicas of the notifier Deployment.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// image of the notifier.
+	// +kubebuilder:default="littleecom/notifier:0.1.0"
+	// +optional
+	Image Image `json:"image,omitempty"`
+
+	// resources of the notifier container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+
+	// smtp is the relay the notifier hands e-mails to.
+	// +kubebuilder:default={}
+	// +optional
+	SMTP SMTPSpec `json:"smtp,omitzero"`
+}
+
+// SMTPSpec is an SMTP relay.
+type SMTPSpec struct {
+	// host of the relay. Empty means no relay is configured: the notifier keeps events
+	// queued (nothing is lost) and NotifierReady says so.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Host string `json:"host,omitempty"`
+
+	// port of the relay.
+	// +kubebuilder:default=587
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// from is the sender address.
+	// +kubebuilder:default="LittleEcom <no-reply@littleecom.local>"
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:XValidation:rule="self.contains('@')",message="from must be an e-mail address such as shop@example.com"
+	// +optional
+	From string `json:"from,omitempty"`
+
+	// startTLS: IfAvailable (default), Always (refuse a relay without STARTTLS) or Never.
+	// +kubebuilder:default=IfAvailable
+	// +optional
+	StartTLS StartTLS `json:"startTLS,omitempty"`
+
+	// credentialsSecretRef names a Secret with the relay's `username` and `password`.
+	// +optional
+	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+}
