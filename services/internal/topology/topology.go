@@ -1,0 +1,151 @@
+// Package topology declares the shop's RabbitMQ exchanges, queues and bindings. It is the one
+// place that knows their arguments: the notifier and the backend call Declare at start, and
+// the operator's definitions builder uses QueueArgs and the other exported helpers, because
+// RabbitMQ refuses (PRECONDITION_FAILED) a second declaration whose arguments differ.
+//
+// The topology (names from internal/contract):
+//
+//	ecom-exchange (topic, durable)
+//	  ecom.item.add -> ecom-queue-item-added   args: x-dead-letter-exchange=ecom-dlx
+//	  ecom.item.buy -> ecom-queue-item-bought  args: x-dead-letter-exchange=ecom-dlx
+//	ecom-dlx (fanout, durable)
+//	  -> ecom-queue-dead-letter (durable, no arguments)
+//	ecom-retry-exchange (headers, durable)
+//	  retry-queue=ecom-queue-retry-1s  -> ecom-queue-retry-1s   args: x-message-ttl=1000,
+//	                                      x-dead-letter-exchange=ecom-exchange
+//	  ... one queue per delay in DefaultRetryDelays (1s, 5s, 30s, 2m)
+//
+// Why a queue per delay rather than one retry queue with a per-message TTL: RabbitMQ expires
+// messages only at the head of a queue, so a message waiting 2 minutes would hold back every
+// 1-second retry queued behind it. With one TTL per queue, every message in a queue expires in
+// order. Expired retries are dead-lettered to ecom-exchange with the routing key they were
+// published with (the original one), so they land in the queue they came from.
+//
+// The retry exchange is a headers exchange so that a retry can keep its original routing key
+// (needed for the way back) while the header RetryHeader picks the delay queue.
+package topology
+
+import (
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"littleecom.io/littleecom/internal/contract"
+)
+
+// RetryHeader is the message header whose value (a retry queue's name) routes a message
+// through the retry exchange. It does not start with "x-": a headers exchange ignores such
+// headers when matching.
+const RetryHeader = "retry-queue"
+
+// DefaultRetryDelays are the back-off steps of the retry queues Declare creates: the n-th
+// retry of a message waits DefaultRetryDelays[min(n, len-1)].
+var DefaultRetryDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+// Options changes the retry delays; tests use short ones in their own vhost. The zero value
+// means the defaults.
+type Options struct {
+	RetryDelays []time.Duration
+}
+
+func (o Options) delays() []time.Duration {
+	if len(o.RetryDelays) == 0 {
+		return DefaultRetryDelays
+	}
+	return o.RetryDelays
+}
+
+// Binding is a work queue and the routing key that fills it from contract.Exchange.
+type Binding struct {
+	Queue      string
+	RoutingKey string
+}
+
+// WorkQueues are the queues the notifier consumes, with their bindings.
+var WorkQueues = []Binding{
+	{Queue: contract.QueueItemAdded, RoutingKey: contract.RoutingKeyItemAdded},
+	{Queue: contract.QueueItemBought, RoutingKey: contract.RoutingKeyItemBought},
+}
+
+// QueueArgs are the arguments of a work queue (either of WorkQueues): rejected or expired
+// messages go to the dead-letter exchange, so nothing is dropped silently.
+func QueueArgs(string) amqp.Table {
+	return amqp.Table{"x-dead-letter-exchange": contract.DeadLetterExchange}
+}
+
+// RetryQueueName is the name of the retry queue that holds messages for delay d, e.g.
+// "ecom-queue-retry-5s".
+func RetryQueueName(d time.Duration) string {
+	return "ecom-queue-retry-" + d.String()
+}
+
+// RetryQueueArgs are the arguments of the retry queue for delay d: messages expire after d
+// and are dead-lettered back to the main exchange with their original routing key.
+func RetryQueueArgs(d time.Duration) amqp.Table {
+	return amqp.Table{
+		"x-message-ttl":          int64(d / time.Millisecond),
+		"x-dead-letter-exchange": contract.Exchange,
+	}
+}
+
+// RetryQueueBindingArgs are the headers-exchange binding arguments of the retry queue for d.
+func RetryQueueBindingArgs(d time.Duration) amqp.Table {
+	return amqp.Table{"x-match": "all", RetryHeader: RetryQueueName(d)}
+}
+
+// RetryQueues lists the retry queue names for opts, shortest delay first.
+func RetryQueues(opts Options) []string {
+	var names []string
+	for _, d := range opts.delays() {
+		names = append(names, RetryQueueName(d))
+	}
+	return names
+}
+
+// Declare declares the whole topology with the default retry delays. Declarations are
+// idempotent: calling it on every start, from several services, changes nothing once it
+// exists with the same arguments.
+func Declare(ch *amqp.Channel) error { return DeclareWith(ch, Options{}) }
+
+// DeclareWith is Declare with other retry delays.
+func DeclareWith(ch *amqp.Channel, opts Options) error {
+	exchanges := []struct{ name, kind string }{
+		{contract.Exchange, amqp.ExchangeTopic},
+		{contract.DeadLetterExchange, amqp.ExchangeFanout},
+		{contract.RetryExchange, amqp.ExchangeHeaders},
+	}
+	for _, e := range exchanges {
+		if err := ch.ExchangeDeclare(e.name, e.kind, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("declare exchange %s: %w", e.name, err)
+		}
+	}
+
+	// The dead-letter queue first, so that a work queue never dead-letters into nothing.
+	if _, err := ch.QueueDeclare(contract.QueueDeadLetter, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare queue %s: %w", contract.QueueDeadLetter, err)
+	}
+	if err := ch.QueueBind(contract.QueueDeadLetter, "", contract.DeadLetterExchange, false, nil); err != nil {
+		return fmt.Errorf("bind queue %s: %w", contract.QueueDeadLetter, err)
+	}
+
+	for _, b := range WorkQueues {
+		if _, err := ch.QueueDeclare(b.Queue, true, false, false, false, QueueArgs(b.Queue)); err != nil {
+			return fmt.Errorf("declare queue %s: %w", b.Queue, err)
+		}
+		if err := ch.QueueBind(b.Queue, b.RoutingKey, contract.Exchange, false, nil); err != nil {
+			return fmt.Errorf("bind queue %s to %s: %w", b.Queue, b.RoutingKey, err)
+		}
+	}
+
+	for _, d := range opts.delays() {
+		name := RetryQueueName(d)
+		if _, err := ch.QueueDeclare(name, true, false, false, false, RetryQueueArgs(d)); err != nil {
+			return fmt.Errorf("declare queue %s: %w", name, err)
+		}
+		if err := ch.QueueBind(name, "", contract.RetryExchange, false, RetryQueueBindingArgs(d)); err != nil {
+			return fmt.Errorf("bind queue %s: %w", name, err)
+		}
+	}
+	return nil
+}

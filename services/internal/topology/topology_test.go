@@ -1,0 +1,115 @@
+package topology_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/testinfra"
+	"littleecom.io/littleecom/services/internal/topology"
+)
+
+func channel(t *testing.T) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(testinfra.AMQPVHost(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// get polls queue until a message arrives or the deadline passes.
+func get(t *testing.T, ch *amqp.Channel, queue string, within time.Duration) amqp.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		d, ok, err := ch.Get(queue, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return d
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no message in %s within %s", queue, within)
+	return amqp.Delivery{}
+}
+
+func TestDeclare_IsIdempotent(t *testing.T) {
+	ch := channel(t)
+	for i := range 2 {
+		if err := topology.Declare(ch); err != nil {
+			t.Fatalf("declare #%d: %v", i+1, err)
+		}
+	}
+	// A passive declaration with the exported arguments succeeds: what an operator's
+	// definitions must use matches what the services declare.
+	for _, b := range topology.WorkQueues {
+		if _, err := ch.QueueDeclarePassive(b.Queue, true, false, false, false, topology.QueueArgs(b.Queue)); err != nil {
+			t.Fatalf("queue %s: %v", b.Queue, err)
+		}
+	}
+}
+
+func TestDeclare_RetryComesBackAndRejectsGoToTheDLQ(t *testing.T) {
+	ch := channel(t)
+	delay := 200 * time.Millisecond
+	if err := topology.DeclareWith(ch, topology.Options{RetryDelays: []time.Duration{delay}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	// A retry published with the original routing key returns to the original queue after
+	// the delay, and only to it.
+	start := time.Now()
+	err := ch.PublishWithContext(ctx, contract.RetryExchange, contract.RoutingKeyItemBought, false, false, amqp.Publishing{
+		Headers: amqp.Table{topology.RetryHeader: topology.RetryQueueName(delay)},
+		Body:    []byte(`{"email":"a@x.test","item":"lamp","price":3}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := get(t, ch, contract.QueueItemBought, 3*time.Second)
+	if waited := time.Since(start); waited < delay {
+		t.Errorf("retry came back after %s, before its delay %s", waited, delay)
+	}
+	if string(d.Body) != `{"email":"a@x.test","item":"lamp","price":3}` {
+		t.Errorf("body = %s", d.Body)
+	}
+	if _, ok, _ := ch.Get(contract.QueueItemAdded, true); ok {
+		t.Error("retry of an item-bought event reached the item-added queue")
+	}
+
+	// A message rejected without requeue is dead-lettered into the DLQ.
+	if err := ch.PublishWithContext(ctx, contract.Exchange, contract.RoutingKeyItemAdded, false, false, amqp.Publishing{Body: []byte("poison")}); err != nil {
+		t.Fatal(err)
+	}
+	var got amqp.Delivery
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		var ok bool
+		if got, ok, err = ch.Get(contract.QueueItemAdded, false); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := got.Reject(false); err != nil {
+		t.Fatal(err)
+	}
+	dl := get(t, ch, contract.QueueDeadLetter, 3*time.Second)
+	if string(dl.Body) != "poison" {
+		t.Errorf("DLQ body = %q", dl.Body)
+	}
+}
