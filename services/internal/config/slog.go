@@ -1,0 +1,6 @@
+package config
+
+import "log/slog"
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(masked) }

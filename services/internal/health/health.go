@@ -1,0 +1,71 @@
+// Package health serves the Kubernetes probes: /healthz says the process is alive (no
+// dependency checks, or a database outage would restart every pod), /readyz says its
+// dependencies answer (so the Service stops sending traffic while they do not).
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// CheckTimeout bounds each readiness check, below the kubelet's default probe timeout.
+const CheckTimeout = 2 * time.Second
+
+// Healthz answers 200 "ok" while the process can serve HTTP.
+func Healthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+}
+
+// Report is the JSON body of /readyz.
+type Report struct {
+	Status string            `json:"status"` // "ok" or "unavailable"
+	Checks map[string]string `json:"checks"` // name -> "ok" or the error
+}
+
+// Handler runs every check concurrently, each bounded by CheckTimeout, and answers 200 when
+// all pass, 503 naming the failing dependencies otherwise.
+func Handler(checks map[string]func(context.Context) error) http.Handler {
+	names := make([]string, 0, len(checks))
+	for n := range checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep := Report{Status: "ok", Checks: make(map[string]string, len(names))}
+		var (
+			mu sync.Mutex
+			wg sync.WaitGroup
+		)
+		for _, name := range names {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
+				defer cancel()
+				res := "ok"
+				if err := checks[name](ctx); err != nil {
+					res = err.Error()
+				}
+				mu.Lock()
+				rep.Checks[name] = res
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		status := http.StatusOK
+		for _, res := range rep.Checks {
+			if res != "ok" {
+				rep.Status, status = "unavailable", http.StatusServiceUnavailable
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(rep)
+	})
+}

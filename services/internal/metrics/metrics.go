@@ -1,0 +1,104 @@
+// Package metrics gives each service its own Prometheus registry with the series every shop
+// service exposes: HTTP requests by route/method/status with latency, events published,
+// consumed and failed, and e-mails sent. A registry per service (not the global default)
+// keeps tests that start several services in one process from colliding.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"littleecom.io/littleecom/services/internal/httpx"
+)
+
+// Metrics is one service's registry and its collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	HTTPRequests *prometheus.CounterVec   // labels: route, method, status
+	HTTPDuration *prometheus.HistogramVec // labels: route, method
+
+	EventsPublished *prometheus.CounterVec // labels: event
+	EventsConsumed  *prometheus.CounterVec // labels: event
+	EventsFailed    *prometheus.CounterVec // labels: event
+	EmailsSent      prometheus.Counter
+}
+
+// New registers the shop's series, namespaced "littleecom" and labelled service=<service>,
+// plus the Go runtime and process collectors.
+func New(service string) *Metrics {
+	reg := prometheus.NewRegistry()
+	constLabels := prometheus.Labels{"service": service}
+	m := &Metrics{
+		Registry: reg,
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "littleecom", Name: "http_requests_total", ConstLabels: constLabels,
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "littleecom", Name: "http_request_duration_seconds", ConstLabels: constLabels,
+			Help:    "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		EventsPublished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "littleecom", Name: "events_published_total", ConstLabels: constLabels,
+			Help: "Events confirmed by the broker, by event (routing key).",
+		}, []string{"event"}),
+		EventsConsumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "littleecom", Name: "events_consumed_total", ConstLabels: constLabels,
+			Help: "Events handled and acknowledged, by event.",
+		}, []string{"event"}),
+		EventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "littleecom", Name: "events_failed_total", ConstLabels: constLabels,
+			Help: "Event publish or handling failures, by event.",
+		}, []string{"event"}),
+		EmailsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "littleecom", Name: "emails_sent_total", ConstLabels: constLabels,
+			Help: "E-mails accepted by the SMTP server.",
+		}),
+	}
+	reg.MustRegister(m.HTTPRequests, m.HTTPDuration, m.EventsPublished, m.EventsConsumed,
+		m.EventsFailed, m.EmailsSent,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// Pattern is the usual routePattern: the ServeMux pattern the request matched (r.Pattern,
+// Go 1.22+), so that ids in paths do not explode the label's cardinality. Unmatched requests
+// get "unmatched".
+func Pattern(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// HTTPMiddleware counts requests and observes latency. routePattern is called after the
+// handler ran, when the mux has set r.Pattern; nil means Pattern. Place it inside any
+// middleware that replaces the request (RequestID, Logger), directly around the mux.
+func (m *Metrics) HTTPMiddleware(routePattern func(*http.Request) string) func(http.Handler) http.Handler {
+	if routePattern == nil {
+		routePattern = Pattern
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := httpx.WrapStatus(w)
+			next.ServeHTTP(sw, r)
+			route := routePattern(r)
+			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status())).Inc()
+			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		})
+	}
+}

@@ -1,0 +1,113 @@
+// Package mongox connects the services to MongoDB (or FerretDB in tests) from the contract's
+// env vars, with credentials kept out of the URI and bounded timeouts on every phase.
+package mongox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/config"
+)
+
+// DefaultMaxPoolSize stays under 40: with the driver's default of 100, 200 concurrent
+// writers deadlock FerretDB (measured, see DESIGN.md).
+const DefaultMaxPoolSize = 32
+
+// Config is how to reach the database. It is safe to log: the password is a Secret and the
+// URI must not carry credentials (they come from their own env vars, filled from Secrets).
+type Config struct {
+	URI         string
+	Username    string
+	Password    config.Secret
+	AuthSource  string
+	Database    string
+	MaxPoolSize int
+	// ConnectTimeout bounds dialling and the server selection of every operation.
+	ConnectTimeout time.Duration
+}
+
+// ConfigFromEnv reads MONGODB_* with defaultDB as the database when MONGODB_DATABASE is unset.
+func ConfigFromEnv(defaultDB string) (Config, error) {
+	cfg := Config{
+		URI:            config.String(contract.EnvMongoURI, "mongodb://127.0.0.1:27017/"),
+		Username:       config.String(contract.EnvMongoUsername, ""),
+		Password:       config.Secret(config.String(contract.EnvMongoPassword, "")),
+		AuthSource:     config.String(contract.EnvMongoAuthSource, "admin"),
+		Database:       config.String(contract.EnvMongoDatabase, defaultDB),
+		ConnectTimeout: 10 * time.Second,
+	}
+	var err error
+	if cfg.MaxPoolSize, err = config.Int(contract.EnvMongoMaxPool, DefaultMaxPoolSize); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxPoolSize <= 0 {
+		return cfg, fmt.Errorf("%s=%d: must be positive", contract.EnvMongoMaxPool, cfg.MaxPoolSize)
+	}
+	return cfg, nil
+}
+
+// LogValue lists the settings without the password.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("uri", c.URI),
+		slog.String("username", c.Username),
+		slog.Bool("password_set", c.Password.IsSet()),
+		slog.String("auth_source", c.AuthSource),
+		slog.String("database", c.Database),
+		slog.Int("max_pool_size", c.MaxPoolSize),
+	)
+}
+
+// Connect opens a client and pings the primary, failing within ConnectTimeout when the
+// server is unreachable (the driver alone would wait 30 s per operation).
+func Connect(ctx context.Context, cfg Config) (*mongo.Client, error) {
+	timeout := cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	pool := cfg.MaxPoolSize
+	if pool <= 0 {
+		pool = DefaultMaxPoolSize
+	}
+	opts := options.Client().
+		ApplyURI(cfg.URI).
+		SetMaxPoolSize(uint64(pool)).
+		SetConnectTimeout(timeout).
+		SetServerSelectionTimeout(timeout).
+		SetAppName("littleecom")
+	if cfg.Username != "" {
+		opts.SetAuth(options.Credential{
+			Username:   cfg.Username,
+			Password:   cfg.Password.Reveal(),
+			AuthSource: cfg.AuthSource,
+		})
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb client for %s: %w", cfg.URI, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := client.Ping(pctx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("mongodb ping %s: %w", cfg.URI, err)
+	}
+	return client, nil
+}
+
+// Ping returns a readiness check for health.Handler: it pings the primary.
+func Ping(client *mongo.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := client.Ping(ctx, readpref.Primary()); err != nil {
+			return fmt.Errorf("mongodb ping: %w", err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,110 @@
+package testinfra
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// EnvTestAMQPURL overrides the broker the tests use (default amqp://guest:guest@127.0.0.1:5672/).
+const EnvTestAMQPURL = "LITTLEECOM_TEST_AMQP_URL"
+
+// EnvTestRabbitMQAPI overrides the management API (default http://127.0.0.1:15672).
+const EnvTestRabbitMQAPI = "LITTLEECOM_TEST_RABBITMQ_API"
+
+const notRunning = "RabbitMQ is not running: run hack/rabbitmq.sh start (make test does this)"
+
+// AMQPVHost creates a fresh vhost on the local RabbitMQ, grants the test user every
+// permission on it and returns an AMQP URL for it (credentials included: it is a test
+// broker). The vhost, with its exchanges and queues, is deleted on t.Cleanup, so tests never
+// see each other's messages.
+func AMQPVHost(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvTestAMQPURL)
+	if base == "" {
+		base = "amqp://guest:guest@127.0.0.1:5672/"
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", EnvTestAMQPURL, base, err)
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, 2*time.Second); err != nil {
+		t.Fatalf("%s (%v)", notRunning, err)
+	} else {
+		_ = c.Close()
+	}
+	user, pass := "guest", "guest"
+	if u.User != nil {
+		user = u.User.Username()
+		pass, _ = u.User.Password()
+	}
+	api := os.Getenv(EnvTestRabbitMQAPI)
+	if api == "" {
+		api = "http://127.0.0.1:15672"
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	vhost := "test-" + strings.ToLower(sanitize(t.Name())) + "-" + hex.EncodeToString(b[:])
+	mgmt := func(method, path, body string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, method, api+path, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(user, pass)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		if resp.StatusCode >= 300 {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
+		}
+		return nil
+	}
+	esc := url.PathEscape(vhost)
+	if err := mgmt(http.MethodPut, "/api/vhosts/"+esc, `{}`); err != nil {
+		t.Fatalf("%s (management API: %v)", notRunning, err)
+	}
+	t.Cleanup(func() {
+		if err := mgmt(http.MethodDelete, "/api/vhosts/"+esc, ""); err != nil {
+			t.Logf("delete vhost %s: %v", vhost, err)
+		}
+	})
+	perm := `{"configure":".*","write":".*","read":".*"}`
+	if err := mgmt(http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(user), perm); err != nil {
+		t.Fatalf("grant %s on vhost %s: %v", user, vhost, err)
+	}
+	u.Path = "/" + vhost
+	u.RawPath = "/" + esc
+	return u.String()
+}
+
+// sanitize keeps vhost names readable in the management UI and free of '/'.
+func sanitize(name string) string {
+	var sb strings.Builder
+	for _, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			sb.WriteRune(c)
+		default:
+			sb.WriteByte('_')
+		}
+		if sb.Len() >= 48 {
+			break
+		}
+	}
+	return sb.String()
+}
