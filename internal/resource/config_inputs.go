@@ -1,0 +1,50 @@
+package resource
+
+// ConfigInputs lists the Secrets and ConfigMaps a workload's pods read (by env or volume).
+// The reconciler hashes their data into ConfigHashes so that a change rolls the workload.
+type ConfigInputs struct {
+	Secrets    []string
+	ConfigMaps []string
+}
+
+// ConfigInputs returns what component's pods read.
+func (s *Shop) ConfigInputs(component string) ConfigInputs {
+	n, spec := s.Names, s.Instance.Spec
+	switch component {
+	case ComponentMongoDB:
+		return ConfigInputs{Secrets: []string{n.MongoDBKeyfileSecret(), s.MongoDBRootSecretName()}}
+	case ComponentRabbitMQ:
+		return ConfigInputs{
+			Secrets:    []string{s.RabbitMQAdminSecretName(), n.RabbitMQErlangCookieSecret(), n.RabbitMQDefinitions()},
+			ConfigMaps: []string{n.RabbitMQConfig()},
+		}
+	case ComponentBackend:
+		return ConfigInputs{
+			Secrets:    []string{n.MongoDBUserSecret(ComponentBackend), n.RabbitMQUserSecret(ComponentBackend)},
+			ConfigMaps: []string{n.Service(ComponentBackend)},
+		}
+	case ComponentAuth:
+		return ConfigInputs{
+			Secrets:    []string{n.MongoDBUserSecret(ComponentAuth), n.AuthSigningKeySecret()},
+			ConfigMaps: []string{n.Service(ComponentAuth)},
+		}
+	case ComponentNotifier:
+		in := ConfigInputs{
+			Secrets:    []string{n.MongoDBUserSecret(ComponentNotifier), n.RabbitMQUserSecret(ComponentNotifier)},
+			ConfigMaps: []string{n.Service(ComponentNotifier)},
+		}
+		if ref := spec.Notifier.SMTP.CredentialsSecretRef; ref != nil {
+			in.Secrets = append(in.Secrets, ref.Name)
+		}
+		return in
+	}
+	return ConfigInputs{}
+}
+
+// RabbitMQAdminSecretName is the user's admin Secret when given, else the generated one.
+func (s *Shop) RabbitMQAdminSecretName() string {
+	if ref := s.Instance.Spec.RabbitMQ.CredentialsSecretRef; ref != nil {
+		return ref.Name
+	}
+	return s.Names.RabbitMQAdminSecret()
+}
