@@ -1,0 +1,136 @@
+package relay_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/backend/internal/backendtest"
+	"littleecom.io/littleecom/services/backend/relay"
+	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/testinfra"
+)
+
+func newStore(t *testing.T, opts ...store.Option) *store.Store {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(testinfra.StartFerretDB(t)).SetMaxPoolSize(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	s := store.New(client.Database(contract.DatabaseBackend), opts...)
+	if err := s.EnsureIndexes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startRelay runs a relay until the test ends and returns it with the count of published
+// events by routing key.
+func startRelay(t *testing.T, s *store.Store, amqpURL string) (*relay.Relay, func(string) int) {
+	t.Helper()
+	var mu sync.Mutex
+	counts := map[string]int{}
+	r := relay.New(s, relay.Config{URL: amqpURL, Poll: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond},
+		slog.New(slog.NewTextHandler(io.Discard, nil)),
+		relay.Hooks{Published: func(k string) { mu.Lock(); counts[k]++; mu.Unlock() }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r, func(k string) int { mu.Lock(); defer mu.Unlock(); return counts[k] }
+}
+
+func TestRelay_PublishesAddAndBuyPersistently(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	var r *relay.Relay
+	s := newStore(t, store.WithWriteHook(func() { r.Nudge() }))
+	r, published := startRelay(t, s, vhost)
+	ctx := context.Background()
+
+	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 9.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Buy(ctx, it.ID, "buyer@example.com"); err != nil {
+		t.Fatal(err)
+	}
+
+	added := backendtest.Drain(t, vhost, contract.QueueItemAdded, 1, 10*time.Second)
+	bought := backendtest.Drain(t, vhost, contract.QueueItemBought, 1, 10*time.Second)
+	if len(added) != 1 || len(bought) != 1 {
+		t.Fatalf("added %d, bought %d messages; want 1 each", len(added), len(bought))
+	}
+	a, b := added[0], bought[0]
+	if !a.Persistent || !b.Persistent {
+		t.Error("messages are not persistent")
+	}
+	if a.Event.Email != "seller@example.com" || a.Event.Item != "lamp" || a.Event.Price != 9.5 ||
+		a.Event.ItemID != it.ID.Hex() || a.Event.EventID != it.EventID || a.MessageID != it.EventID {
+		t.Errorf("add event = %+v", a)
+	}
+	if b.Event.Email != "buyer@example.com" || b.Event.Seller != "seller@example.com" ||
+		b.Event.ItemID != it.ID.Hex() || b.Event.EventID == "" || b.Event.OccurredAt == "" {
+		t.Errorf("buy event = %+v", b)
+	}
+	if published(contract.RoutingKeyItemAdded) != 1 || published(contract.RoutingKeyItemBought) != 1 {
+		t.Errorf("published hooks: add %d, buy %d", published(contract.RoutingKeyItemAdded), published(contract.RoutingKeyItemBought))
+	}
+	if evs, _ := s.Events(ctx, 10); len(evs) != 0 {
+		t.Errorf("outbox not drained: %+v", evs)
+	}
+}
+
+func TestRelay_BrokerDownThenBack(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	u, _ := url.Parse(vhost)
+	proxy := backendtest.NewProxy(t, u.Host)
+	viaProxy := *u
+	viaProxy.Host = proxy.Addr
+
+	var r *relay.Relay
+	s := newStore(t, store.WithWriteHook(func() { r.Nudge() }))
+	r, _ = startRelay(t, s, viaProxy.String())
+	ctx := context.Background()
+
+	const n = 20
+	for range n {
+		if _, err := s.CreateItem(ctx, "seller@example.com", "lamp", 1); err != nil {
+			t.Fatalf("write while broker is down: %v", err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := r.Check(ctx); err == nil {
+		t.Error("Check passes while the broker is unreachable")
+	}
+	if evs, _ := s.Events(ctx, 100); len(evs) != n {
+		t.Fatalf("outbox holds %d events while the broker is down, want %d", len(evs), n)
+	}
+
+	proxy.Start()
+	got := backendtest.Drain(t, vhost, contract.QueueItemAdded, n, 15*time.Second)
+	if len(got) != n {
+		t.Fatalf("after the broker came back %d events arrived, want %d", len(got), n)
+	}
+	if err := r.Check(ctx); err != nil {
+		t.Errorf("Check after reconnect: %v", err)
+	}
+
+	// A connection cut mid-life is re-established too.
+	proxy.Stop()
+	proxy.Start()
+	if _, err := s.CreateItem(ctx, "seller@example.com", "after-cut", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, 1, 15*time.Second); len(got) != 1 || got[0].Event.Item != "after-cut" {
+		t.Fatalf("after a cut connection: %+v", got)
+	}
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"littleecom.io/littleecom/internal/contract"
+)
+
+// CreateItem puts a new item on sale for the seller and queues its add event.
+func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price float64) (Item, error) {
+	now := s.now().UTC()
+	it := Item{
+		ID:         bson.NewObjectID(),
+		Owner:      OwnerName(sellerEmail),
+		OwnerEmail: sellerEmail,
+		Name:       name,
+		Price:      price,
+		Status:     StatusAvailable,
+		EventID:    newEventID(),
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	ev := contract.ItemEvent{
+		Email: sellerEmail, Item: name, Price: price,
+		EventID: it.EventID, ItemID: it.ID.Hex(), Seller: sellerEmail,
+		OccurredAt: now.Format(timeFormat),
+	}
+	if _, err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, it.ID, ev); err != nil {
+		return Item{}, err
+	}
+	if _, err := s.items.InsertOne(ctx, it); err != nil {
+		s.unqueue(it.EventID)
+		return Item{}, fmt.Errorf("insert item: %w", err)
+	}
+	s.written()
+	return it, nil
+}
+
+// GetItem returns an available item. Sold and deleted items are not found: they have left
+// the shop (the buyer sees a sold item in their orders).
+func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
+	it, err := s.findItem(ctx, id)
+	if err != nil {
+		return Item{}, err
+	}
+	if it.Status != StatusAvailable {
+		return Item{}, ErrNotFound
+	}
+	return it, nil
+}
+
+// findItem returns the item in any status.
+func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
+	var it Item
+	err := s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&it)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Item{}, ErrNotFound
+	}
+	if err != nil {
+		return Item{}, fmt.Errorf("find item %s: %w", id.Hex(), err)
+	}
+	return it, nil
+}
+
+// UpdateItem renames and reprices an available item of the caller's.
+func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, name string, price float64) (Item, error) {
+	it, err := s.ownedItem(ctx, id, callerEmail)
+	if err != nil {
+		return Item{}, err
+	}
+	it.Name, it.Price, it.UpdatedAt = name, price, s.now().UTC()
+	// The status condition narrows the race with a buy; it need not be atomic, because a
+	// rename after a buy changes nothing the buyer holds (the order keeps its own copy).
+	res, err := s.items.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: StatusAvailable}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "name", Value: name}, {Key: "price", Value: price}, {Key: "updated_at", Value: it.UpdatedAt},
+		}}})
+	if err != nil {
+		return Item{}, fmt.Errorf("update item %s: %w", id.Hex(), err)
+	}
+	if res.MatchedCount == 0 {
+		return Item{}, ErrNotFound
+	}
+	return it, nil
+}
+
+// DeleteItem takes an available item of the caller's off sale. The document stays, marked
+// deleted, so that its add event can still be checked by the relay.
+func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail string) error {
+	if _, err := s.ownedItem(ctx, id, callerEmail); err != nil {
+		return err
+	}
+	res, err := s.items.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: StatusAvailable}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusDeleted}, {Key: "updated_at", Value: s.now().UTC()}}}})
+	if err != nil {
+		return fmt.Errorf("delete item %s: %w", id.Hex(), err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ownedItem returns the available item if callerEmail sells it.
+func (s *Store) ownedItem(ctx context.Context, id bson.ObjectID, callerEmail string) (Item, error) {
+	it, err := s.GetItem(ctx, id)
+	if err != nil {
+		return Item{}, err
+	}
+	if !sameEmail(it.OwnerEmail, callerEmail) {
+		return Item{}, ErrForbidden
+	}
+	return it, nil
+}
+
+// ListItems returns a page of available items, all of them or one owner's (owner is the
+// local part of the seller's e-mail, as in the original /items/{owner}).
+func (s *Store) ListItems(ctx context.Context, owner string, p Page) ([]Item, error) {
+	f := bson.D{{Key: "status", Value: StatusAvailable}}
+	if owner != "" {
+		f = bson.D{{Key: "owner", Value: owner}, {Key: "status", Value: StatusAvailable}}
+	}
+	cur, err := s.items.Find(ctx, p.filter(f), p.findOptions())
+	if err != nil {
+		return nil, fmt.Errorf("list items: %w", err)
+	}
+	items := []Item{}
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, fmt.Errorf("list items: %w", err)
+	}
+	return items, nil
+}

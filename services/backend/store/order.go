@@ -1,0 +1,21 @@
+package store
+
+import (
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Order records a buy. Its _id is the item's id: the unique key that makes the buy claim
+// atomic. It keeps a copy of what was bought, so the buyer still sees it after the item
+// leaves the shop.
+type Order struct {
+	ItemID      bson.ObjectID `bson:"_id"`
+	BuyerEmail  string        `bson:"buyer_email"`
+	SellerEmail string        `bson:"seller_email"`
+	Seller      string        `bson:"seller"` // local part, like Item.Owner
+	Name        string        `bson:"name"`
+	Price       float64       `bson:"price"`
+	EventID     string        `bson:"event_id"` // the buy event; the relay checks it before publishing
+	BoughtAt    time.Time     `bson:"bought_at"`
+}

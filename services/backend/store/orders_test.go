@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"littleecom.io/littleecom/services/backend/store"
+)
+
+func TestBuy_ConcurrentBuyersExactlyOneWins(t *testing.T) {
+	s, db := newStore(t)
+	ctx := testCtx(t)
+	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 12.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const buyers = 60
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []string
+		others  = map[error]int{}
+	)
+	start := make(chan struct{})
+	for i := range buyers {
+		wg.Go(func() {
+			<-start
+			buyer := fmt.Sprintf("buyer%d@example.com", i)
+			_, err := s.Buy(ctx, it.ID, buyer)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				winners = append(winners, buyer)
+			case errors.Is(err, store.ErrSold), errors.Is(err, store.ErrNotFound):
+				others[store.ErrSold]++
+			default:
+				t.Errorf("buy: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("winners = %v, want exactly one", winners)
+	}
+	if n := others[store.ErrSold]; n != buyers-1 {
+		t.Errorf("losers = %d, want %d", n, buyers-1)
+	}
+
+	// The winner holds the only order; the item left the shop; one buy event waits.
+	if n, _ := db.Collection(store.CollOrders).CountDocuments(ctx, bson.D{}); n != 1 {
+		t.Errorf("orders = %d, want 1", n)
+	}
+	orders, err := s.ListOrders(ctx, winners[0], store.Page{Limit: 10})
+	if err != nil || len(orders) != 1 || orders[0].ItemID != it.ID {
+		t.Errorf("winner's orders = %v, %v", orders, err)
+	}
+	if _, err := s.GetItem(ctx, it.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetItem of sold item: err = %v, want ErrNotFound", err)
+	}
+	evs, err := s.Events(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buys int
+	for _, e := range evs {
+		if e.Source == store.CollOrders {
+			buys++
+		}
+	}
+	if buys != 1 {
+		t.Errorf("buy events ready = %d, want 1", buys)
+	}
+	// Losers removed their pending entries: only the add and the winner's buy remain.
+	if n, _ := db.Collection(store.CollOutbox).CountDocuments(ctx, bson.D{}); n != 2 {
+		t.Errorf("outbox entries = %d, want 2", n)
+	}
+}
+
+func TestBuy_Refusals(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := testCtx(t)
+	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.CreateItem(ctx, "seller@example.com", "chair", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteItem(ctx, gone.ID, "seller@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Buy(ctx, it.ID, "SELLER@example.com"); !errors.Is(err, store.ErrOwnItem) {
+		t.Errorf("own item: %v", err)
+	}
+	if _, err := s.Buy(ctx, bson.NewObjectID(), "b@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown item: %v", err)
+	}
+	if _, err := s.Buy(ctx, gone.ID, "b@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted item: %v", err)
+	}
+	if _, err := s.Buy(ctx, it.ID, "b@example.com"); err != nil {
+		t.Fatalf("buy: %v", err)
+	}
+	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
+		t.Errorf("sold item: %v", err)
+	}
+}
