@@ -1,0 +1,239 @@
+package tokens_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"littleecom.io/littleecom/services/internal/problem"
+	"littleecom.io/littleecom/services/internal/tokens"
+)
+
+const (
+	iss = "littleecom-auth"
+	aud = "littleecom"
+)
+
+func TestVerify_AcceptsSignedToken(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	tok, exp, err := s.Sign("a@b.example", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tokens.NewVerifier(s.Keys(), iss, aud).Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Email != "a@b.example" || c.Subject != "id1" || !c.ExpiresAt.Time.Equal(exp) || c.ID == "" || c.IssuedAt == nil {
+		t.Errorf("claims = %+v", c)
+	}
+	hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	var h map[string]any
+	_ = json.Unmarshal(hdr, &h)
+	if h["alg"] != "EdDSA" || h["kid"] != s.KeyID() {
+		t.Errorf("header = %v", h)
+	}
+}
+
+// forge signs claims with any method and key, for the refusal table.
+func forge(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.Claims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestVerify_Refusals(t *testing.T) {
+	key := tokens.GenerateKey()
+	s := tokens.NewSigner(key, iss, aud, 15*time.Minute)
+	pub := s.PublicKey()
+	kid := s.KeyID()
+	now := time.Now()
+	good := func() tokens.Claims {
+		return tokens.Claims{Email: "a@b.example", RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: iss, Audience: jwt.ClaimStrings{aud}, Subject: "x",
+			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now),
+		}}
+	}
+	with := func(f func(*tokens.Claims)) tokens.Claims { c := good(); f(&c); return c }
+	other := tokens.GenerateKey()
+
+	valid, _, _ := s.Sign("a@b.example", "x")
+	parts := strings.Split(valid, ".")
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	sig[0] ^= 0xff
+	tampered := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+	// Same signature, claims swapped for another e-mail.
+	otherClaims, _ := json.Marshal(with(func(c *tokens.Claims) { c.Email = "admin@b.example" }))
+	swapped := parts[0] + "." + base64.RawURLEncoding.EncodeToString(otherClaims) + "." + parts[2]
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"empty", ""},
+		{"garbage", "not.a.token"},
+		{"alg none", forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, good())},
+		{"HS256 keyed with the public key", forge(t, jwt.SigningMethodHS256, []byte(pub), kid, good())},
+		{"HS256 keyed with the JWK x", forge(t, jwt.SigningMethodHS256, []byte(base64.RawURLEncoding.EncodeToString(pub)), kid, good())},
+		{"expired", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) {
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour))
+		}))},
+		{"no exp", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) { c.ExpiresAt = nil }))},
+		{"wrong issuer", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) { c.Issuer = "evil" }))},
+		{"wrong audience", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) { c.Audience = jwt.ClaimStrings{"other"} }))},
+		{"no audience", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) { c.Audience = nil }))},
+		{"issued in the future", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) {
+			c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour))
+		}))},
+		{"no email", forge(t, jwt.SigningMethodEdDSA, key, kid, with(func(c *tokens.Claims) { c.Email = "" }))},
+		{"no kid", forge(t, jwt.SigningMethodEdDSA, key, "", good())},
+		{"unknown kid", forge(t, jwt.SigningMethodEdDSA, other, "someone-else", good())},
+		{"other key under our kid", forge(t, jwt.SigningMethodEdDSA, other, kid, good())},
+		{"tampered signature", tampered},
+		{"swapped claims", swapped},
+	}
+	v := tokens.NewVerifier(s.Keys(), iss, aud)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.Verify(context.Background(), tt.token)
+			if err == nil {
+				t.Fatalf("accepted: %+v", c)
+			}
+			if problem.CodeOf(err) != problem.Unauthorized {
+				t.Errorf("code = %q (%v)", problem.CodeOf(err), err)
+			}
+		})
+	}
+}
+
+func TestVerify_ExpiredSaysSo(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	s.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	tok, _, _ := s.Sign("a@b.example", "x")
+	_, err := tokens.NewVerifier(s.Keys(), iss, aud).Verify(context.Background(), tok)
+	var pe *problem.Error
+	if !errors.As(err, &pe) || pe.Detail != "token expired" || !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestThumbprint_RFC8037Example(t *testing.T) {
+	// RFC 8037 appendix A.3: the thumbprint of the example Ed25519 public key.
+	x, _ := base64.RawURLEncoding.DecodeString("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+	if got, want := tokens.Thumbprint(ed25519.PublicKey(x)), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"; got != want {
+		t.Errorf("thumbprint = %s, want %s", got, want)
+	}
+}
+
+func TestPrivateKeyPEM_RoundTrip(t *testing.T) {
+	k := tokens.GenerateKey()
+	p, err := tokens.MarshalPrivateKeyPEM(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tokens.ParsePrivateKeyPEM(p)
+	if err != nil || !got.Equal(k) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := tokens.ParsePrivateKeyPEM([]byte("nope")); err == nil {
+		t.Error("parsed garbage")
+	}
+}
+
+func TestJWKSClient_CachesAndRefreshesOnUnknownKid(t *testing.T) {
+	first := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	second := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	var current atomic.Pointer[tokens.Signer]
+	current.Store(first)
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetches.Add(1)
+		_ = json.NewEncoder(w).Encode(current.Load().JWKS())
+	}))
+	defer srv.Close()
+
+	jc := tokens.NewJWKSClient(srv.URL)
+	jc.MinRefreshInterval = 0
+	v := tokens.NewVerifier(jc, iss, aud)
+	ctx := context.Background()
+	for range 3 {
+		tok, _, _ := first.Sign("a@b.example", "x")
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("fetches after 3 verifications = %d, want 1 (cached)", n)
+	}
+	// auth rotates its key: the new kid is unknown, so the client refetches once.
+	current.Store(second)
+	tok, _, _ := second.Sign("a@b.example", "x")
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if n := fetches.Load(); n != 2 {
+		t.Errorf("fetches = %d, want 2", n)
+	}
+}
+
+func TestJWKSClient_RateLimitsUnknownKidFetches(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetches.Add(1)
+		_ = json.NewEncoder(w).Encode(s.JWKS())
+	}))
+	defer srv.Close()
+	jc := tokens.NewJWKSClient(srv.URL)
+	jc.MinRefreshInterval = time.Hour
+	for i := range 20 {
+		if _, err := jc.Key(context.Background(), "forged-"+string(rune('a'+i))); !errors.Is(err, tokens.ErrUnknownKey) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("fetches = %d, want 1", n)
+	}
+}
+
+func TestJWKSClient_AuthDown(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	tok, _, _ := s.Sign("a@b.example", "x")
+	_, err := tokens.NewVerifier(tokens.NewJWKSClient(srv.URL), iss, aud).Verify(context.Background(), tok)
+	if problem.CodeOf(err) != problem.Unavailable {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bearer abc": "abc", "bearer abc": "abc", "abc": "abc", "Basic abc": "", "": "",
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", in)
+		if got := tokens.BearerToken(r); got != want {
+			t.Errorf("%q -> %q, want %q", in, got, want)
+		}
+	}
+}
