@@ -21,7 +21,9 @@ const (
 	Conflict        Code = "conflict"
 	TooManyRequests Code = "too_many_requests"
 	PayloadTooLarge Code = "payload_too_large"
-	Unavailable     Code = "unavailable"
+	// MethodNotAllowed is for the router: a path that exists without the request's method.
+	MethodNotAllowed Code = "method_not_allowed"
+	Unavailable      Code = "unavailable"
 	// CodeInternal is named apart from the others because Internal is the constructor.
 	CodeInternal Code = "internal"
 )

@@ -40,6 +40,8 @@ func Status(c Code) int {
 		return http.StatusTooManyRequests
 	case PayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case Unavailable:
 		return http.StatusServiceUnavailable
 	default:
