@@ -1,0 +1,193 @@
+package resource
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"littleecom.io/littleecom/internal/contract"
+)
+
+// Defaults the CRD also applies; repeated here for shops built in memory.
+var (
+	defaultCORSOrigins = []string{"*"}
+	defaultCORSMethods = []string{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"}
+	defaultCORSHeaders = []string{"DNT", "Keep-Alive", "User-Agent", "X-Requested-With", "If-Modified-Since",
+		"Cache-Control", "Content-Type", "Range", "Authorization"}
+)
+
+const (
+	defaultCORSMaxAge      = 86400
+	defaultAccessTokenTTL  = 15 * time.Minute
+	defaultRefreshTokenTTL = 720 * time.Hour
+	defaultSMTPPort        = 587
+	defaultSMTPFrom        = "LittleEcom <no-reply@littleecom.local>"
+	mongoAuthSource        = "admin"
+)
+
+// ServiceConfigMapBuilder is the non-secret environment of one shop service. Credentials are
+// never in it: they reach the pods by secretKeyRef (see ServiceDeployment).
+type ServiceConfigMapBuilder struct {
+	shop      *Shop
+	component string
+}
+
+var _ Builder = (*ServiceConfigMapBuilder)(nil)
+
+// ServiceConfigMap returns the builder of ConfigMap `<n>-<component>` for backend, auth or
+// notifier; the Deployment reads it with envFrom.
+func (s *Shop) ServiceConfigMap(component string) Builder {
+	return &ServiceConfigMapBuilder{shop: s, component: component}
+}
+
+// Build implements Builder.
+func (b *ServiceConfigMapBuilder) Build() client.Object {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: b.shop.Names.Service(b.component), Namespace: b.shop.Instance.Namespace,
+	}}
+}
+
+// Update implements Builder.
+func (b *ServiceConfigMapBuilder) Update(obj client.Object) error {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return typeError("ConfigMap", obj)
+	}
+	if err := b.shop.setOwnerAndLabels(cm, b.component); err != nil {
+		return err
+	}
+	env, err := b.shop.serviceEnv(b.component)
+	if err != nil {
+		return err
+	}
+	// The ConfigMap is entirely the operator's: every key converges, stray keys go.
+	cm.Data = env
+	cm.BinaryData = nil
+	return nil
+}
+
+// serviceEnv is the non-secret environment of component.
+func (s *Shop) serviceEnv(component string) (map[string]string, error) {
+	spec := s.Instance.Spec
+	env := map[string]string{
+		contract.EnvHTTPAddr:        fmt.Sprintf(":%d", contract.HTTPPort),
+		contract.EnvLogFormat:       "json",
+		contract.EnvLogLevel:        "info",
+		contract.EnvMongoURI:        s.MongoDBURI(),
+		contract.EnvMongoAuthSource: mongoAuthSource,
+	}
+	maps.Copy(env, s.corsEnv())
+	switch component {
+	case ComponentBackend:
+		env[contract.EnvMongoDatabase] = contract.DatabaseBackend
+		env[contract.EnvAMQPURL] = s.rabbitMQURL()
+		env[contract.EnvAuthJWKSURL] = s.AuthJWKSURL()
+		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
+		env[contract.EnvAuthAudience] = contract.DefaultAudience
+	case ComponentAuth:
+		env[contract.EnvMongoDatabase] = contract.DatabaseAuth
+		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
+		env[contract.EnvAuthAudience] = contract.DefaultAudience
+		env[contract.EnvAuthAccessTokenTTL] = durationOr(spec.Auth.AccessTokenTTL, defaultAccessTokenTTL)
+		env[contract.EnvAuthRefreshTokenTTL] = durationOr(spec.Auth.RefreshTokenTTL, defaultRefreshTokenTTL)
+	case ComponentNotifier:
+		smtp := spec.Notifier.SMTP
+		env[contract.EnvMongoDatabase] = contract.DatabaseNotifier
+		env[contract.EnvAMQPURL] = s.rabbitMQURL()
+		// An empty host is meaningful: no relay configured, the notifier keeps events queued.
+		env[contract.EnvSMTPHost] = smtp.Host
+		env[contract.EnvSMTPPort] = strconv.Itoa(int(int32Or(smtp.Port, defaultSMTPPort)))
+		env[contract.EnvSMTPFrom] = stringOr(smtp.From, defaultSMTPFrom)
+		env[contract.EnvSMTPStartTLS] = stringOr(string(smtp.StartTLS), contract.SMTPStartTLSIfAvailable)
+	default:
+		return nil, fmt.Errorf("no shop service named %q", component)
+	}
+	return env, nil
+}
+
+// corsEnv turns the services' CORS middleware off when an edge (Ingress or HTTPRoute)
+// answers CORS, and otherwise renders spec.ingress.cors for it: CORS is answered in exactly
+// one place, never twice (browsers reject duplicate Access-Control-Allow-Origin headers).
+func (s *Shop) corsEnv() map[string]string {
+	if s.EdgeAnswersCORS() {
+		return map[string]string{contract.EnvCORSEnabled: "false"}
+	}
+	cors := s.Instance.Spec.Ingress.CORS
+	maxAge := int32(defaultCORSMaxAge)
+	if cors.MaxAge != nil {
+		maxAge = *cors.MaxAge
+	}
+	return map[string]string{
+		contract.EnvCORSEnabled:          "true",
+		contract.EnvCORSAllowOrigins:     joinOr(cors.AllowOrigins, defaultCORSOrigins),
+		contract.EnvCORSAllowMethods:     joinOr(cors.AllowMethods, defaultCORSMethods),
+		contract.EnvCORSAllowHeaders:     joinOr(cors.AllowHeaders, defaultCORSHeaders),
+		contract.EnvCORSAllowCredentials: strconv.FormatBool(cors.AllowCredentials),
+		contract.EnvCORSMaxAge:           strconv.Itoa(int(maxAge)),
+	}
+}
+
+// EdgeAnswersCORS reports whether an Ingress (on unless spec.ingress.enabled is false) or
+// an HTTPRoute (spec.gateway) sits in front of the services and answers CORS for them.
+func (s *Shop) EdgeAnswersCORS() bool {
+	spec := s.Instance.Spec
+	ingress := spec.Ingress.Enabled == nil || *spec.Ingress.Enabled
+	return ingress || spec.Gateway != nil
+}
+
+// MongoDBURI is the services' connection string: every member's stable host, the replica-set
+// name and the auth source. It holds no credentials; those come from the user Secrets.
+func (s *Shop) MongoDBURI() string {
+	spec := s.Instance.Spec.MongoDB
+	members := int(*replicasOr(spec.Replicas, 3))
+	hosts := make([]string, members)
+	for i := range hosts {
+		hosts[i] = s.Names.MongoDBMemberHost(i)
+	}
+	return fmt.Sprintf("mongodb://%s/?replicaSet=%s&authSource=%s",
+		strings.Join(hosts, ","), stringOr(spec.ReplicaSetName, "rs0"), mongoAuthSource)
+}
+
+// AuthJWKSURL is where the backend fetches auth's public keys to verify tokens locally.
+func (s *Shop) AuthJWKSURL() string {
+	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s",
+		s.Names.Service(ComponentAuth), s.Instance.Namespace, contract.HTTPPort, contract.PathJWKS)
+}
+
+// rabbitMQURL is the broker's client URL (default vhost), without credentials.
+func (s *Shop) rabbitMQURL() string {
+	return fmt.Sprintf("amqp://%s.%s.svc.cluster.local:5672/", s.Names.RabbitMQ(), s.Instance.Namespace)
+}
+
+// durationOr renders d, or def when unset, as a Go duration string ("15m0s").
+func durationOr(d *metav1.Duration, def time.Duration) string {
+	if d == nil {
+		return def.String()
+	}
+	return d.Duration.String()
+}
+
+func int32Or(v, def int32) int32 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// joinOr joins items with commas, in their given order, or def when items is empty.
+func joinOr[T ~string](items []T, def []string) string {
+	if len(items) == 0 {
+		return strings.Join(def, ",")
+	}
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = string(item)
+	}
+	return strings.Join(out, ",")
+}
