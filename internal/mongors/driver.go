@@ -1,0 +1,216 @@
+package mongors
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// DriverDialer dials mongod with the official Go driver (mongo-driver v2).
+type DriverDialer struct {
+	// NetDialer, when set, opens the TCP connections instead of net.Dialer. It receives the
+	// Target's host:port unchanged: this is where a port-forward (or a test's host map)
+	// plugs in when pod DNS names do not resolve.
+	NetDialer options.ContextDialer
+	// AppName is sent in the handshake and shows in mongod's logs; default "littleecom-operator".
+	AppName string
+}
+
+var _ Dialer = DriverDialer{}
+
+// Dial connects to target.Host and checks the connection with a ping, so that an
+// unreachable host or wrong credentials fail here, bounded by target.Timeout.
+func (d DriverDialer) Dial(ctx context.Context, target Target) (Client, error) {
+	timeout := target.timeout()
+	app := d.AppName
+	if app == "" {
+		app = "littleecom-operator"
+	}
+	// Credentials go through options.Credential, never through a URI, so no driver error
+	// that quotes its connection string can carry the password.
+	opts := options.Client().
+		SetHosts([]string{target.Host}).
+		SetDirect(target.DirectConnection).
+		SetAppName(app).
+		SetConnectTimeout(timeout).
+		SetServerSelectionTimeout(timeout).
+		SetTimeout(timeout).
+		SetMaxPoolSize(4).
+		SetRetryWrites(false).
+		SetRetryReads(false)
+	if target.Username != "" {
+		opts.SetAuth(options.Credential{
+			AuthSource: "admin",
+			Username:   target.Username,
+			Password:   target.Password,
+		})
+	}
+	if d.NetDialer != nil {
+		opts.SetDialer(d.NetDialer)
+	}
+	mc, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, wrap("connect", target, err)
+	}
+	c := &driverClient{mc: mc, target: target, admin: mc.Database("admin")}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.admin.RunCommand(pctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
+		_ = mc.Disconnect(context.WithoutCancel(ctx))
+		return nil, wrap("connect", target, err)
+	}
+	return c, nil
+}
+
+type driverClient struct {
+	mc     *mongo.Client
+	target Target
+	admin  *mongo.Database
+}
+
+// run runs one admin command bounded by the target's timeout and decodes the reply into out.
+func (c *driverClient) run(ctx context.Context, op string, cmd bson.D, out any, secrets ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+	defer cancel()
+	res := c.admin.RunCommand(ctx, cmd)
+	if err := res.Err(); err != nil {
+		return wrap(op, c.target, err, secrets...)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := res.Decode(out); err != nil {
+		return wrap(op, c.target, err, secrets...)
+	}
+	return nil
+}
+
+func (c *driverClient) Status(ctx context.Context) (Status, error) {
+	var raw struct {
+		Set     string `bson:"set"`
+		Members []struct {
+			ID       int     `bson:"_id"`
+			Name     string  `bson:"name"`
+			Health   float64 `bson:"health"`
+			StateStr string  `bson:"stateStr"`
+			Self     bool    `bson:"self"`
+		} `bson:"members"`
+	}
+	err := c.run(ctx, "replSetGetStatus", bson.D{{Key: "replSetGetStatus", Value: 1}}, &raw)
+	if HasCode(err, CodeNotYetInitialized) {
+		return Status{Initialized: false}, nil
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Initialized: true, SetName: raw.Set}
+	for _, m := range raw.Members {
+		ms := MemberStatus{ID: m.ID, Name: m.Name, State: m.StateStr, Health: m.Health > 0, Self: m.Self}
+		if ms.State == StatePrimary {
+			st.Primary = m.Name
+		}
+		st.Members = append(st.Members, ms)
+	}
+	return st, nil
+}
+
+func (c *driverClient) Initiate(ctx context.Context, cfg Config) error {
+	err := c.run(ctx, "replSetInitiate", bson.D{{Key: "replSetInitiate", Value: cfg.forSend()}}, nil)
+	if HasCode(err, CodeAlreadyInitialized) {
+		return nil
+	}
+	return err
+}
+
+func (c *driverClient) Config(ctx context.Context) (Config, error) {
+	var raw struct {
+		Config Config `bson:"config"`
+	}
+	if err := c.run(ctx, "replSetGetConfig", bson.D{{Key: "replSetGetConfig", Value: 1}}, &raw); err != nil {
+		return Config{}, err
+	}
+	return raw.Config, nil
+}
+
+func (c *driverClient) Reconfig(ctx context.Context, cfg Config) error {
+	// maxTimeMS bounds how long mongod waits for a majority to install the new config.
+	return c.run(ctx, "replSetReconfig", bson.D{
+		{Key: "replSetReconfig", Value: cfg.forSend()},
+	}, nil)
+}
+
+func (c *driverClient) StepDown(ctx context.Context, d time.Duration) error {
+	err := c.run(ctx, "replSetStepDown", bson.D{
+		{Key: "replSetStepDown", Value: int64(d / time.Second)},
+		{Key: "secondaryCatchUpPeriodSecs", Value: int64(min(d/2, 10*time.Second) / time.Second)},
+	}, nil)
+	var e *Error
+	if errors.As(err, &e) && mongo.IsNetworkError(e.err) {
+		return nil // mongod may close connections when it steps down
+	}
+	return err
+}
+
+func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string, roles []Role) error {
+	if roles == nil {
+		roles = []Role{}
+	}
+	dbc := c.mc.Database(db)
+	run := func(op string, cmd bson.D) error {
+		cctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+		defer cancel()
+		if err := dbc.RunCommand(cctx, cmd).Err(); err != nil {
+			return wrap(op, c.target, err, password)
+		}
+		return nil
+	}
+	err := run("createUser", bson.D{
+		{Key: "createUser", Value: user},
+		{Key: "pwd", Value: password},
+		{Key: "roles", Value: roles},
+	})
+	if !HasCode(err, CodeUserAlreadyExists) {
+		return err
+	}
+	return run("updateUser", bson.D{
+		{Key: "updateUser", Value: user},
+		{Key: "pwd", Value: password},
+		{Key: "roles", Value: roles},
+	})
+}
+
+func (c *driverClient) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+	defer cancel()
+	if err := c.mc.Disconnect(ctx); err != nil {
+		return wrap("disconnect", c.target, err)
+	}
+	return nil
+}
+
+// wrap turns a driver error into an *Error with the server code and the password removed.
+func wrap(op string, t Target, err error, secrets ...string) error {
+	code := 0
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		var ce mongo.CommandError
+		if errors.As(err, &ce) {
+			code = int(ce.Code)
+		} else if codes := se.ErrorCodes(); len(codes) > 0 {
+			code = codes[0]
+		}
+	}
+	timeout := mongo.IsTimeout(err) || errors.Is(err, context.DeadlineExceeded) ||
+		isNetTimeout(err)
+	return newError(op, t.Host, code, timeout, err, append(secrets, t.Password)...)
+}
+
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,339 @@
+package mongors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// Default bounds of Ensure's waits.
+const (
+	DefaultPrimaryWait  = 15 * time.Second
+	DefaultPollInterval = 500 * time.Millisecond
+	// maxSteps bounds the reconfigs one Ensure runs; the next call continues.
+	maxSteps = 8
+)
+
+// Desired is the replica set the reconciler wants.
+type Desired struct {
+	Topology
+	// Members is the number of members, ordinals 0..Members-1.
+	Members int
+	// Users are created or updated on the primary once the set has one.
+	Users []User
+	// PrimaryWait bounds the wait for a primary after initiation; DefaultPrimaryWait if zero.
+	PrimaryWait time.Duration
+	// PollInterval is the pause between status polls; DefaultPollInterval if zero.
+	PollInterval time.Duration
+}
+
+// User is a database user the services log in as.
+type User struct {
+	DB       string
+	Name     string
+	Password string
+	Roles    []Role
+}
+
+// Phase says where Ensure stopped. The values double as condition reasons.
+type Phase string
+
+// Phases of Ensure.
+const (
+	PhaseWaitingForMembers Phase = "WaitingForMembers"
+	PhaseWaitingForPrimary Phase = "WaitingForPrimary"
+	PhaseReconfiguring     Phase = "Reconfiguring"
+	PhaseReady             Phase = "Initialized"
+	PhaseFailed            Phase = "Unreachable"
+)
+
+// Result is what Ensure did and saw. When Ready is false and the error is nil, the set is on
+// its way (a primary is being elected, a new member catches up): call Ensure again later.
+type Result struct {
+	// Ready is true when the set is initialized, has a primary, has exactly the desired
+	// members and every user was ensured.
+	Ready bool
+	Phase Phase
+	// Message says what Ensure waits for; it never contains a password.
+	Message string
+	// Initiated is true when this call ran replSetInitiate.
+	Initiated bool
+	// Reconfigs counts the replSetReconfig commands this call ran.
+	Reconfigs int
+	// Status is the last replSetGetStatus seen.
+	Status Status
+	// ConfigVersion is the last config version seen or set.
+	ConfigVersion int64
+}
+
+func notYet(res Result, phase Phase, format string, args ...any) (Result, error) {
+	res.Ready, res.Phase, res.Message = false, phase, fmt.Sprintf(format, args...)
+	return res, nil
+}
+
+// Ensure brings the replica set to desired, one idempotent step after another:
+// status → initiate when NotYetInitialized → wait (bounded) for a primary → reconfig, one
+// member per step, on the primary → ensure users on the primary.
+//
+// Each step first reads what MongoDB reports and derives the next action from it, never
+// from what an earlier call did, so a crash or error between any two steps is resumed by
+// calling Ensure again:
+//   - initiate succeeded but nobody recorded it: status says initialized, no second initiate;
+//   - pod 0 reports NotYetInitialized but another member already belongs to a set (pod 0
+//     lost its volume): no initiate, which would create a second set; wait for pod 0 to
+//     receive the config from its peers;
+//   - a reconfig is in progress (ConfigurationInProgress, CurrentConfigNotCommittedYet) or
+//     a new member still catches up: wait, the next call recomputes from the current config;
+//   - the primary moved or stepped down: it is found again from status and dialled directly.
+//
+// target.Host defaults to member 0; target's credentials are used for every member.
+func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) (Result, error) {
+	var res Result
+	if desired.Members < 1 {
+		return res, fmt.Errorf("mongodb replica set %q: members must be at least 1, got %d", desired.ReplicaSet, desired.Members)
+	}
+	if target.Host == "" {
+		target.Host = desired.Host(0)
+	}
+	c, err := dialer.Dial(ctx, target)
+	if err != nil {
+		res.Phase = PhaseFailed
+		return res, err
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+
+	st, err := c.Status(ctx)
+	if err != nil {
+		res.Phase = PhaseFailed
+		return res, err
+	}
+	res.Status = st
+	if !st.Initialized {
+		if r, err, stop := initiate(ctx, dialer, target, desired, c, res); stop {
+			return r, err
+		}
+		res.Initiated = true
+	}
+
+	st, err = waitForPrimary(ctx, c, desired, st)
+	res.Status = st
+	if err != nil {
+		res.Phase = PhaseFailed
+		return res, err
+	}
+	if st.Primary == "" {
+		return notYet(res, PhaseWaitingForPrimary, "replica set %q has no primary yet", desired.ReplicaSet)
+	}
+	if st.SetName != desired.ReplicaSet {
+		res.Phase = PhaseFailed
+		return res, fmt.Errorf("mongodb %s belongs to replica set %q, want %q", target.Host, st.SetName, desired.ReplicaSet)
+	}
+
+	// Reconfigs and users go to the primary, dialled directly.
+	pc := c
+	if self, ok := selfStatus(st); !ok || self.Name != st.Primary {
+		pt := target
+		pt.Host = st.Primary
+		if pc, err = dialer.Dial(ctx, pt); err != nil {
+			return notYet(res, PhaseReconfiguring, "primary %s does not answer: %v", st.Primary, err)
+		}
+		defer func() { _ = pc.Close(context.WithoutCancel(ctx)) }()
+	}
+
+	for range maxSteps {
+		cfg, err := pc.Config(ctx)
+		if err != nil {
+			if transient(err) {
+				return notYet(res, PhaseReconfiguring, "%v", err)
+			}
+			res.Phase = PhaseFailed
+			return res, err
+		}
+		res.ConfigVersion = cfg.Version
+		next, changed := NextConfig(cfg, desired.Topology, desired.Members)
+		if !changed {
+			break
+		}
+		if msg := gate(res.Status, cfg, next); msg != "" {
+			return notYet(res, PhaseReconfiguring, "%s", msg)
+		}
+		if primary, ok := memberByHost(cfg, res.Status.Primary); ok && primary.ID >= desired.Members && primary.Priority == 0 {
+			// mongod steps down by itself when a reconfig makes it unelectable; this only
+			// hurries a primary that was elected again before its priority changed.
+			if err := pc.StepDown(ctx, 60*time.Second); err != nil && !transient(err) {
+				res.Phase = PhaseFailed
+				return res, err
+			}
+			return notYet(res, PhaseReconfiguring, "waiting for primary %s, which is being removed, to step down", primary.Host)
+		}
+		if err := pc.Reconfig(ctx, next); err != nil {
+			if transient(err) {
+				return notYet(res, PhaseReconfiguring, "%v", err)
+			}
+			res.Phase = PhaseFailed
+			return res, err
+		}
+		res.Reconfigs++
+		res.ConfigVersion = next.Version
+		if res.Status, err = pc.Status(ctx); err != nil {
+			return notYet(res, PhaseReconfiguring, "%v", err)
+		}
+		if self, ok := selfStatus(res.Status); !ok || self.State != StatePrimary {
+			return notYet(res, PhaseReconfiguring, "primary moved after reconfig to version %d", next.Version)
+		}
+	}
+	if cfg, err := pc.Config(ctx); err != nil || !SameMembers(cfg, desired.Members) {
+		return notYet(res, PhaseReconfiguring, "replica set %q has not reached %d members yet", desired.ReplicaSet, desired.Members)
+	}
+
+	for _, u := range desired.Users {
+		if err := pc.EnsureUser(ctx, u.DB, u.Name, u.Password, u.Roles); err != nil {
+			if transient(err) {
+				return notYet(res, PhaseReconfiguring, "%v", err)
+			}
+			res.Phase = PhaseFailed
+			return res, err
+		}
+	}
+	res.Ready, res.Phase, res.Message = true, PhaseReady, ""
+	return res, nil
+}
+
+// initiate runs replSetInitiate on c unless another member already belongs to a set or does
+// not answer. stop is true when Ensure must return r, err.
+func initiate(ctx context.Context, dialer Dialer, target Target, desired Desired, c Client, res Result) (r Result, err error, stop bool) {
+	// Every member must answer before replSetInitiate (mongod's quorum check needs them),
+	// and none may already belong to a set: initiating pod 0 then would make a second set.
+	for i := 1; i < desired.Members; i++ {
+		mt := target
+		mt.Host = desired.Host(i)
+		oc, err := dialer.Dial(ctx, mt)
+		if err != nil {
+			r, err := notYet(res, PhaseWaitingForMembers, "member %d does not answer: %v", i, err)
+			return r, err, true
+		}
+		ost, err := oc.Status(ctx)
+		_ = oc.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			r, err := notYet(res, PhaseWaitingForMembers, "member %d: %v", i, err)
+			return r, err, true
+		}
+		if ost.Initialized {
+			r, err := notYet(res, PhaseWaitingForMembers,
+				"%s has no replica-set config but member %d belongs to set %q: not initiating again, waiting for %s to receive the config from its peers",
+				target.Host, i, ost.SetName, target.Host)
+			return r, err, true
+		}
+	}
+	if err := c.Initiate(ctx, InitialConfig(desired.Topology, desired.Members)); err != nil {
+		res.Phase = PhaseFailed
+		return res, err, true
+	}
+	return res, nil, false
+}
+
+// waitForPrimary polls c until the set has a primary or desired.PrimaryWait has passed.
+func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status) (Status, error) {
+	wait, poll := desired.PrimaryWait, desired.PollInterval
+	if wait <= 0 {
+		wait = DefaultPrimaryWait
+	}
+	if poll <= 0 {
+		poll = DefaultPollInterval
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if st.Initialized && st.Primary != "" {
+			return st, nil
+		}
+		if time.Now().Add(poll).After(deadline) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, nil
+		case <-time.After(poll):
+		}
+		next, err := c.Status(ctx)
+		if err != nil {
+			if transient(err) {
+				continue
+			}
+			return st, err
+		}
+		st = next
+	}
+}
+
+// gate returns why the step from cur to next must wait, or "". A step that changes the
+// voting members or membership waits until every member that stays has caught up (no member
+// in STARTUP/STARTUP2/RECOVERING) and a majority of next's voters is healthy, so that the
+// previous change is committed before the next one starts.
+func gate(st Status, cur, next Config) string {
+	if slices.Equal(cur.VotingIDs(), next.VotingIDs()) && slices.Equal(cur.IDs(), next.IDs()) {
+		return ""
+	}
+	for _, m := range next.Members {
+		if _, existing := cur.Member(m.ID); !existing {
+			continue
+		}
+		ms, ok := st.Member(m.ID)
+		if !ok {
+			return fmt.Sprintf("member %d is not in the replica-set status yet", m.ID)
+		}
+		switch ms.State {
+		case StateStartup, StateStartup2, StateRecovering:
+			return fmt.Sprintf("member %d (%s) is %s; waiting for it to catch up", m.ID, m.Host, ms.State)
+		}
+	}
+	voters := next.VotingIDs()
+	healthy := 0
+	for _, id := range voters {
+		if ms, ok := st.Member(id); ok && ms.Healthy() {
+			healthy++
+		}
+	}
+	if healthy < Majority(len(voters)) {
+		return fmt.Sprintf("only %d of the %d voting members of config version %d are healthy; a majority (%d) is needed",
+			healthy, len(voters), next.Version, Majority(len(voters)))
+	}
+	return ""
+}
+
+// transient reports errors that go away by waiting: elections, a reconfig in progress, a
+// concurrent reconfig (version mismatch), timeouts and network errors.
+func transient(err error) bool {
+	if HasCode(err, CodeConfigurationInProgress, CodeCurrentConfigNotCommittedYet,
+		CodeNotWritablePrimary, CodeNotPrimaryNoSecondaryOk, CodeNotPrimaryOrSecondary,
+		CodeInterruptedDueToReplStateChange, CodePrimarySteppedDown,
+		CodeNewReplicaSetConfigurationIncompatible, CodeExceededTimeLimit) {
+		return true
+	}
+	var e *Error
+	if errors.As(err, &e) && (e.Timeout || mongo.IsNetworkError(e.err)) {
+		return true
+	}
+	return false
+}
+
+func selfStatus(st Status) (MemberStatus, bool) {
+	for _, m := range st.Members {
+		if m.Self {
+			return m, true
+		}
+	}
+	return MemberStatus{}, false
+}
+
+func memberByHost(cfg Config, host string) (Member, bool) {
+	for _, m := range cfg.Members {
+		if m.Host == host {
+			return m, true
+		}
+	}
+	return Member{}, false
+}

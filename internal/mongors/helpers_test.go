@@ -1,0 +1,61 @@
+package mongors_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"littleecom.io/littleecom/internal/mongors"
+	"littleecom.io/littleecom/internal/mongors/mongorstest"
+)
+
+// The driver code in this package is tested against mongorstest, a wire-protocol double of a
+// replica set (see its package comment for what it cannot prove: it has no replication,
+// elections or heartbeats, and checks only the config rules mongors relies on).
+
+const rootPassword = "s3cr3t-R00t,pa=ss" // commas and '=' exercise SCRAM's name/value escaping
+
+var topo = mongors.Topology{Name: "shop", Namespace: "prod", ReplicaSet: "rs0"}
+
+func hosts(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = topo.Host(i)
+	}
+	return out
+}
+
+// startRS starts a double with n pods (members or not) and returns a dialer and root target.
+func startRS(t *testing.T, n int, opts mongorstest.Options) (*mongorstest.Cluster, mongors.Dialer, mongors.Target) {
+	t.Helper()
+	opts.Hosts = hosts(n)
+	opts.Username, opts.Password = "root", rootPassword
+	rs := mongorstest.Start(t, opts)
+	target := mongors.Target{
+		Host: topo.Host(0), Username: "root", Password: rootPassword,
+		DirectConnection: true, Timeout: 2 * time.Second,
+	}
+	return rs, mongors.DriverDialer{NetDialer: rs}, target
+}
+
+func desired(members int, users ...mongors.User) mongors.Desired {
+	return mongors.Desired{
+		Topology: topo, Members: members, Users: users,
+		PrimaryWait: time.Second, PollInterval: 10 * time.Millisecond,
+	}
+}
+
+// relaxed renders a BSON value as relaxed extended JSON, to compare documents exactly and
+// readably (key order, values and number types that JSON shows).
+func relaxed(t *testing.T, v bson.RawValue) string {
+	t.Helper()
+	doc := bson.D{{Key: "v", Value: v}}
+	b, err := bson.MarshalExtJSON(doc, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimPrefix(string(b), `{"v":`)
+	return strings.TrimSuffix(s, "}")
+}

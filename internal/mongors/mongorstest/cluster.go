@@ -1,0 +1,359 @@
+// Package mongorstest is a wire-protocol test double of a MongoDB replica set: one TCP
+// listener on 127.0.0.1 per member, speaking OP_MSG (and OP_QUERY/OP_REPLY for the driver's
+// legacy isMaster handshake), SCRAM-SHA-256 authentication, and the replica-set and user
+// commands package mongors runs, with MongoDB's error codes. It records every command it
+// receives so tests can assert the exact documents the driver sent, and it can fail, drop or
+// hang chosen commands.
+//
+// Start it from any package's tests and point mongors.DriverDialer at it:
+//
+//	rs := mongorstest.Start(t, mongorstest.Options{Hosts: hosts, Username: "root", Password: pw})
+//	dialer := mongors.DriverDialer{NetDialer: rs} // maps each member's DNS name to its listener
+//
+// What the double cannot prove — it is not mongod:
+//   - no replication, oplog, elections or heartbeats: the member that ran replSetInitiate
+//     becomes primary after Options.ElectionDelay, or whichever member the test names with
+//     SetPrimary; states (STARTUP2, RECOVERING, DOWN) are what the test sets;
+//   - replSetInitiate/replSetReconfig validation covers the rules mongors relies on (set
+//     name, version = current+1, unique _ids and hosts, this node in the config, at most 7
+//     voters, non-voters with priority 0, at most one voter added or removed per reconfig,
+//     no user-set newlyAdded) with MongoDB's codes; mongod checks much more (quorum
+//     checks against live members, write-concern commitment of the previous config, term);
+//   - "newlyAdded" and its automatic removal (which bumps the version) are imitated only
+//     for members the test leaves in a state other than SECONDARY;
+//   - only SCRAM-SHA-256 (advertised with SCRAM-SHA-1, which it refuses), no TLS, no
+//     compression, no localhost exception, no role checks beyond "authenticated";
+//   - error messages are shortened; codes and code names are MongoDB's.
+//
+// Real mongod behaviour therefore still needs a real cluster (kind or a cloud cluster) to
+// confirm: elections, catch-up, keyfile auth between members.
+package mongorstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Options configure a Cluster.
+type Options struct {
+	// SetName is the replica-set name mongod was started with (--replSet); default "rs0".
+	SetName string
+	// Hosts are the members' host:port names as the driver will dial them (pod DNS names).
+	// Each gets its own listener; a host not listed does not resolve.
+	Hosts []string
+	// Username and Password, when set, create the root user in "admin" and make every
+	// command other than the handshake, ping and buildInfo require authentication.
+	Username string
+	Password string
+	// ElectionDelay is how long after replSetInitiate the initiating member becomes primary.
+	ElectionDelay time.Duration
+	// NoElection leaves the set without a primary until the test calls SetPrimary.
+	NoElection bool
+	// NewMemberState is the state of members added by replSetReconfig; default SECONDARY.
+	NewMemberState string
+}
+
+// Command is one command document a member received.
+type Command struct {
+	Host string
+	Name string
+	DB   string
+	Doc  bson.Raw
+}
+
+// Fault makes the next Times commands named Command (on Host, or any host when empty)
+// fail with Code and Message, drop the connection before running the command (Drop) or
+// after running it without answering (DropAfterRun: the reply is lost, the change is
+// made), or hang until the cluster stops.
+type Fault struct {
+	Command      string
+	Host         string
+	Times        int
+	Code         int32
+	Message      string
+	Drop         bool
+	DropAfterRun bool
+	Hang         bool
+}
+
+// Cluster is the test double: a replica set of Options.Hosts members.
+type Cluster struct {
+	opts   Options
+	closed chan struct{}
+	wg     sync.WaitGroup
+
+	mu          sync.Mutex
+	nodes       map[string]*node
+	cfg         bson.Raw // nil until replSetInitiate
+	term        int64
+	primary     string
+	initiator   string
+	initiatedAt time.Time
+	states      map[string]string
+	users       map[string]*user
+	commands    []Command
+	faults      []*Fault
+	nextConnID  int32
+}
+
+type node struct {
+	host    string
+	ln      net.Listener
+	stopped bool
+	conns   map[net.Conn]struct{}
+}
+
+// Start starts the double for a test and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	c, err := New(opts)
+	if err != nil {
+		t.Fatalf("mongorstest: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// New starts the double; Close stops it.
+func New(opts Options) (*Cluster, error) {
+	if len(opts.Hosts) == 0 {
+		return nil, errors.New("no hosts")
+	}
+	if opts.SetName == "" {
+		opts.SetName = "rs0"
+	}
+	if opts.NewMemberState == "" {
+		opts.NewMemberState = "SECONDARY"
+	}
+	c := &Cluster{
+		opts:   opts,
+		closed: make(chan struct{}),
+		nodes:  map[string]*node{},
+		states: map[string]string{},
+		users:  map[string]*user{},
+	}
+	if opts.Username != "" {
+		if err := c.addUser("admin", opts.Username, opts.Password, bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range opts.Hosts {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		n := &node{host: h, ln: ln, conns: map[net.Conn]struct{}{}}
+		c.nodes[h] = n
+		c.wg.Add(1)
+		go c.accept(n)
+	}
+	return c, nil
+}
+
+// Close stops every listener and connection and waits for them.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	select {
+	case <-c.closed:
+		c.mu.Unlock()
+		return
+	default:
+	}
+	close(c.closed)
+	for _, n := range c.nodes {
+		_ = n.ln.Close()
+		for conn := range n.conns {
+			_ = conn.Close()
+		}
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+// DialContext implements the driver's ContextDialer: it connects a member's host:port name
+// to that member's listener, and fails like DNS for names the cluster does not have.
+func (c *Cluster) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c.mu.Lock()
+	n, ok := c.nodes[address]
+	stopped := ok && n.stopped
+	c.mu.Unlock()
+	if !ok {
+		host, _, _ := net.SplitHostPort(address)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	if stopped {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", n.ln.Addr().String())
+}
+
+// Addr returns the 127.0.0.1 address of a member's listener.
+func (c *Cluster) Addr(host string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nodes[host]; ok {
+		return n.ln.Addr().String()
+	}
+	return ""
+}
+
+// Stop makes a member unreachable (its pod is gone): open connections close, dials fail,
+// and the other members report it DOWN. Restart brings it back.
+func (c *Cluster) Stop(host string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nodes[host]; ok {
+		n.stopped = true
+		for conn := range n.conns {
+			_ = conn.Close()
+		}
+	}
+}
+
+// Restart undoes Stop.
+func (c *Cluster) Restart(host string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nodes[host]; ok {
+		n.stopped = false
+	}
+}
+
+// Inject adds a fault.
+func (c *Cluster) Inject(f Fault) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	c.faults = append(c.faults, &f)
+}
+
+// FailNext makes the next n commands called name fail with code.
+func (c *Cluster) FailNext(name string, n int, code int32) {
+	c.Inject(Fault{Command: name, Times: n, Code: code})
+}
+
+// DropNext makes the server close the connection on the next n commands called name.
+func (c *Cluster) DropNext(name string, n int) { c.Inject(Fault{Command: name, Times: n, Drop: true}) }
+
+// HangNext makes the server never answer the next n commands called name.
+func (c *Cluster) HangNext(name string, n int) { c.Inject(Fault{Command: name, Times: n, Hang: true}) }
+
+// Commands returns the commands received, in order, only those named when names are given.
+func (c *Cluster) Commands(names ...string) []Command {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Command
+	for _, cmd := range c.commands {
+		if len(names) == 0 || slices.Contains(names, cmd.Name) {
+			out = append(out, cmd)
+		}
+	}
+	return out
+}
+
+// ResetCommands forgets the commands received so far.
+func (c *Cluster) ResetCommands() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commands = nil
+}
+
+// Initialized reports whether replSetInitiate succeeded.
+func (c *Cluster) Initialized() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg != nil
+}
+
+// Config returns the current replica-set config as replSetGetConfig would, nil before
+// initiation.
+func (c *Cluster) Config() bson.Raw {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.cfg)
+}
+
+// Primary returns the primary's host, empty when there is none.
+func (c *Cluster) Primary() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.currentPrimary()
+}
+
+// SetPrimary makes host the primary (an election the test decides), bumping the term.
+func (c *Cluster) SetPrimary(host string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.primary = host
+	c.term++
+}
+
+// SetState sets a member's state as replSetGetStatus reports it (STARTUP2, RECOVERING,
+// SECONDARY, ...). Setting SECONDARY on a newly added member ends its "newlyAdded" phase the
+// way mongod does: with an automatic reconfig that bumps the config version.
+func (c *Cluster) SetState(host, state string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.states[host] = state
+	if state == "SECONDARY" && c.cfg != nil {
+		c.clearNewlyAdded(host)
+	}
+}
+
+// InitiateOutOfBand initiates the set as if someone had run rs.initiate() by hand, or as if
+// the operator crashed after its replSetInitiate succeeded. cfg is a replSetInitiate config.
+func (c *Cluster) InitiateOutOfBand(host string, cfg bson.D) error {
+	raw, err := bson.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.initiate(host, raw); e != nil {
+		return fmt.Errorf("%s (%d)", e.msg, e.code)
+	}
+	return nil
+}
+
+// User reports whether db.name exists and its roles.
+func (c *Cluster) User(db, name string) (roles bson.RawArray, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.users[db+"."+name]
+	if !ok {
+		return nil, false
+	}
+	return u.roles, true
+}
+
+// UserPassword reports whether password logs db.name in.
+func (c *Cluster) UserPassword(db, name, password string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.users[db+"."+name]
+	return ok && u.password == password
+}
+
+// currentPrimary elects the initiating member once ElectionDelay has passed. Callers hold mu.
+func (c *Cluster) currentPrimary() string {
+	if c.cfg == nil {
+		return ""
+	}
+	if c.primary == "" && !c.opts.NoElection && c.initiator != "" && time.Since(c.initiatedAt) >= c.opts.ElectionDelay {
+		c.primary = c.initiator
+		c.term++
+	}
+	return c.primary
+}
