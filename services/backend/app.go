@@ -1,0 +1,127 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"littleecom.io/littleecom/services/backend/relay"
+	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/logging"
+	"littleecom.io/littleecom/services/internal/metrics"
+	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/tokens"
+)
+
+// App is a running backend: database client, outbox relay and HTTP API.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *mongo.Client
+	service *Service
+
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
+	closeOnce sync.Once
+}
+
+// Start connects to MongoDB, creates the indexes and starts the outbox relay. RabbitMQ need
+// not be up: the relay keeps trying, and events wait in the outbox meanwhile.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	client, err := mongox.Connect(ctx, cfg.Mongo)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New("backend")
+	var rl *relay.Relay
+	st := store.New(client.Database(cfg.Mongo.Database), store.WithWriteHook(func() { rl.Nudge() }))
+	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := st.EnsureIndexes(ictx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	rl = relay.New(st, cfg.AMQP, log.With("component", "outbox-relay"), relay.Hooks{
+		Published: func(key string) { m.EventsPublished.WithLabelValues(key).Inc() },
+		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
+	})
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a := &App{cfg: cfg, log: log, client: client, stopRelay: stop, relayDone: make(chan struct{})}
+	go func() {
+		defer close(a.relayDone)
+		_ = rl.Run(rctx)
+	}()
+
+	verifier := tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience)
+	a.service = New(Deps{
+		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
+		Ready: map[string]func(context.Context) error{
+			"mongodb":  mongox.Ping(client),
+			"rabbitmq": rl.Check,
+		},
+	})
+	return a, nil
+}
+
+// Handler is the HTTP API.
+func (a *App) Handler() http.Handler { return a.service.Handler() }
+
+// Serve answers HTTP on ln until ctx is done, then shuts down gracefully: in-flight requests
+// finish (bounded by ShutdownTimeout), the relay finishes its batch, the database closes.
+// Events not yet published stay in the outbox for the next start or another replica.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := httpx.NewServer(ln.Addr().String(), a.Handler())
+	err := httpx.ServeListener(ctx, srv, ln, a.log, a.cfg.ShutdownTimeout)
+	return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
+}
+
+// Close stops the relay and disconnects from the database. It is idempotent.
+func (a *App) Close(ctx context.Context) error {
+	var err error
+	a.closeOnce.Do(func() {
+		a.stopRelay()
+		<-a.relayDone
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if derr := a.client.Disconnect(dctx); derr != nil {
+			err = fmt.Errorf("disconnect mongodb: %w", derr)
+		}
+	})
+	return err
+}
+
+// Run starts the backend on cfg.HTTPAddr and serves until ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	log.Info("starting backend", "config", cfg)
+	a, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err), a.Close(ctx))
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Main is the command's whole life: configuration and logger from the environment, then Run.
+func Main(ctx context.Context) error {
+	log := logging.New("backend")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := Run(ctx, cfg, log); err != nil {
+		log.Error("backend stopped", "err", err)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+// Package backend is the shop's items service: items for sale, buying them, the buyer's
+// orders, behind the seed-compatible REST contract of DESIGN.md. Tokens are verified locally
+// against auth's JWKS; events reach RabbitMQ through the outbox (package relay).
+//
+// Decisions a client may notice:
+//   - A sold or deleted item has left the shop: GET, PUT and DELETE answer 404, buying it
+//     409 (sold) or 404 (deleted). The buyer finds what they bought in GET /orders.
+//   - Listings are ordered by id, oldest first. Without parameters they return up to
+//     DefaultLimit items, a plain JSON array as before; when more exist a Link header
+//     (rel="next") carries the cursor (?after=<last id>).
+package backend

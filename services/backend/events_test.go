@@ -1,0 +1,112 @@
+package backend_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/backend"
+	"littleecom.io/littleecom/services/backend/internal/backendtest"
+)
+
+func TestEvents_OnePerSuccessfulWriteNoneForFailures(t *testing.T) {
+	s := newShop(t)
+	const seller, buyer = "seller@example.com", "buyer@example.com"
+	id := s.AddItem(seller, "lamp", 12)
+
+	// Failed writes of every kind.
+	failures := []struct{ method, path, token, body string }{
+		{"POST", "/item", s.Token(seller), `{"name":"","price":1}`},
+		{"POST", "/item", s.Token(seller), `{"name":"x","price":0}`},
+		{"POST", "/item", "", `{"name":"x","price":1}`},
+		{"POST", "/buy/" + id, s.Token(seller), ""},
+		{"POST", "/buy/" + bson.NewObjectID().Hex(), s.Token(buyer), ""},
+	}
+	for _, f := range failures {
+		if r := s.Do(f.method, f.path, f.token, f.body); r.Status < 400 {
+			t.Fatalf("%s %s = %d, expected a failure", f.method, f.path, r.Status)
+		}
+	}
+	if r := s.Do("POST", "/buy/"+id, s.Token(buyer), ""); r.Status != 200 {
+		t.Fatalf("buy = %d %s", r.Status, r.Body)
+	}
+	for range 3 { // losers of the race after the fact
+		if r := s.Do("POST", "/buy/"+id, s.Token("late@example.com"), ""); r.Status != http.StatusConflict {
+			t.Fatalf("late buy = %d", r.Status)
+		}
+	}
+
+	added := backendtest.Drain(t, s.AMQPURL, contract.QueueItemAdded, 1, 10*time.Second)
+	bought := backendtest.Drain(t, s.AMQPURL, contract.QueueItemBought, 1, 10*time.Second)
+	if len(added) != 1 || len(bought) != 1 {
+		t.Fatalf("got %d add and %d buy events, want exactly 1 each", len(added), len(bought))
+	}
+	// The original shop's fields, then ours.
+	a := added[0].Event
+	if a.Email != seller || a.Item != "lamp" || a.Price != 12 || a.ItemID != id || a.EventID == "" {
+		t.Errorf("add event = %+v", a)
+	}
+	b := bought[0].Event
+	if b.Email != buyer || b.Seller != seller || b.Item != "lamp" || b.ItemID != id || b.EventID == a.EventID {
+		t.Errorf("buy event = %+v", b)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, b.OccurredAt); err != nil {
+		t.Errorf("occurred_at %q: %v", b.OccurredAt, err)
+	}
+	if n, _ := s.DB.Collection("outbox").CountDocuments(t.Context(), bson.D{}); n != 0 {
+		t.Errorf("outbox holds %d entries after publishing, want 0", n)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(s.Do("GET", "/metrics", "", "").Body,
+			`littleecom_events_published_total{event="ecom.item.buy",service="backend"} 1`)
+	}, "metrics count the buy event")
+}
+
+func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
+	var proxy *backendtest.Proxy // not listening until Start: the broker is "down"
+	s := newShop(t, func(c *backend.Config) {
+		u, _ := url.Parse(c.AMQP.URL)
+		proxy = backendtest.NewProxy(t, u.Host)
+		u.Host = proxy.Addr
+		c.AMQP.URL = u.String()
+	})
+
+	id := s.AddItem("seller@example.com", "lamp", 5) // 201 although RabbitMQ is unreachable
+	if r := s.Do("POST", "/buy/"+id, s.Token("buyer@example.com"), ""); r.Status != 200 {
+		t.Fatalf("buy while broker is down = %d", r.Status)
+	}
+	r := s.Do("GET", "/readyz", "", "")
+	var rep struct{ Checks map[string]string }
+	_ = json.Unmarshal([]byte(r.Body), &rep)
+	if r.Status != http.StatusServiceUnavailable || rep.Checks["mongodb"] != "ok" || rep.Checks["rabbitmq"] == "ok" {
+		t.Errorf("readyz while broker down = %d %s", r.Status, r.Body)
+	}
+	if n, _ := s.DB.Collection("outbox").CountDocuments(t.Context(), bson.D{}); n != 2 {
+		t.Fatalf("outbox holds %d entries while the broker is down, want 2", n)
+	}
+
+	proxy.Start()
+	added := backendtest.Drain(t, s.AMQPURL, contract.QueueItemAdded, 1, 15*time.Second)
+	bought := backendtest.Drain(t, s.AMQPURL, contract.QueueItemBought, 1, 15*time.Second)
+	if len(added) != 1 || len(bought) != 1 || added[0].Event.ItemID != id || bought[0].Event.ItemID != id {
+		t.Fatalf("after the broker returned: %d add, %d buy events", len(added), len(bought))
+	}
+	waitFor(t, func() bool { return s.Do("GET", "/readyz", "", "").Status == 200 }, "readyz after the broker returned")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,104 @@
+package backend
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/health"
+	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/metrics"
+	"littleecom.io/littleecom/services/internal/problem"
+	"littleecom.io/littleecom/services/internal/tokens"
+)
+
+// TokenVerifier checks an access token; *tokens.Verifier is the real one. Its errors are
+// problem errors (401, or 503 when auth's keys cannot be fetched).
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (*tokens.Claims, error)
+}
+
+var _ TokenVerifier = (*tokens.Verifier)(nil)
+
+// Deps are what the HTTP layer needs.
+type Deps struct {
+	Store    *store.Store
+	Verifier TokenVerifier
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	CORS     httpx.CORSConfig
+	// Ready are the /readyz checks by dependency name.
+	Ready map[string]func(context.Context) error
+}
+
+// Service serves the backend's REST API.
+type Service struct {
+	store    *store.Store
+	verifier TokenVerifier
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	cors     httpx.CORSConfig
+	ready    http.Handler
+	prom     http.Handler
+}
+
+// New returns the service for d.
+func New(d Deps) *Service {
+	if d.Metrics == nil {
+		d.Metrics = metrics.New("backend")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Service{
+		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
+		ready: health.Handler(d.Ready),
+		prom:  d.Metrics.Handler(),
+	}
+}
+
+// Handler is the whole HTTP API with its middleware: panics become 500s, every request has
+// an id and a log line, CORS when configured (off when an edge answers it), metrics by route.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range s.routes() {
+		mux.Handle(r.pattern, r.handler)
+	}
+	return httpx.Chain(httpx.ProblemNotFound(mux),
+		httpx.Recover,
+		httpx.RequestID,
+		httpx.Logger(s.log),
+		httpx.CORS(s.cors),
+		s.metrics.HTTPMiddleware(nil),
+	)
+}
+
+// handle adapts a handler that returns an error: errors become problem+json bodies.
+func (s *Service) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			problem.Write(w, r, err)
+		}
+	})
+}
+
+// authed is handle for routes that need a caller: it verifies the bearer token locally and
+// passes the caller's e-mail on. Permission checks use this full e-mail.
+func (s *Service) authed(fn func(w http.ResponseWriter, r *http.Request, caller string) error) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		raw := tokens.BearerToken(r)
+		if raw == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="littleecom"`)
+			return problem.Unauthorizedf("missing bearer token")
+		}
+		claims, err := s.verifier.Verify(r.Context(), raw)
+		if err != nil {
+			if problem.CodeOf(err) == problem.Unauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="littleecom", error="invalid_token"`)
+			}
+			return err
+		}
+		return fn(w, r, claims.Email)
+	})
+}
