@@ -141,7 +141,8 @@ func New(opts Options) (*Cluster, error) {
 		users:  map[string]*user{},
 	}
 	if opts.Username != "" {
-		if err := c.addUser("admin", opts.Username, opts.Password, bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}); err != nil {
+		roles := mustMarshal(bson.D{{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}})
+		if err := c.addUser("admin", opts.Username, opts.Password, roles.Lookup("roles").Array()); err != nil {
 			return nil, err
 		}
 	}

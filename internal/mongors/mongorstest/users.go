@@ -23,7 +23,7 @@ type saslConv struct {
 	skipEmpty bool
 }
 
-func (c *Cluster) addUser(db, name, password string, roles any) error {
+func (c *Cluster) addUser(db, name, password string, roles bson.RawArray) error {
 	client, err := scram.SHA256.NewClient(name, password, "")
 	if err != nil {
 		return err
@@ -34,11 +34,7 @@ func (c *Cluster) addUser(db, name, password string, roles any) error {
 	if err != nil {
 		return err
 	}
-	r, err := bson.Marshal(bson.D{{Key: "roles", Value: roles}})
-	if err != nil {
-		return err
-	}
-	c.users[db+"."+name] = &user{password: password, creds: creds, roles: bson.Raw(r).Lookup("roles").Array()}
+	c.users[db+"."+name] = &user{password: password, creds: creds, roles: roles}
 	return nil
 }
 
@@ -137,7 +133,7 @@ func (c *Cluster) updateUser(host, db string, cmd bson.Raw) *cmdErr {
 	if !hasPwd {
 		pwd = u.password
 	}
-	var roles any = u.roles
+	roles := u.roles
 	if r, ok := cmd.Lookup("roles").ArrayOK(); ok {
 		roles = r
 	}
