@@ -1,0 +1,259 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/crypto/bcrypt"
+
+	"littleecom.io/littleecom/services/internal/health"
+	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/problem"
+)
+
+// maxBody fits every request auth accepts (credentials or a token) with room to spare.
+const maxBody = 16 << 10
+
+// minPasswordLen is the original shop's rule; maxPasswordLen is bcrypt's input limit.
+const (
+	minPasswordLen = 6
+	maxPasswordLen = 72
+)
+
+// handle adapts a handler that returns an error to http.Handler, writing the error as
+// problem+json.
+func (s *Service) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			problem.Write(w, r, err)
+		}
+	})
+}
+
+// credentials is the body of register, signin, token and delete.
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// normalizeEmail trims and lower-cases, so "Ann@Shop.example " and "ann@shop.example" are
+// one account.
+func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func validEmail(email string) bool {
+	if len(email) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return false
+	}
+	local, domain, ok := strings.Cut(email, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(email, " \t\r\n")
+}
+
+func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
+	var c credentials
+	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
+		return err
+	}
+	email := normalizeEmail(c.Email)
+	if !validEmail(email) {
+		return problem.Invalidf("invalid e-mail address")
+	}
+	if len(c.Password) < minPasswordLen {
+		return problem.Invalidf("password must have at least %d characters", minPasswordLen)
+	}
+	if len(c.Password) > maxPasswordLen {
+		return problem.Invalidf("password must have at most %d bytes", maxPasswordLen)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), s.cfg.BcryptCost)
+	if err != nil {
+		return problem.Internal(fmt.Errorf("hash password: %w", err))
+	}
+	u := user{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: s.now().UTC()}
+	if err := s.store.insertUser(r.Context(), u); err != nil {
+		if errors.Is(err, errDuplicate) {
+			return problem.Conflictf("e-mail already registered")
+		}
+		return problem.Internal(err)
+	}
+	httpx.LoggerFrom(r.Context()).Info("account registered", "user_id", u.ID.Hex())
+	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"id": u.ID.Hex(), "email": email})
+	return nil
+}
+
+// authenticate checks credentials under the sign-in rate limits. Every failure is the same
+// 401, whether the e-mail is unknown or the password wrong.
+func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, error) {
+	var c credentials
+	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
+		return user{}, err
+	}
+	email := normalizeEmail(c.Email)
+	if err := s.limit(r, email); err != nil {
+		return user{}, err
+	}
+	u, err := s.store.userByEmail(r.Context(), email)
+	switch {
+	case errors.Is(err, errNotFound):
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(c.Password))
+		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+	case err != nil:
+		return user{}, problem.Internal(err)
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)) != nil {
+		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+	}
+	return u, nil
+}
+
+// limit takes one attempt from the e-mail's and the client IP's budgets.
+func (s *Service) limit(r *http.Request, email string) error {
+	okIP, waitIP := s.byIP.allow(clientIP(r, s.cfg.TrustedProxies))
+	okEmail, waitEmail := s.byEmail.allow(email)
+	if okIP && okEmail {
+		return nil
+	}
+	httpx.LoggerFrom(r.Context()).Warn("sign-in rate limited", "by_ip", !okIP, "by_email", !okEmail)
+	return problem.TooManyf(max(waitIP, waitEmail), "too many sign-in attempts; retry later")
+}
+
+// signin answers the access token as text/plain, which the original shop's clients read.
+func (s *Service) signin(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.authenticate(w, r)
+	if err != nil {
+		return err
+	}
+	tok, _, err := s.signer.Sign(u.Email, u.ID.Hex())
+	if err != nil {
+		return problem.Internal(err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteText(w, http.StatusOK, tok)
+	return nil
+}
+
+// tokenPair is the OAuth2-style JSON answer of token and refresh.
+type tokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.authenticate(w, r)
+	if err != nil {
+		return err
+	}
+	refresh, err := s.startFamily(r.Context(), u)
+	if err != nil {
+		return problem.Internal(err)
+	}
+	return s.writePair(w, u, refresh)
+}
+
+func (s *Service) writePair(w http.ResponseWriter, u user, refresh string) error {
+	access, _, err := s.signer.Sign(u.Email, u.ID.Hex())
+	if err != nil {
+		return problem.Internal(err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, tokenPair{
+		AccessToken:  access,
+		RefreshToken: refresh,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(s.signer.TTL() / time.Second),
+	})
+	return nil
+}
+
+// refreshRequest is the body of refresh and logout.
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *Service) refresh(w http.ResponseWriter, r *http.Request) error {
+	var req refreshRequest
+	if err := httpx.DecodeJSON(w, r, &req, maxBody); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return problem.Invalidf("refresh_token is required")
+	}
+	u, next, err := s.rotate(r.Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return s.writePair(w, u, next)
+}
+
+// logout revokes the token's whole family. It answers 204 for an unknown token too: logging
+// out is idempotent, and the answer must not tell whether a token exists.
+func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
+	var req refreshRequest
+	if err := httpx.DecodeJSON(w, r, &req, maxBody); err != nil {
+		return err
+	}
+	if req.RefreshToken == "" {
+		return problem.Invalidf("refresh_token is required")
+	}
+	if err := s.revoke(r.Context(), req.RefreshToken, "logout"); err != nil {
+		return problem.Internal(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// validate serves old clients that ask auth whether a token is good.
+func (s *Service) validate(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := httpx.DecodeJSON(w, r, &req, maxBody); err != nil {
+		return err
+	}
+	c, err := s.verifier.Verify(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"email": c.Email, "exp": c.ExpiresAt.Unix()})
+	return nil
+}
+
+// deleteAccount removes the account and its refresh tokens. Access tokens already issued stay
+// valid until they expire (at most the access-token TTL): they are verified without a lookup.
+func (s *Service) deleteAccount(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.authenticate(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.deleteUser(r.Context(), u.ID); err != nil {
+		return problem.Internal(err)
+	}
+	httpx.LoggerFrom(r.Context()).Info("account deleted", "user_id", u.ID.Hex())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// jwks publishes the public key. Caches may keep it a few minutes: backend refetches on an
+// unknown kid anyway.
+func (s *Service) jwks(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, http.StatusOK, s.signer.JWKS())
+}
+
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	health.Handler(map[string]func(context.Context) error{"mongodb": s.ready}).ServeHTTP(w, r)
+}
+
+func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	s.metrics.Handler().ServeHTTP(w, r)
+}

@@ -1,0 +1,40 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/logging"
+	"littleecom.io/littleecom/services/internal/mongox"
+)
+
+// Main runs the auth service until ctx is done: config from env, MongoDB, HTTP server with a
+// bounded graceful shutdown. cmd/auth calls it.
+func Main(ctx context.Context) error {
+	log := logging.New("auth")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log.Info("starting", "config", cfg)
+
+	client, err := mongox.Connect(ctx, cfg.Mongo)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(dctx)
+	}()
+
+	svc, err := New(ctx, cfg, client, log)
+	if err != nil {
+		return err
+	}
+	go svc.PurgeLoop(ctx, time.Hour)
+	srv := httpx.NewServer(cfg.HTTPAddr, svc.Handler())
+	return httpx.Serve(ctx, srv, log, cfg.ShutdownTimeout)
+}

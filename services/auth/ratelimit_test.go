@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestSignin_RateLimitedPerEmail(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+	e.register("ann@shop.example", "secret1")
+	for i := range 10 {
+		// Each attempt from another address: only the e-mail's budget applies.
+		r := e.do("POST", "/auth/signin", creds("ann@shop.example", "wrong12"), fromIP("192.0.2."+strconv.Itoa(i+1)))
+		if r.status != 401 {
+			t.Fatalf("attempt %d: %d", i+1, r.status)
+		}
+	}
+	r := e.do("POST", "/auth/signin", creds("ANN@shop.example", "secret1"), fromIP("192.0.2.99"))
+	wantProblem(t, r, 429)
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	// Another account is not affected.
+	e.register("bob@shop.example", "secret1")
+	if r := e.do("POST", "/auth/signin", creds("bob@shop.example", "secret1"), fromIP("192.0.2.100")); r.status != 200 {
+		t.Errorf("bob: %d", r.status)
+	}
+	// The limit covers /auth/token and /auth/delete too: they check passwords as well.
+	wantProblem(t, e.do("POST", "/auth/token", creds("ann@shop.example", "secret1"), fromIP("192.0.2.101")), 429)
+	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1"), fromIP("192.0.2.102")), 429)
+
+	// A minute later the budget is back.
+	e.svc.byEmail.now = func() time.Time { return time.Now().Add(time.Minute) }
+	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.103")); r.status != 200 {
+		t.Errorf("after a minute: %d %s", r.status, r.body)
+	}
+}
+
+func TestSignin_RateLimitedPerIP(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+	for i := range 10 {
+		r := e.do("POST", "/auth/signin", creds("user"+strconv.Itoa(i)+"@shop.example", "secret1"), fromIP("198.51.100.7"))
+		if r.status != 401 {
+			t.Fatalf("attempt %d: %d", i+1, r.status)
+		}
+	}
+	r := e.do("POST", "/auth/signin", creds("fresh@shop.example", "secret1"), fromIP("198.51.100.7"))
+	wantProblem(t, r, 429)
+	if r.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	// An untrusted peer cannot escape the limit with X-Forwarded-For.
+	wantProblem(t, e.do("POST", "/auth/signin", creds("fresh2@shop.example", "secret1"), fromIP("198.51.100.7"),
+		func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.9") }), 429)
+}
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		name, remote, xff string
+		trusted           []netip.Prefix
+		want              string
+	}{
+		{"peer", "192.0.2.1:5000", "", trusted, "192.0.2.1"},
+		{"untrusted peer's XFF ignored", "192.0.2.1:5000", "203.0.113.9", trusted, "192.0.2.1"},
+		{"no trusted proxies: XFF ignored", "10.1.1.1:5000", "203.0.113.9", nil, "10.1.1.1"},
+		{"trusted proxy: client from XFF", "10.1.1.1:5000", "203.0.113.9", trusted, "203.0.113.9"},
+		{"spoofed left entries skipped", "10.1.1.1:5000", "1.2.3.4, 203.0.113.9", trusted, "203.0.113.9"},
+		{"chain of trusted proxies", "10.1.1.1:5000", "203.0.113.9, 10.2.2.2", trusted, "203.0.113.9"},
+		{"garbage XFF falls back to peer", "10.1.1.1:5000", "nonsense", trusted, "10.1.1.1"},
+		{"IPv6 peer", "[2001:db8::1]:5000", "", trusted, "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/auth/signin", nil)
+			r.RemoteAddr = tt.remote
+			if tt.xff != "" {
+				r.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			if got := clientIP(r, tt.trusted); got != tt.want {
+				t.Errorf("clientIP = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLimiter_RefillsAndSweeps(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(2, time.Minute)
+	l.now = func() time.Time { return now }
+	if ok, _ := l.allow("k"); !ok {
+		t.Fatal("1st refused")
+	}
+	if ok, _ := l.allow("k"); !ok {
+		t.Fatal("2nd refused")
+	}
+	ok, wait := l.allow("k")
+	if ok || wait <= 0 || wait > 30*time.Second {
+		t.Fatalf("3rd: ok=%v wait=%v", ok, wait)
+	}
+	now = now.Add(30 * time.Second)
+	if ok, _ := l.allow("k"); !ok {
+		t.Fatal("refill after 30s refused")
+	}
+	now = now.Add(time.Hour)
+	l.sweep(now)
+	if len(l.buckets) != 0 {
+		t.Errorf("sweep kept %d buckets", len(l.buckets))
+	}
+}

@@ -1,0 +1,358 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/tokens"
+)
+
+func TestRegister(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"new account", creds("bob@shop.example", "secret1"), 201},
+		{"e-mail normalized: duplicate by case and blanks", creds("  ANN@Shop.Example ", "other12"), 409},
+		{"duplicate", creds("ann@shop.example", "secret1"), 409},
+		{"invalid e-mail", creds("not-an-email", "secret1"), 400},
+		{"e-mail with display name", creds("Ann <x@shop.example>", "secret1"), 400},
+		{"empty e-mail", creds("", "secret1"), 400},
+		{"password under 6 chars", creds("carl@shop.example", "12345"), 400},
+		{"password over 72 bytes", creds("carl@shop.example", strings.Repeat("p", 73)), 400},
+		{"malformed JSON", `{"email":`, 400},
+		{"wrong type", `{"email":1,"password":"secret1"}`, 400},
+		{"body too large", `{"email":"x@shop.example","password":"` + strings.Repeat("p", 20<<10) + `"}`, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("POST", "/auth/register", tt.body)
+			if tt.status == 201 {
+				var got map[string]string
+				r.json(t, &got)
+				if r.status != 201 || got["email"] != "bob@shop.example" || len(got["id"]) != 24 {
+					t.Fatalf("%d %s", r.status, r.body)
+				}
+				return
+			}
+			wantProblem(t, r, tt.status)
+		})
+	}
+}
+
+func TestSignin(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	verifier := tokens.NewVerifier(e.svc.Signer().Keys(), contract.DefaultIssuer, contract.DefaultAudience)
+	t.Run("success answers the token as text/plain", func(t *testing.T) {
+		r := e.do("POST", "/auth/signin", creds("Ann@Shop.example", "secret1"))
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("%d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+		}
+		c, err := verifier.Verify(context.Background(), r.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Email != "ann@shop.example" || c.Subject == "" || c.ID == "" || c.IssuedAt == nil ||
+			c.ExpiresAt.Sub(c.IssuedAt.Time) != 15*time.Minute {
+			t.Errorf("claims = %+v", c)
+		}
+	})
+	for _, tt := range []struct {
+		name, body string
+		status     int
+	}{
+		{"wrong password", creds("ann@shop.example", "wrong12"), 401},
+		{"unknown e-mail", creds("nobody@shop.example", "secret1"), 401},
+		{"malformed JSON", `{`, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) { wantProblem(t, e.do("POST", "/auth/signin", tt.body), tt.status) })
+	}
+}
+
+func TestToken(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	r := e.do("POST", "/auth/token", creds("ann@shop.example", "secret1"))
+	if r.status != 200 || r.header.Get("Content-Type") != "application/json" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("%d %v %s", r.status, r.header, r.body)
+	}
+	var p tokenPair
+	r.json(t, &p)
+	if p.TokenType != "Bearer" || p.ExpiresIn != 900 || p.RefreshToken == "" || strings.Count(p.AccessToken, ".") != 2 {
+		t.Errorf("pair = %+v", p)
+	}
+	wantProblem(t, e.do("POST", "/auth/token", creds("ann@shop.example", "nope123")), 401)
+	wantProblem(t, e.do("POST", "/auth/token", `[]`), 400)
+}
+
+func TestValidate(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	tok := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1")).body
+
+	r := e.do("POST", "/auth/validate", `{"token":"`+tok+`"}`)
+	var got struct {
+		Email string `json:"email"`
+		Exp   int64  `json:"exp"`
+	}
+	r.json(t, &got)
+	if r.status != 200 || got.Email != "ann@shop.example" || got.Exp < time.Now().Unix() {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+
+	foreign := tokens.NewSigner(tokens.GenerateKey(), contract.DefaultIssuer, contract.DefaultAudience, time.Minute)
+	foreignTok, _, _ := foreign.Sign("ann@shop.example", "x")
+	expiredSigner := *e.svc.Signer()
+	expiredSigner.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	expiredTok, _, _ := expiredSigner.Sign("ann@shop.example", "x")
+	for name, body := range map[string]string{
+		"garbage":        `{"token":"abc.def.ghi"}`,
+		"missing token":  `{}`,
+		"other key":      `{"token":"` + foreignTok + `"}`,
+		"expired":        `{"token":"` + expiredTok + `"}`,
+		"tampered token": `{"token":"` + tok[:len(tok)-3] + `AAA"}`,
+	} {
+		t.Run(name, func(t *testing.T) { wantProblem(t, e.do("POST", "/auth/validate", body), 401) })
+	}
+}
+
+func TestRefresh_RotatesOnEveryUse(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p1 := e.pair("ann@shop.example", "secret1")
+
+	r := e.do("POST", "/auth/refresh", `{"refresh_token":"`+p1.RefreshToken+`"}`)
+	var p2 tokenPair
+	r.json(t, &p2)
+	if r.status != 200 || p2.RefreshToken == "" || p2.RefreshToken == p1.RefreshToken || p2.AccessToken == "" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/auth/refresh", `{"refresh_token":"`+p2.RefreshToken+`"}`)
+	if r.status != 200 {
+		t.Fatalf("second rotation: %d %s", r.status, r.body)
+	}
+}
+
+func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p1 := e.pair("ann@shop.example", "secret1")
+	other := e.pair("ann@shop.example", "secret1") // another device: another family
+
+	var p2 tokenPair
+	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p1.RefreshToken+`"}`).json(t, &p2)
+
+	// The rotated token comes back (a thief replays it): refused, and the family dies.
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p1.RefreshToken+`"}`), 401)
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p2.RefreshToken+`"}`), 401)
+	if !strings.Contains(e.logs.String(), "refresh token reused") {
+		t.Error("reuse not logged")
+	}
+	// Other families are untouched.
+	if r := e.do("POST", "/auth/refresh", `{"refresh_token":"`+other.RefreshToken+`"}`); r.status != 200 {
+		t.Errorf("other family: %d %s", r.status, r.body)
+	}
+}
+
+func TestRefresh_ConcurrentUseHasOneWinner(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p := e.pair("ann@shop.example", "secret1")
+	const n = 20
+	statuses := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			statuses <- e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`).status
+		}()
+	}
+	close(start)
+	ok := 0
+	for range n {
+		switch s := <-statuses; s {
+		case 200:
+			ok++
+		case 401:
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	// At most one wins; when the losers' reuse revoked the family, none does — concurrent
+	// use of one refresh token is reuse.
+	if ok > 1 {
+		t.Errorf("%d concurrent rotations of one token succeeded, want at most 1", ok)
+	}
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`), 401)
+}
+
+func TestPurgeExpired(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p := e.pair("ann@shop.example", "secret1")
+	ctx := context.Background()
+	if e.svc.ttlIndexes {
+		t.Log("server has TTL indexes; testing the purge anyway")
+	}
+	if err := e.svc.store.purgeExpired(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != nil {
+		t.Fatalf("live token purged: %v", err)
+	}
+	if err := e.svc.store.purgeExpired(ctx, time.Now().Add(721*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != errNotFound {
+		t.Fatalf("expired token kept: %v", err)
+	}
+}
+
+func TestRefresh_Failures(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p := e.pair("ann@shop.example", "secret1")
+	wantProblem(t, e.do("POST", "/auth/refresh", `{}`), 400)
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"unknown"}`), 401)
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.AccessToken+`"}`), 401)
+
+	e.svc.now = func() time.Time { return time.Now().Add(721 * time.Hour) }
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`), 401)
+}
+
+func TestLogout(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p := e.pair("ann@shop.example", "secret1")
+	var p2 tokenPair
+	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`).json(t, &p2)
+
+	if r := e.do("POST", "/auth/logout", `{"refresh_token":"`+p2.RefreshToken+`"}`); r.status != 204 || r.body != "" {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p2.RefreshToken+`"}`), 401)
+	if r := e.do("POST", "/auth/logout", `{"refresh_token":"never-issued"}`); r.status != 204 {
+		t.Errorf("unknown token: %d", r.status)
+	}
+	wantProblem(t, e.do("POST", "/auth/logout", `{}`), 400)
+}
+
+func TestDelete(t *testing.T) {
+	e := newEnv(t)
+	e.register("ann@shop.example", "secret1")
+	p := e.pair("ann@shop.example", "secret1")
+
+	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "wrong12")), 401)
+	wantProblem(t, e.do("DELETE", "/auth/delete", creds("nobody@shop.example", "secret1")), 401)
+	if r := e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1")); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1")), 401)
+	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`), 401)
+	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1")), 401)
+	e.register("ann@shop.example", "newpass1") // the address is free again
+}
+
+func TestJWKS_PublishesTheVerificationKey(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("GET", contract.PathJWKS, "")
+	var set tokens.JWKS
+	r.json(t, &set)
+	if r.status != 200 || len(set.Keys) != 1 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	k := set.Keys[0]
+	pub := e.svc.Signer().PublicKey()
+	if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Alg != "EdDSA" || k.Use != "sig" || k.Kid != tokens.Thumbprint(pub) {
+		t.Errorf("jwk = %+v", k)
+	}
+	if strings.Contains(r.body, `"d"`) {
+		t.Error("private key material in JWKS")
+	}
+
+	// A backend-style verifier that knows only the JWKS URL accepts auth's tokens.
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	e.register("ann@shop.example", "secret1")
+	tok := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1")).body
+	v := tokens.NewVerifier(tokens.NewJWKSClient(srv.URL+contract.PathJWKS), contract.DefaultIssuer, contract.DefaultAudience)
+	c, err := v.Verify(context.Background(), tok)
+	if err != nil || c.Email != "ann@shop.example" {
+		t.Fatalf("verify through JWKS: %+v %v", c, err)
+	}
+}
+
+func TestProbesAndMetrics(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("GET", contract.PathHealthz, ""); r.status != 200 {
+		t.Errorf("healthz %d", r.status)
+	}
+	if r := e.do("GET", contract.PathReadyz, ""); r.status != 200 || !strings.Contains(r.body, `"mongodb":"ok"`) {
+		t.Errorf("readyz %d %s", r.status, r.body)
+	}
+	e.do("POST", "/auth/signin", creds("x@shop.example", "secret1"))
+	r := e.do("GET", contract.PathMetrics, "")
+	if r.status != 200 || !strings.Contains(r.body, `littleecom_http_requests_total{method="POST",route="POST /auth/signin",service="auth",status="401"} 1`) {
+		t.Errorf("metrics %d:\n%s", r.status, r.body)
+	}
+	wantProblem(t, e.do("GET", "/auth/nowhere", ""), 404)
+	r = e.do("GET", "/auth/signin", "")
+	wantProblem(t, r, 405)
+	if r.header.Get("Allow") == "" {
+		t.Error("405 without Allow")
+	}
+}
+
+func TestNoSecretsInLogs(t *testing.T) {
+	e := newEnv(t)
+	const password = "pa55-word-never-logged"
+	e.register("ann@shop.example", password)
+	p := e.pair("ann@shop.example", password)
+	e.do("POST", "/auth/signin", creds("ann@shop.example", "wrong-pa55word"))
+	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`)
+	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`) // reuse: logged warning
+	e.do("DELETE", "/auth/delete", creds("ann@shop.example", password))
+	logs := e.logs.String()
+	for _, secret := range []string{password, "wrong-pa55word", p.RefreshToken, p.AccessToken, hashToken(p.RefreshToken)} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains a secret %q", secret)
+		}
+	}
+	if !strings.Contains(logs, `"route":"POST /auth/token"`) {
+		t.Errorf("request log missing:\n%s", logs)
+	}
+}
+
+func TestCORSPreflightWhenEnabled(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.CORS.Enabled, c.CORS.AllowOrigins = true, []string{"*"} })
+	r := e.do("OPTIONS", "/auth/signin", "", func(r *http.Request) {
+		r.Header.Set("Origin", "https://shop.example")
+		r.Header.Set("Access-Control-Request-Method", "POST")
+	})
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("%d %v", r.status, r.header)
+	}
+	e = newEnv(t) // disabled: the edge answers CORS
+	r = e.do("GET", contract.PathHealthz, "", func(r *http.Request) { r.Header.Set("Origin", "https://shop.example") })
+	if r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("CORS header while disabled: %v", r.header)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	got := strings.Join(Routes(), "\n")
+	for _, want := range []string{"POST /auth/register", "POST /auth/signin", "DELETE /auth/delete", "GET " + contract.PathJWKS} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Routes() lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/crypto/bcrypt"
+
+	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/metrics"
+	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/tokens"
+)
+
+// Service is the auth HTTP service.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store
+	signer   *tokens.Signer
+	verifier *tokens.Verifier
+	metrics  *metrics.Metrics
+	ready    func(context.Context) error
+
+	ttlIndexes bool
+
+	byEmail, byIP *limiter
+	// dummyHash is compared against when the e-mail is unknown, so that sign-in takes as
+	// long for a missing account as for a wrong password (no account enumeration by timing).
+	dummyHash []byte
+
+	now func() time.Time
+}
+
+// New prepares the service on db (creating its indexes) with the signing key from cfg, or an
+// ephemeral one.
+func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger) (*Service, error) {
+	key, err := signingKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	signer := tokens.NewSigner(key, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
+	st := newStore(client.Database(cfg.Mongo.Database))
+	ttl, err := st.ensureIndexes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ttl {
+		log.Warn("the database has no TTL indexes (FerretDB): expired refresh tokens are purged by the service")
+	}
+	cost := cfg.BcryptCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not a real password"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
+	}
+	cfg.BcryptCost = cost
+	return &Service{
+		cfg:        cfg,
+		log:        log,
+		store:      st,
+		signer:     signer,
+		verifier:   tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
+		metrics:    metrics.New("auth"),
+		ready:      mongox.Ping(client),
+		byEmail:    newLimiter(cfg.SignInPerMinute, time.Minute),
+		byIP:       newLimiter(cfg.SignInPerMinute, time.Minute),
+		dummyHash:  dummy,
+		ttlIndexes: ttl,
+		now:        time.Now,
+	}, nil
+}
+
+func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {
+	if !cfg.SigningKeyPEM.IsSet() {
+		log.Warn("no signing key configured: using an ephemeral key; tokens will not survive a restart and replicas will not accept each other's (dev only)")
+		return tokens.GenerateKey(), nil
+	}
+	key, err := tokens.ParsePrivateKeyPEM([]byte(cfg.SigningKeyPEM.Reveal()))
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key: %w", err)
+	}
+	return key, nil
+}
+
+// PurgeLoop deletes expired refresh tokens every interval until ctx is done, when the
+// database lacks TTL indexes; otherwise it returns at once. Main runs it in the background.
+func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration) {
+	if s.ttlIndexes {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if err := s.store.purgeExpired(pctx, s.now().UTC()); err != nil {
+				s.log.Warn("purge expired refresh tokens", "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Signer returns the token signer (for tests and tools that need the public key).
+func (s *Service) Signer() *tokens.Signer { return s.signer }
+
+// Handler is the service's HTTP handler: the routes behind request ids, logging, panic
+// recovery, CORS (when enabled) and metrics.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+	return httpx.Chain(httpx.ProblemNotFound(mux),
+		httpx.RequestID,
+		httpx.Logger(s.log),
+		httpx.Recover,
+		httpx.CORS(s.cfg.CORS),
+		s.metrics.HTTPMiddleware(nil),
+	)
+}

@@ -1,0 +1,211 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Collection names in contract.DatabaseAuth.
+const (
+	collUsers           = "users"
+	collRefreshTokens   = "refresh_tokens"
+	collRevokedFamilies = "revoked_families"
+)
+
+var (
+	errNotFound  = errors.New("not found")
+	errDuplicate = errors.New("duplicate key")
+)
+
+// user is an account. The e-mail is stored normalized (trimmed, lower-case) and unique.
+type user struct {
+	ID           bson.ObjectID `bson:"_id"`
+	Email        string        `bson:"email"`
+	PasswordHash []byte        `bson:"password_hash"`
+	CreatedAt    time.Time     `bson:"created_at"`
+}
+
+// refreshToken is one opaque refresh token, stored by the SHA-256 of its value so that a
+// database dump grants nothing. Parent is the hash of the token it replaced ("root:<family>"
+// for the first of a family); its unique index makes each token rotatable exactly once.
+type refreshToken struct {
+	Hash      string        `bson:"_id"`
+	Parent    string        `bson:"parent"`
+	Family    string        `bson:"family"`
+	UserID    bson.ObjectID `bson:"user_id"`
+	ExpiresAt time.Time     `bson:"expires_at"`
+	CreatedAt time.Time     `bson:"created_at"`
+}
+
+// revokedFamily marks a family whose tokens must all be refused; it outlives every token of
+// the family (ExpiresAt = revocation + refresh TTL) and then expires by TTL index.
+type revokedFamily struct {
+	Family    string    `bson:"_id"`
+	Reason    string    `bson:"reason"`
+	ExpiresAt time.Time `bson:"expires_at"`
+}
+
+// store is auth's MongoDB access.
+type store struct {
+	users, tokens, revoked *mongo.Collection
+}
+
+func newStore(db *mongo.Database) *store {
+	return &store{
+		users:   db.Collection(collUsers),
+		tokens:  db.Collection(collRefreshTokens),
+		revoked: db.Collection(collRevokedFamilies),
+	}
+}
+
+// ensureIndexes creates the indexes the service relies on; it is idempotent, so every
+// replica runs it at start. It reports whether the server supports TTL indexes: FerretDB v1
+// does not, and then the service purges expired documents itself (purgeExpired).
+func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error) {
+	sets := []struct {
+		coll   *mongo.Collection
+		models []mongo.IndexModel
+	}{
+		{s.users, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
+		}},
+		{s.tokens, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "parent", Value: 1}}, Options: options.Index().SetUnique(true).SetName("parent_unique")},
+			{Keys: bson.D{{Key: "family", Value: 1}}, Options: options.Index().SetName("family")},
+			{Keys: bson.D{{Key: "user_id", Value: 1}}, Options: options.Index().SetName("user_id")},
+		}},
+	}
+	for _, set := range sets {
+		if _, err := set.coll.Indexes().CreateMany(ctx, set.models); err != nil {
+			return false, fmt.Errorf("create indexes on %s: %w", set.coll.Name(), err)
+		}
+	}
+	ttlSupported = true
+	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
+		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "expires_at", Value: 1}},
+			Options: options.Index().SetExpireAfterSeconds(0).SetName("expires_at_ttl"),
+		})
+		var ce mongo.CommandError
+		switch {
+		case errors.As(err, &ce) && (ce.Code == codeNotImplemented || ce.Name == "NotImplemented"):
+			ttlSupported = false
+			// A plain index still makes the purge cheap.
+			if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+				Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at"),
+			}); err != nil {
+				return false, fmt.Errorf("create expiry index on %s: %w", coll.Name(), err)
+			}
+		case err != nil:
+			return false, fmt.Errorf("create TTL index on %s: %w", coll.Name(), err)
+		}
+	}
+	return ttlSupported, nil
+}
+
+// codeNotImplemented is the server's error code for an unsupported feature.
+const codeNotImplemented = 238
+
+// purgeExpired deletes expired refresh tokens and revocation records, the TTL index's job
+// where the server has none.
+func (s *store) purgeExpired(ctx context.Context, now time.Time) error {
+	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: now}}}}
+	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
+		if _, err := coll.DeleteMany(ctx, filter); err != nil {
+			return fmt.Errorf("purge expired %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (s *store) insertUser(ctx context.Context, u user) error {
+	if _, err := s.users.InsertOne(ctx, u); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return errDuplicate
+		}
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return nil
+}
+
+func (s *store) userByEmail(ctx context.Context, email string) (user, error) {
+	return s.findUser(ctx, bson.D{{Key: "email", Value: email}})
+}
+
+func (s *store) userByID(ctx context.Context, id bson.ObjectID) (user, error) {
+	return s.findUser(ctx, bson.D{{Key: "_id", Value: id}})
+}
+
+func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
+	var u user
+	err := s.users.FindOne(ctx, filter).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return u, errNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// deleteUser removes the account and then its refresh tokens. A rotation racing with it may
+// insert one more token, but refresh checks that the user still exists.
+func (s *store) deleteUser(ctx context.Context, id bson.ObjectID) error {
+	if _, err := s.users.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if _, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "user_id", Value: id}}); err != nil {
+		return fmt.Errorf("delete refresh tokens of user: %w", err)
+	}
+	return nil
+}
+
+// insertToken stores a refresh token; errDuplicate means its parent was already rotated.
+func (s *store) insertToken(ctx context.Context, t refreshToken) error {
+	if _, err := s.tokens.InsertOne(ctx, t); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return errDuplicate
+		}
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+func (s *store) tokenByHash(ctx context.Context, hash string) (refreshToken, error) {
+	var t refreshToken
+	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return t, errNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("find refresh token: %w", err)
+	}
+	return t, nil
+}
+
+func (s *store) familyRevoked(ctx context.Context, family string) (bool, error) {
+	n, err := s.revoked.CountDocuments(ctx, bson.D{{Key: "_id", Value: family}}, options.Count().SetLimit(1))
+	if err != nil {
+		return false, fmt.Errorf("check revoked family: %w", err)
+	}
+	return n > 0, nil
+}
+
+// revokeFamily records the revocation first (the authority every refresh consults) and only
+// then deletes the family's tokens, which is housekeeping.
+func (s *store) revokeFamily(ctx context.Context, family, reason string, until time.Time) error {
+	_, err := s.revoked.InsertOne(ctx, revokedFamily{Family: family, Reason: reason, ExpiresAt: until})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("revoke refresh token family: %w", err)
+	}
+	if _, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "family", Value: family}}); err != nil {
+		return fmt.Errorf("delete refresh tokens of family: %w", err)
+	}
+	return nil
+}
