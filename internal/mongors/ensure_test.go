@@ -187,6 +187,7 @@ func TestEnsure_DoesNotInitiateWhenAnotherMemberHasAConfig(t *testing.T) {
 
 func TestEnsure_WaitsForEveryPodBeforeInitiate(t *testing.T) {
 	rs, d, target := startRS(t, 3, mongorstest.Options{})
+	target.Timeout = 300 * time.Millisecond // a stopped pod costs one timeout
 	rs.Stop(topo.Host(2))
 	res := ensure(t, d, target, desired(3))
 	if res.Ready || res.Phase != mongors.PhaseWaitingForMembers || res.Initiated {
