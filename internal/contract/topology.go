@@ -1,0 +1,100 @@
+package contract
+
+import "time"
+
+// The broker topology as data, for the operator's definitions.json. The services declare the
+// same topology at start (services/internal/topology, which the operator cannot import: it is
+// internal to services/). RabbitMQ refuses a declaration whose type, durability or arguments
+// differ from the existing object's with PRECONDITION_FAILED, so both sides must produce
+// exactly what is below; topology.go in services/internal/topology is the reference this
+// table was written from, and a change to one is a change to both.
+//
+//	ecom-exchange (topic)        ecom.item.add -> ecom-queue-item-added  {x-dead-letter-exchange: ecom-dlx}
+//	                             ecom.item.buy -> ecom-queue-item-bought {x-dead-letter-exchange: ecom-dlx}
+//	ecom-dlx (fanout)            -> ecom-queue-dead-letter (no arguments)
+//	ecom-retry-exchange (headers) {x-match: all, retry-queue: <q>} -> ecom-queue-retry-<delay>
+//	                             {x-message-ttl: <ms>, x-dead-letter-exchange: ecom-exchange}
+
+// Exchange kinds used by the topology.
+const (
+	ExchangeKindTopic   = "topic"
+	ExchangeKindFanout  = "fanout"
+	ExchangeKindHeaders = "headers"
+)
+
+// Queue and binding argument names.
+const (
+	ArgDeadLetterExchange = "x-dead-letter-exchange"
+	ArgMessageTTL         = "x-message-ttl"
+	ArgMatch              = "x-match"
+	// RetryHeader is the message header (and headers-exchange binding argument) whose value,
+	// a retry queue's name, picks the delay queue of a retry.
+	RetryHeader = "retry-queue"
+)
+
+// RetryDelays are the back-off steps of the retry queues, shortest first.
+var RetryDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+
+// RetryQueueName is the retry queue holding messages for delay d, e.g. "ecom-queue-retry-5s".
+func RetryQueueName(d time.Duration) string { return "ecom-queue-retry-" + d.String() }
+
+// TopologyExchange is a durable, non-internal exchange without arguments.
+type TopologyExchange struct {
+	Name string
+	Kind string
+}
+
+// TopologyQueue is a durable, non-exclusive queue that is never auto-deleted.
+type TopologyQueue struct {
+	Name      string
+	Arguments map[string]any // nil means none; integers are int64
+}
+
+// TopologyBinding binds Queue to Exchange.
+type TopologyBinding struct {
+	Exchange   string
+	Queue      string
+	RoutingKey string
+	Arguments  map[string]any
+}
+
+// Topology is every exchange, queue and binding the shop uses, in declaration order.
+type Topology struct {
+	Exchanges []TopologyExchange
+	Queues    []TopologyQueue
+	Bindings  []TopologyBinding
+}
+
+// ShopTopology returns the topology with the default RetryDelays. Each call returns fresh
+// maps and slices, so callers may modify what they get.
+func ShopTopology() Topology {
+	t := Topology{
+		Exchanges: []TopologyExchange{
+			{Name: Exchange, Kind: ExchangeKindTopic},
+			{Name: DeadLetterExchange, Kind: ExchangeKindFanout},
+			{Name: RetryExchange, Kind: ExchangeKindHeaders},
+		},
+		Queues:   []TopologyQueue{{Name: QueueDeadLetter}},
+		Bindings: []TopologyBinding{{Exchange: DeadLetterExchange, Queue: QueueDeadLetter}},
+	}
+	for _, w := range []struct{ queue, key string }{
+		{QueueItemAdded, RoutingKeyItemAdded},
+		{QueueItemBought, RoutingKeyItemBought},
+	} {
+		t.Queues = append(t.Queues, TopologyQueue{Name: w.queue, Arguments: map[string]any{
+			ArgDeadLetterExchange: DeadLetterExchange,
+		}})
+		t.Bindings = append(t.Bindings, TopologyBinding{Exchange: Exchange, Queue: w.queue, RoutingKey: w.key})
+	}
+	for _, d := range RetryDelays {
+		name := RetryQueueName(d)
+		t.Queues = append(t.Queues, TopologyQueue{Name: name, Arguments: map[string]any{
+			ArgMessageTTL:         int64(d / time.Millisecond),
+			ArgDeadLetterExchange: Exchange,
+		}})
+		t.Bindings = append(t.Bindings, TopologyBinding{Exchange: RetryExchange, Queue: name, Arguments: map[string]any{
+			ArgMatch: "all", RetryHeader: name,
+		}})
+	}
+	return t
+}
