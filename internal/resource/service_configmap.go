@@ -86,7 +86,7 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 	switch component {
 	case ComponentBackend:
 		env[contract.EnvMongoDatabase] = contract.DatabaseBackend
-		env[contract.EnvAMQPURL] = s.rabbitMQURL()
+		env[contract.EnvAMQPURL] = s.RabbitMQURL()
 		env[contract.EnvAuthJWKSURL] = s.AuthJWKSURL()
 		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
@@ -99,7 +99,7 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 	case ComponentNotifier:
 		smtp := spec.Notifier.SMTP
 		env[contract.EnvMongoDatabase] = contract.DatabaseNotifier
-		env[contract.EnvAMQPURL] = s.rabbitMQURL()
+		env[contract.EnvAMQPURL] = s.RabbitMQURL()
 		// An empty host is meaningful: no relay configured, the notifier keeps events queued.
 		env[contract.EnvSMTPHost] = smtp.Host
 		env[contract.EnvSMTPPort] = strconv.Itoa(int(int32Or(smtp.Port, defaultSMTPPort)))
@@ -158,11 +158,6 @@ func (s *Shop) MongoDBURI() string {
 func (s *Shop) AuthJWKSURL() string {
 	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s",
 		s.Names.Service(ComponentAuth), s.Instance.Namespace, contract.HTTPPort, contract.PathJWKS)
-}
-
-// rabbitMQURL is the broker's client URL (default vhost), without credentials.
-func (s *Shop) rabbitMQURL() string {
-	return fmt.Sprintf("amqp://%s.%s.svc.cluster.local:5672/", s.Names.RabbitMQ(), s.Instance.Namespace)
 }
 
 // durationOr renders d, or def when unset, as a Go duration string ("15m0s").
