@@ -123,6 +123,39 @@ func TestVerify_Refusals(t *testing.T) {
 	}
 }
 
+func TestVerify_CacheHonoursExpiry(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	tok, _, _ := s.Sign("a@b.example", "x")
+	v := tokens.NewVerifier(s.Keys(), iss, aud)
+	c1, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Email = "mutated@b.example" // callers get copies: this must not leak into the cache
+	c2, err := v.Verify(context.Background(), tok)
+	if err != nil || c2.Email != "a@b.example" {
+		t.Fatalf("cached verify: %+v %v", c2, err)
+	}
+	v.Now = func() time.Time { return time.Now().Add(2*time.Minute + tokens.Leeway) }
+	if _, err := v.Verify(context.Background(), tok); problem.CodeOf(err) != problem.Unauthorized {
+		t.Errorf("expired cached token accepted: %v", err)
+	}
+}
+
+func TestVerify_CacheIsBounded(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	v := tokens.NewVerifierWithCache(s.Keys(), iss, aud, 10)
+	for range 50 {
+		tok, _, _ := s.Sign("a@b.example", "x")
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tokens.CacheLen(v); n > 10 {
+		t.Errorf("cache holds %d entries, max 10", n)
+	}
+}
+
 func TestVerify_ExpiredSaysSo(t *testing.T) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
 	s.Now = func() time.Time { return time.Now().Add(-time.Hour) }
@@ -234,6 +267,26 @@ func TestBearerToken(t *testing.T) {
 		r.Header.Set("Authorization", in)
 		if got := tokens.BearerToken(r); got != want {
 			t.Errorf("%q -> %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkVerify is backend's per-request cost of authentication: a client's repeated token
+// (cached) and a first sight of a token (signature checked).
+func BenchmarkVerify(b *testing.B) {
+	b.Run("cached", func(b *testing.B) { benchVerify(b, tokens.DefaultCacheSize) })
+	b.Run("uncached", func(b *testing.B) { benchVerify(b, 0) })
+}
+
+func benchVerify(b *testing.B, cacheSize int) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	tok, _, _ := s.Sign("a@b.example", "x")
+	v := tokens.NewVerifierWithCache(s.Keys(), iss, aud, cacheSize)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

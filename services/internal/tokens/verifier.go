@@ -43,12 +43,21 @@ type Verifier struct {
 	audience string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	cache *verifiedCache
 }
 
 // NewVerifier returns a Verifier accepting only EdDSA tokens signed by a key from keys, for
-// issuer and audience, with an unexpired exp.
+// issuer and audience, with an unexpired exp. Tokens that verified are remembered until
+// they expire (DefaultCacheSize of them), so a key that disappears from keys stops being
+// accepted only for tokens not yet seen; use NewVerifierWithCache(…, 0) to check every time.
 func NewVerifier(keys KeySource, issuer, audience string) *Verifier {
-	return &Verifier{keys: keys, issuer: issuer, audience: audience, Now: time.Now}
+	return NewVerifierWithCache(keys, issuer, audience, DefaultCacheSize)
+}
+
+// NewVerifierWithCache is NewVerifier with a given cache size; 0 disables the cache.
+func NewVerifierWithCache(keys KeySource, issuer, audience string, cacheSize int) *Verifier {
+	return &Verifier{keys: keys, issuer: issuer, audience: audience, Now: time.Now, cache: newVerifiedCache(cacheSize)}
 }
 
 // Verify parses and checks token. Every refusal is a *problem.Error with code Unauthorized
@@ -57,6 +66,9 @@ func NewVerifier(keys KeySource, issuer, audience string) *Verifier {
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" {
 		return nil, problem.Unauthorizedf("missing token")
+	}
+	if c, ok := v.cache.get(token, v.Now()); ok {
+		return c, nil
 	}
 	parser := jwt.NewParser(
 		// The allow-list is what refuses "none" and HS256-keyed-with-the-public-key.
@@ -94,6 +106,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if claims.Email == "" {
 		return nil, problem.Unauthorizedf("token has no email")
 	}
+	v.cache.put(token, &claims, v.Now())
 	return &claims, nil
 }
 
