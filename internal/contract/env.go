@@ -60,6 +60,8 @@ const (
 
 	EnvNotifierPrefetch    = "NOTIFIER_PREFETCH"
 	EnvNotifierMaxAttempts = "NOTIFIER_MAX_ATTEMPTS"
+	// EnvNotifierWorkers is how many messages the notifier handles at once (default 32).
+	EnvNotifierWorkers = "NOTIFIER_WORKERS"
 )
 
 // Values of EnvSMTPStartTLS.

@@ -59,6 +59,7 @@ type Sink struct {
 	messages []Message
 	failNext int  // refuse this many more messages
 	failing  bool // refuse every message until switched off
+	delay    time.Duration
 	changed  chan struct{}
 }
 
@@ -135,6 +136,14 @@ func (s *Sink) SetFailing(failing bool) {
 	s.failing = failing
 }
 
+// SetDelay makes the sink wait d before answering each message's DATA, like a slow relay;
+// tests use it to hold messages in flight.
+func (s *Sink) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // WaitFor blocks until the sink holds at least n messages, and returns them; it returns the
 // context's error (with what arrived so far) when ctx ends first.
 func (s *Sink) WaitFor(ctx context.Context, n int) ([]Message, error) {
@@ -157,6 +166,12 @@ func (s *Sink) WaitFor(ctx context.Context, n int) ([]Message, error) {
 
 // refuse reports whether the message now being delivered must be refused, and counts it.
 func (s *Sink) refuse() bool {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failing {

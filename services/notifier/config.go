@@ -1,0 +1,70 @@
+package notifier
+
+import (
+	"fmt"
+	"log/slog"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/config"
+)
+
+// Defaults of the consumer tuning (see docs/performance-notifier.md for how they were chosen).
+const (
+	DefaultPrefetch    = 64
+	DefaultWorkers     = 32
+	DefaultMaxAttempts = 5
+)
+
+// ConfigFromEnv reads the notifier's settings from the contract's environment variables.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{
+		AMQPURL:      config.String(contract.EnvAMQPURL, "amqp://127.0.0.1:5672/"),
+		AMQPUsername: config.String(contract.EnvAMQPUsername, "guest"),
+		AMQPPassword: config.Secret(config.String(contract.EnvAMQPPassword, "guest")),
+		SMTP: SMTPConfig{
+			Host:     config.String(contract.EnvSMTPHost, "127.0.0.1"),
+			From:     config.String(contract.EnvSMTPFrom, "LittleEcom <no-reply@littleecom.local>"),
+			Username: config.String(contract.EnvSMTPUsername, ""),
+			Password: config.Secret(config.String(contract.EnvSMTPPassword, "")),
+			StartTLS: config.String(contract.EnvSMTPStartTLS, contract.SMTPStartTLSIfAvailable),
+		},
+	}
+	var err error
+	if cfg.SMTP.Port, err = config.Int(contract.EnvSMTPPort, 25); err != nil {
+		return cfg, err
+	}
+	if cfg.Prefetch, err = config.Int(contract.EnvNotifierPrefetch, DefaultPrefetch); err != nil {
+		return cfg, err
+	}
+	if cfg.Workers, err = config.Int(contract.EnvNotifierWorkers, DefaultWorkers); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxAttempts, err = config.Int(contract.EnvNotifierMaxAttempts, DefaultMaxAttempts); err != nil {
+		return cfg, err
+	}
+	switch cfg.SMTP.StartTLS {
+	case contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever:
+	default:
+		return cfg, fmt.Errorf("%s=%q: must be %s, %s or %s", contract.EnvSMTPStartTLS, cfg.SMTP.StartTLS,
+			contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever)
+	}
+	return cfg, cfg.validate()
+}
+
+// LogValue lists the settings for the start-up log, without secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("amqp_url", c.AMQPURL),
+		slog.String("amqp_username", c.AMQPUsername),
+		slog.Int("prefetch", c.Prefetch),
+		slog.Int("workers", c.Workers),
+		slog.Int("max_attempts", c.MaxAttempts),
+		slog.Duration("claim_lease", c.ClaimLease),
+		slog.String("smtp_host", c.SMTP.Host),
+		slog.Int("smtp_port", c.SMTP.Port),
+		slog.String("smtp_from", c.SMTP.From),
+		slog.String("smtp_username", c.SMTP.Username),
+		slog.Bool("smtp_password_set", c.SMTP.Password.IsSet()),
+		slog.String("smtp_starttls", c.SMTP.StartTLS),
+	)
+}

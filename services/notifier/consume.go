@@ -1,0 +1,155 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"littleecom.io/littleecom/services/internal/topology"
+)
+
+// job is one delivery on its way to a worker.
+type job struct {
+	queue string
+	d     amqp.Delivery
+}
+
+// session runs one RabbitMQ connection: declare, consume both queues, feed the workers. It
+// returns when ctx ends (after in-flight messages are settled) or the connection drops.
+func (n *Notifier) session(ctx context.Context) error {
+	conn, err := n.dial()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+
+	sub, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open consumer channel: %w", err)
+	}
+	if err := topology.DeclareWith(sub, topology.Options{RetryDelays: n.cfg.RetryDelays}); err != nil {
+		return fmt.Errorf("declare topology: %w", err)
+	}
+	if err := sub.Qos(n.cfg.Prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	pub, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open publisher channel: %w", err)
+	}
+	if err := pub.Confirm(false); err != nil {
+		return fmt.Errorf("confirm mode: %w", err)
+	}
+	// A channel error (say, an ack with a stale tag) closes one channel and leaves the
+	// connection up: watch all three, or consuming would stop without a reconnect.
+	subClosed := sub.NotifyClose(make(chan *amqp.Error, 1))
+	pubClosed := pub.NotifyClose(make(chan *amqp.Error, 1))
+
+	// Fan both queues into one unbuffered channel: a message is either still with the
+	// client library (and requeued by the broker when the channel closes) or held by a
+	// worker that will settle it.
+	work := make(chan job)
+	stop := make(chan struct{})
+	var feeders sync.WaitGroup
+	var tags []string
+	for _, b := range topology.WorkQueues {
+		tag := fmt.Sprintf("notifier-%s-%d", b.Queue, time.Now().UnixNano())
+		deliveries, err := sub.Consume(b.Queue, tag, false, false, false, false, nil)
+		if err != nil {
+			close(stop)
+			return fmt.Errorf("consume %s: %w", b.Queue, err)
+		}
+		tags = append(tags, tag)
+		feeders.Go(func() {
+			for d := range deliveries {
+				select {
+				case work <- job{queue: b.Queue, d: d}:
+				case <-stop:
+					return
+				}
+			}
+		})
+	}
+
+	var workers sync.WaitGroup
+	for range n.cfg.Workers {
+		workers.Go(func() {
+			for j := range work {
+				n.process(ctx, pub, j)
+			}
+		})
+	}
+	n.conn.Store(conn)
+	n.connected.Store(true)
+	n.log.Info("consuming", "queues", len(tags), "prefetch", n.cfg.Prefetch, "workers", n.cfg.Workers)
+	defer func() {
+		n.connected.Store(false)
+		n.conn.Store(nil)
+	}()
+
+	var result error
+	select {
+	case <-ctx.Done():
+		// Graceful stop: no new deliveries, finish what the workers hold, then close the
+		// connection, which hands every unacked prefetched message back to the queue.
+		for _, tag := range tags {
+			_ = sub.Cancel(tag, false)
+		}
+		n.log.Info("stopping: consumers cancelled, finishing in-flight messages")
+	case e := <-closed:
+		result = fmt.Errorf("connection closed: %v", e)
+	case e := <-subClosed:
+		result = fmt.Errorf("consumer channel closed: %v", e)
+	case e := <-pubClosed:
+		result = fmt.Errorf("publisher channel closed: %v", e)
+	}
+	close(stop)
+	feeders.Wait()
+	close(work)
+	workers.Wait()
+	return result
+}
+
+// process handles and settles one delivery. The handling context is detached from ctx so
+// that a shutdown lets an in-flight message finish; the SMTP and database timeouts bound it.
+func (n *Notifier) process(ctx context.Context, pub *amqp.Channel, j job) {
+	hctx := context.WithoutCancel(ctx)
+	o := n.handle(hctx, j.queue, j.d)
+	if err := n.settle(hctx, pub, j.queue, j.d, o); err != nil {
+		// Typically the connection went away: the broker redelivers the message, and the
+		// claims keep that from sending a second e-mail.
+		n.log.Warn("settling message failed; it will be redelivered", "queue", j.queue, "err", err)
+	}
+}
+
+// dial connects with credentials from their own settings, not from the URL.
+func (n *Notifier) dial() (*amqp.Connection, error) {
+	u, err := url.Parse(n.cfg.AMQPURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse AMQP URL: %w", err)
+	}
+	cfg := amqp.Config{
+		Heartbeat:  10 * time.Second,
+		Locale:     "en_US",
+		Dial:       amqp.DefaultDial(10 * time.Second),
+		Properties: amqp.Table{"connection_name": "littleecom-notifier"},
+	}
+	if n.cfg.AMQPUsername != "" {
+		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: n.cfg.AMQPUsername, Password: n.cfg.AMQPPassword.Reveal()}}
+	}
+	conn, err := amqp.DialConfig(u.String(), cfg)
+	if err != nil {
+		var ae *amqp.Error
+		if errors.As(err, &ae) {
+			return nil, fmt.Errorf("connect to rabbitmq at %s: %s", u.Redacted(), ae.Reason)
+		}
+		return nil, fmt.Errorf("connect to rabbitmq at %s: %w", u.Redacted(), err)
+	}
+	return conn, nil
+}

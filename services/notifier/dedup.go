@@ -1,0 +1,174 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Exactly one e-mail per event, even when RabbitMQ redelivers a message or a publisher sends
+// an event twice, rests on claims in MongoDB:
+//
+//   - Before sending, a worker INSERTS {_id: "<event id>/<recipient kind>", status: pending,
+//     gen: 0, claimed_at}. The unique _id makes the insert the atomic step: of any number of
+//     workers exactly one succeeds, on MongoDB and on FerretDB alike. (FerretDB's conditional
+//     updates and findAndModify are not atomic under concurrency, so claims never rely on them.)
+//   - The winner sends, then sets status: sent. A later duplicate finds "sent" and only acks.
+//   - A duplicate that finds "pending" backs off: another worker is sending right now.
+//   - Crash window: a worker that claimed and died before sending leaves "pending" forever.
+//     Such a claim may be retaken once it is older than the lease (longer than the SMTP
+//     timeouts, so a live owner has finished or failed by then). Retaking is itself an
+//     insert: of a marker "<key>#<gen+1>" in the leases collection, so again exactly one
+//     worker wins the new generation. A worker whose send failed releases its claim
+//     (status: released) so that the retry need not wait for the lease.
+//   - The remaining window: the mail was accepted by the server but the worker died before
+//     writing "sent". After the lease the event is sent again. Closing it would need the SMTP
+//     server to take part in a transaction; the window is the few milliseconds between the
+//     server's 250 and one database write, and the Message-ID is the same in both copies.
+
+const (
+	claimPending  = "pending"
+	claimSent     = "sent"
+	claimReleased = "released"
+)
+
+// claimDoc is one e-mail's claim.
+type claimDoc struct {
+	ID        string    `bson:"_id"`
+	Status    string    `bson:"status"`
+	Gen       int       `bson:"gen"`
+	ClaimedAt time.Time `bson:"claimed_at"`
+	SentAt    time.Time `bson:"sent_at,omitempty"`
+	To        string    `bson:"to"`
+}
+
+// claimResult is what claim found.
+type claimResult int
+
+const (
+	claimOwned claimResult = iota // we own it: send, then markSent or release
+	claimDone                     // already sent: ack without sending
+	claimBusy                     // another worker holds a live claim: try again later
+)
+
+// claim is an owned claim.
+type claim struct {
+	key string
+	gen int
+}
+
+// claims is the dedup store.
+type claims struct {
+	coll   *mongo.Collection
+	leases *mongo.Collection
+	lease  time.Duration
+	now    func() time.Time
+}
+
+func newClaims(db *mongo.Database, lease time.Duration) *claims {
+	return &claims{
+		coll:   db.Collection("email_claims"),
+		leases: db.Collection("email_claim_leases"),
+		lease:  lease,
+		now:    time.Now,
+	}
+}
+
+// ensureIndexes expires claims after retention: the dedup window. Redeliveries come within
+// minutes; a month covers any replay an operator would do by hand. FerretDB v1 may refuse
+// TTL indexes; dedup works without them, so that error is returned for logging only.
+func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) error {
+	secs := int32(retention / time.Second)
+	for _, coll := range []*mongo.Collection{c.coll, c.leases} {
+		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys:    bson.D{{Key: "claimed_at", Value: 1}},
+			Options: options.Index().SetExpireAfterSeconds(secs).SetName("claimed_at_ttl"),
+		})
+		if err != nil {
+			return fmt.Errorf("create TTL index on %s: %w", coll.Name(), err)
+		}
+	}
+	return nil
+}
+
+func claimKey(eventID string, kind recipientKind) string { return eventID + "/" + string(kind) }
+
+// claim tries to become the one worker that sends the e-mail key to to.
+func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult, error) {
+	now := c.now().UTC()
+	_, err := c.coll.InsertOne(ctx, claimDoc{ID: key, Status: claimPending, ClaimedAt: now, To: to})
+	if err == nil {
+		return claim{key: key}, claimOwned, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return claim{}, 0, fmt.Errorf("insert claim %s: %w", key, err)
+	}
+
+	var doc claimDoc
+	if err := c.coll.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&doc); err != nil {
+		// Deleted in between (TTL): the next attempt inserts afresh.
+		return claim{}, 0, fmt.Errorf("read claim %s: %w", key, err)
+	}
+	switch {
+	case doc.Status == claimSent:
+		return claim{}, claimDone, nil
+	case doc.Status == claimPending && now.Sub(doc.ClaimedAt) < c.lease:
+		return claim{}, claimBusy, nil
+	}
+
+	// Released, or pending past its lease: race for the next generation by insert.
+	next := doc.Gen + 1
+	_, err = c.leases.InsertOne(ctx, bson.D{
+		{Key: "_id", Value: key + "#" + strconv.Itoa(next)},
+		{Key: "claimed_at", Value: now},
+	})
+	if mongo.IsDuplicateKeyError(err) {
+		return claim{}, claimBusy, nil
+	}
+	if err != nil {
+		return claim{}, 0, fmt.Errorf("insert lease %s#%d: %w", key, next, err)
+	}
+	_, err = c.coll.UpdateByID(ctx, key, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "status", Value: claimPending},
+		{Key: "gen", Value: next},
+		{Key: "claimed_at", Value: now},
+	}}})
+	if err != nil {
+		return claim{}, 0, fmt.Errorf("take over claim %s: %w", key, err)
+	}
+	return claim{key: key, gen: next}, claimOwned, nil
+}
+
+// markSent records that the server accepted the e-mail. It is unconditional: once the
+// mail went out, "sent" is the truth whoever holds the claim now.
+func (c *claims) markSent(ctx context.Context, cl claim) error {
+	_, err := c.coll.UpdateByID(ctx, cl.key, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "status", Value: claimSent},
+		{Key: "sent_at", Value: c.now().UTC()},
+	}}})
+	if err != nil {
+		return fmt.Errorf("mark claim %s sent: %w", cl.key, err)
+	}
+	return nil
+}
+
+// release gives up a claim whose send failed, so the retry can take it at once. The gen
+// filter keeps a slow former owner from releasing a newer generation's claim.
+func (c *claims) release(ctx context.Context, cl claim) error {
+	_, err := c.coll.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: cl.key}, {Key: "gen", Value: cl.gen}, {Key: "status", Value: claimPending}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: claimReleased}}}})
+	if err != nil {
+		return fmt.Errorf("release claim %s: %w", cl.key, err)
+	}
+	return nil
+}
+
+// errBusy is returned by deliver when another worker holds a live claim.
+var errBusy = errors.New("another worker is sending this e-mail")

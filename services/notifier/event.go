@@ -1,0 +1,97 @@
+package notifier
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/mail"
+	"strings"
+
+	"littleecom.io/littleecom/internal/contract"
+)
+
+// errMalformed marks a message that no retry can fix: it goes straight to the dead-letter queue.
+var errMalformed = errors.New("malformed event")
+
+// eventKind says which of the two events a message is; it follows from the queue it came from.
+type eventKind string
+
+const (
+	itemAdded  eventKind = "item_added"
+	itemBought eventKind = "item_bought"
+)
+
+// kindOfQueue maps the consumed queues to their event.
+var kindOfQueue = map[string]eventKind{
+	contract.QueueItemAdded:  itemAdded,
+	contract.QueueItemBought: itemBought,
+}
+
+// event is a parsed, validated message.
+type event struct {
+	contract.ItemEvent
+	Kind eventKind
+	// ID is the dedup identity: event_id when the publisher set one, else the AMQP
+	// message-id, else a hash of the body (see eventID).
+	ID string
+}
+
+// parseEvent decodes and validates a message body from queue. messageID is the AMQP
+// message-id property, used when the body has no event_id.
+func parseEvent(queue, messageID string, body []byte) (event, error) {
+	kind, ok := kindOfQueue[queue]
+	if !ok {
+		return event{}, fmt.Errorf("%w: unknown queue %q", errMalformed, queue)
+	}
+	var e event
+	if err := json.Unmarshal(body, &e.ItemEvent); err != nil {
+		return event{}, fmt.Errorf("%w: invalid JSON: %v", errMalformed, err)
+	}
+	e.Kind = kind
+	e.Email = strings.TrimSpace(e.Email)
+	e.Seller = strings.TrimSpace(e.Seller)
+	e.Item = strings.TrimSpace(e.Item)
+	switch {
+	case e.Email == "":
+		return event{}, fmt.Errorf("%w: missing email", errMalformed)
+	case !validAddress(e.Email):
+		return event{}, fmt.Errorf("%w: email %q is not an address", errMalformed, e.Email)
+	case e.Seller != "" && !validAddress(e.Seller):
+		return event{}, fmt.Errorf("%w: seller %q is not an address", errMalformed, e.Seller)
+	case e.Item == "":
+		return event{}, fmt.Errorf("%w: missing item", errMalformed)
+	case e.Price < 0 || math.IsInf(e.Price, 0):
+		return event{}, fmt.Errorf("%w: price %v", errMalformed, e.Price)
+	}
+	e.ID = eventID(e.EventID, messageID, kind, body)
+	return e, nil
+}
+
+// eventID picks the dedup identity. Publishers of the original shop send no event_id; for
+// them the identity is a hash of the event kind and the exact body, so a redelivery of the
+// same message is still recognised. The price of that fallback: two genuinely different
+// events with byte-identical bodies (the same seller listing the same item at the same price
+// twice) count as one and get one e-mail. Publishers that care set event_id.
+func eventID(eventID, messageID string, kind eventKind, body []byte) string {
+	if id := strings.TrimSpace(eventID); id != "" {
+		return id
+	}
+	if id := strings.TrimSpace(messageID); id != "" {
+		return "msgid:" + id
+	}
+	sum := sha256.Sum256(append([]byte(string(kind)+"\x00"), body...))
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// validAddress accepts a bare addr-spec (what the shop stores), not "Name <addr>" forms, and
+// nothing with line breaks that could smuggle headers into the mail.
+func validAddress(s string) bool {
+	if strings.ContainsAny(s, "\r\n<>") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}

@@ -1,0 +1,93 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// verdict is what becomes of a delivery once handled.
+type verdict int
+
+const (
+	verdictAck   verdict = iota // every e-mail of the event is sent (now or before)
+	verdictRetry                // a send failed: retry with back-off, counting an attempt
+	verdictWait                 // not the message's fault (claim busy, database down): retry without counting
+	verdictPark                 // malformed: to the dead-letter queue now
+)
+
+// outcome is a verdict with its cause, for headers and logs.
+type outcome struct {
+	verdict verdict
+	err     error
+}
+
+// handle sends the e-mails of one delivery. It never acks; settle does, after handle.
+func (n *Notifier) handle(ctx context.Context, queue string, d amqp.Delivery) outcome {
+	ev, err := parseEvent(queue, d.MessageId, d.Body)
+	if err != nil {
+		return outcome{verdictPark, err}
+	}
+	log := n.log.With("queue", queue, "event_id", ev.ID)
+	for _, m := range emails(ev) {
+		if err := n.deliver(ctx, ev, m); err != nil {
+			log.Warn("e-mail not sent", "recipient", m.Kind, "err", err)
+			if errors.Is(err, errBusy) || errors.Is(err, errStore) {
+				return outcome{verdictWait, err}
+			}
+			return outcome{verdictRetry, err}
+		}
+	}
+	return outcome{verdictAck, nil}
+}
+
+// errStore marks a failure of the dedup store: retried without counting an attempt, since
+// the message is fine and sending without a claim could send twice.
+var errStore = errors.New("dedup store")
+
+// deliver sends m once for the event: claim, send, mark sent (see dedup.go).
+func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
+	key := claimKey(ev.ID, m.Kind)
+	cl, res, err := n.claims.claim(ctx, key, m.To)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	switch res {
+	case claimDone:
+		n.log.Debug("e-mail already sent", "key", key)
+		return nil
+	case claimBusy:
+		return errBusy
+	}
+
+	if n.hooks.afterClaim != nil {
+		if err := n.hooks.afterClaim(key); err != nil {
+			return err // a simulated crash: the claim stays pending, as a dead process leaves it
+		}
+	}
+	msg := compose(n.cfg.SMTP.From, m, ev.ID, time.Now())
+	if err := n.sender.send(ctx, m.To, msg); err != nil {
+		// The claim is released with a context of its own: the delivery's may be ending.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := n.claims.release(rctx, cl); rerr != nil {
+			n.log.Warn("releasing claim failed; the retry waits for the lease", "key", key, "err", rerr)
+		}
+		return fmt.Errorf("send %s to %s: %w", m.Kind, m.To, err)
+	}
+	n.metrics.EmailsSent.Inc()
+	if n.hooks.afterSend != nil {
+		n.hooks.afterSend(key)
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := n.claims.markSent(mctx, cl); err != nil {
+		// The mail went out and the message will be acked, so no redelivery follows; only a
+		// duplicate publish after the lease could send it again. Nothing better to do.
+		n.log.Error("e-mail sent but not recorded", "key", key, "err", err)
+	}
+	return nil
+}

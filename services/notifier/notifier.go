@@ -1,0 +1,162 @@
+// Package notifier turns the shop's item events into e-mails. It consumes the item-added and
+// item-bought queues with manual acks, sends over SMTP, retries through TTL queues with
+// back-off, parks poison messages in the dead-letter queue and sends each event's e-mail once
+// (claims in MongoDB, see dedup.go). The topology itself lives in services/internal/topology.
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"littleecom.io/littleecom/services/internal/config"
+	"littleecom.io/littleecom/services/internal/metrics"
+)
+
+// Config is the notifier's settings. It is safe to log (secrets are config.Secret).
+type Config struct {
+	AMQPURL      string // amqp://host:5672/vhost, no credentials
+	AMQPUsername string
+	AMQPPassword config.Secret
+
+	// Prefetch is the number of unacknowledged messages RabbitMQ hands each consumer (one
+	// per queue); Workers is how many messages are handled at once across both queues.
+	Prefetch    int
+	Workers     int
+	MaxAttempts int
+	// RetryDelays must match the retry queues declared (topology.DefaultRetryDelays unless
+	// a test declares others).
+	RetryDelays []time.Duration
+	// ClaimLease is how long a claim protects an e-mail being sent before another worker
+	// may retake it; longer than SMTP's DialTimeout+SendTimeout.
+	ClaimLease time.Duration
+	// ClaimRetention is the dedup window.
+	ClaimRetention time.Duration
+	// ReconnectMin and ReconnectMax bound the back-off between RabbitMQ connection attempts.
+	ReconnectMin, ReconnectMax time.Duration
+
+	SMTP SMTPConfig
+}
+
+// hooks let tests stop the notifier at the exact points a crash matters.
+type hooks struct {
+	afterClaim func(key string) error
+	afterSend  func(key string)
+}
+
+// Notifier consumes events and sends e-mails. Create it with New, run it with Run.
+type Notifier struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	claims  *claims
+	sender  *sender
+	hooks   hooks
+
+	conn      atomic.Pointer[amqp.Connection] // the live connection, nil between sessions
+	connected atomic.Bool
+}
+
+// New checks cfg and prepares a notifier whose claims live in db.
+func New(cfg Config, db *mongo.Database, m *metrics.Metrics, log *slog.Logger) (*Notifier, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Notifier{
+		cfg:     cfg,
+		log:     log,
+		metrics: m,
+		claims:  newClaims(db, cfg.ClaimLease),
+		sender:  newSender(cfg.SMTP),
+	}, nil
+}
+
+// Run consumes until ctx ends, reconnecting with back-off when the connection drops. On
+// ctx's end it cancels its consumers, lets in-flight messages finish and returns nil.
+func (n *Notifier) Run(ctx context.Context) error {
+	defer n.sender.close()
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := n.claims.ensureIndexes(ictx, n.cfg.ClaimRetention); err != nil {
+		// Dedup does not need the TTL index; only old claims stay longer.
+		n.log.Warn("claims kept without expiry", "err", err)
+	}
+	cancel()
+
+	backoff := n.cfg.ReconnectMin
+	for {
+		start := time.Now()
+		err := n.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > time.Minute {
+			backoff = n.cfg.ReconnectMin // it ran fine for a while: start over
+		}
+		n.log.Warn("rabbitmq session ended; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, n.cfg.ReconnectMax)
+	}
+}
+
+// Ready reports whether the notifier holds a live RabbitMQ connection (for /readyz).
+func (n *Notifier) Ready(context.Context) error {
+	if !n.connected.Load() {
+		return errors.New("not connected to rabbitmq")
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.AMQPURL == "":
+		return errors.New("notifier: AMQP URL is empty")
+	case c.SMTP.Host == "" || c.SMTP.Port <= 0:
+		return fmt.Errorf("notifier: SMTP host %q port %d", c.SMTP.Host, c.SMTP.Port)
+	case c.SMTP.From == "":
+		return errors.New("notifier: SMTP from address is empty")
+	}
+	from, err := mail.ParseAddress(c.SMTP.From)
+	if err != nil {
+		return fmt.Errorf("notifier: SMTP from address %q: %w", c.SMTP.From, err)
+	}
+	// The envelope (MAIL FROM) takes the bare address, the From header the full form.
+	c.SMTP.envelopeFrom, c.SMTP.From = from.Address, from.String()
+	switch {
+	case c.Prefetch <= 0 || c.Workers <= 0 || c.MaxAttempts <= 0:
+		return fmt.Errorf("notifier: prefetch %d, workers %d, max attempts %d must be positive",
+			c.Prefetch, c.Workers, c.MaxAttempts)
+	}
+	if c.ClaimLease <= 0 {
+		c.ClaimLease = 2 * time.Minute
+	}
+	if c.ClaimRetention <= 0 {
+		c.ClaimRetention = 30 * 24 * time.Hour
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = 500 * time.Millisecond
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = 30 * time.Second
+	}
+	if c.SMTP.DialTimeout <= 0 {
+		c.SMTP.DialTimeout = 10 * time.Second
+	}
+	if c.SMTP.SendTimeout <= 0 {
+		c.SMTP.SendTimeout = 30 * time.Second
+	}
+	if c.SMTP.MaxIdle <= 0 {
+		c.SMTP.MaxIdle = c.Workers
+	}
+	return nil
+}
