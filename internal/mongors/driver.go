@@ -138,7 +138,8 @@ func (c *driverClient) Config(ctx context.Context) (Config, error) {
 }
 
 func (c *driverClient) Reconfig(ctx context.Context, cfg Config) error {
-	// maxTimeMS bounds how long mongod waits for a majority to install the new config.
+	// The driver derives maxTimeMS from the client timeout, which bounds how long mongod
+	// waits for a majority to install the new config.
 	return c.run(ctx, "replSetReconfig", bson.D{
 		{Key: "replSetReconfig", Value: cfg.forSend()},
 	}, nil)
