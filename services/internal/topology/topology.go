@@ -23,6 +23,10 @@
 //
 // The retry exchange is a headers exchange so that a retry can keep its original routing key
 // (needed for the way back) while the header RetryHeader picks the delay queue.
+//
+// The operator cannot import this package (it is internal to services/), so
+// contract.ShopTopology holds the same topology as data for its definitions.json; a test here
+// fails when the two disagree.
 package topology
 
 import (
@@ -37,11 +41,11 @@ import (
 // RetryHeader is the message header whose value (a retry queue's name) routes a message
 // through the retry exchange. It does not start with "x-": a headers exchange ignores such
 // headers when matching.
-const RetryHeader = "retry-queue"
+const RetryHeader = contract.RetryHeader
 
 // DefaultRetryDelays are the back-off steps of the retry queues Declare creates: the n-th
 // retry of a message waits DefaultRetryDelays[min(n, len-1)].
-var DefaultRetryDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+var DefaultRetryDelays = contract.RetryDelays
 
 // Options changes the retry delays; tests use short ones in their own vhost. The zero value
 // means the defaults.
@@ -71,27 +75,25 @@ var WorkQueues = []Binding{
 // QueueArgs are the arguments of a work queue (either of WorkQueues): rejected or expired
 // messages go to the dead-letter exchange, so nothing is dropped silently.
 func QueueArgs(string) amqp.Table {
-	return amqp.Table{"x-dead-letter-exchange": contract.DeadLetterExchange}
+	return amqp.Table{contract.ArgDeadLetterExchange: contract.DeadLetterExchange}
 }
 
 // RetryQueueName is the name of the retry queue that holds messages for delay d, e.g.
 // "ecom-queue-retry-5s".
-func RetryQueueName(d time.Duration) string {
-	return "ecom-queue-retry-" + d.String()
-}
+func RetryQueueName(d time.Duration) string { return contract.RetryQueueName(d) }
 
 // RetryQueueArgs are the arguments of the retry queue for delay d: messages expire after d
 // and are dead-lettered back to the main exchange with their original routing key.
 func RetryQueueArgs(d time.Duration) amqp.Table {
 	return amqp.Table{
-		"x-message-ttl":          int64(d / time.Millisecond),
-		"x-dead-letter-exchange": contract.Exchange,
+		contract.ArgMessageTTL:         int64(d / time.Millisecond),
+		contract.ArgDeadLetterExchange: contract.Exchange,
 	}
 }
 
 // RetryQueueBindingArgs are the headers-exchange binding arguments of the retry queue for d.
 func RetryQueueBindingArgs(d time.Duration) amqp.Table {
-	return amqp.Table{"x-match": "all", RetryHeader: RetryQueueName(d)}
+	return amqp.Table{contract.ArgMatch: "all", RetryHeader: RetryQueueName(d)}
 }
 
 // RetryQueues lists the retry queue names for opts, shortest delay first.

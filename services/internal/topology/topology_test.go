@@ -51,11 +51,17 @@ func TestDeclare_IsIdempotent(t *testing.T) {
 			t.Fatalf("declare #%d: %v", i+1, err)
 		}
 	}
-	// A passive declaration with the exported arguments succeeds: what an operator's
-	// definitions must use matches what the services declare.
-	for _, b := range topology.WorkQueues {
-		if _, err := ch.QueueDeclarePassive(b.Queue, true, false, false, false, topology.QueueArgs(b.Queue)); err != nil {
-			t.Fatalf("queue %s: %v", b.Queue, err)
+	// Declaring again with the contract's table (what the operator's definitions.json holds)
+	// succeeds: RabbitMQ would close the channel with PRECONDITION_FAILED on any difference.
+	shop := contract.ShopTopology()
+	for _, e := range shop.Exchanges {
+		if err := ch.ExchangeDeclare(e.Name, e.Kind, true, false, false, false, nil); err != nil {
+			t.Fatalf("exchange %s as in the contract: %v", e.Name, err)
+		}
+	}
+	for _, q := range shop.Queues {
+		if _, err := ch.QueueDeclare(q.Name, true, false, false, false, amqp.Table(q.Arguments)); err != nil {
+			t.Fatalf("queue %s as in the contract: %v", q.Name, err)
 		}
 	}
 }
