@@ -1,63 +1,156 @@
-/*
-Copyright 2026.
-
-Licensed under the Apache License, Version 2.0 (the "License");
-you may not use this file except in compliance with the License.
-You may obtain a copy of the License at
-
-    http://www.apache.org/licenses/LICENSE-2.0
-
-Unless required by applicable law or agreed to in writing, software
-distributed under the License is distributed on an "AS IS" BASIS,
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-See the License for the specific language governing permissions and
-limitations under the License.
-*/
-
+// Package controllers holds the LittleEcom reconciler: it keeps a shop's children in the
+// shape the spec asks for and reports what it sees in the status.
 package controllers
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/resource"
 )
 
-// LittleEcomReconciler reconciles a LittleEcom object
+// LittleEcomReconciler reconciles a LittleEcom object.
 type LittleEcomReconciler struct {
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads objects the cache does not hold: user-supplied Secrets, which carry
+	// none of our labels (the cache keeps only Secrets the operator manages).
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	// ReplicaSet drives replSetInitiate/Reconfig and users; nil skips that phase.
+	ReplicaSet ReplicaSetManager
 }
 
-// +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=statefulsets;deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;secrets;configmaps;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the LittleEcom object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/reconcile
-func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
+// Reconcile keeps one shop true to its spec. It has one shape: get, take a status base,
+// run the phases in order, then derive the status from what the phases observed and write
+// it only when it changed.
+func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	log := ctrl.LoggerFrom(ctx)
 
-	// TODO(user): your logic here
+	shop := &shopv1.LittleEcom{}
+	if err := r.Get(ctx, req.NamespacedName, shop); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !shop.DeletionTimestamp.IsZero() {
+		// Namespaced children go with their owner reference; nothing else to undo yet.
+		return ctrl.Result{}, nil
+	}
 
+	before := shop.Status.DeepCopy()
+	state := newReconcileState(resource.NewShop(shop, r.Scheme))
+
+	defer func() {
+		computeStatus(shop, state, err == nil)
+		if statusEqual(before, &shop.Status) {
+			return
+		}
+		if perr := r.Status().Update(ctx, shop); perr != nil {
+			if apierrors.IsConflict(perr) {
+				// A newer version exists; its own event reconciles again.
+				result = ctrl.Result{Requeue: true}
+				return
+			}
+			err = errors.Join(err, fmt.Errorf("updating status: %w", perr))
+		}
+	}()
+
+	// The phases, in the order the shop needs them: credentials before the workloads that
+	// read them, MongoDB and RabbitMQ before the services that connect to them.
+	phases := []struct {
+		name string
+		run  func(context.Context, *reconcileState) error
+	}{
+		{"secrets", r.reconcileSecrets},
+		{"mongodb", r.reconcileMongoDB},
+		{"replica set", r.reconcileReplicaSet},
+		{"rabbitmq", r.reconcileRabbitMQ},
+		{"services", r.reconcileServices},
+	}
+	var errs []error
+	for _, p := range phases {
+		if err := p.run(ctx, state); err != nil {
+			log.Error(err, "phase failed", "phase", p.name)
+			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ctrl.Result{}, err
+	}
+	if state.requeueAfter > 0 {
+		return ctrl.Result{RequeueAfter: state.requeueAfter}, nil
+	}
 	return ctrl.Result{}, nil
 }
 
-// SetupWithManager sets up the controller with the Manager.
+// reconcileState carries what one reconcile learned from phase to phase and into status.
+type reconcileState struct {
+	shop *resource.Shop
+	// observed children, as stored after they were applied
+	statefulSets map[string]*appsv1.StatefulSet // by component
+	deployments  map[string]*appsv1.Deployment  // by component
+	// secretData and configMapData by name, for config hashes and credentials
+	secretData    map[string]map[string][]byte
+	configMapData map[string]map[string]string
+	// failures by condition type, for status
+	failures     map[string]error
+	replicaSet   replicaSetObservation
+	requeueAfter time.Duration
+}
+
+func newReconcileState(shop *resource.Shop) *reconcileState {
+	return &reconcileState{
+		shop:          shop,
+		statefulSets:  map[string]*appsv1.StatefulSet{},
+		deployments:   map[string]*appsv1.Deployment{},
+		secretData:    map[string]map[string][]byte{},
+		configMapData: map[string]map[string]string{},
+		failures:      map[string]error{},
+	}
+}
+
+// requeue asks for another reconcile after d unless an earlier phase asked sooner.
+func (s *reconcileState) requeue(d time.Duration) {
+	if s.requeueAfter == 0 || d < s.requeueAfter {
+		s.requeueAfter = d
+	}
+}
+
+// fail records err against a component's condition and returns it.
+func (s *reconcileState) fail(conditionType string, err error) error {
+	s.failures[conditionType] = errors.Join(s.failures[conditionType], err)
+	return err
+}
+
+// SetupWithManager watches the LittleEcoms and every child they own, so that a child
+// deleted or edited by hand is put back.
 func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.ServiceAccount{}).
 		Named("littleecom").
 		Complete(r)
 }

@@ -44,13 +44,13 @@ type AuthSpec struct {
 	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
 
 	// accessTokenTTL is the lifetime of an access token, a duration such as 15m.
-	// +kubebuilder:default="15m"
+	// +kubebuilder:default="15m0s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="accessTokenTTL must be between 1m and 24h"
 	// +optional
 	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
 
 	// refreshTokenTTL is the lifetime of a refresh token, a duration such as 720h.
-	// +kubebuilder:default="720h"
+	// +kubebuilder:default="720h0m0s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('8760h')",message="refreshTokenTTL must be between 5m and 8760h (one year)"
 	// +optional
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`

@@ -1,0 +1,103 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"littleecom.io/littleecom/internal/resource"
+)
+
+// Event reasons the reconciler records on the LittleEcom.
+const (
+	eventCreated      = "Created"
+	eventUpdated      = "Updated"
+	eventDeleted      = "Deleted"
+	eventApplyFailed  = "ApplyFailed"
+	eventDeleteFailed = "DeleteFailed"
+)
+
+// apply creates or updates the child a builder describes and returns it as stored. An
+// Optional builder that is disabled deletes its child instead (and returns nil).
+// Unchanged children are not written: CreateOrUpdate compares before and after Update.
+func (r *LittleEcomReconciler) apply(ctx context.Context, st *reconcileState, b resource.Builder) (client.Object, error) {
+	owner := st.shop.Instance
+	if opt, ok := b.(resource.Optional); ok && !opt.Enabled() {
+		return nil, r.deleteChild(ctx, st, b.Build())
+	}
+	obj := b.Build()
+	kind := kindOf(obj)
+	var op controllerutil.OperationResult
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj = b.Build()
+		var err error
+		op, err = controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error { return b.Update(obj) })
+		return err
+	})
+	if err != nil {
+		r.Recorder.Eventf(owner, nil, corev1.EventTypeWarning, eventApplyFailed, "Apply",
+			"applying %s %s: %s", kind, obj.GetName(), safeMessage(err))
+		return nil, fmt.Errorf("applying %s %s: %w", kind, obj.GetName(), err)
+	}
+	switch op {
+	case controllerutil.OperationResultCreated:
+		r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, eventCreated, "Create", "created %s %s", kind, obj.GetName())
+	case controllerutil.OperationResultUpdated:
+		r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, eventUpdated, "Update", "updated %s %s", kind, obj.GetName())
+	}
+	return obj, nil
+}
+
+// deleteChild removes a child the spec no longer asks for; already gone is fine.
+func (r *LittleEcomReconciler) deleteChild(ctx context.Context, st *reconcileState, obj client.Object) error {
+	owner := st.shop.Instance
+	kind := kindOf(obj)
+	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1IsControlledBy(obj, owner) {
+		// Never delete what someone else made under our name.
+		return nil
+	}
+	if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		r.Recorder.Eventf(owner, nil, corev1.EventTypeWarning, eventDeleteFailed, "Delete",
+			"deleting %s %s: %s", kind, obj.GetName(), safeMessage(err))
+		return fmt.Errorf("deleting %s %s: %w", kind, obj.GetName(), err)
+	}
+	r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, eventDeleted, "Delete", "deleted %s %s", kind, obj.GetName())
+	return nil
+}
+
+func metav1IsControlledBy(obj client.Object, owner client.Object) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller && ref.UID == owner.GetUID() {
+			return true
+		}
+	}
+	return false
+}
+
+// kindOf names a typed object's kind for messages; typed objects carry no TypeMeta.
+func kindOf(obj client.Object) string {
+	t := reflect.TypeOf(obj)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// safeMessage is an error's text for events and conditions. API errors never echo Secret
+// data, but a message is cut short so a long validation dump cannot flood an event.
+func safeMessage(err error) string {
+	msg := err.Error()
+	if len(msg) > 512 {
+		msg = msg[:512] + "..."
+	}
+	return msg
+}

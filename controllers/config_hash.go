@@ -1,0 +1,70 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// rememberSecret keeps a Secret's data for hashing and for reading credentials.
+func (st *reconcileState) rememberSecret(obj client.Object) {
+	if s, ok := obj.(*corev1.Secret); ok {
+		st.secretData[s.Name] = s.Data
+	}
+}
+
+// rememberConfigMap keeps a ConfigMap's data for hashing.
+func (st *reconcileState) rememberConfigMap(obj client.Object) {
+	if c, ok := obj.(*corev1.ConfigMap); ok {
+		st.configMapData[c.Name] = c.Data
+	}
+}
+
+// secret returns a Secret's data: one the reconcile applied, or a user-supplied one read
+// straight from the API server (the cache holds only Secrets the operator manages).
+func (r *LittleEcomReconciler) secret(ctx context.Context, st *reconcileState, name string) (map[string][]byte, error) {
+	if data, ok := st.secretData[name]; ok {
+		return data, nil
+	}
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: st.shop.Instance.Namespace, Name: name}, s); err != nil {
+		return nil, fmt.Errorf("reading Secret %s: %w", name, err)
+	}
+	st.secretData[name] = s.Data
+	return s.Data, nil
+}
+
+// hashConfig records in the Shop a checksum of everything component's pods read, so that
+// a changed Secret or ConfigMap rolls the workload.
+func (r *LittleEcomReconciler) hashConfig(ctx context.Context, st *reconcileState, component string) error {
+	in := st.shop.ConfigInputs(component)
+	h := sha256.New()
+	for _, name := range in.Secrets {
+		data, err := r.secret(ctx, st, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "secret/%s\n", name)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256(data[k]))
+		}
+	}
+	for _, name := range in.ConfigMaps {
+		data, ok := st.configMapData[name]
+		if !ok {
+			return fmt.Errorf("ConfigMap %s was not applied before its readers", name)
+		}
+		fmt.Fprintf(h, "configmap/%s\n", name)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256([]byte(data[k])))
+		}
+	}
+	st.shop.ConfigHashes[component] = hex.EncodeToString(h.Sum(nil))[:16]
+	return nil
+}

@@ -1,0 +1,79 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+
+	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/resource"
+)
+
+// reconcileSecrets makes sure every generated credential exists (created once, never
+// rotated by a reconcile) and that user-supplied Secrets the spec names are there.
+func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconcileState) error {
+	s := st.shop
+	n, spec := s.Names, s.Instance.Spec
+	type generated struct {
+		condition string
+		builder   resource.Builder
+	}
+	var builders []generated
+	if spec.MongoDB.CredentialsSecretRef == nil {
+		builders = append(builders, generated{shopv1.ConditionMongoDBReady,
+			s.Credentials(n.MongoDBRootSecret(), resource.ComponentMongoDB, "root")})
+	}
+	builders = append(builders, generated{shopv1.ConditionMongoDBReady, s.MongoDBKeyfile()})
+	for _, c := range []struct{ component, condition string }{
+		{resource.ComponentBackend, shopv1.ConditionBackendReady},
+		{resource.ComponentAuth, shopv1.ConditionAuthReady},
+		{resource.ComponentNotifier, shopv1.ConditionNotifierReady},
+	} {
+		builders = append(builders, generated{c.condition, s.Credentials(n.MongoDBUserSecret(c.component), c.component, c.component)})
+	}
+	if spec.RabbitMQ.CredentialsSecretRef == nil {
+		builders = append(builders, generated{shopv1.ConditionRabbitMQReady,
+			s.Credentials(n.RabbitMQAdminSecret(), resource.ComponentRabbitMQ, "admin")})
+	}
+	builders = append(builders,
+		generated{shopv1.ConditionRabbitMQReady, s.RabbitMQErlangCookie()},
+		generated{shopv1.ConditionBackendReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentBackend), resource.ComponentBackend, resource.ComponentBackend)},
+		generated{shopv1.ConditionNotifierReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentNotifier), resource.ComponentNotifier, resource.ComponentNotifier)},
+		generated{shopv1.ConditionAuthReady, s.AuthSigningKey()},
+		// The shop's pods run under their own account with no API access.
+		generated{shopv1.ConditionBackendReady, s.ServiceAccount()},
+	)
+
+	var errs []error
+	for _, g := range builders {
+		obj, err := r.apply(ctx, st, g.builder)
+		if err != nil {
+			errs = append(errs, st.fail(g.condition, err))
+			continue
+		}
+		st.rememberSecret(obj)
+	}
+
+	// User-supplied Secrets must exist and hold the keys we read; say which one is wrong.
+	for _, ref := range []struct {
+		condition string
+		ref       *shopv1.SecretReference
+		field     string
+	}{
+		{shopv1.ConditionMongoDBReady, spec.MongoDB.CredentialsSecretRef, "spec.mongodb.credentialsSecretRef"},
+		{shopv1.ConditionRabbitMQReady, spec.RabbitMQ.CredentialsSecretRef, "spec.rabbitmq.credentialsSecretRef"},
+		{shopv1.ConditionNotifierReady, spec.Notifier.SMTP.CredentialsSecretRef, "spec.notifier.smtp.credentialsSecretRef"},
+	} {
+		if ref.ref == nil {
+			continue
+		}
+		data, err := r.secret(ctx, st, ref.ref.Name)
+		if err == nil && (len(data[contract.SecretKeyUsername]) == 0 || len(data[contract.SecretKeyPassword]) == 0) {
+			err = errors.New("Secret " + ref.ref.Name + " must have the keys username and password")
+		}
+		if err != nil {
+			errs = append(errs, st.fail(ref.condition, errors.New(ref.field+": "+err.Error())))
+		}
+	}
+	return errors.Join(errs...)
+}

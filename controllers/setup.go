@@ -1,0 +1,40 @@
+package controllers
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"littleecom.io/littleecom/internal/resource"
+)
+
+// CacheOptions keeps only the operator's own Secrets and ConfigMaps in the informer cache:
+// a cluster's Secrets can be many and large, and the operator must not hold them all in
+// memory. Secrets a user names in the spec are read through the API reader instead.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{resource.LabelManagedBy: resource.ManagedBy})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}:    {Label: managed},
+		&corev1.ConfigMap{}: {Label: managed},
+	}}
+}
+
+// Setup registers the LittleEcom reconciler with mgr, the same way for the manager binary,
+// the envtest suite, the benchmark and the local dev runner.
+func Setup(mgr ctrl.Manager, replicaSet ReplicaSetManager) (*LittleEcomReconciler, error) {
+	r := &LittleEcomReconciler{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Scheme:     mgr.GetScheme(),
+		Recorder:   mgr.GetEventRecorder("littleecom-operator"),
+		ReplicaSet: replicaSet,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the LittleEcom controller: %w", err)
+	}
+	return r, nil
+}

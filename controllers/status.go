@@ -1,0 +1,148 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/resource"
+)
+
+// conditionStatus is what a setter decides for one condition.
+type conditionStatus struct {
+	status  metav1.ConditionStatus
+	reason  string
+	message string
+}
+
+func (c conditionStatus) apply(shop *shopv1.LittleEcom, conditionType string) {
+	meta.SetStatusCondition(&shop.Status.Conditions, metav1.Condition{
+		Type: conditionType, Status: c.status, Reason: c.reason, Message: c.message,
+		ObservedGeneration: shop.Generation,
+	})
+}
+
+// componentConditions are the per-component conditions that make up Ready, in the order
+// `kubectl describe` shows them.
+var componentConditions = []string{
+	shopv1.ConditionMongoDBReady,
+	shopv1.ConditionReplicaSetInitialized,
+	shopv1.ConditionRabbitMQReady,
+	shopv1.ConditionAuthReady,
+	shopv1.ConditionBackendReady,
+	shopv1.ConditionNotifierReady,
+}
+
+// computeStatus derives the whole status from what the reconcile observed. succeeded says
+// whether every phase ran without error; only then is observedGeneration advanced.
+func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) {
+	spec := shop.Spec
+	statefulSetCondition(st.statefulSets[resource.ComponentMongoDB], st.failures[shopv1.ConditionMongoDBReady]).
+		apply(shop, shopv1.ConditionMongoDBReady)
+	replicaSetCondition(st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized]).
+		apply(shop, shopv1.ConditionReplicaSetInitialized)
+	statefulSetCondition(st.statefulSets[resource.ComponentRabbitMQ], st.failures[shopv1.ConditionRabbitMQReady]).
+		apply(shop, shopv1.ConditionRabbitMQReady)
+	for _, c := range serviceComponents {
+		cs := deploymentCondition(st.deployments[c.component], st.failures[c.condition])
+		if c.component == resource.ComponentNotifier && spec.Notifier.SMTP.Host == "" && cs.status == metav1.ConditionTrue {
+			cs.reason = shopv1.ReasonSMTPNotConfigured
+			cs.message = "running, but spec.notifier.smtp.host is empty: e-mails wait in the queue until a relay is configured"
+		}
+		cs.apply(shop, c.condition)
+	}
+	setReadyAndPhase(shop, succeeded)
+	setMongoDBStatus(shop, st.replicaSet)
+	if succeeded {
+		shop.Status.ObservedGeneration = shop.Generation
+	}
+}
+
+// statefulSetCondition is True when every replica of the current revision is ready.
+func statefulSetCondition(sts *appsv1.StatefulSet, failure error) conditionStatus {
+	if failure != nil {
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
+	}
+	if sts == nil {
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+	}
+	desired := int32(1)
+	if sts.Spec.Replicas != nil {
+		desired = *sts.Spec.Replicas
+	}
+	s := sts.Status
+	return replicasCondition(desired, s.ReadyReplicas, s.UpdatedReplicas, s.ObservedGeneration >= sts.Generation)
+}
+
+// deploymentCondition is True when every replica of the current revision is available.
+func deploymentCondition(d *appsv1.Deployment, failure error) conditionStatus {
+	if failure != nil {
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
+	}
+	if d == nil {
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+	}
+	desired := int32(1)
+	if d.Spec.Replicas != nil {
+		desired = *d.Spec.Replicas
+	}
+	s := d.Status
+	return replicasCondition(desired, s.AvailableReplicas, s.UpdatedReplicas, s.ObservedGeneration >= d.Generation)
+}
+
+func replicasCondition(desired, ready, updated int32, observed bool) conditionStatus {
+	switch {
+	case desired == 0:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonScaledToZero, "scaled to 0 replicas"}
+	case !observed:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonProgressing, "waiting for the controller to observe the latest spec"}
+	case ready >= desired && updated >= desired:
+		return conditionStatus{metav1.ConditionTrue, shopv1.ReasonReady, fmt.Sprintf("%d/%d replicas ready", ready, desired)}
+	default:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonProgressing,
+			fmt.Sprintf("%d/%d replicas ready, %d/%d updated", ready, desired, updated, desired)}
+	}
+}
+
+// setReadyAndPhase aggregates the component conditions into Ready, readyComponents and phase.
+func setReadyAndPhase(shop *shopv1.LittleEcom, succeeded bool) {
+	var notReady []string
+	for _, t := range componentConditions {
+		if !meta.IsStatusConditionTrue(shop.Status.Conditions, t) {
+			notReady = append(notReady, t)
+		}
+	}
+	total := len(componentConditions)
+	shop.Status.ReadyComponents = fmt.Sprintf("%d/%d", total-len(notReady), total)
+
+	wasUp := shop.Status.Phase == shopv1.PhaseReady || shop.Status.Phase == shopv1.PhaseDegraded
+	specUnchanged := shop.Status.ObservedGeneration == shop.Generation
+	switch {
+	case len(notReady) == 0 && succeeded:
+		conditionStatus{metav1.ConditionTrue, shopv1.ReasonAllComponentsReady, "every component is ready"}.
+			apply(shop, shopv1.ConditionReady)
+		shop.Status.Phase = shopv1.PhaseReady
+		return
+	case len(notReady) == 0:
+		notReady = []string{"reconcile failed"}
+	}
+	conditionStatus{metav1.ConditionFalse, shopv1.ReasonComponentsNotReady, "not ready: " + strings.Join(notReady, ", ")}.
+		apply(shop, shopv1.ConditionReady)
+	// A shop that was up and lost a component without a spec change is Degraded; one that
+	// is still rolling out a spec is Provisioning.
+	if !succeeded || (wasUp && specUnchanged) {
+		shop.Status.Phase = shopv1.PhaseDegraded
+	} else {
+		shop.Status.Phase = shopv1.PhaseProvisioning
+	}
+}
+
+// statusEqual says whether a status write would change anything.
+func statusEqual(a, b *shopv1.LittleEcomStatus) bool {
+	return equality.Semantic.DeepEqual(a, b)
+}

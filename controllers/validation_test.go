@@ -1,0 +1,96 @@
+package controllers
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	shopv1 "littleecom.io/littleecom/api/v1"
+)
+
+// unstructuredShop builds a LittleEcom from a YAML spec exactly as a user would write it,
+// so that the API server (not Go's zero values) sees what is and is not set.
+func unstructuredShop(ns, name, specYAML string) *unstructured.Unstructured {
+	spec := map[string]any{}
+	Expect(yaml.Unmarshal([]byte(specYAML), &spec)).To(Succeed())
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetAPIVersion(shopv1.GroupVersion.String())
+	u.SetKind("LittleEcom")
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+var _ = Describe("LittleEcom validation", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("accepts an empty spec and fills in every default", func() {
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "defaults", "{}"))).To(Succeed())
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, "defaults"), le)).To(Succeed())
+		s := le.Spec
+		Expect(*s.MongoDB.Replicas).To(BeEquivalentTo(3))
+		Expect(s.MongoDB.Image).To(BeEquivalentTo("mongo:7.0"))
+		Expect(s.MongoDB.ReplicaSetName).To(Equal("rs0"))
+		Expect(s.MongoDB.Storage.Size).To(Equal("10Gi"))
+		Expect(s.MongoDB.Storage.RetentionPolicy).To(Equal(shopv1.RetentionRetain))
+		Expect(*s.RabbitMQ.Replicas).To(BeEquivalentTo(1))
+		Expect(s.RabbitMQ.Storage.Size).To(Equal("2Gi"))
+		Expect(*s.Backend.Replicas).To(BeEquivalentTo(2))
+		Expect(*s.Auth.Replicas).To(BeEquivalentTo(2))
+		Expect(s.Auth.AccessTokenTTL.Duration.String()).To(Equal("15m0s"))
+		Expect(*s.Notifier.Replicas).To(BeEquivalentTo(1))
+		Expect(s.Notifier.SMTP.Port).To(BeEquivalentTo(587))
+		Expect(*s.Ingress.Enabled).To(BeTrue())
+		Expect(s.Ingress.ClassName).To(Equal("nginx"))
+		Expect(s.Ingress.CORS.AllowOrigins).To(ConsistOf(shopv1.Origin("*")))
+		Expect(s.Ingress.CORS.AllowCredentials).To(BeFalse())
+		Expect(s.Logging.Enabled).To(BeFalse())
+		Expect(*s.Logging.Elasticsearch.Replicas).To(BeEquivalentTo(1))
+	})
+
+	DescribeTable("refuses an invalid spec with a message a person understands",
+		func(specYAML, message string) {
+			err := k8sClient.Create(ctx, unstructuredShop(ns, "invalid", specYAML))
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(message))
+		},
+		Entry("even MongoDB replicas", "mongodb: {replicas: 2}", "mongodb replicas must be odd"),
+		Entry("too many MongoDB replicas", "mongodb: {replicas: 9}", "less than or equal to 7"),
+		Entry("negative service replicas", "backend: {replicas: -1}", "greater than or equal to 0"),
+		Entry("a storage size that is no quantity", "mongodb: {storage: {size: ten-gigs}}", "size must be a positive quantity"),
+		Entry("a zero storage size", "rabbitmq: {storage: {size: '0'}}", "size must be a positive quantity"),
+		Entry("an empty image", "auth: {image: ''}", "at least 1 chars long"),
+		Entry("an image with a space", "notifier: {image: 'littleecom/notifier 1'}", "image must be a reference"),
+		Entry("an origin without scheme", "ingress: {cors: {allowOrigins: [shop.example.com]}}", "origin must be '*' or a URL"),
+		Entry("an origin with a path", "ingress: {cors: {allowOrigins: ['https://shop.example.com/app']}}", "origin must be '*' or a URL"),
+		Entry("credentials with the wildcard origin", "ingress: {cors: {allowCredentials: true}}", "allowCredentials cannot be true while allowOrigins contains '*'"),
+		Entry("the wildcard mixed with origins", "ingress: {cors: {allowOrigins: ['*', 'https://a.example.com']}}", "'*' cannot be combined"),
+		Entry("an unknown CORS method", "ingress: {cors: {allowMethods: [FETCH]}}", "Unsupported value: \"FETCH\""),
+		Entry("an access token living a week", "auth: {accessTokenTTL: 168h}", "accessTokenTTL must be between 1m and 24h"),
+		Entry("access outliving refresh", "auth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}", "accessTokenTTL must be shorter than refreshTokenTTL"),
+		Entry("a sender without @", "notifier: {smtp: {from: nobody}}", "from must be an e-mail address"),
+		Entry("two Elasticsearch nodes", "logging: {elasticsearch: {replicas: 2}}", "elasticsearch replicas must be 1"),
+		Entry("a bad replica-set name", "mongodb: {replicaSetName: 'rs 0'}", "replicaSetName"),
+	)
+
+	It("refuses to change what a StatefulSet cannot change", func() {
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "immutable", "mongodb: {storage: {size: 1Gi}}"))).To(Succeed())
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, "immutable"), le)).To(Succeed())
+
+		le.Spec.MongoDB.Storage.Size = "2Gi"
+		err := k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("size cannot be changed after creation"))
+
+		Expect(k8sClient.Get(ctx, key(ns, "immutable"), le)).To(Succeed())
+		le.Spec.MongoDB.ReplicaSetName = "other"
+		err = k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("replicaSetName cannot be changed after creation"))
+	})
+})
