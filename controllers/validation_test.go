@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"os"
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -92,5 +95,19 @@ var _ = Describe("LittleEcom validation", func() {
 		err = k8sClient.Update(ctx, le)
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("replicaSetName cannot be changed after creation"))
+	})
+})
+
+var _ = Describe("the samples in config/samples", func() {
+	It("are accepted by the API server", func() {
+		ns := newNamespace()
+		for _, file := range []string{"shop_v1_littleecom.yaml", "shop_v1_littleecom_full.yaml"} {
+			raw, err := os.ReadFile(filepath.Join("..", "config", "samples", file))
+			Expect(err).NotTo(HaveOccurred())
+			u := &unstructured.Unstructured{}
+			Expect(yaml.Unmarshal(raw, &u.Object)).To(Succeed())
+			u.SetNamespace(ns)
+			Expect(k8sClient.Create(ctx, u)).To(Succeed(), file)
+		}
 	})
 })
