@@ -71,8 +71,9 @@ run: manifests generate fmt vet ## Run the manager from your host against the cu
 	go run ./cmd/manager
 
 .PHONY: docker-build
-docker-build: ## Build the manager image (needs a container engine).
-	docker build -t $(IMG) .
+docker-build: ## Build the manager and service images (needs a container engine).
+	docker build --build-arg PROGRAM=manager -t $(IMG) .
+	for p in backend auth notifier; do docker build --build-arg PROGRAM=$$p -t $(SERVICE_IMG_PREFIX)/$$p:0.1.0 .; done
 
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate dist/install.yaml with the CRD and the manager.
