@@ -11,9 +11,19 @@ import (
 	"littleecom.io/littleecom/internal/mongors/mongorstest"
 )
 
-// The driver code in this package is tested against mongorstest, a wire-protocol double of a
-// replica set (see its package comment for what it cannot prove: it has no replication,
-// elections or heartbeats, and checks only the config rules mongors relies on).
+// The driver code in this package (mongo-driver v2 with SCRAM-SHA-256 auth, direct
+// connections, timeouts) runs for real in these tests, against mongorstest: a wire-protocol
+// double of a replica set that records the exact command documents it receives.
+//
+// What these tests cannot prove, because the double is not mongod:
+//   - that mongod accepts every document we send: the double validates only the rules
+//     mongors relies on (version = current+1, one voter change per reconfig, <= 7 voters,
+//     non-voters with priority 0, no newlyAdded, replicaSetId unchanged);
+//   - timing: elections, catch-up of new members (STARTUP2 -> SECONDARY), how long a reconfig
+//     waits for the previous config to commit; the tests set states and primaries by hand;
+//   - that a primary made unelectable really steps down (mongod does; the double imitates it);
+//   - keyfile authentication between members, TLS, and DNS inside a cluster: the double
+//     maps pod names to 127.0.0.1 listeners through DriverDialer.NetDialer.
 
 const rootPassword = "s3cr3t-R00t,pa=ss" // commas and '=' exercise SCRAM's name/value escaping
 

@@ -13,20 +13,26 @@
 // What the double cannot prove — it is not mongod:
 //   - no replication, oplog, elections or heartbeats: the member that ran replSetInitiate
 //     becomes primary after Options.ElectionDelay, or whichever member the test names with
-//     SetPrimary; states (STARTUP2, RECOVERING, DOWN) are what the test sets;
+//     SetPrimary; a primary made unelectable by a reconfig, or told to step down, hands over
+//     at once to the lowest caught-up electable member; states (STARTUP2, RECOVERING, DOWN)
+//     are what the test sets;
 //   - replSetInitiate/replSetReconfig validation covers the rules mongors relies on (set
-//     name, version = current+1, unique _ids and hosts, this node in the config, at most 7
+//     name and replicaSetId unchanged, unique _ids and hosts, this node in the config, 1..7
 //     voters, non-voters with priority 0, at most one voter added or removed per reconfig,
-//     no user-set newlyAdded) with MongoDB's codes; mongod checks much more (quorum
-//     checks against live members, write-concern commitment of the previous config, term);
-//   - "newlyAdded" and its automatic removal (which bumps the version) are imitated only
-//     for members the test leaves in a state other than SECONDARY;
-//   - only SCRAM-SHA-256 (advertised with SCRAM-SHA-1, which it refuses), no TLS, no
-//     compression, no localhost exception, no role checks beyond "authenticated";
-//   - error messages are shortened; codes and code names are MongoDB's.
+//     no user-set newlyAdded). It is stricter than mongod on the version (exactly
+//     current+1; mongod accepts any greater one) and checks much less: no quorum check
+//     against live members, no waiting for the previous config to commit, no term checks;
+//   - codes are MongoDB's for the documented cases (94, 23, 103 for a stale version, 10107,
+//     51003, 11, 13, 18); for "more than one voter changed" (103) and "newlyAdded set by the
+//     user" (93) mongod's exact code may differ;
+//   - "newlyAdded" and its automatic removal (which bumps the version) are imitated for
+//     new voting members whose state is not SECONDARY when they are added;
+//   - only SCRAM-SHA-256 (speculative in the handshake or by saslStart; SCRAM-SHA-1 is
+//     advertised but refused), no TLS, no compression, no localhost exception, no role
+//     checks beyond "authenticated"; error messages are shortened.
 //
-// Real mongod behaviour therefore still needs a real cluster (kind or a cloud cluster) to
-// confirm: elections, catch-up, keyfile auth between members.
+// Elections, catch-up, keyfile authentication between members and the real validation rules
+// still need a real replica set (a kind cluster) to confirm.
 package mongorstest
 
 import (

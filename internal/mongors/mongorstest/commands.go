@@ -153,6 +153,17 @@ func (c *Cluster) hello(cn *conn, cmd bson.Raw, legacy bool) bson.D {
 			res = append(res, bson.E{Key: "primary", Value: primary})
 		}
 	}
+	// Speculative authentication: the handshake carries the saslStart, and the reply its
+	// answer, saving a round trip. A failed attempt is left out; the driver then falls back
+	// to saslStart.
+	if spec, ok := cmd.Lookup("speculativeAuthenticate").DocumentOK(); ok {
+		if _, isSASL := spec.Lookup("saslStart").AsInt64OK(); isSASL {
+			db, _ := spec.Lookup("db").StringValueOK()
+			if out, cerr := c.saslStart(cn, spec, db); cerr == nil {
+				res = append(res, bson.E{Key: "speculativeAuthenticate", Value: out})
+			}
+		}
+	}
 	if mechs, ok := cmd.Lookup("saslSupportedMechs").StringValueOK(); ok {
 		if _, exists := c.users[mechs]; exists {
 			res = append(res, bson.E{Key: "saslSupportedMechs", Value: bson.A{"SCRAM-SHA-1", "SCRAM-SHA-256"}})

@@ -237,13 +237,13 @@ func (c *Cluster) stateForNew(host string) string {
 	return c.opts.NewMemberState
 }
 
-// voterDiff is the size of the symmetric difference of the voting members, by host, not
-// counting newlyAdded members as voters.
+// voterDiff is the size of the symmetric difference of the voting members (votes > 0 in
+// the config, newlyAdded or not), by host.
 func voterDiff(old, next []memberInfo) int {
 	voters := func(ms []memberInfo) map[string]bool {
 		out := map[string]bool{}
 		for _, m := range ms {
-			if m.votes > 0 && !m.newlyAdded {
+			if m.votes > 0 {
 				out[m.host] = true
 			}
 		}
