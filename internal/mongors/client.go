@@ -136,6 +136,12 @@ type Dialer interface {
 	Dial(ctx context.Context, target Target) (Client, error)
 }
 
+// DialerFunc adapts a function to a Dialer, for tests that hand out their own Clients.
+type DialerFunc func(ctx context.Context, target Target) (Client, error)
+
+// Dial calls f.
+func (f DialerFunc) Dial(ctx context.Context, target Target) (Client, error) { return f(ctx, target) }
+
 // Error is a failed replica-set operation. Its message names the operation and the host and
 // never contains a password: the text is redacted before it is stored.
 type Error struct {

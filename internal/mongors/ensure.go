@@ -158,7 +158,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 		if !changed {
 			break
 		}
-		if msg := gate(res.Status, cfg, next); msg != "" {
+		if msg := gate(res.Status, cfg, next, desired.Members); msg != "" {
 			return notYet(res, PhaseReconfiguring, "%s", msg)
 		}
 		if primary, ok := memberByHost(cfg, res.Status.Primary); ok && primary.ID >= desired.Members && primary.Priority == 0 {
@@ -270,15 +270,16 @@ func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status) (
 }
 
 // gate returns why the step from cur to next must wait, or "". A step that changes the
-// voting members or membership waits until every member that stays has caught up (no member
-// in STARTUP/STARTUP2/RECOVERING) and a majority of next's voters is healthy, so that the
-// previous change is committed before the next one starts.
-func gate(st Status, cur, next Config) string {
+// voting members or membership waits until every member that stays (ordinal < keep) has
+// caught up (not STARTUP/STARTUP2/RECOVERING) and a majority of next's voters is healthy, so
+// that the previous change is committed before the next one starts. Members on their way
+// out are not waited for: a stuck member must not block its own removal.
+func gate(st Status, cur, next Config, keep int) string {
 	if slices.Equal(cur.VotingIDs(), next.VotingIDs()) && slices.Equal(cur.IDs(), next.IDs()) {
 		return ""
 	}
 	for _, m := range next.Members {
-		if _, existing := cur.Member(m.ID); !existing {
+		if _, existing := cur.Member(m.ID); !existing || m.ID >= keep {
 			continue
 		}
 		ms, ok := st.Member(m.ID)

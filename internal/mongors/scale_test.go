@@ -189,3 +189,27 @@ func TestEnsure_TransientReconfigFailuresResume(t *testing.T) {
 		})
 	}
 }
+
+func TestEnsure_ScaleDownRemovesAStuckMember(t *testing.T) {
+	// Member 3 never caught up (STARTUP2) and member 4 is gone: scaling to 3 must still work.
+	rs, d, target := startRS(t, 5, mongorstest.Options{})
+	mustReady(t, ensure(t, d, target, desired(5)))
+	rs.SetState(topo.Host(3), mongors.StateStartup2)
+	rs.Stop(topo.Host(4))
+	res := ensure(t, d, target, desired(3))
+	mustReady(t, res)
+	if res.Reconfigs != 3 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestEnsure_ScaleUpWaitsForAMajority(t *testing.T) {
+	rs, d, target := startRS(t, 5, mongorstest.Options{})
+	mustReady(t, ensure(t, d, target, desired(3)))
+	rs.Stop(topo.Host(1))
+	rs.Stop(topo.Host(2))
+	res := ensure(t, d, target, desired(5))
+	if res.Ready || res.Reconfigs != 0 || !strings.Contains(res.Message, "healthy") {
+		t.Fatalf("reconfigured without a healthy majority: %+v", res)
+	}
+}
