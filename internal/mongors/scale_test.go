@@ -1,6 +1,7 @@
 package mongors_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -211,5 +212,36 @@ func TestEnsure_ScaleUpWaitsForAMajority(t *testing.T) {
 	res := ensure(t, d, target, desired(5))
 	if res.Ready || res.Reconfigs != 0 || !strings.Contains(res.Message, "healthy") {
 		t.Fatalf("reconfigured without a healthy majority: %+v", res)
+	}
+}
+
+func TestEnsure_StepsDownAPrimaryThatIsBeingRemoved(t *testing.T) {
+	rs, d, target := startRS(t, 5, mongorstest.Options{})
+	mustReady(t, ensure(t, d, target, desired(5)))
+	// The demotion step ran (members 3 and 4 priority 0), then member 4 became primary anyway.
+	c := dial(t, d, target)
+	ctx := context.Background()
+	cfg, err := c.Config(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, _ := mongors.NextConfig(cfg, topo, 3)
+	if err := c.Reconfig(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	rs.SetPrimary(topo.Host(4))
+	rs.ResetCommands()
+
+	res := ensure(t, d, target, desired(3))
+	if res.Ready || res.Reconfigs != 0 || len(commandsOn(rs, topo.Host(4), "replSetStepDown")) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if rs.Primary() == topo.Host(4) {
+		t.Fatal("member 4 still primary")
+	}
+	res = ensure(t, d, target, desired(3))
+	mustReady(t, res)
+	if res.Reconfigs != 2 {
+		t.Errorf("result %+v", res)
 	}
 }
