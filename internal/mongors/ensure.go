@@ -44,11 +44,11 @@ type Phase string
 
 // Phases of Ensure.
 const (
-	PhaseWaitingForMembers Phase = "WaitingForMembers"
+	PhaseWaitingForPods    Phase = "WaitingForPods"
 	PhaseWaitingForPrimary Phase = "WaitingForPrimary"
 	PhaseReconfiguring     Phase = "Reconfiguring"
 	PhaseReady             Phase = "Initialized"
-	PhaseFailed            Phase = "Unreachable"
+	PhaseUnreachable       Phase = "Unreachable"
 )
 
 // Result is what Ensure did and saw. When Ready is false and the error is nil, the set is on
@@ -91,6 +91,12 @@ func notYet(res Result, phase Phase, format string, args ...any) (Result, error)
 //   - the primary moved or stepped down: it is found again from status and dialled directly.
 //
 // target.Host defaults to member 0; target's credentials are used for every member.
+// Every command is bounded by target.Timeout and the wait for a primary by
+// desired.PrimaryWait; at most a few reconfigs run per call. A reconciler should still pass
+// a ctx with a deadline, and requeue with back-off while Result.Ready is false.
+// Users are written on every call (createUser, then updateUser when they exist), so a
+// reconciler that wants no writes in steady state calls Ensure when something changed or
+// the last Result was not Ready.
 func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) (Result, error) {
 	var res Result
 	if desired.Members < 1 {
@@ -101,14 +107,14 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 	}
 	c, err := dialer.Dial(ctx, target)
 	if err != nil {
-		res.Phase = PhaseFailed
+		res.Phase = PhaseUnreachable
 		return res, err
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 
 	st, err := c.Status(ctx)
 	if err != nil {
-		res.Phase = PhaseFailed
+		res.Phase = PhaseUnreachable
 		return res, err
 	}
 	res.Status = st
@@ -122,14 +128,14 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 	st, err = waitForPrimary(ctx, c, desired, st)
 	res.Status = st
 	if err != nil {
-		res.Phase = PhaseFailed
+		res.Phase = PhaseUnreachable
 		return res, err
 	}
 	if st.Primary == "" {
 		return notYet(res, PhaseWaitingForPrimary, "replica set %q has no primary yet", desired.ReplicaSet)
 	}
 	if st.SetName != desired.ReplicaSet {
-		res.Phase = PhaseFailed
+		res.Phase = PhaseUnreachable
 		return res, fmt.Errorf("mongodb %s belongs to replica set %q, want %q", target.Host, st.SetName, desired.ReplicaSet)
 	}
 
@@ -150,7 +156,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 			if transient(err) {
 				return notYet(res, PhaseReconfiguring, "%v", err)
 			}
-			res.Phase = PhaseFailed
+			res.Phase = PhaseUnreachable
 			return res, err
 		}
 		res.ConfigVersion = cfg.Version
@@ -165,7 +171,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 			// mongod steps down by itself when a reconfig makes it unelectable; this only
 			// hurries a primary that was elected again before its priority changed.
 			if err := pc.StepDown(ctx, 60*time.Second); err != nil && !transient(err) {
-				res.Phase = PhaseFailed
+				res.Phase = PhaseUnreachable
 				return res, err
 			}
 			return notYet(res, PhaseReconfiguring, "waiting for primary %s, which is being removed, to step down", primary.Host)
@@ -174,7 +180,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 			if transient(err) {
 				return notYet(res, PhaseReconfiguring, "%v", err)
 			}
-			res.Phase = PhaseFailed
+			res.Phase = PhaseUnreachable
 			return res, err
 		}
 		res.Reconfigs++
@@ -195,7 +201,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 			if transient(err) {
 				return notYet(res, PhaseReconfiguring, "%v", err)
 			}
-			res.Phase = PhaseFailed
+			res.Phase = PhaseUnreachable
 			return res, err
 		}
 	}
@@ -213,24 +219,24 @@ func initiate(ctx context.Context, dialer Dialer, target Target, desired Desired
 		mt.Host = desired.Host(i)
 		oc, err := dialer.Dial(ctx, mt)
 		if err != nil {
-			r, err := notYet(res, PhaseWaitingForMembers, "member %d does not answer: %v", i, err)
+			r, err := notYet(res, PhaseWaitingForPods, "member %d does not answer: %v", i, err)
 			return r, err, true
 		}
 		ost, err := oc.Status(ctx)
 		_ = oc.Close(context.WithoutCancel(ctx))
 		if err != nil {
-			r, err := notYet(res, PhaseWaitingForMembers, "member %d: %v", i, err)
+			r, err := notYet(res, PhaseWaitingForPods, "member %d: %v", i, err)
 			return r, err, true
 		}
 		if ost.Initialized {
-			r, err := notYet(res, PhaseWaitingForMembers,
+			r, err := notYet(res, PhaseWaitingForPods,
 				"%s has no replica-set config but member %d belongs to set %q: not initiating again, waiting for %s to receive the config from its peers",
 				target.Host, i, ost.SetName, target.Host)
 			return r, err, true
 		}
 	}
 	if err := c.Initiate(ctx, InitialConfig(desired.Topology, desired.Members)); err != nil {
-		res.Phase = PhaseFailed
+		res.Phase = PhaseUnreachable
 		return res, err, true
 	}
 	return res, nil, false

@@ -177,7 +177,7 @@ func TestEnsure_DoesNotInitiateWhenAnotherMemberHasAConfig(t *testing.T) {
 	}
 	rs.ResetCommands()
 	res := ensure(t, d, target, desired(3))
-	if res.Ready || res.Phase != mongors.PhaseWaitingForMembers || !strings.Contains(res.Message, "not initiating again") {
+	if res.Ready || res.Phase != mongors.PhaseWaitingForPods || !strings.Contains(res.Message, "not initiating again") {
 		t.Errorf("result %+v", res)
 	}
 	if n := len(rs.Commands("replSetInitiate")); n != 0 {
@@ -190,7 +190,7 @@ func TestEnsure_WaitsForEveryPodBeforeInitiate(t *testing.T) {
 	target.Timeout = 300 * time.Millisecond // a stopped pod costs one timeout
 	rs.Stop(topo.Host(2))
 	res := ensure(t, d, target, desired(3))
-	if res.Ready || res.Phase != mongors.PhaseWaitingForMembers || res.Initiated {
+	if res.Ready || res.Phase != mongors.PhaseWaitingForPods || res.Initiated {
 		t.Errorf("result %+v", res)
 	}
 	if len(rs.Commands("replSetInitiate")) != 0 {
