@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/reqctx"
 )
 
@@ -24,16 +25,34 @@ func Logger(base *slog.Logger) func(http.Handler) http.Handler {
 			sw := WrapStatus(w)
 			next.ServeHTTP(sw, r)
 			level := slog.LevelInfo
-			if sw.Status() >= 500 {
+			switch {
+			case sw.Status() >= 500:
 				level = slog.LevelError
+			case isProbe(r.Pattern):
+				level = slog.LevelDebug // the kubelet and Prometheus poll these every few seconds
 			}
-			l.LogAttrs(r.Context(), level, "request",
+			attrs := []slog.Attr{
 				slog.String("route", r.Pattern),
 				slog.Int("status", sw.Status()),
 				slog.Duration("duration", time.Since(start)),
-				slog.Int64("bytes", sw.Bytes()))
+				slog.Int64("bytes", sw.Bytes()),
+			}
+			if r.Pattern == "" {
+				// No route matched: the path is what someone will want to see, and a log line
+				// has no cardinality to protect.
+				attrs = append(attrs, slog.String("path", r.URL.Path))
+			}
+			l.LogAttrs(r.Context(), level, "request", attrs...)
 		})
 	}
+}
+
+func isProbe(pattern string) bool {
+	switch pattern {
+	case "GET " + contract.PathHealthz, "GET " + contract.PathReadyz, "GET " + contract.PathMetrics:
+		return true
+	}
+	return false
 }
 
 // StatusWriter records the status and size of a response for logs and metrics.

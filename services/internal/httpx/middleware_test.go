@@ -102,3 +102,19 @@ func TestServe_ShutsDownOnCancel(t *testing.T) {
 		t.Errorf("Serve = %v", err)
 	}
 }
+
+func TestLogger_ProbesAtDebugUnmatchedWithPath(t *testing.T) {
+	var logs bytes.Buffer
+	base := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(http.ResponseWriter, *http.Request) {})
+	h := httpx.Chain(mux, httpx.RequestID, httpx.Logger(base))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+	if logs.Len() != 0 {
+		t.Errorf("probe logged at info: %s", logs.String())
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/nope", nil))
+	if !strings.Contains(logs.String(), `"path":"/nope"`) || !strings.Contains(logs.String(), `"status":404`) {
+		t.Errorf("unmatched request log: %s", logs.String())
+	}
+}
