@@ -28,7 +28,9 @@ type MongoDBStatefulSetBuilder struct{ shop *Shop }
 var _ Builder = (*MongoDBStatefulSetBuilder)(nil)
 
 // MongoDBStatefulSet returns the builder of the members' StatefulSet.
-func (s *Shop) MongoDBStatefulSet() *MongoDBStatefulSetBuilder { return &MongoDBStatefulSetBuilder{shop: s} }
+func (s *Shop) MongoDBStatefulSet() *MongoDBStatefulSetBuilder {
+	return &MongoDBStatefulSetBuilder{shop: s}
+}
 
 // Build implements Builder.
 func (b *MongoDBStatefulSetBuilder) Build() client.Object {
