@@ -29,7 +29,8 @@ import (
 type shop struct {
 	t       testing.TB
 	URL     string
-	AMQPURL string // the vhost, reached directly (the backend may go through a proxy)
+	Handler http.Handler // the same API without the network, for benchmarks
+	AMQPURL string       // the vhost, reached directly (the backend may go through a proxy)
 	Signer  *tokens.Signer
 	Key     ed25519.PrivateKey // the signer's, to make tokens for other audiences
 	DB      *mongo.Database
@@ -77,7 +78,7 @@ func newShop(t testing.TB, opts ...shopOption) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &shop{t: t, URL: "http://" + ln.Addr().String(), AMQPURL: vhost, Signer: signer, Key: key, stop: cancel, done: make(chan error, 1)}
+	s := &shop{t: t, URL: "http://" + ln.Addr().String(), Handler: app.Handler(), AMQPURL: vhost, Signer: signer, Key: key, stop: cancel, done: make(chan error, 1)}
 	go func() { s.done <- app.Serve(ctx, ln) }()
 	t.Cleanup(func() { _ = s.Shutdown() })
 

@@ -8,7 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/services/backend/store"
-	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/problem"
 )
 
@@ -31,11 +30,7 @@ func (s *Service) listItems(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	items = trim(p, w, r, items, func(it store.Item) bson.ObjectID { return it.ID })
-	out := make([]itemJSON, len(items)) // [] rather than null when empty
-	for i, it := range items {
-		out[i] = toItemJSON(it)
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	writeItems(w, items) // [] rather than null when empty
 	return nil
 }
 

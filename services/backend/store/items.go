@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
 )
@@ -37,6 +36,7 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 		s.unqueue(it.EventID)
 		return Item{}, fmt.Errorf("insert item: %w", err)
 	}
+	s.local.commit(it.EventID)
 	s.written()
 	return it, nil
 }
@@ -57,9 +57,9 @@ func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 // findItem returns the item in any status.
 func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	var it Item
-	err := s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&it)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Item{}, ErrNotFound
+	err := decodeOne(s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}), &it)
+	if errors.Is(err, ErrNotFound) {
+		return Item{}, err
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("find item %s: %w", id.Hex(), err)
@@ -74,10 +74,11 @@ func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, n
 		return Item{}, err
 	}
 	it.Name, it.Price, it.UpdatedAt = name, price, s.now().UTC()
-	// The status condition narrows the race with a buy; it need not be atomic, because a
-	// rename after a buy changes nothing the buyer holds (the order keeps its own copy).
+	// A buy may sell the item between the read above and this write; that is harmless, as
+	// the order keeps its own copy of name and price. The filter is the _id alone because
+	// FerretDB uses its index for nothing else (any other filter scans the collection).
 	res, err := s.items.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: StatusAvailable}},
+		bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "name", Value: name}, {Key: "price", Value: price}, {Key: "updated_at", Value: it.UpdatedAt},
 		}}})
@@ -96,8 +97,10 @@ func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail st
 	if _, err := s.ownedItem(ctx, id, callerEmail); err != nil {
 		return err
 	}
+	// _id alone, as in UpdateItem. A buy racing this delete may still win: its order
+	// stands and the item ends up sold, which the buyer's order explains.
 	res, err := s.items.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: StatusAvailable}},
+		bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusDeleted}, {Key: "updated_at", Value: s.now().UTC()}}}})
 	if err != nil {
 		return fmt.Errorf("delete item %s: %w", id.Hex(), err)
@@ -120,19 +123,31 @@ func (s *Store) ownedItem(ctx context.Context, id bson.ObjectID, callerEmail str
 	return it, nil
 }
 
-// ListItems returns a page of available items, all of them or one owner's (owner is the
+// listProjection keeps listings to the fields they show.
+var listProjection = bson.D{{Key: "_id", Value: 1}, {Key: "owner", Value: 1}, {Key: "name", Value: 1}, {Key: "price", Value: 1}}
+
+// ListItems returns a page of available items with the public fields (ID, Owner, Name,
+// Price) set, all of them or one owner's (owner is the
 // local part of the seller's e-mail, as in the original /items/{owner}).
 func (s *Store) ListItems(ctx context.Context, owner string, p Page) ([]Item, error) {
 	f := bson.D{{Key: "status", Value: StatusAvailable}}
 	if owner != "" {
 		f = bson.D{{Key: "owner", Value: owner}, {Key: "status", Value: StatusAvailable}}
 	}
-	cur, err := s.items.Find(ctx, p.filter(f), p.findOptions())
+	cur, err := s.items.Find(ctx, p.filter(f), p.findOptions().SetProjection(listProjection))
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
-	items := []Item{}
-	if err := cur.All(ctx, &items); err != nil {
+	defer func() { _ = cur.Close(ctx) }()
+	items := make([]Item, 0, min(p.Limit, cur.RemainingBatchLength()))
+	for cur.Next(ctx) {
+		it, err := decodeListed(cur.Current)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	if err := cur.Err(); err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}
 	return items, nil

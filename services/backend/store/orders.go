@@ -47,16 +47,20 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		}
 		return Order{}, fmt.Errorf("insert order for %s: %w", id.Hex(), err)
 	}
-	s.written()
 
-	// The buy has happened; if this mark fails the relay makes it when it publishes the event.
+	// The buy has happened. If marking the item sold fails, the event is left for the relay's
+	// database check (by forgetting it here), which marks the item sold before publishing.
 	_, err = s.items.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "status", Value: StatusSold}, {Key: "buyer_email", Value: buyerEmail}, {Key: "updated_at", Value: now},
 		}}})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the outbox relay will", "item_id", id.Hex(), "err", err)
+		s.local.forget(o.EventID)
+	} else {
+		s.local.commit(o.EventID)
 	}
+	s.written()
 	return o, nil
 }
 
@@ -66,8 +70,8 @@ func (s *Store) ListOrders(ctx context.Context, buyerEmail string, p Page) ([]Or
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
-	orders := []Order{}
-	if err := cur.All(ctx, &orders); err != nil {
+	orders, err := decodeAll[Order](ctx, cur)
+	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	return orders, nil

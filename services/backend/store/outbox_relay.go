@@ -2,54 +2,56 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// Events returns up to limit outbox entries, oldest first, whose domain write exists: the
-// ones the relay may publish. On the way it deletes orphans (entries whose domain write never
-// happened, older than OrphanAfter) and finishes buys whose item was not yet marked sold
-// because the process died between the claim and the mark.
+// Events returns up to limit outbox entries, oldest first, whose domain write is known to
+// have succeeded: the ones the relay may publish (see outbox.go). On the way it deletes
+// orphans (entries whose domain write never happened, older than OrphanAfter) and finishes
+// buys whose item was not yet marked sold because the process died between the claim and the
+// mark.
 func (s *Store) Events(ctx context.Context, limit int) ([]Event, error) {
 	cur, err := s.outbox.Find(ctx, bson.D{},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
-	var pending []Event
-	if err := cur.All(ctx, &pending); err != nil {
+	pending, err := decodeAll[Event](ctx, cur)
+	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	if len(pending) == 0 {
 		return nil, nil
 	}
 
-	written := map[string]bool{} // event ids whose domain document exists
-	for _, source := range []string{CollItems, CollOrders} {
-		if err := s.findWritten(ctx, source, pending, written); err != nil {
-			return nil, err
-		}
-	}
-
 	var ready, orphans []Event
-	var bought []bson.ObjectID
 	now := s.now()
 	for _, e := range pending {
+		known, committed := s.local.state(e.ID)
 		switch {
-		case written[e.ID]:
+		case committed:
 			ready = append(ready, e)
-			if e.Source == CollOrders {
-				bought = append(bought, e.SourceID)
-			}
+			continue
+		case known:
+			continue // its request is still writing
+		case e.Writer != s.instance && now.Sub(e.CreatedAt) < ForeignAfter:
+			continue // its writer will publish it
+		}
+		ok, err := s.domainWritten(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			ready = append(ready, e)
 		case now.Sub(e.CreatedAt) > OrphanAfter:
 			orphans = append(orphans, e)
 		}
 		// Otherwise the domain write may still be under way: look again next time.
-	}
-	if err := s.markSold(ctx, bought); err != nil {
-		return nil, err
 	}
 	if err := s.Published(ctx, orphans); err != nil {
 		return nil, fmt.Errorf("delete orphans: %w", err)
@@ -57,52 +59,48 @@ func (s *Store) Events(ctx context.Context, limit int) ([]Event, error) {
 	return ready, nil
 }
 
-// findWritten adds to found the ids of the events in pending whose document exists in source.
-func (s *Store) findWritten(ctx context.Context, source string, pending []Event, found map[string]bool) error {
-	var ids bson.A
-	for _, e := range pending {
-		if e.Source == source {
-			ids = append(ids, e.SourceID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
+// domainWritten reports whether the document the event is about exists with the event's id.
+// One lookup by _id per event: FerretDB answers those from its index and scans the whole
+// collection for anything else, $in included. For a buy it also makes sure the item is
+// marked sold, finishing a buy whose process died between the claim and the mark.
+func (s *Store) domainWritten(ctx context.Context, e Event) (bool, error) {
 	coll := s.items
-	if source == CollOrders {
+	if e.Source == CollOrders {
 		coll = s.orders
 	}
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "event_id", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("check %s for outbox entries: %w", source, err)
-	}
-	var docs []struct {
+	var doc struct {
 		EventID string `bson:"event_id"`
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return fmt.Errorf("check %s for outbox entries: %w", source, err)
+	err := decodeOne(coll.FindOne(ctx, bson.D{{Key: "_id", Value: e.SourceID}},
+		options.FindOne().SetProjection(bson.D{{Key: "event_id", Value: 1}})), &doc)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
-	for _, d := range docs {
-		found[d.EventID] = true
+	if err != nil {
+		return false, fmt.Errorf("check %s %s for event %s: %w", e.Source, e.SourceID.Hex(), e.ID, err)
 	}
-	return nil
+	if doc.EventID != e.ID {
+		return false, nil // another buyer's order: this entry's claim lost
+	}
+	if e.Source == CollOrders {
+		if err := s.ensureSold(ctx, e.SourceID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
-// markSold marks the items of existing orders sold. Normally Buy did it already and this
-// changes nothing; after a crash between claim and mark it takes the item out of the shop.
-func (s *Store) markSold(ctx context.Context, ids []bson.ObjectID) error {
-	if len(ids) == 0 {
-		return nil
+// ensureSold marks a bought item sold if it is not yet. Normally Buy did it already and this
+// is one read.
+func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
+	it, err := s.findItem(ctx, id)
+	if err != nil || it.Status == StatusSold {
+		return err
 	}
-	_, err := s.items.UpdateMany(ctx,
-		bson.D{
-			{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}},
-			{Key: "status", Value: bson.D{{Key: "$ne", Value: StatusSold}}},
-		},
+	_, err = s.items.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusSold}, {Key: "updated_at", Value: s.now().UTC()}}}})
 	if err != nil {
-		return fmt.Errorf("mark bought items sold: %w", err)
+		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
 	}
 	return nil
 }
@@ -118,6 +116,9 @@ func (s *Store) Published(ctx context.Context, events []Event) error {
 	}
 	if _, err := s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
 		return fmt.Errorf("delete published outbox entries: %w", err)
+	}
+	for _, e := range events {
+		s.local.forget(e.ID)
 	}
 	return nil
 }

@@ -85,12 +85,14 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A buy that claimed the item and died before marking it sold:
+	// A buy that claimed the item and died before marking it sold, some time ago (a live
+	// process's entries are left to it for ForeignAfter):
 	order := store.Order{ItemID: it.ID, BuyerEmail: "b@example.com", SellerEmail: it.OwnerEmail,
 		Seller: it.Owner, Name: it.Name, Price: it.Price, EventID: "buy-1", BoughtAt: time.Now()}
 	if _, err := db.Collection(store.CollOutbox).InsertOne(ctx, store.Event{
 		ID: "buy-1", RoutingKey: contract.RoutingKeyItemBought, Body: []byte(`{}`),
-		Source: store.CollOrders, SourceID: it.ID, CreatedAt: time.Now(),
+		Writer: "dead process", Source: store.CollOrders, SourceID: it.ID,
+		CreatedAt: time.Now().Add(-store.ForeignAfter - time.Second),
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -27,6 +28,10 @@ type Store struct {
 	// publishes it now instead of at its next poll.
 	written func()
 	now     func() time.Time
+
+	// instance identifies this process's outbox entries; local remembers their state.
+	instance string
+	local    *local
 }
 
 // Option configures a Store.
@@ -41,11 +46,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns a Store on db.
 func New(db *mongo.Database, opts ...Option) *Store {
 	s := &Store{
-		items:   db.Collection(CollItems),
-		orders:  db.Collection(CollOrders),
-		outbox:  db.Collection(CollOutbox),
-		written: func() {},
-		now:     time.Now,
+		items:    db.Collection(CollItems),
+		orders:   db.Collection(CollOrders),
+		outbox:   db.Collection(CollOutbox),
+		written:  func() {},
+		now:      time.Now,
+		instance: rand.Text(),
+		local:    newLocal(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -94,6 +101,9 @@ func (p Page) filter(f bson.D) bson.D {
 	return f
 }
 
+// findOptions sorts by id and asks for the whole page in the first batch: the server's
+// default first batch (101 documents) would cost a getMore round trip on bigger pages.
 func (p Page) findOptions() *options.FindOptionsBuilder {
-	return options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit))
+	return options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetLimit(int64(p.Limit)).SetBatchSize(int32(p.Limit))
 }

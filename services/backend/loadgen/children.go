@@ -1,0 +1,71 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+
+	"littleecom.io/littleecom/services/backend"
+)
+
+// Child modes: the first argument of a re-executed copy.
+const (
+	modeFerretDB = "child-ferretdb" // args: addr dir
+	modeBackend  = "child-backend"  // configuration from the environment, like cmd/backend
+)
+
+// runChild runs a child mode until ctx is done (SIGTERM). handled is false for other args.
+func runChild(ctx context.Context, args []string) (handled bool, err error) {
+	if len(args) == 0 {
+		return false, nil
+	}
+	switch args[0] {
+	case modeFerretDB:
+		if len(args) != 3 {
+			return true, fmt.Errorf("usage: %s addr dir", modeFerretDB)
+		}
+		return true, runFerretDB(ctx, args[1], args[2])
+	case modeBackend:
+		if len(args) == 2 { // a CPU profile of the backend alone
+			stop, err := profile(args[1])
+			if err != nil {
+				return true, err
+			}
+			defer stop()
+		}
+		return true, backend.Main(ctx)
+	}
+	return false, nil
+}
+
+// profile writes a CPU profile to path until stop is called.
+func profile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
+// runFerretDB serves the MongoDB wire protocol on addr with SQLite files in dir.
+func runFerretDB(ctx context.Context, addr, dir string) error {
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		// FerretDB logs every connection at info level.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		return fmt.Errorf("ferretdb: %w", err)
+	}
+	return f.Run(ctx)
+}
