@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -76,20 +77,45 @@ func AMQPVHost(t testing.TB) string {
 	}
 	esc := url.PathEscape(vhost)
 	if err := mgmt(http.MethodPut, "/api/vhosts/"+esc, `{}`); err != nil {
-		t.Fatalf("%s (management API: %v)", notRunning, err)
-	}
-	t.Cleanup(func() {
-		if err := mgmt(http.MethodDelete, "/api/vhosts/"+esc, ""); err != nil {
-			t.Logf("delete vhost %s: %v", vhost, err)
+		// Without the management plugin, the CLI does the same (as root, next to the broker).
+		if cliErr := ctlVHost(vhost, user); cliErr != nil {
+			t.Fatalf("%s (management API: %v; rabbitmqctl: %v)", notRunning, err, cliErr)
 		}
-	})
-	perm := `{"configure":".*","write":".*","read":".*"}`
-	if err := mgmt(http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(user), perm); err != nil {
-		t.Fatalf("grant %s on vhost %s: %v", user, vhost, err)
+		t.Cleanup(func() {
+			if out, err := rabbitmqctl("delete_vhost", vhost); err != nil {
+				t.Logf("delete vhost %s: %v: %s", vhost, err, out)
+			}
+		})
+	} else {
+		t.Cleanup(func() {
+			if err := mgmt(http.MethodDelete, "/api/vhosts/"+esc, ""); err != nil {
+				t.Logf("delete vhost %s: %v", vhost, err)
+			}
+		})
+		perm := `{"configure":".*","write":".*","read":".*"}`
+		if err := mgmt(http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(user), perm); err != nil {
+			t.Fatalf("grant %s on vhost %s: %v", user, vhost, err)
+		}
 	}
 	u.Path = "/" + vhost
 	u.RawPath = "/" + esc
 	return u.String()
+}
+
+func ctlVHost(vhost, user string) error {
+	if out, err := rabbitmqctl("add_vhost", vhost); err != nil {
+		return fmt.Errorf("add_vhost: %w: %s", err, out)
+	}
+	if out, err := rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*"); err != nil {
+		return fmt.Errorf("set_permissions: %w: %s", err, out)
+	}
+	return nil
+}
+
+func rabbitmqctl(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "rabbitmqctl", append([]string{"-q"}, args...)...).CombinedOutput()
 }
 
 // sanitize keeps vhost names readable in the management UI and free of '/'.
