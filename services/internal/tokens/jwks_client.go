@@ -30,6 +30,7 @@ type JWKSClient struct {
 	keys      map[string]ed25519.PublicKey
 	fetchedAt time.Time
 	triedAt   time.Time
+	lastErr   error // of the fetch at triedAt
 }
 
 // NewJWKSClient returns a client for the JWKS at url with a 5 s timeout per fetch.
@@ -69,19 +70,29 @@ func (c *JWKSClient) Key(ctx context.Context, kid string) (ed25519.PublicKey, er
 func (c *JWKSClient) Refresh(ctx context.Context) error {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
-	return c.fetch(ctx)
+	err := c.fetch(ctx)
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+	return err
 }
 
 func (c *JWKSClient) refresh(ctx context.Context) error {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()
 	c.mu.RLock()
-	recent := time.Since(c.triedAt) < c.MinRefreshInterval
+	recent, lastErr := time.Since(c.triedAt) < c.MinRefreshInterval, c.lastErr
 	c.mu.RUnlock()
 	if recent {
-		return nil // a fetch just happened (perhaps while we waited); use its result
+		// A fetch just happened (perhaps while we waited): use its result. If it failed, say
+		// so, or a valid token would be refused as signed by an unknown key.
+		return lastErr
 	}
-	return c.fetch(ctx)
+	err := c.fetch(ctx)
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+	return err
 }
 
 func (c *JWKSClient) fetch(ctx context.Context) error {

@@ -247,15 +247,30 @@ func TestJWKSClient_RateLimitsUnknownKidFetches(t *testing.T) {
 }
 
 func TestJWKSClient_AuthDown(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	var up atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "down", http.StatusServiceUnavailable)
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(s.JWKS())
 	}))
 	defer srv.Close()
-	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
 	tok, _, _ := s.Sign("a@b.example", "x")
-	_, err := tokens.NewVerifier(tokens.NewJWKSClient(srv.URL), iss, aud).Verify(context.Background(), tok)
-	if problem.CodeOf(err) != problem.Unavailable {
-		t.Errorf("err = %v", err)
+	jc := tokens.NewJWKSClient(srv.URL)
+	v := tokens.NewVerifier(jc, iss, aud)
+	// Down: 503 (retry), not 401 (drop your token) — also for the requests that follow
+	// within the refresh interval and do not fetch again.
+	for range 2 {
+		if _, err := v.Verify(context.Background(), tok); problem.CodeOf(err) != problem.Unavailable {
+			t.Errorf("err = %v", err)
+		}
+	}
+	up.Store(true)
+	jc.MinRefreshInterval = 0
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Errorf("after auth came back: %v", err)
 	}
 }
 
