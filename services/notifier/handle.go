@@ -84,7 +84,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := n.claims.markSent(mctx, cl); err != nil {
+	if err := n.claims.markSent(mctx, cl, m.To); err != nil {
 		// The mail went out and the message will be acked, so no redelivery follows; only a
 		// duplicate publish after the lease could send it again. Nothing better to do.
 		n.log.Error("e-mail sent but not recorded", "key", key, "err", err)

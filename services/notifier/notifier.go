@@ -73,7 +73,7 @@ func New(cfg Config, db *mongo.Database, m *metrics.Metrics, log *slog.Logger) (
 		cfg:     cfg,
 		log:     log,
 		metrics: m,
-		claims:  newClaims(db, cfg.ClaimLease),
+		claims:  newClaims(db, cfg.ClaimLease, cfg.Workers),
 		sender:  newSender(cfg.SMTP),
 	}, nil
 }
@@ -82,6 +82,14 @@ func New(cfg Config, db *mongo.Database, m *metrics.Metrics, log *slog.Logger) (
 // ctx's end it cancels its consumers, lets in-flight messages finish and returns nil.
 func (n *Notifier) Run(ctx context.Context) error {
 	defer n.sender.close()
+	// The claim batchers outlive every session: in-flight messages still need them after
+	// ctx ended.
+	stopBatchers := make(chan struct{})
+	waitBatchers := n.claims.run(stopBatchers)
+	defer func() {
+		close(stopBatchers)
+		waitBatchers()
+	}()
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	if err := n.claims.ensureIndexes(ictx, n.cfg.ClaimRetention); err != nil {
 		// Dedup does not need the TTL index; only old claims stay longer.
