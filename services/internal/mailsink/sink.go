@@ -5,6 +5,7 @@ package mailsink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ type Message struct {
 	Subject  string    `json:"subject"`
 	Body     string    `json:"body"`
 	Received time.Time `json:"received"`
+	// TLS says whether the message came over a connection upgraded with STARTTLS.
+	TLS bool `json:"tls"`
 }
 
 // Option configures a Sink at Start.
@@ -40,6 +43,11 @@ func WithAuth(username, password string) Option {
 	return func(s *Sink) { s.username, s.password = username, password }
 }
 
+// WithTLS makes the sink offer STARTTLS with cfg (tests make a self-signed certificate).
+func WithTLS(cfg *tls.Config) Option {
+	return func(s *Sink) { s.tlsConfig = cfg }
+}
+
 // errTempFailure is what a failing sink answers to DATA: a 451 is a temporary failure, which
 // a well-behaved client retries later.
 var errTempFailure = &smtp.SMTPError{
@@ -50,10 +58,11 @@ var errTempFailure = &smtp.SMTPError{
 
 // Sink is a running in-process SMTP server.
 type Sink struct {
-	server   *smtp.Server
-	listener net.Listener
-	username string
-	password string
+	server    *smtp.Server
+	listener  net.Listener
+	username  string
+	password  string
+	tlsConfig *tls.Config
 
 	mu       sync.Mutex
 	messages []Message
@@ -76,6 +85,7 @@ func Start(addr string, opts ...Option) (*Sink, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "mailsink.localhost"
 	srv.AllowInsecureAuth = true
+	srv.TLSConfig = s.tlsConfig
 	srv.MaxMessageBytes = 1 << 20
 	srv.MaxRecipients = 50
 	srv.ReadTimeout = time.Minute
@@ -193,13 +203,14 @@ func (s *Sink) store(m Message) {
 	s.changed = make(chan struct{})
 }
 
-func (s *Sink) newSession(*smtp.Conn) (smtp.Session, error) {
-	return &session{sink: s, authed: s.username == ""}, nil
+func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{sink: s, conn: c, authed: s.username == ""}, nil
 }
 
 // session is one SMTP client connection; it may carry several messages (RSET between them).
 type session struct {
 	sink   *Sink
+	conn   *smtp.Conn
 	authed bool
 	from   string
 	to     []string
@@ -255,7 +266,9 @@ func (ss *session) Data(r io.Reader) error {
 		return errTempFailure
 	}
 	subject, body := parse(raw)
+	_, isTLS := ss.conn.TLSConnectionState()
 	ss.sink.store(Message{
+		TLS:      isTLS,
 		From:     ss.from,
 		To:       append([]string(nil), ss.to...),
 		Subject:  subject,

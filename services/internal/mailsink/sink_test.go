@@ -2,6 +2,7 @@ package mailsink_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net/smtp"
 	"strings"
 	"sync"
@@ -113,5 +114,44 @@ func TestSink_WaitFor(t *testing.T) {
 	defer cancel2()
 	if _, err := s.WaitFor(short, 21); err == nil {
 		t.Fatal("WaitFor returned without the 21st message")
+	}
+}
+
+func TestSink_STARTTLS(t *testing.T) {
+	serverTLS, roots, err := mailsink.SelfSigned("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, mailsink.WithTLS(serverTLS), mailsink.WithAuth("user", "secret"))
+	c, err := smtp.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		t.Fatal("STARTTLS not offered")
+	}
+	if err := c.StartTLS(&tls.Config{ServerName: "127.0.0.1", RootCAs: roots}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", "user", "secret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@x.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("b@x.test"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte(msg))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Messages(); len(got) != 1 || !got[0].TLS {
+		t.Fatalf("messages = %+v, want one over TLS", got)
 	}
 }
