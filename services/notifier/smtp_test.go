@@ -1,0 +1,133 @@
+package notifier
+
+import (
+	"context"
+	"crypto/tls"
+	"strings"
+	"testing"
+	"time"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/config"
+	"littleecom.io/littleecom/services/internal/mailsink"
+)
+
+func TestSender_StartTLSModesAndAuth(t *testing.T) {
+	serverTLS, roots, err := mailsink.SelfSigned("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withTLS, err := mailsink.Start("127.0.0.1:0", mailsink.WithTLS(serverTLS), mailsink.WithAuth("notifier", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = withTLS.Close() }()
+	plain, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = plain.Close() }()
+
+	clientTLS := &tls.Config{ServerName: "127.0.0.1", RootCAs: roots, MinVersion: tls.VersionTLS12}
+	cases := []struct {
+		name    string
+		sink    *mailsink.Sink
+		mode    string
+		user    string
+		pass    string
+		wantErr string // empty: delivered
+		wantTLS bool
+	}{
+		{name: "IfAvailable upgrades and authenticates", sink: withTLS, mode: contract.SMTPStartTLSIfAvailable, user: "notifier", pass: "s3cret", wantTLS: true},
+		{name: "Always upgrades", sink: withTLS, mode: contract.SMTPStartTLSAlways, user: "notifier", pass: "s3cret", wantTLS: true},
+		{name: "Always refuses a server without STARTTLS", sink: plain, mode: contract.SMTPStartTLSAlways, wantErr: "does not offer STARTTLS"},
+		{name: "IfAvailable goes plain without STARTTLS", sink: plain, mode: contract.SMTPStartTLSIfAvailable},
+		{name: "Never stays plain", sink: withTLS, mode: contract.SMTPStartTLSNever, user: "notifier", pass: "s3cret"},
+		{name: "wrong password", sink: withTLS, mode: contract.SMTPStartTLSAlways, user: "notifier", pass: "nope", wantErr: "AUTH"},
+		{name: "no credentials where required", sink: withTLS, mode: contract.SMTPStartTLSAlways, wantErr: "MAIL FROM"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.sink.Reset()
+			s := newSender(SMTPConfig{
+				Host: tc.sink.Host(), Port: tc.sink.Port(), From: "no-reply@littleecom.test", envelopeFrom: "no-reply@littleecom.test",
+				Username: tc.user, Password: config.Secret(tc.pass), StartTLS: tc.mode,
+				DialTimeout: 2 * time.Second, SendTimeout: 2 * time.Second, TLSConfig: clientTLS,
+			})
+			defer s.close()
+			msg := compose("no-reply@littleecom.test", email{To: "ann@example.test", Subject: "hi", Body: "hello\n"}, "ev", time.Now())
+			err := s.send(context.Background(), "ann@example.test", msg)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				if n := tc.sink.Count(); n != 0 {
+					t.Fatalf("%d messages delivered despite the error", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := tc.sink.Messages()
+			if len(got) != 1 || got[0].TLS != tc.wantTLS {
+				t.Fatalf("messages = %+v, want one with TLS=%v", got, tc.wantTLS)
+			}
+		})
+	}
+}
+
+func TestSender_ReusesConnectionsAndRedialsDeadOnes(t *testing.T) {
+	sink, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sink.Close() }()
+	s := newSender(SMTPConfig{
+		Host: sink.Host(), Port: sink.Port(), From: "a@x.test", envelopeFrom: "a@x.test",
+		StartTLS: contract.SMTPStartTLSNever, DialTimeout: time.Second, SendTimeout: time.Second, MaxIdle: 2,
+	})
+	defer s.close()
+	msg := compose("a@x.test", email{To: "b@x.test", Subject: "s", Body: "b\n"}, "ev", time.Now())
+	for range 5 {
+		if err := s.send(context.Background(), "b@x.test", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.idle) != 1 {
+		t.Errorf("%d idle connections after sequential sends, want 1 reused", len(s.idle))
+	}
+	// The server drops the idle connection (as relays do after a timeout): the next send
+	// notices at MAIL and redials instead of failing.
+	c := <-s.idle
+	_ = c.conn.Close()
+	s.idle <- c
+	if err := s.send(context.Background(), "b@x.test", msg); err != nil {
+		t.Fatalf("send after the idle connection died: %v", err)
+	}
+	if n := sink.Count(); n != 6 {
+		t.Errorf("%d messages, want 6", n)
+	}
+}
+
+func TestSender_TimesOutOnASlowServer(t *testing.T) {
+	sink, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sink.Close() }()
+	sink.SetDelay(2 * time.Second)
+	s := newSender(SMTPConfig{
+		Host: sink.Host(), Port: sink.Port(), From: "a@x.test", envelopeFrom: "a@x.test",
+		StartTLS: contract.SMTPStartTLSNever, DialTimeout: time.Second, SendTimeout: 200 * time.Millisecond,
+	})
+	defer s.close()
+	start := time.Now()
+	err = s.send(context.Background(), "b@x.test", compose("a@x.test", email{To: "b@x.test"}, "ev", time.Now()))
+	if err == nil {
+		t.Fatal("send to a stuck server succeeded")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("send took %s despite a 200ms timeout", took)
+	}
+}
