@@ -34,6 +34,7 @@ var testDelays = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond,
 type rig struct {
 	t       testing.TB
 	url     string // with credentials, as testinfra gives it
+	dbURI   string
 	sink    *mailsink.Sink
 	db      *mongo.Database
 	conn    *amqp.Connection
@@ -52,7 +53,8 @@ func newRig(t testing.TB) *rig {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	client, err := mongox.Connect(ctx, mongox.Config{URI: testinfra.StartFerretDB(t), MaxPoolSize: 32})
+	r.dbURI = testinfra.StartFerretDB(t)
+	client, err := mongox.Connect(ctx, mongox.Config{URI: r.dbURI, MaxPoolSize: 32})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,18 +45,19 @@ func Main(ctx context.Context) error {
 	}
 	srv := httpx.NewServer(config.String(contract.EnvHTTPAddr, ":8080"), Routes(n, m, mongox.Ping(client)))
 
-	// The HTTP server outlives the consumer by a little, so that probes keep answering
-	// while in-flight messages finish; both stop on SIGTERM.
-	errc := make(chan error, 2)
-	go func() { errc <- n.Run(ctx) }()
-	go func() { errc <- httpx.Serve(ctx, srv, log, 10*time.Second) }()
-	var errs []error
-	for range 2 {
-		if err := <-errc; err != nil {
-			errs = append(errs, err)
-			stop() // one part failed: stop the other too
-		}
-	}
+	// The HTTP server outlives the consumer, so that probes and metrics keep answering while
+	// in-flight messages finish after SIGTERM; it stops once Run returned. If it fails, the
+	// consumer is stopped too: a notifier without probes would be killed anyway.
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	httpErr := make(chan error, 1)
+	go func() {
+		httpErr <- httpx.Serve(httpCtx, srv, log, 5*time.Second)
+		stop()
+	}()
+	runErr := n.Run(ctx)
+	stopHTTP()
+	err = errors.Join(runErr, <-httpErr)
 	log.Info("stopped")
-	return errors.Join(errs...)
+	return err
 }

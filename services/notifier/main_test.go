@@ -1,0 +1,48 @@
+package notifier_test
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/notifier"
+)
+
+// Main, configured only by the contract's env vars, delivers and stops cleanly when its
+// context ends (what SIGTERM does in cmd/notifier).
+func TestMain_FromEnvDeliversAndStops(t *testing.T) {
+	r := newRig(t)
+	u, _ := url.Parse(r.url)
+	pass, _ := u.User.Password()
+	t.Setenv(contract.EnvAMQPUsername, u.User.Username())
+	t.Setenv(contract.EnvAMQPPassword, pass)
+	u.User = nil
+	t.Setenv(contract.EnvAMQPURL, u.String())
+	t.Setenv(contract.EnvMongoURI, r.dbURI)
+	t.Setenv(contract.EnvSMTPHost, r.sink.Host())
+	t.Setenv(contract.EnvSMTPPort, itoa(r.sink.Port()))
+	t.Setenv(contract.EnvSMTPFrom, "no-reply@littleecom.test")
+	t.Setenv(contract.EnvHTTPAddr, "127.0.0.1:0")
+	t.Setenv(contract.EnvLogLevel, "error")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- notifier.Main(ctx) }()
+
+	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-main"})
+	r.waitMail(1, 15*time.Second)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Main: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Main did not return after its context ended")
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
