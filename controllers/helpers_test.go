@@ -128,8 +128,12 @@ func metaItems(l client.ObjectList) ([]client.Object, error) {
 	return out, nil
 }
 
-// testReplicaSet is the replica-set manager the suite runs with.
-var testReplicaSet ReplicaSetManager
+// doubles are the suite's stand-in mongods, one replica set per shop.
+var doubles = &doubleClusters{}
+
+// testReplicaSet is the replica-set manager the suite runs with: the production code path
+// dialing the doubles.
+var testReplicaSet ReplicaSetManager = DriverReplicaSetManager{Dialer: doubles}
 
 // updateShop applies mutate to the current LittleEcom, retrying on conflicts with the
 // reconciler's status writes.

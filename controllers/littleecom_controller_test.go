@@ -145,6 +145,10 @@ var _ = Describe("LittleEcom controller", func() {
 					g.Expect(condition(le, t).Status).To(Equal(metav1.ConditionTrue), t)
 				}
 				g.Expect(condition(le, shopv1.ConditionNotifierReady).Reason).To(Equal(shopv1.ReasonSMTPNotConfigured))
+				g.Expect(condition(le, shopv1.ConditionReplicaSetInitialized).Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(condition(le, shopv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(le.Status.Phase).To(Equal(shopv1.PhaseReady))
+				g.Expect(le.Status.ReadyComponents).To(Equal("6/6"))
 				g.Expect(le.Status.ObservedGeneration).To(Equal(le.Generation))
 			}, timeout, interval).Should(Succeed())
 		})

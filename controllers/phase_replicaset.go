@@ -2,15 +2,56 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/mongors"
+	"littleecom.io/littleecom/internal/resource"
 )
 
-// ReplicaSetManager initiates and reconfigures the MongoDB replica set and creates the
-// services' users. The reconciler's tests swap in a double; production uses mongors.
-type ReplicaSetManager interface{}
+// ReplicaSetManager initiates and reconfigures a MongoDB replica set and creates the
+// services' users. Production dials the pods with the Go driver; tests dial a wire-protocol
+// double through the same code.
+type ReplicaSetManager interface {
+	Ensure(ctx context.Context, target mongors.Target, desired mongors.Desired) (mongors.Result, error)
+}
+
+// DriverReplicaSetManager runs mongors.Ensure through dialer.
+type DriverReplicaSetManager struct{ Dialer mongors.Dialer }
+
+// Ensure implements ReplicaSetManager.
+func (m DriverReplicaSetManager) Ensure(ctx context.Context, target mongors.Target, desired mongors.Desired) (mongors.Result, error) {
+	return mongors.Ensure(ctx, m.Dialer, target, desired)
+}
+
+// DefaultReplicaSetManager dials the members by their pod DNS names, which resolve only
+// inside the cluster. An operator run outside it (make run) reports the replica set as
+// Unreachable with that explanation rather than port-forwarding: a port-forward per member
+// would need pods/portforward rights and could not give the driver the member names the
+// replica-set config must contain.
+func DefaultReplicaSetManager() ReplicaSetManager {
+	return DriverReplicaSetManager{Dialer: mongors.DriverDialer{AppName: "littleecom-operator"}}
+}
+
+// Bounds of one replica-set step inside a reconcile: a worker is never held for long, and
+// the phase asks to be called again while the set is on its way.
+const (
+	replicaSetCallTimeout = 20 * time.Second
+	replicaSetPrimaryWait = 3 * time.Second
+	replicaSetPoll        = 5 * time.Second
+	replicaSetResync      = 2 * time.Minute
+)
 
 // replicaSetObservation is what the replica-set phase saw, for status.
 type replicaSetObservation struct {
@@ -21,32 +62,189 @@ type replicaSetObservation struct {
 	primary     string
 }
 
-// reconcileReplicaSet is filled in by the replica-set issue; it records that the replica set
-// is not managed yet.
-func (r *LittleEcomReconciler) reconcileReplicaSet(_ context.Context, st *reconcileState) error {
-	st.replicaSet = replicaSetObservation{reason: shopv1.ReasonWaitingForPods, message: "waiting for the members"}
+// usersEnsured remembers, per shop, a digest of the users last created successfully, so
+// users are written once per change (and once per operator start), not on every resync.
+var usersEnsured sync.Map // namespace/name -> digest
+
+// mongoDBStatefulSetReplicas keeps the StatefulSet at the members the replica set still
+// has while a scale-down removes them: pods go only after they left the set.
+func mongoDBStatefulSetReplicas(shop *shopv1.LittleEcom) *int32 {
+	desired := ptr.Deref(shop.Spec.MongoDB.Replicas, 3)
+	if members := int32(len(shop.Status.MongoDB.Members)); shop.Status.MongoDB.Initialized && members > desired {
+		return ptr.To(members)
+	}
 	return nil
+}
+
+// reconcileReplicaSet initiates the replica set once its pods answer, reconfigures it when
+// spec.mongodb.replicas changes and creates the services' users.
+func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reconcileState) error {
+	shop := st.shop.Instance
+	prev := shop.Status.MongoDB
+	// Until told otherwise, keep what the last reconcile saw.
+	st.replicaSet = replicaSetObservation{reason: prev.State, initialized: prev.Initialized,
+		members: prev.Members, primary: prev.Primary}
+	if r.ReplicaSet == nil {
+		st.replicaSet.reason, st.replicaSet.message = shopv1.ReasonUnreachable, "replica-set management is not configured in this operator"
+		return nil
+	}
+
+	sts := st.statefulSets[resource.ComponentMongoDB]
+	if sts == nil {
+		st.replicaSet.reason, st.replicaSet.message = shopv1.ReasonWaitingForPods, "the StatefulSet is not there yet"
+		return nil
+	}
+	want := ptr.Deref(sts.Spec.Replicas, 1)
+	if sts.Status.ObservedGeneration < sts.Generation || sts.Status.ReadyReplicas < want {
+		// The StatefulSet's status change will bring the next reconcile; no polling.
+		st.replicaSet.reason = shopv1.ReasonWaitingForPods
+		st.replicaSet.message = fmt.Sprintf("%d/%d members ready", sts.Status.ReadyReplicas, want)
+		return nil
+	}
+
+	root, err := r.secret(ctx, st, st.shop.MongoDBRootSecretName())
+	if err != nil {
+		return st.fail(shopv1.ConditionReplicaSetInitialized, err)
+	}
+	desired := mongors.Desired{
+		Topology: mongors.Topology{Name: shop.Name, Namespace: shop.Namespace,
+			ReplicaSet: shop.Spec.MongoDB.ReplicaSetName},
+		Members:      int(ptr.Deref(shop.Spec.MongoDB.Replicas, 3)),
+		PrimaryWait:  replicaSetPrimaryWait,
+		PollInterval: 250 * time.Millisecond,
+	}
+	users, digest, err := r.serviceUsers(ctx, st)
+	if err != nil {
+		return st.fail(shopv1.ConditionReplicaSetInitialized, err)
+	}
+	shopKey := shop.Namespace + "/" + shop.Name
+	if last, ok := usersEnsured.Load(shopKey); !ok || last != digest {
+		desired.Users = users
+	}
+	target := mongors.Target{
+		Host:             st.shop.Names.MongoDBMemberHost(0),
+		Username:         string(root[contract.SecretKeyUsername]),
+		Password:         string(root[contract.SecretKeyPassword]),
+		DirectConnection: true,
+		Timeout:          5 * time.Second,
+	}
+
+	callCtx, cancel := context.WithTimeout(ctx, replicaSetCallTimeout)
+	defer cancel()
+	res, err := r.ReplicaSet.Ensure(callCtx, target, desired)
+	observeReplicaSet(st, res)
+	if err != nil {
+		st.replicaSet.reason = shopv1.ReasonUnreachable
+		return st.fail(shopv1.ConditionReplicaSetInitialized, explainUnreachable(err))
+	}
+	if res.Initiated {
+		r.Recorder.Eventf(shop, nil, "Normal", "ReplicaSetInitiated", "Initiate",
+			"initiated replica set %s with %d members", desired.ReplicaSet, desired.Members)
+	}
+	if res.Reconfigs > 0 {
+		r.Recorder.Eventf(shop, nil, "Normal", "ReplicaSetReconfigured", "Reconfigure",
+			"reconfigured replica set %s (%d step(s), config version %d)", desired.ReplicaSet, res.Reconfigs, res.ConfigVersion)
+	}
+	if !res.Ready {
+		st.requeue(replicaSetPoll)
+		return nil
+	}
+	if desired.Users != nil {
+		usersEnsured.Store(shopKey, digest)
+	}
+	// Member states change without any Kubernetes event; look again now and then.
+	st.requeue(replicaSetResync)
+	return nil
+}
+
+// observeReplicaSet turns an Ensure result into the status observation.
+func observeReplicaSet(st *reconcileState, res mongors.Result) {
+	obs := &st.replicaSet
+	switch res.Phase {
+	case mongors.PhaseReady:
+		obs.reason = shopv1.ReasonInitialized
+	case mongors.PhaseWaitingForPrimary:
+		obs.reason = shopv1.ReasonInitiating
+	case mongors.PhaseReconfiguring:
+		obs.reason = shopv1.ReasonReconfiguring
+	case mongors.PhaseWaitingForPods:
+		obs.reason = shopv1.ReasonWaitingForPods
+	case mongors.PhaseUnreachable:
+		obs.reason = shopv1.ReasonUnreachable
+	}
+	obs.message = res.Message
+	if res.Ready {
+		obs.message = fmt.Sprintf("%d members, primary %s", len(res.Status.Members), res.Status.Primary)
+	}
+	if !res.Status.Initialized {
+		return
+	}
+	obs.initialized = true
+	obs.primary = res.Status.Primary
+	obs.members = make([]shopv1.MongoDBMemberStatus, 0, len(res.Status.Members))
+	for _, m := range res.Status.Members {
+		obs.members = append(obs.members, shopv1.MongoDBMemberStatus{Name: m.Name, State: m.State})
+	}
+}
+
+// serviceUsers are the least-privilege users of the services: readWrite on their own
+// database, nothing else. digest identifies the set of credentials without revealing them.
+func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileState) ([]mongors.User, string, error) {
+	dbs := []struct{ component, db string }{
+		{resource.ComponentBackend, contract.DatabaseBackend},
+		{resource.ComponentAuth, contract.DatabaseAuth},
+		{resource.ComponentNotifier, contract.DatabaseNotifier},
+	}
+	h := sha256.New()
+	users := make([]mongors.User, 0, len(dbs))
+	for _, d := range dbs {
+		data, err := r.secret(ctx, st, st.shop.Names.MongoDBUserSecret(d.component))
+		if err != nil {
+			return nil, "", err
+		}
+		u := mongors.User{DB: "admin", Name: string(data[contract.SecretKeyUsername]),
+			Password: string(data[contract.SecretKeyPassword]),
+			Roles:    []mongors.Role{{Role: "readWrite", DB: d.db}}}
+		users = append(users, u)
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, d.db)
+	}
+	return users, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// explainUnreachable adds what a person needs to know when pod names do not resolve.
+func explainUnreachable(err error) error {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) || strings.Contains(err.Error(), "no such host") {
+		return fmt.Errorf("%w (the members' pod DNS names resolve only inside the cluster: "+
+			"run the operator in the cluster, e.g. make deploy, to manage the replica set)", err)
+	}
+	return err
 }
 
 func replicaSetCondition(obs replicaSetObservation, failure error) conditionStatus {
 	if failure != nil {
 		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonUnreachable, safeMessage(failure)}
 	}
-	if obs.initialized && obs.reason == shopv1.ReasonInitialized {
-		return conditionStatus{metav1.ConditionTrue, obs.reason, obs.message}
+	reason := obs.reason
+	if reason == "" {
+		reason = shopv1.ReasonWaitingForPods
 	}
-	return conditionStatus{metav1.ConditionFalse, obs.reason, obs.message}
+	if obs.initialized && reason == shopv1.ReasonInitialized {
+		return conditionStatus{metav1.ConditionTrue, reason, obs.message}
+	}
+	return conditionStatus{metav1.ConditionFalse, reason, obs.message}
 }
 
-func setMongoDBStatus(shop *shopv1.LittleEcom, obs replicaSetObservation) {
+func setMongoDBStatus(shop *shopv1.LittleEcom, obs replicaSetObservation, failed bool) {
+	state := obs.reason
+	if failed {
+		state = shopv1.ReasonUnreachable
+	}
 	shop.Status.MongoDB = shopv1.MongoDBStatus{
 		ReplicaSet:  shop.Spec.MongoDB.ReplicaSetName,
-		State:       obs.reason,
+		State:       state,
 		Initialized: obs.initialized,
 		Members:     obs.members,
 		Primary:     obs.primary,
 	}
 }
-
-// DefaultReplicaSetManager is the production replica-set manager.
-func DefaultReplicaSetManager() ReplicaSetManager { return nil }

@@ -20,6 +20,7 @@ func (r *LittleEcomReconciler) reconcileMongoDB(ctx context.Context, st *reconci
 	if err := r.hashConfig(ctx, st, resource.ComponentMongoDB); err != nil {
 		return st.fail(cond, err)
 	}
+	s.MongoDBStatefulSetReplicas = mongoDBStatefulSetReplicas(s.Instance)
 	obj, err := r.apply(ctx, st, s.MongoDBStatefulSet())
 	if err != nil {
 		return st.fail(cond, err)

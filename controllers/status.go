@@ -57,7 +57,7 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 		cs.apply(shop, c.condition)
 	}
 	setReadyAndPhase(shop, succeeded)
-	setMongoDBStatus(shop, st.replicaSet)
+	setMongoDBStatus(shop, st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized] != nil)
 	if succeeded {
 		shop.Status.ObservedGeneration = shop.Generation
 	}

@@ -84,6 +84,7 @@ var _ = BeforeSuite(func() {
 
 var _ = AfterSuite(func() {
 	cancel()
+	doubles.closeAll()
 	Expect(testEnv.Stop()).To(Succeed())
 })
 
