@@ -98,7 +98,6 @@ func configMembers(c *mongorstest.Cluster) int {
 	return len(vals)
 }
 
-
 type corev1Secret = corev1.Secret
 
 func topoHost(ns, name string, i int) string {
