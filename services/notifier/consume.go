@@ -56,6 +56,9 @@ func (n *Notifier) session(ctx context.Context) error {
 	// worker that will settle it.
 	work := make(chan job)
 	stop := make(chan struct{})
+	// gone reports a consumer whose deliveries ended on their own (the broker cancelled it,
+	// say because its queue was deleted): without it the session would idle forever.
+	gone := make(chan string, len(topology.WorkQueues))
 	var feeders sync.WaitGroup
 	var tags []string
 	for _, b := range topology.WorkQueues {
@@ -67,9 +70,18 @@ func (n *Notifier) session(ctx context.Context) error {
 		}
 		tags = append(tags, tag)
 		feeders.Go(func() {
-			for d := range deliveries {
+			for {
 				select {
-				case work <- job{queue: b.Queue, d: d}:
+				case d, ok := <-deliveries:
+					if !ok {
+						gone <- b.Queue
+						return
+					}
+					select {
+					case work <- job{queue: b.Queue, d: d}:
+					case <-stop:
+						return
+					}
 				case <-stop:
 					return
 				}
@@ -108,6 +120,8 @@ func (n *Notifier) session(ctx context.Context) error {
 		result = fmt.Errorf("consumer channel closed: %v", e)
 	case e := <-pubClosed:
 		result = fmt.Errorf("publisher channel closed: %v", e)
+	case q := <-gone:
+		result = fmt.Errorf("consumer of %s ended", q)
 	}
 	close(stop)
 	feeders.Wait()

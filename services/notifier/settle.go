@@ -33,9 +33,13 @@ func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, queue string, 
 	event := routingKeyOf(queue)
 	switch o.verdict {
 	case verdictAck:
+		if err := d.Ack(false); err != nil {
+			return err
+		}
 		n.metrics.EventsConsumed.WithLabelValues(event).Inc()
-		return d.Ack(false)
+		return nil
 	case verdictPark:
+		n.metrics.EventsFailed.WithLabelValues(event).Inc()
 		return n.park(ctx, pub, queue, d, o.err.Error())
 	}
 
@@ -74,7 +78,6 @@ func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, queue string, 
 // publish fails it rejects the message instead, which the queue dead-letters (without our
 // reason headers, but not lost).
 func (n *Notifier) park(ctx context.Context, pub *amqp.Channel, queue string, d amqp.Delivery, reason string) error {
-	n.metrics.EventsFailed.WithLabelValues(routingKeyOf(queue)).Inc()
 	headers := copyHeaders(d.Headers)
 	headers[HeaderReason] = reason
 	headers[HeaderQueue] = queue
