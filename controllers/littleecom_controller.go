@@ -83,6 +83,9 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"replica set", r.reconcileReplicaSet},
 		{"rabbitmq", r.reconcileRabbitMQ},
 		{"services", r.reconcileServices},
+		{"edge", r.reconcileEdge},
+		{"logging", r.reconcileLogging},
+		{"policies", r.reconcilePolicies},
 	}
 	var errs []error
 	for _, p := range phases {
@@ -112,6 +115,8 @@ type reconcileState struct {
 	// failures by condition type, for status
 	failures     map[string]error
 	replicaSet   replicaSetObservation
+	edge         edgeObservation
+	logging      loggingObservation
 	requeueAfter time.Duration
 }
 

@@ -27,15 +27,23 @@ func (c conditionStatus) apply(shop *shopv1.LittleEcom, conditionType string) {
 	})
 }
 
-// componentConditions are the per-component conditions that make up Ready, in the order
-// `kubectl describe` shows them.
-var componentConditions = []string{
+// coreConditions are the per-component conditions of every shop.
+var coreConditions = []string{
 	shopv1.ConditionMongoDBReady,
 	shopv1.ConditionReplicaSetInitialized,
 	shopv1.ConditionRabbitMQReady,
 	shopv1.ConditionAuthReady,
 	shopv1.ConditionBackendReady,
 	shopv1.ConditionNotifierReady,
+}
+
+// componentConditions are the conditions that make up Ready: the core ones plus those of
+// the optional components the spec enables. A disabled component's condition says so
+// (reason Disabled) and does not count.
+func componentConditions(shop *shopv1.LittleEcom) []string {
+	out := append([]string(nil), coreConditions...)
+	out = append(out, edgeConditions(shop)...)
+	return append(out, loggingConditions(shop)...)
 }
 
 // computeStatus derives the whole status from what the reconcile observed. succeeded says
@@ -56,6 +64,8 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 		}
 		cs.apply(shop, c.condition)
 	}
+	setEdgeStatus(shop, st)
+	setLoggingStatus(shop, st)
 	setReadyAndPhase(shop, succeeded)
 	setMongoDBStatus(shop, st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized] != nil)
 	if succeeded {
@@ -112,12 +122,13 @@ func replicasCondition(desired, ready, updated int32, observed bool) conditionSt
 // setReadyAndPhase aggregates the component conditions into Ready, readyComponents and phase.
 func setReadyAndPhase(shop *shopv1.LittleEcom, succeeded bool) {
 	var notReady []string
-	for _, t := range componentConditions {
+	conditions := componentConditions(shop)
+	for _, t := range conditions {
 		if !meta.IsStatusConditionTrue(shop.Status.Conditions, t) {
 			notReady = append(notReady, t)
 		}
 	}
-	total := len(componentConditions)
+	total := len(conditions)
 	shop.Status.ReadyComponents = fmt.Sprintf("%d/%d", total-len(notReady), total)
 
 	wasUp := shop.Status.Phase == shopv1.PhaseReady || shop.Status.Phase == shopv1.PhaseDegraded
