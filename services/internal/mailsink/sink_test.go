@@ -3,6 +3,9 @@ package mailsink_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/smtp"
 	"strings"
 	"sync"
@@ -153,5 +156,29 @@ func TestSink_STARTTLS(t *testing.T) {
 	}
 	if got := s.Messages(); len(got) != 1 || !got[0].TLS {
 		t.Fatalf("messages = %+v, want one over TLS", got)
+	}
+}
+
+func TestSink_Handler(t *testing.T) {
+	s := start(t)
+	get := func() []map[string]any {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/dev/mail", nil))
+		var out []map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out == nil {
+			t.Fatalf("body %q: %v", rec.Body.String(), err)
+		}
+		return out
+	}
+	if got := get(); len(got) != 0 {
+		t.Fatalf("empty sink serves %v", got)
+	}
+	if err := smtp.SendMail(s.Addr(), nil, "a@x.test", []string{"b@x.test"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	got := get()
+	if len(got) != 1 || got[0]["subject"] != "Café sold" || got[0]["from"] != "a@x.test" {
+		t.Fatalf("served %v", got)
 	}
 }
