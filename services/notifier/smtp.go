@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"strconv"
 	"sync"
 	"time"
@@ -74,10 +75,14 @@ func (s *sender) send(ctx context.Context, to string, msg []byte) error {
 		return err
 	}
 	err = s.transact(ctx, c, to, msg)
-	var sent *sentError
-	if err != nil && reused && !errors.As(err, &sent) {
-		// A pooled connection the server closed while idle fails at MAIL, before anything
-		// was handed over: try once more on a fresh connection.
+	var (
+		sent  *sentError
+		reply *textproto.Error
+	)
+	if err != nil && reused && !errors.As(err, &sent) && !errors.As(err, &reply) {
+		// A pooled connection the server closed while idle fails at MAIL with an I/O error,
+		// before anything was handed over: try once more on a fresh connection. A reply from
+		// the server (4xx/5xx) is an answer, not a dead connection, and is returned as is.
 		_ = c.Close()
 		if c, err = s.dial(ctx); err != nil {
 			return err
