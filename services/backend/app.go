@@ -41,10 +41,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	m := metrics.New("backend")
-	var rl *relay.Relay
-	st := store.New(client.Database(cfg.Mongo.Database), store.WithWriteHook(func() { rl.Nudge() }))
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	writers := writeConcurrency(ictx, client)
+	if writers > 0 {
+		log.Info("FerretDB detected: queueing writes", "concurrent_writes", writers)
+	}
+	var rl *relay.Relay
+	st := store.New(client.Database(cfg.Mongo.Database),
+		store.WithWriteHook(func() { rl.Nudge() }), store.WithWriteConcurrency(writers))
 	if err := st.EnsureIndexes(ictx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
@@ -60,7 +65,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = rl.Run(rctx)
 	}()
 
-	verifier := tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience)
+	verifier := newTokenCache(tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience))
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
 		Ready: map[string]func(context.Context) error{

@@ -30,11 +30,14 @@ func (s *Service) listOrders(w http.ResponseWriter, r *http.Request, caller stri
 	if err != nil {
 		return err
 	}
-	orders, err := s.store.ListOrders(r.Context(), caller, p.fetch())
+	orders, err := s.store.ListOrders(r.Context(), caller, fetch(p))
 	if err != nil {
 		return err
 	}
-	orders = trim(p, w, r, orders, func(o store.Order) bson.ObjectID { return o.ItemID })
+	orders, link := trim(p, r.URL.Path, orders, func(o store.Order) bson.ObjectID { return o.ItemID })
+	if link != "" {
+		w.Header().Set("Link", link)
+	}
 	out := make([]orderJSON, len(orders))
 	for i, o := range orders {
 		out[i] = toOrderJSON(o)

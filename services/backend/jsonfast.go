@@ -4,9 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"net/http"
 	"strconv"
-	"sync"
 
 	"littleecom.io/littleecom/services/backend/store"
 )
@@ -14,19 +12,6 @@ import (
 // Listings are encoded by hand: encoding/json's reflection cost more CPU than everything
 // else in GET /items together. The output is byte for byte what encoding/json writes for
 // []itemJSON (a test compares them), HTML-safe escaping included.
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// writeItems answers 200 with items as a JSON array.
-func writeItems(w http.ResponseWriter, items []store.Item) {
-	bp := bufPool.Get().(*[]byte)
-	b := appendItems((*bp)[:0], items)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-	*bp = b
-	bufPool.Put(bp)
-}
 
 func appendItems(b []byte, items []store.Item) []byte {
 	b = append(b, '[')

@@ -1,9 +1,11 @@
 package backend
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -19,27 +21,63 @@ const (
 	MaxLimit     = 500
 )
 
+// listingKey identifies a listing page; equal keys share a query (see coalesce.go).
+type listingKey struct {
+	owner string
+	page  store.Page
+}
+
+// listing is an encoded page: the JSON body and the Link header to the next page, if any.
+type listing struct {
+	body []byte
+	link string
+}
+
 // listItems serves GET /items and GET /items/{owner}.
 func (s *Service) listItems(w http.ResponseWriter, r *http.Request) error {
 	p, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	items, err := s.store.ListItems(r.Context(), r.PathValue("owner"), p.fetch())
+	key := listingKey{owner: r.PathValue("owner"), page: p}
+	l, err := s.listings.do(r.Context(), key, func(ctx context.Context) (listing, error) {
+		return s.queryListing(ctx, key)
+	})
 	if err != nil {
 		return err
 	}
-	items = trim(p, w, r, items, func(it store.Item) bson.ObjectID { return it.ID })
-	writeItems(w, items) // [] rather than null when empty
+	if l.link != "" {
+		w.Header().Set("Link", l.link)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(l.body)
 	return nil
 }
 
-// page is a parsed ?limit=&after= pair.
-type page struct{ store.Page }
+// queryListing reads and encodes one page. It depends on the key alone: its result is
+// shared by every request with that key.
+func (s *Service) queryListing(ctx context.Context, key listingKey) (listing, error) {
+	items, err := s.store.ListItems(ctx, key.owner, fetch(key.page))
+	if err != nil {
+		return listing{}, err
+	}
+	path := "/items"
+	if key.owner != "" {
+		path += "/" + url.PathEscape(key.owner)
+	}
+	items, link := trim(key.page, path, items, func(it store.Item) bson.ObjectID { return it.ID })
+	// [] rather than null when empty.
+	return listing{body: appendItems(make([]byte, 0, 64+len(items)*128), items), link: link}, nil
+}
 
-func parsePage(r *http.Request) (page, error) {
+// listingTimeout bounds a shared listing query.
+const listingTimeout = 10 * time.Second
+
+// parsePage reads ?limit= and ?after=.
+func parsePage(r *http.Request) (store.Page, error) {
 	q := r.URL.Query()
-	p := page{store.Page{Limit: DefaultLimit}}
+	p := store.Page{Limit: DefaultLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxLimit {
@@ -58,17 +96,17 @@ func parsePage(r *http.Request) (page, error) {
 }
 
 // fetch asks for one more than the page holds, to learn whether a next page exists.
-func (p page) fetch() store.Page { return store.Page{After: p.After, Limit: p.Limit + 1} }
+func fetch(p store.Page) store.Page { return store.Page{After: p.After, Limit: p.Limit + 1} }
 
-// trim cuts the extra element fetch asked for and, when there was one, links the next page.
-func trim[T any](p page, w http.ResponseWriter, r *http.Request, list []T, id func(T) bson.ObjectID) []T {
+// trim cuts the extra element fetch asked for and, when there was one, returns the Link
+// header value of the next page.
+func trim[T any](p store.Page, path string, list []T, id func(T) bson.ObjectID) ([]T, string) {
 	if len(list) <= p.Limit {
-		return list
+		return list, ""
 	}
 	list = list[:p.Limit]
 	q := url.Values{}
 	q.Set("after", id(list[len(list)-1]).Hex())
 	q.Set("limit", strconv.Itoa(p.Limit))
-	w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
-	return list
+	return list, "<" + path + "?" + q.Encode() + `>; rel="next"`
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 	"testing"
 )
 
@@ -92,5 +93,44 @@ func TestListings_ByOwnerAndPages(t *testing.T) {
 		if r := s.Do("GET", bad, "", ""); r.Status != http.StatusBadRequest {
 			t.Errorf("GET %s = %d, want 400", bad, r.Status)
 		}
+	}
+}
+
+// TestListings_SeeEveryEarlierWriteUnderLoad checks that coalesced listing queries never
+// answer with a result older than the request: an item whose POST returned is in every
+// listing requested afterwards, while other clients keep the listing busy.
+func TestListings_SeeEveryEarlierWriteUnderLoad(t *testing.T) {
+	s := newShop(t)
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	for range 8 {
+		bg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					s.Do("GET", "/items", "", "")
+				}
+			}
+		})
+	}
+	defer func() { close(stop); bg.Wait() }()
+
+	for round := range 10 {
+		id := s.AddItem("seller@example.com", fmt.Sprintf("item %d", round), 1)
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				items, _ := list(t, s, "/items")
+				for _, it := range items {
+					if it.ID == id {
+						return
+					}
+				}
+				t.Errorf("round %d: listing requested after the POST returned lacks %s", round, id)
+			})
+		}
+		wg.Wait()
 	}
 }

@@ -41,6 +41,7 @@ type Service struct {
 	cors     httpx.CORSConfig
 	ready    http.Handler
 	prom     http.Handler
+	listings *coalescer[listingKey, listing]
 }
 
 // New returns the service for d.
@@ -53,8 +54,9 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
-		ready: health.Handler(d.Ready),
-		prom:  d.Metrics.Handler(),
+		ready:    health.Handler(d.Ready),
+		prom:     d.Metrics.Handler(),
+		listings: newCoalescer[listingKey, listing](listingTimeout),
 	}
 }
 

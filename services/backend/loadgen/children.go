@@ -25,8 +25,15 @@ func runChild(ctx context.Context, args []string) (handled bool, err error) {
 	}
 	switch args[0] {
 	case modeFerretDB:
-		if len(args) != 3 {
-			return true, fmt.Errorf("usage: %s addr dir", modeFerretDB)
+		if len(args) < 3 {
+			return true, fmt.Errorf("usage: %s addr dir [cpuprofile]", modeFerretDB)
+		}
+		if len(args) == 4 {
+			stop, err := profile(args[3])
+			if err != nil {
+				return true, err
+			}
+			defer stop()
 		}
 		return true, runFerretDB(ctx, args[1], args[2])
 	case modeBackend:

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,8 @@ type options struct {
 	rabbitAPI   string
 	logLevel    string
 	cpuProfile  string
+	routes      string
+	gomaxprocs  int
 }
 
 // Main runs the load generator (or, re-executed, one of its children) with args.
@@ -46,7 +49,9 @@ func Main(ctx context.Context, args []string) error {
 	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5672/", "local RabbitMQ; a fresh vhost is created on it")
 	fs.StringVar(&o.rabbitAPI, "rabbitmq-api", "http://guest:guest@127.0.0.1:15672", "its management API, to create the vhost")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the backend's LOG_LEVEL (its logs go to a file)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the backend's CPU profile to this file")
+	fs.StringVar(&o.routes, "routes", "items,item,post,buy", "routes to measure, in this order: items (GET /items), item (GET /item/{id}), post (POST /item), buy (POST /buy/{id}; needs post)")
+	fs.IntVar(&o.gomaxprocs, "service-gomaxprocs", 0, "GOMAXPROCS of the backend process (0: Go's default, the CPUs it may use)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the backend's CPU profile to this file, and FerretDB's to <file>.ferretdb")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +79,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	db, err := startChild("ferretdb", []string{modeFerretDB, dbAddr, dir}, nil, logs)
+	dbArgs := []string{modeFerretDB, dbAddr, dir}
+	if o.cpuProfile != "" {
+		dbArgs = append(dbArgs, o.cpuProfile+".ferretdb")
+	}
+	db, err := startChild("ferretdb", dbArgs, nil, logs)
 	if err != nil {
 		return err
 	}
@@ -104,13 +113,17 @@ func run(ctx context.Context, o options) error {
 	if o.cpuProfile != "" {
 		childArgs = append(childArgs, o.cpuProfile)
 	}
-	svc, err := startChild("backend", childArgs, []string{
+	env := []string{
 		contract.EnvHTTPAddr + "=" + httpAddr,
 		contract.EnvMongoURI + "=mongodb://" + dbAddr + "/?directConnection=true",
 		contract.EnvAMQPURL + "=" + vhostURL,
 		contract.EnvAuthJWKSURL + "=" + jwksURL,
 		contract.EnvLogLevel + "=" + o.logLevel,
-	}, logs)
+	}
+	if o.gomaxprocs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.gomaxprocs))
+	}
+	svc, err := startChild("backend", childArgs, env, logs)
 	if err != nil {
 		return err
 	}
@@ -155,33 +168,41 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 	seeded := append([]string(nil), ids...)
 	ids = ids[:0]
 
-	phases := []phase{
-		{name: "warm-up (not a route)", n: min(o.requests, 2000), next: func(i int) call {
+	all := map[string]phase{
+		"warm-up": {name: "warm-up (not a route)", n: min(o.requests, 2000), next: func(i int) call {
 			return call{method: "GET", path: "/item/" + seeded[i%len(seeded)], want: 200}
 		}},
-		{name: fmt.Sprintf("GET /items (%d)", o.items), n: o.requests, next: func(int) call {
+		"items": {name: fmt.Sprintf("GET /items (%d)", o.items), n: o.requests, next: func(int) call {
 			return call{method: "GET", path: "/items", want: 200}
 		}},
-		{name: "GET /item/{id}", n: o.requests, next: func(i int) call {
+		"item": {name: "GET /item/{id}", n: o.requests, next: func(i int) call {
 			return call{method: "GET", path: "/item/" + seeded[i%len(seeded)], want: 200}
 		}},
-		{name: "POST /item", n: o.requests, next: func(int) call {
+		"post": {name: "POST /item", n: o.requests, next: func(int) call {
 			return call{method: "POST", path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 		}},
 		// Each buy takes a distinct item that POST /item just created, so every one must win.
-		{name: "POST /buy/{id}", n: o.requests, next: func(i int) call {
+		"buy": {name: "POST /buy/{id}", n: o.requests, next: func(i int) call {
 			mu.Lock()
 			defer mu.Unlock()
-			if i >= len(ids) {
-				return call{method: "GET", path: "/healthz", want: 200} // more buys than items: never with -n alike
-			}
 			return call{method: "POST", path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}
 		}},
+	}
+	phases := []phase{all["warm-up"]}
+	for _, name := range strings.Split(o.routes, ",") {
+		p, ok := all[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("unknown route %q in -routes", name)
+		}
+		phases = append(phases, p)
 	}
 	fmt.Printf("loadgen: backend pid %d, ferretdb pid %d, %d CPUs (%s), %s\n",
 		d.servicePID, d.dbPID, runtime.NumCPU(), cpuModel(), runtime.Version())
 	printHeader(os.Stdout, o.concurrency)
 	for _, p := range phases {
+		if p.name == all["buy"].name {
+			p.n = min(p.n, len(ids)) // one buy per item POST /item created
+		}
 		r, err := d.run(ctx, p)
 		if err != nil {
 			return err

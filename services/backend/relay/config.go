@@ -21,6 +21,10 @@ type Config struct {
 	// Poll is how often the outbox is read when no write nudged the relay (other replicas'
 	// writes, entries left by a crash).
 	Poll time.Duration
+	// Linger is how long the relay waits after a nudge before reading the outbox, so that
+	// under load one round publishes the events of many requests (each round costs a few
+	// database round trips whatever its size). It adds that much latency to each event.
+	Linger time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failure, doubling in between.
 	MinBackoff, MaxBackoff time.Duration
 	// ConfirmTimeout bounds the wait for a batch's confirms; then the connection is dropped
@@ -39,6 +43,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Poll <= 0 {
 		c.Poll = time.Second
+	}
+	if c.Linger <= 0 {
+		c.Linger = 10 * time.Millisecond
 	}
 	if c.MinBackoff <= 0 {
 		c.MinBackoff = 200 * time.Millisecond

@@ -103,6 +103,11 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.nudge:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(r.cfg.Linger):
+			}
 		case <-poll.C:
 		}
 	}

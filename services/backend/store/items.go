@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
 )
@@ -32,7 +33,7 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 	if _, err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, it.ID, ev); err != nil {
 		return Item{}, err
 	}
-	if _, err := s.items.InsertOne(ctx, it); err != nil {
+	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.items.InsertOne(ctx, it) }); err != nil {
 		s.unqueue(it.EventID)
 		return Item{}, fmt.Errorf("insert item: %w", err)
 	}
@@ -77,11 +78,9 @@ func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, n
 	// A buy may sell the item between the read above and this write; that is harmless, as
 	// the order keeps its own copy of name and price. The filter is the _id alone because
 	// FerretDB uses its index for nothing else (any other filter scans the collection).
-	res, err := s.items.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "name", Value: name}, {Key: "price", Value: price}, {Key: "updated_at", Value: it.UpdatedAt},
-		}}})
+	res, err := s.setByID(ctx, s.items, id, bson.D{
+		{Key: "name", Value: name}, {Key: "price", Value: price}, {Key: "updated_at", Value: it.UpdatedAt},
+	})
 	if err != nil {
 		return Item{}, fmt.Errorf("update item %s: %w", id.Hex(), err)
 	}
@@ -99,9 +98,8 @@ func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail st
 	}
 	// _id alone, as in UpdateItem. A buy racing this delete may still win: its order
 	// stands and the item ends up sold, which the buyer's order explains.
-	res, err := s.items.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusDeleted}, {Key: "updated_at", Value: s.now().UTC()}}}})
+	res, err := s.setByID(ctx, s.items, id,
+		bson.D{{Key: "status", Value: StatusDeleted}, {Key: "updated_at", Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("delete item %s: %w", id.Hex(), err)
 	}

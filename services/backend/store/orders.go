@@ -40,7 +40,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 	if _, err := s.queue(ctx, contract.RoutingKeyItemBought, CollOrders, id, ev); err != nil {
 		return Order{}, err
 	}
-	if _, err := s.orders.InsertOne(ctx, o); err != nil {
+	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
 		s.unqueue(o.EventID) // a lost race or a failed write publishes nothing
 		if mongo.IsDuplicateKeyError(err) {
 			return Order{}, ErrSold
@@ -50,10 +50,9 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 
 	// The buy has happened. If marking the item sold fails, the event is left for the relay's
 	// database check (by forgetting it here), which marks the item sold before publishing.
-	_, err = s.items.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "status", Value: StatusSold}, {Key: "buyer_email", Value: buyerEmail}, {Key: "updated_at", Value: now},
-		}}})
+	_, err = s.setByID(ctx, s.items, id, bson.D{
+		{Key: "status", Value: StatusSold}, {Key: "buyer_email", Value: buyerEmail}, {Key: "updated_at", Value: now},
+	})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the outbox relay will", "item_id", id.Hex(), "err", err)
 		s.local.forget(o.EventID)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
 )
@@ -70,7 +71,7 @@ func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID,
 		Source: source, SourceID: id, CreatedAt: s.now().UTC(),
 	}
 	s.local.begin(e.ID)
-	if _, err := s.outbox.InsertOne(ctx, e); err != nil {
+	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.outbox.InsertOne(ctx, e) }); err != nil {
 		s.local.forget(e.ID)
 		return Event{}, fmt.Errorf("queue event %s: %w", key, err)
 	}
@@ -83,7 +84,9 @@ func (s *Store) unqueue(id string) {
 	s.local.forget(id)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
+		return s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	}); err != nil {
 		// Harmless: the relay deletes the orphan after OrphanAfter.
 		slog.WarnContext(ctx, "delete orphan outbox entry", "event_id", id, "err", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -97,8 +98,8 @@ func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
 	if err != nil || it.Status == StatusSold {
 		return err
 	}
-	_, err = s.items.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: StatusSold}, {Key: "updated_at", Value: s.now().UTC()}}}})
+	_, err = s.setByID(ctx, s.items, id,
+		bson.D{{Key: "status", Value: StatusSold}, {Key: "updated_at", Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
 	}
@@ -114,7 +115,9 @@ func (s *Store) Published(ctx context.Context, events []Event) error {
 	for i, e := range events {
 		ids[i] = e.ID
 	}
-	if _, err := s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
+	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
+		return s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	}); err != nil {
 		return fmt.Errorf("delete published outbox entries: %w", err)
 	}
 	for _, e := range events {

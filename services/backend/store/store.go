@@ -29,6 +29,9 @@ type Store struct {
 	written func()
 	now     func() time.Time
 
+	// writes, when set, queues database writes (see gate.go).
+	writes chan struct{}
+
 	// instance identifies this process's outbox entries; local remembers their state.
 	instance string
 	local    *local

@@ -1,0 +1,89 @@
+package backend
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Listing reads are coalesced: concurrent requests for the same page share one database
+// query. A request never takes the result of a query that started before it arrived (it
+// joins the next one), so it sees every write that completed before it came in, exactly as
+// with a query of its own. Under load one query then serves every request that arrived
+// while the previous one ran: at concurrency 32 that divides the service's and the
+// database's work per listing by about the number of waiting requests. Without concurrent
+// requests nothing changes.
+
+// coalescer runs at most one query per key at a time, plus one queued for the requests
+// that arrived meanwhile.
+type coalescer[K comparable, V any] struct {
+	timeout time.Duration // bounds a query, which no single request's context may cancel
+
+	mu     sync.Mutex
+	groups map[K]*group[V]
+}
+
+type group[V any] struct {
+	running *flight[V]
+	next    *flight[V] // the query the requests arriving now will share
+}
+
+type flight[V any] struct {
+	done chan struct{}
+	val  V
+	err  error
+}
+
+func newCoalescer[K comparable, V any](timeout time.Duration) *coalescer[K, V] {
+	return &coalescer[K, V]{timeout: timeout, groups: map[K]*group[V]{}}
+}
+
+// do returns the result of a run of query that started after do was called.
+func (c *coalescer[K, V]) do(ctx context.Context, key K, query func(context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	g := c.groups[key]
+	if g == nil {
+		g = &group[V]{}
+		c.groups[key] = g
+	}
+	var f *flight[V]
+	if g.running == nil {
+		f = &flight[V]{done: make(chan struct{})}
+		g.running = f
+		c.mu.Unlock()
+		c.run(key, g, f, query)
+	} else {
+		if g.next == nil {
+			g.next = &flight[V]{done: make(chan struct{})}
+		}
+		f = g.next
+		c.mu.Unlock()
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+// run executes f, then starts the queued flight, if any, in its own goroutine, so that the
+// caller answers its request without waiting for the next query.
+func (c *coalescer[K, V]) run(key K, g *group[V], f *flight[V], query func(context.Context) (V, error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	f.val, f.err = query(ctx)
+	cancel()
+	close(f.done)
+
+	c.mu.Lock()
+	next := g.next
+	g.next, g.running = nil, next
+	if next == nil {
+		delete(c.groups, key)
+	}
+	c.mu.Unlock()
+	if next != nil {
+		go c.run(key, g, next, query)
+	}
+}

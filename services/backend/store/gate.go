@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// FerretDB on SQLite writes one transaction at a time; concurrent writers wait in SQLite's
+// busy handler, which retries with growing sleeps and starves unlucky requests for seconds
+// (p99 of POST /item was 40x its p50 at concurrency 32). Queueing writes here instead, first
+// come first served, gives the same throughput with fair latency. Against MongoDB, which
+// writes concurrently, no gate is set.
+
+// WithWriteConcurrency lets at most n database writes run at once (0: no limit).
+func WithWriteConcurrency(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.writes = make(chan struct{}, n)
+		}
+	}
+}
+
+// write runs one database write through the gate. Blocked senders on a channel are served in
+// arrival order, which is what makes the queue fair.
+func write[T any](ctx context.Context, s *Store, op func() (T, error)) (T, error) {
+	if s.writes != nil {
+		select {
+		case s.writes <- struct{}{}:
+			defer func() { <-s.writes }()
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	return op()
+}
+
+// setByID sets fields of the document with _id id, through the write gate. The filter is
+// the _id alone: FerretDB pushes nothing else down to SQLite.
+func (s *Store) setByID(ctx context.Context, coll *mongo.Collection, id bson.ObjectID, set bson.D) (*mongo.UpdateResult, error) {
+	return write(ctx, s, func() (*mongo.UpdateResult, error) {
+		return coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}})
+	})
+}
