@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"littleecom.io/littleecom/services/internal/health"
-	"littleecom.io/littleecom/services/internal/problem"
+	"littleecom.io/littleecom/services/internal/openapi"
 )
 
 func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {
@@ -16,6 +16,5 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) { s.ready.Serve
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request) { s.prom.ServeHTTP(w, r) }
 
 func (s *Service) openapi(w http.ResponseWriter, r *http.Request) {
-	// TODO(backend): serve services/internal/openapi's document once it lands.
-	problem.Write(w, r, problem.NotFoundf("openapi document not built yet"))
+	openapi.Handler().ServeHTTP(w, r)
 }

@@ -44,6 +44,9 @@ func TestProbesAndMetrics(t *testing.T) {
 	if !strings.Contains(m.Body, `littleecom_http_requests_total{method="GET",route="GET /item/{id}",service="backend",status="404"} 1`) {
 		t.Errorf("metrics lack the request by route pattern:\n%s", grep(m.Body, "http_requests_total"))
 	}
+	if r := s.Do("GET", "/openapi.yaml", "", ""); r.Status != 200 || !strings.Contains(r.Body, "/buy/{id}:") {
+		t.Errorf("openapi.yaml = %d (%d bytes)", r.Status, len(r.Body))
+	}
 	if r := s.Do("GET", "/nothing-here", "", ""); r.Status != http.StatusNotFound {
 		t.Errorf("unknown path = %d", r.Status)
 	} else {
