@@ -3,6 +3,7 @@ package notifier
 import (
 	"fmt"
 	"log/slog"
+	"os"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
@@ -47,6 +48,13 @@ func ConfigFromEnv() (Config, error) {
 	default:
 		return cfg, fmt.Errorf("%s=%q: must be %s, %s or %s", contract.EnvSMTPStartTLS, cfg.SMTP.StartTLS,
 			contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever)
+	}
+	// An SMTP_HOST that is set but empty is the operator saying "no relay configured": the
+	// notifier then leaves the events in their queues instead of failing them into the
+	// dead-letter queue. Unset keeps the local default for development.
+	if host, set := os.LookupEnv(contract.EnvSMTPHost); set && host == "" {
+		cfg.SMTP.Host = ""
+		cfg.NoRelay = true
 	}
 	return cfg, cfg.validate()
 }

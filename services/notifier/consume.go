@@ -29,12 +29,12 @@ func (n *Notifier) session(ctx context.Context) error {
 	defer func() { _ = conn.Close() }()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 
+	if err := topology.Ensure(conn, topology.Options{RetryDelays: n.cfg.RetryDelays}); err != nil {
+		return fmt.Errorf("declare topology: %w", err)
+	}
 	sub, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("open consumer channel: %w", err)
-	}
-	if err := topology.DeclareWith(sub, topology.Options{RetryDelays: n.cfg.RetryDelays}); err != nil {
-		return fmt.Errorf("declare topology: %w", err)
 	}
 	if err := sub.Qos(n.cfg.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("set prefetch: %w", err)

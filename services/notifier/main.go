@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
+	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -39,6 +42,9 @@ func Main(ctx context.Context) error {
 	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
 
 	m := metrics.New("notifier")
+	if cfg.NoRelay {
+		return idle(ctx, log, m, mongox.Ping(client))
+	}
 	n, err := New(cfg, client.Database(dbCfg.Database), m, log)
 	if err != nil {
 		return err
@@ -60,4 +66,17 @@ func Main(ctx context.Context) error {
 	err = errors.Join(runErr, <-httpErr)
 	log.Info("stopped")
 	return err
+}
+
+// idle runs a notifier that has no SMTP relay: it consumes nothing, so item events wait in
+// their queues (nothing is lost, nothing is dead-lettered) until a relay is configured and
+// the operator rolls the Deployment. Probes answer so the shop is not reported broken.
+func idle(ctx context.Context, log *slog.Logger, m *metrics.Metrics, dbPing func(context.Context) error) error {
+	log.Warn("no SMTP relay configured (SMTP_HOST is empty): not consuming; item events wait in their queues")
+	mux := http.NewServeMux()
+	mux.Handle("GET "+contract.PathHealthz, health.Healthz())
+	mux.Handle("GET "+contract.PathReadyz, health.Handler(map[string]func(context.Context) error{"mongodb": dbPing}))
+	mux.Handle("GET "+contract.PathMetrics, m.Handler())
+	srv := httpx.NewServer(config.String(contract.EnvHTTPAddr, ":8080"), m.HTTPMiddleware(nil)(mux))
+	return httpx.Serve(ctx, srv, log, 5*time.Second)
 }

@@ -46,3 +46,41 @@ func TestMain_FromEnvDeliversAndStops(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// With SMTP_HOST set but empty (the operator's spec without a relay) the notifier must not
+// consume: events wait in their queue rather than failing into the dead-letter queue.
+func TestMain_WithoutRelayLeavesEventsQueued(t *testing.T) {
+	r := newRig(t)
+	u, _ := url.Parse(r.url)
+	pass, _ := u.User.Password()
+	t.Setenv(contract.EnvAMQPUsername, u.User.Username())
+	t.Setenv(contract.EnvAMQPPassword, pass)
+	u.User = nil
+	t.Setenv(contract.EnvAMQPURL, u.String())
+	t.Setenv(contract.EnvMongoURI, r.dbURI)
+	t.Setenv(contract.EnvSMTPHost, "")
+	t.Setenv(contract.EnvHTTPAddr, "127.0.0.1:0")
+	t.Setenv(contract.EnvLogLevel, "error")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- notifier.Main(ctx) }()
+
+	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-idle"})
+	time.Sleep(time.Second)
+	if n := r.sink.Count(); n != 0 {
+		t.Fatalf("%d e-mails sent without a relay", n)
+	}
+	if q := r.queueDepth(contract.QueueItemAdded); q != 1 {
+		t.Fatalf("queue holds %d messages, want the event waiting", q)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Main: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Main did not return after its context ended")
+	}
+}

@@ -22,6 +22,10 @@ import (
 
 // Config is the notifier's settings. It is safe to log (secrets are config.Secret).
 type Config struct {
+	// NoRelay is set when SMTP_HOST is present but empty: no relay is configured, so the
+	// notifier must not consume (Main then only serves its probes).
+	NoRelay bool
+
 	AMQPURL      string // amqp://host:5672/vhost, no credentials
 	AMQPUsername string
 	AMQPPassword config.Secret
@@ -129,6 +133,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.AMQPURL == "":
 		return errors.New("notifier: AMQP URL is empty")
+	case c.NoRelay:
+		return nil
 	case c.SMTP.Host == "" || c.SMTP.Port <= 0:
 		return fmt.Errorf("notifier: SMTP host %q port %d", c.SMTP.Host, c.SMTP.Port)
 	case c.SMTP.From == "":

@@ -30,6 +30,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -150,4 +151,72 @@ func DeclareWith(ch *amqp.Channel, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// Ensure makes sure the topology exists on conn's vhost without needing more permission
+// than the caller has. It first checks every exchange and queue passively, which needs no
+// configure permission: under the operator, RabbitMQ's definitions declared them and the
+// services' least-privilege users (configure "^$") could not declare them anyway. Only when
+// something is missing (a fresh broker in tests or make dev) does it declare actively.
+func Ensure(conn *amqp.Connection, opts Options) error {
+	missing, err := firstMissing(conn, opts)
+	if err != nil || missing == "" {
+		return err
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	defer func() { _ = ch.Close() }()
+	if err := DeclareWith(ch, opts); err != nil {
+		var amqpErr *amqp.Error
+		if errors.As(err, &amqpErr) && amqpErr.Code == amqp.AccessRefused {
+			return fmt.Errorf("%s is missing and this user may not declare it "+
+				"(the operator's RabbitMQ definitions declare the topology): %w", missing, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// firstMissing names the first exchange or queue that does not exist, or "" when all do.
+func firstMissing(conn *amqp.Connection, opts Options) (string, error) {
+	type check struct {
+		name     string
+		exchange bool
+		kind     string
+		args     amqp.Table
+	}
+	checks := []check{
+		{contract.Exchange, true, amqp.ExchangeTopic, nil},
+		{contract.DeadLetterExchange, true, amqp.ExchangeFanout, nil},
+		{contract.RetryExchange, true, amqp.ExchangeHeaders, nil},
+		{contract.QueueDeadLetter, false, "", nil},
+	}
+	for _, b := range WorkQueues {
+		checks = append(checks, check{b.Queue, false, "", QueueArgs(b.Queue)})
+	}
+	for _, d := range opts.delays() {
+		checks = append(checks, check{RetryQueueName(d), false, "", RetryQueueArgs(d)})
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return "", fmt.Errorf("open channel: %w", err)
+	}
+	defer func() { _ = ch.Close() }()
+	for _, c := range checks {
+		if c.exchange {
+			err = ch.ExchangeDeclarePassive(c.name, c.kind, true, false, false, false, nil)
+		} else {
+			_, err = ch.QueueDeclarePassive(c.name, true, false, false, false, c.args)
+		}
+		var amqpErr *amqp.Error
+		if errors.As(err, &amqpErr) && amqpErr.Code == amqp.NotFound {
+			return c.name, nil // the broker closed this channel; Ensure opens another
+		}
+		if err != nil {
+			return "", fmt.Errorf("check %s: %w", c.name, err)
+		}
+	}
+	return "", nil
 }
