@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/health"
@@ -76,10 +77,17 @@ func (s *Service) Handler() http.Handler {
 	)
 }
 
-// handle adapts a handler that returns an error: errors become problem+json bodies.
+// requestTimeout bounds the database work of one request, well inside the server's
+// WriteTimeout, so a stuck database answers 500 (or 503) instead of holding connections.
+const requestTimeout = 10 * time.Second
+
+// handle adapts a handler that returns an error: errors become problem+json bodies. It also
+// bounds the request's context by requestTimeout.
 func (s *Service) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx)); err != nil {
 			problem.Write(w, r, err)
 		}
 	})

@@ -118,3 +118,27 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 		t.Fatalf("listing = %+v, %v; want empty", items, err)
 	}
 }
+
+// Another replica's entry is left to it for ForeignAfter, then published by whichever relay
+// finds its domain write, so a dead replica's events still go out.
+func TestEvents_ForeignEntriesWaitForTheirWriter(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	s, db := newStore(t, store.WithClock(clk.Now))
+	other := store.New(db.Client().Database(db.Name()), store.WithClock(clk.Now)) // another replica
+	ctx := testCtx(t)
+	it, err := other.CreateItem(ctx, "seller@example.com", "lamp", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.Events(ctx, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("a young foreign entry was taken: %+v, %v", evs, err)
+	}
+	if evs, err := other.Events(ctx, 10); err != nil || len(evs) != 1 {
+		t.Fatalf("its writer does not see it ready: %+v, %v", evs, err)
+	}
+	clk.Add(store.ForeignAfter + time.Second)
+	evs, err := s.Events(ctx, 10)
+	if err != nil || len(evs) != 1 || evs[0].ID != it.EventID {
+		t.Fatalf("after ForeignAfter: %+v, %v", evs, err)
+	}
+}
