@@ -43,13 +43,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	m := metrics.New("backend")
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	writers := writeConcurrency(ictx, client)
-	if writers > 0 {
-		log.Info("FerretDB detected: queueing writes", "concurrent_writes", writers)
-	}
 	var rl *relay.Relay
-	st := store.New(client.Database(cfg.Mongo.Database),
-		store.WithWriteHook(func() { rl.Nudge() }), store.WithWriteConcurrency(writers))
+	opts := []store.Option{store.WithWriteHook(func() { rl.Nudge() })}
+	if isFerretDB(ictx, client) {
+		log.Info("FerretDB detected: queueing database operations",
+			"concurrent_writes", ferretDBWriters, "concurrent_reads", ferretDBReaders)
+		opts = append(opts, store.WithWriteConcurrency(ferretDBWriters), store.WithReadConcurrency(ferretDBReaders))
+	}
+	st := store.New(client.Database(cfg.Mongo.Database), opts...)
 	if err := st.EnsureIndexes(ictx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err

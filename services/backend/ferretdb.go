@@ -7,19 +7,20 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
-// ferretDBWriters is the write concurrency against FerretDB on SQLite, which commits one
-// write at a time anyway (see store/gate.go).
-const ferretDBWriters = 1
+// Against FerretDB on SQLite, writes are queued one at a time (it commits one at a time
+// anyway) and reads a few at a time (each is a scan on shared cores); see store/gate.go.
+const (
+	ferretDBWriters = 1
+	ferretDBReaders = 4
+)
 
-// writeConcurrency returns how many writes may run at once against the server: unlimited
-// (0) for MongoDB, ferretDBWriters for FerretDB, recognised by the field its buildInfo adds.
-func writeConcurrency(ctx context.Context, client *mongo.Client) int {
+// isFerretDB tells FerretDB from MongoDB by the field FerretDB adds to buildInfo. When it
+// cannot tell it says MongoDB: the gates are then off, which is only slower on FerretDB.
+func isFerretDB(ctx context.Context, client *mongo.Client) bool {
 	var info bson.M
 	if err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		return 0 // cannot tell: do not throttle
+		return false
 	}
-	if _, ok := info["ferretdbVersion"]; ok {
-		return ferretDBWriters
-	}
-	return 0
+	_, ok := info["ferretdbVersion"]
+	return ok
 }

@@ -22,13 +22,33 @@ func WithWriteConcurrency(n int) Option {
 	}
 }
 
+// WithReadConcurrency lets at most n database reads run at once (0: no limit). FerretDB
+// answers every query from a scan on two shared cores; more than a few at once only makes
+// each slower, and the ones that lose the race for CPU make the p99.
+func WithReadConcurrency(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.reads = make(chan struct{}, n)
+		}
+	}
+}
+
+// read runs one database read through the read gate.
+func read[T any](ctx context.Context, s *Store, op func() (T, error)) (T, error) {
+	return gated(ctx, s.reads, op)
+}
+
 // write runs one database write through the gate. Blocked senders on a channel are served in
 // arrival order, which is what makes the queue fair.
 func write[T any](ctx context.Context, s *Store, op func() (T, error)) (T, error) {
-	if s.writes != nil {
+	return gated(ctx, s.writes, op)
+}
+
+func gated[T any](ctx context.Context, gate chan struct{}, op func() (T, error)) (T, error) {
+	if gate != nil {
 		select {
-		case s.writes <- struct{}{}:
-			defer func() { <-s.writes }()
+		case gate <- struct{}{}:
+			defer func() { <-gate }()
 		case <-ctx.Done():
 			var zero T
 			return zero, ctx.Err()

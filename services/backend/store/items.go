@@ -58,7 +58,14 @@ func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 // findItem returns the item in any status.
 func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	var it Item
-	err := decodeOne(s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}), &it)
+	raw, err := read(ctx, s, func() (bson.Raw, error) {
+		return s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+	})
+	if err == nil {
+		err = bson.Unmarshal(raw, &it)
+	} else if errors.Is(err, mongo.ErrNoDocuments) {
+		err = ErrNotFound
+	}
 	if errors.Is(err, ErrNotFound) {
 		return Item{}, err
 	}
@@ -132,7 +139,9 @@ func (s *Store) ListItems(ctx context.Context, owner string, p Page) ([]Item, er
 	if owner != "" {
 		f = bson.D{{Key: "owner", Value: owner}, {Key: "status", Value: StatusAvailable}}
 	}
-	cur, err := s.items.Find(ctx, p.filter(f), p.findOptions().SetProjection(listProjection))
+	cur, err := read(ctx, s, func() (*mongo.Cursor, error) {
+		return s.items.Find(ctx, p.filter(f), p.findOptions().SetProjection(listProjection))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list items: %w", err)
 	}

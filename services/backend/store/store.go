@@ -31,6 +31,7 @@ type Store struct {
 
 	// writes, when set, queues database writes (see gate.go).
 	writes chan struct{}
+	reads  chan struct{}
 
 	// instance identifies this process's outbox entries; local remembers their state.
 	instance string
