@@ -34,7 +34,7 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 		return Item{}, err
 	}
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.items.InsertOne(ctx, it) }); err != nil {
-		s.unqueue(it.EventID)
+		s.abandon(it.EventID, err)
 		return Item{}, fmt.Errorf("insert item: %w", err)
 	}
 	s.local.commit(it.EventID)

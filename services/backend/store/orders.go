@@ -41,7 +41,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		return Order{}, err
 	}
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
-		s.unqueue(o.EventID) // a lost race or a failed write publishes nothing
+		s.abandon(o.EventID, err) // a lost race or a refused write publishes nothing
 		if mongo.IsDuplicateKeyError(err) {
 			return Order{}, ErrSold
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,8 +33,8 @@ import (
 //     the entry is deleted. Waiting also keeps two replicas from publishing the same entry.
 //
 // A crash after step 1 thus publishes nothing; a crash after step 2 loses nothing, since the
-// entry is already there. A failed domain write deletes its entry at once (best effort; the
-// relay would anyway).
+// entry is already there. A domain write the server refused deletes its entry at once (best
+// effort; the relay would anyway); one whose outcome is unknown leaves it to the relay's check.
 
 // OrphanAfter is how long a pending entry may wait for its domain write before the relay
 // deletes it. Requests time out long before this.
@@ -76,6 +77,19 @@ func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID,
 		return Event{}, fmt.Errorf("queue event %s: %w", key, err)
 	}
 	return e, nil
+}
+
+// abandon handles the entry of a domain write that returned err. When the server refused
+// the write, it did not happen: the entry is deleted. When the outcome is unknown (a timeout,
+// a broken connection: the server may still have written), the entry is left to the relay's
+// check of the domain document, which publishes it if the write did happen.
+func (s *Store) abandon(id string, err error) {
+	var we mongo.WriteException
+	if errors.As(err, &we) || mongo.IsDuplicateKeyError(err) {
+		s.unqueue(id)
+		return
+	}
+	s.local.forget(id)
 }
 
 // unqueue deletes the entry of a domain write that failed. It must not depend on the
