@@ -77,6 +77,7 @@ var _ = Describe("LittleEcom validation", func() {
 		Entry("access outliving refresh", "auth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}", "accessTokenTTL must be shorter than refreshTokenTTL"),
 		Entry("a sender without @", "notifier: {smtp: {from: nobody}}", "from must be an e-mail address"),
 		Entry("two Elasticsearch nodes", "logging: {elasticsearch: {replicas: 2}}", "elasticsearch replicas must be 1"),
+		Entry("a proxy that is no CIDR", "auth: {trustedProxies: [10.0.0.1]}", "trustedProxies must be CIDRs"),
 		Entry("a bad replica-set name", "mongodb: {replicaSetName: 'rs 0'}", "replicaSetName"),
 	)
 

@@ -54,6 +54,16 @@ type AuthSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m') && duration(self) <= duration('8760h')",message="refreshTokenTTL must be between 5m and 8760h (one year)"
 	// +optional
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
+
+	// trustedProxies are the CIDRs (your ingress controller's pods, the pod network) whose
+	// X-Forwarded-For header auth believes when it limits sign-in attempts per client IP.
+	// Empty: every request counts against the address it came from.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="trustedProxies must be CIDRs such as 10.0.0.0/8"
+	// +listType=set
+	// +optional
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
 }
 
 // StartTLS is how the notifier secures its SMTP session.

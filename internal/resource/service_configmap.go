@@ -96,6 +96,9 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
 		env[contract.EnvAuthAccessTokenTTL] = durationOr(spec.Auth.AccessTokenTTL, defaultAccessTokenTTL)
 		env[contract.EnvAuthRefreshTokenTTL] = durationOr(spec.Auth.RefreshTokenTTL, defaultRefreshTokenTTL)
+		// Behind an Ingress every sign-in comes from the controller's address: without the
+		// proxies to believe, the per-client-IP limit would be shared by all clients.
+		env[contract.EnvTrustedProxies] = strings.Join(spec.Auth.TrustedProxies, ",")
 	case ComponentNotifier:
 		smtp := spec.Notifier.SMTP
 		env[contract.EnvMongoDatabase] = contract.DatabaseNotifier

@@ -61,6 +61,7 @@ func TestServiceConfigMap_DefaultShop(t *testing.T) {
 			contract.EnvAuthAudience:        contract.DefaultAudience,
 			contract.EnvAuthAccessTokenTTL:  "15m0s",
 			contract.EnvAuthRefreshTokenTTL: "720h0m0s",
+			contract.EnvTrustedProxies:      "",
 		})},
 		{ComponentNotifier, with(map[string]string{
 			contract.EnvMongoDatabase: contract.DatabaseNotifier,
@@ -276,5 +277,15 @@ func TestServiceBuilders_RejectUnknownComponent(t *testing.T) {
 		if err := b.Update(b.Build()); err == nil {
 			t.Errorf("%T accepted component frontend", b)
 		}
+	}
+}
+
+func TestServiceConfigMap_AuthTrustsTheConfiguredProxies(t *testing.T) {
+	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+		spec.Auth.TrustedProxies = []string{"10.0.0.0/8", "192.168.0.0/16"}
+	})
+	cm := svcConfigMap(t, s, ComponentAuth)
+	if got := cm.Data[contract.EnvTrustedProxies]; got != "10.0.0.0/8,192.168.0.0/16" {
+		t.Errorf("%s = %q", contract.EnvTrustedProxies, got)
 	}
 }
