@@ -8,8 +8,9 @@
 //   - Listings are ordered by id, oldest first. Without parameters they return up to
 //     DefaultLimit items, a plain JSON array as before; when more exist a Link header
 //     (rel="next") carries the cursor (?after=<last id>).
-//   - /readyz checks MongoDB and RabbitMQ. Requests do not need RabbitMQ (events wait in the
-//     outbox), so a broker outage takes replicas out of the Service only if the probe says so.
+//   - /readyz checks MongoDB and RabbitMQ (the relay's connection). Requests themselves do
+//     not need RabbitMQ, since events wait in the outbox, yet a broker outage makes every
+//     replica unready: a deliberate choice to surface it, worth revisiting if it hurts.
 //
 // Under load, identical listing requests share one query (coalesce.go) and verified tokens
 // are remembered until they expire (tokencache.go); docs/performance-backend.md has figures.
