@@ -69,10 +69,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	verifier := newTokenCache(tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience))
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
-		Ready: map[string]func(context.Context) error{
-			"mongodb":  mongox.Ping(client),
-			"rabbitmq": rl.Check,
-		},
+		Ready: map[string]func(context.Context) error{"mongodb": mongox.Ping(client)},
+		// Requests succeed while RabbitMQ is down (events wait in the outbox), so a broker
+		// outage must not take every backend replica out of its Service.
+		ReadyOptional: map[string]func(context.Context) error{"rabbitmq": rl.Check},
 	})
 	return a, nil
 }

@@ -29,7 +29,7 @@ func TestProbesAndMetrics(t *testing.T) {
 	if r := s.Do("GET", "/healthz", "", ""); r.Status != 200 {
 		t.Errorf("healthz = %d", r.Status)
 	}
-	waitFor(t, func() bool { return s.Do("GET", "/readyz", "", "").Status == 200 }, "readyz")
+	waitFor(t, func() bool { return strings.Contains(s.Do("GET", "/readyz", "", "").Body, `"status":"ok"`) }, "readyz")
 	var rep struct {
 		Status string
 		Checks map[string]string

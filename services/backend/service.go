@@ -31,6 +31,8 @@ type Deps struct {
 	CORS     httpx.CORSConfig
 	// Ready are the /readyz checks by dependency name.
 	Ready map[string]func(context.Context) error
+	// ReadyOptional are reported by /readyz without making the backend unready.
+	ReadyOptional map[string]func(context.Context) error
 }
 
 // Service serves the backend's REST API.
@@ -55,7 +57,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
-		ready:    health.Handler(d.Ready),
+		ready:    health.WithOptional(d.Ready, d.ReadyOptional),
 		prom:     d.Metrics.Handler(),
 		listings: newCoalescer[listingKey, listing](listingTimeout),
 	}

@@ -32,14 +32,14 @@ func (r *Relay) channel() (*amqp.Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to rabbitmq at %s: %w", redact(r.cfg.URL), err)
 	}
+	if err := topology.Ensure(conn, r.cfg.Topology); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("declare topology: %w", err)
+	}
 	ch, err := conn.Channel()
 	if err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("open channel: %w", err)
-	}
-	if err := topology.DeclareWith(ch, r.cfg.Topology); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("declare topology: %w", err)
 	}
 	if err := ch.Confirm(false); err != nil {
 		_ = conn.Close()

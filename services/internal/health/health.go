@@ -25,13 +25,28 @@ func Healthz() http.Handler {
 
 // Report is the JSON body of /readyz.
 type Report struct {
-	Status string            `json:"status"` // "ok" or "unavailable"
+	Status string            `json:"status"` // "ok", "degraded" or "unavailable"
 	Checks map[string]string `json:"checks"` // name -> "ok" or the error
 }
 
 // Handler runs every check concurrently, each bounded by CheckTimeout, and answers 200 when
 // all pass, 503 naming the failing dependencies otherwise.
 func Handler(checks map[string]func(context.Context) error) http.Handler {
+	return WithOptional(checks, nil)
+}
+
+// WithOptional is Handler with checks that are reported but do not make the service
+// unready: a dependency the service works around (the backend's outbox holds events while
+// RabbitMQ is down) must not take every replica out of its Service. With only an optional
+// check failing it answers 200 with status "degraded".
+func WithOptional(required, optional map[string]func(context.Context) error) http.Handler {
+	checks := make(map[string]func(context.Context) error, len(required)+len(optional))
+	for n, c := range required {
+		checks[n] = c
+	}
+	for n, c := range optional {
+		checks[n] = c
+	}
 	names := make([]string, 0, len(checks))
 	for n := range checks {
 		names = append(names, n)
@@ -58,8 +73,12 @@ func Handler(checks map[string]func(context.Context) error) http.Handler {
 		}
 		wg.Wait()
 		status := http.StatusOK
-		for _, res := range rep.Checks {
-			if res != "ok" {
+		for name, res := range rep.Checks {
+			switch _, opt := optional[name]; {
+			case res == "ok":
+			case opt && status == http.StatusOK:
+				rep.Status = "degraded"
+			case !opt:
 				rep.Status, status = "unavailable", http.StatusServiceUnavailable
 			}
 		}

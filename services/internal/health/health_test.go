@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"littleecom.io/littleecom/services/internal/health"
@@ -45,5 +46,31 @@ func TestHandler(t *testing.T) {
 	health.Healthz().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 {
 		t.Errorf("healthz = %d", rec.Code)
+	}
+}
+
+func TestWithOptional_ReportsWithoutFailing(t *testing.T) {
+	fail := func(context.Context) error { return errors.New("down") }
+	ok := func(context.Context) error { return nil }
+	tests := []struct {
+		name     string
+		required map[string]func(context.Context) error
+		optional map[string]func(context.Context) error
+		status   int
+		word     string
+	}{
+		{"all fine", map[string]func(context.Context) error{"db": ok}, map[string]func(context.Context) error{"mq": ok}, 200, `"status":"ok"`},
+		{"optional down", map[string]func(context.Context) error{"db": ok}, map[string]func(context.Context) error{"mq": fail}, 200, `"status":"degraded"`},
+		{"required down", map[string]func(context.Context) error{"db": fail}, map[string]func(context.Context) error{"mq": ok}, 503, `"status":"unavailable"`},
+		{"both down", map[string]func(context.Context) error{"db": fail}, map[string]func(context.Context) error{"mq": fail}, 503, `"status":"unavailable"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			health.WithOptional(tt.required, tt.optional).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.word) {
+				t.Errorf("got %d %s", rec.Code, rec.Body)
+			}
+		})
 	}
 }
