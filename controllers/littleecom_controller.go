@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -30,6 +31,9 @@ type LittleEcomReconciler struct {
 	Recorder  events.EventRecorder
 	// ReplicaSet drives replSetInitiate/Reconfig and users; nil skips that phase.
 	ReplicaSet ReplicaSetManager
+
+	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
+	gateway *gatewayAPI
 }
 
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;update;patch
@@ -147,7 +151,8 @@ func (s *reconcileState) fail(conditionType string, err error) error {
 // SetupWithManager watches the LittleEcoms and every child they own, so that a child
 // deleted or edited by hand is put back.
 func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	r.gateway = newGatewayAPI(mgr)
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&appsv1.Deployment{}).
@@ -155,6 +160,12 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Secret{}).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.ServiceAccount{}).
-		Named("littleecom").
-		Complete(r)
+		Owns(&networkingv1.Ingress{})
+	// HTTPRoutes only when the Gateway API CRDs are installed: a watch on a missing kind fails.
+	c, err := r.gateway.ownRoutes(b).Named("littleecom").Build(r)
+	if err != nil {
+		return err
+	}
+	r.gateway.controller = c
+	return nil
 }

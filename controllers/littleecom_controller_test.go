@@ -138,17 +138,20 @@ var _ = Describe("LittleEcom controller", func() {
 			}, timeout, interval).Should(Succeed())
 
 			markAllReady(ns, name)
+			markIngressAddress(ns, name, "192.0.2.1")
 			Eventually(func(g Gomega) {
 				g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
 				for _, t := range []string{shopv1.ConditionMongoDBReady, shopv1.ConditionRabbitMQReady,
-					shopv1.ConditionAuthReady, shopv1.ConditionBackendReady, shopv1.ConditionNotifierReady} {
+					shopv1.ConditionAuthReady, shopv1.ConditionBackendReady, shopv1.ConditionNotifierReady,
+					shopv1.ConditionIngressReady} {
 					g.Expect(condition(le, t).Status).To(Equal(metav1.ConditionTrue), t)
 				}
 				g.Expect(condition(le, shopv1.ConditionNotifierReady).Reason).To(Equal(shopv1.ReasonSMTPNotConfigured))
 				g.Expect(condition(le, shopv1.ConditionReplicaSetInitialized).Status).To(Equal(metav1.ConditionTrue))
 				g.Expect(condition(le, shopv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 				g.Expect(le.Status.Phase).To(Equal(shopv1.PhaseReady))
-				g.Expect(le.Status.ReadyComponents).To(Equal("6/6"))
+				g.Expect(le.Status.ReadyComponents).To(Equal("7/7"))
+				g.Expect(le.Status.Endpoints.API).To(Equal("http://192.0.2.1/"))
 				g.Expect(le.Status.ObservedGeneration).To(Equal(le.Generation))
 			}, timeout, interval).Should(Succeed())
 		})

@@ -74,6 +74,7 @@ func readyState(shop *shopv1.LittleEcom) *reconcileState {
 			Status: appsv1.DeploymentStatus{AvailableReplicas: 1, UpdatedReplicas: 1}}
 	}
 	st.replicaSet = replicaSetObservation{reason: shopv1.ReasonInitialized, initialized: true}
+	st.edge = readyEdge()
 	return st
 }
 
@@ -130,7 +131,7 @@ func TestComputeStatus_IsStableWhenNothingChanged(t *testing.T) {
 	if !statusEqual(first, &shop.Status) {
 		t.Error("a second computation from the same observations changed the status (a write per resync)")
 	}
-	if shop.Status.ReadyComponents != "6/6" {
+	if shop.Status.ReadyComponents != "7/7" {
 		t.Errorf("readyComponents = %s", shop.Status.ReadyComponents)
 	}
 }

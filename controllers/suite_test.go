@@ -20,6 +20,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 )
@@ -47,6 +48,7 @@ var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(shopv1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
 	By("starting kube-apiserver and etcd")
 	testEnv = &envtest.Environment{

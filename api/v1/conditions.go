@@ -43,3 +43,19 @@ const (
 	ReasonReconfiguring  = "Reconfiguring"
 	ReasonUnreachable    = "Unreachable"
 )
+
+// Edge reasons for ConditionIngressReady (Ingress and Gateway API HTTPRoute).
+const (
+	// ReasonWaitingForAddress: the Ingress exists; its controller has not published an address.
+	ReasonWaitingForAddress = "WaitingForAddress"
+	// ReasonGatewayAPINotInstalled: spec.gateway asks for an HTTPRoute but the cluster has no
+	// Gateway API CRDs (gateway.networking.k8s.io/v1 HTTPRoute).
+	ReasonGatewayAPINotInstalled = "GatewayAPINotInstalled"
+	// ReasonWaitingForGateway: the HTTPRoute exists; no Gateway controller has reported on it.
+	ReasonWaitingForGateway = "WaitingForGateway"
+	// ReasonRouteNotAccepted: a parent Gateway refused the HTTPRoute (Accepted=False).
+	ReasonRouteNotAccepted = "RouteNotAccepted"
+	// ReasonRouteRefsUnresolved: a parent Gateway cannot resolve the route's backends
+	// (ResolvedRefs=False).
+	ReasonRouteRefsUnresolved = "RouteRefsUnresolved"
+)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/controllers"
@@ -52,6 +53,7 @@ func run() error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(shopv1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {
