@@ -56,6 +56,11 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 test: manifests generate fmt vet envtest rabbitmq ## Run every test (envtest on a real API server, services on real RabbitMQ/FerretDB/SMTP).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
 
+.PHONY: dev
+dev: envtest rabbitmq ## Run the whole shop on this machine until Ctrl-C (gateway on 127.0.0.1:8080, LITTLEECOM_ADDR changes it; data in bin/dev, LITTLEECOM_DATA).
+	go build -o "$(LOCALBIN)/littleecom-dev" ./cmd/dev
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" exec "$(LOCALBIN)/littleecom-dev"
+
 .PHONY: bench
 bench: envtest rabbitmq ## Run the benchmarks (reported, never asserted).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -run '^$$' -bench . -benchmem ./...

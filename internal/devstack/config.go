@@ -1,0 +1,116 @@
+package devstack
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Environment variables the dev runner reads.
+const (
+	// EnvAddr is the gateway's listen address (default 127.0.0.1:8080).
+	EnvAddr = "LITTLEECOM_ADDR"
+	// EnvData is the data directory (default bin/dev).
+	EnvData = "LITTLEECOM_DATA"
+)
+
+// Config says where the stack runs. Zero values take the defaults of make dev.
+type Config struct {
+	// Root is the repository root: config/crd/bases, config/samples and cmd/ are read from it.
+	Root string
+	// DataDir holds etcd's and FerretDB's data (kept across restarts), the kubeconfig, the
+	// service binaries and the lock file. Default <Root>/bin/dev.
+	DataDir string
+	// Assets holds kube-apiserver and etcd. Default KUBEBUILDER_ASSETS, else the newest
+	// <Root>/bin/k8s/<version>.
+	Assets string
+	// Addr is the gateway's listen address, default 127.0.0.1:8080 ("127.0.0.1:0": any).
+	Addr string
+	// Namespace receives the sample (default littleecom); Sample is the file applied
+	// (default config/samples/shop_v1_littleecom.yaml).
+	Namespace, Sample string
+	// AMQPAddr is the local broker (default 127.0.0.1:5672), RabbitMQAPI its management API
+	// (default http://127.0.0.1:15672), RabbitMQUser/Password its administrator (guest).
+	AMQPAddr, RabbitMQAPI, RabbitMQUser, RabbitMQPassword string
+	// VHost receives the operator's definitions (default littleecom-dev).
+	VHost string
+	// Ephemeral deletes the vhost and the imported users on Stop (tests). make dev keeps
+	// them, as it keeps FerretDB's data, so queued events survive a restart.
+	Ephemeral bool
+	// ServiceEnv is set on top of the mapped environment of a service (by component name);
+	// every entry is logged as a mapping. Tests use it; make dev sets nothing.
+	ServiceEnv map[string]map[string]string
+	// Log receives every component's prefixed logs (default os.Stderr).
+	Log io.Writer
+	// Timeout bounds Start (default 3 minutes; the service build is most of a cold start).
+	Timeout time.Duration
+}
+
+func (c *Config) defaults() error {
+	if c.Root == "" {
+		root, err := FindRoot()
+		if err != nil {
+			return err
+		}
+		c.Root = root
+	}
+	c.DataDir = cmp.Or(c.DataDir, filepath.Join(c.Root, "bin", "dev"))
+	if c.Assets == "" {
+		c.Assets = FindAssets(c.Root)
+	}
+	if c.Assets == "" {
+		return errors.New("no kube-apiserver/etcd: run make envtest (hack/build-envtest.sh builds them into bin/k8s) or set KUBEBUILDER_ASSETS")
+	}
+	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8080")
+	c.Namespace = cmp.Or(c.Namespace, "littleecom")
+	c.Sample = cmp.Or(c.Sample, filepath.Join(c.Root, "config", "samples", "shop_v1_littleecom.yaml"))
+	c.AMQPAddr = cmp.Or(c.AMQPAddr, "127.0.0.1:5672")
+	c.RabbitMQAPI = cmp.Or(c.RabbitMQAPI, "http://127.0.0.1:15672")
+	c.RabbitMQUser = cmp.Or(c.RabbitMQUser, "guest")
+	c.RabbitMQPassword = cmp.Or(c.RabbitMQPassword, "guest")
+	c.VHost = cmp.Or(c.VHost, "littleecom-dev")
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+	c.Timeout = cmp.Or(c.Timeout, 3*time.Minute)
+	return nil
+}
+
+// FindRoot walks up from the working directory to the directory holding go.mod.
+func FindRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// FindAssets returns KUBEBUILDER_ASSETS, or the newest bin/k8s/<version> holding both
+// binaries, or "".
+func FindAssets(root string) string {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir
+	}
+	matches, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
+	for i := len(matches) - 1; i >= 0; i-- {
+		_, e1 := os.Stat(filepath.Join(matches[i], "kube-apiserver"))
+		_, e2 := os.Stat(filepath.Join(matches[i], "etcd"))
+		if e1 == nil && e2 == nil {
+			return matches[i]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,331 @@
+package devstack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// The ingress-nginx annotations the gateway honours, with ingress-nginx's defaults.
+const (
+	annotationPrefix          = "nginx.ingress.kubernetes.io/"
+	AnnotationEnableCORS      = annotationPrefix + "enable-cors"
+	AnnotationCORSOrigin      = annotationPrefix + "cors-allow-origin"
+	AnnotationCORSMethods     = annotationPrefix + "cors-allow-methods"
+	AnnotationCORSHeaders     = annotationPrefix + "cors-allow-headers"
+	AnnotationCORSExpose      = annotationPrefix + "cors-expose-headers"
+	AnnotationCORSCredentials = annotationPrefix + "cors-allow-credentials"
+	AnnotationCORSMaxAge      = annotationPrefix + "cors-max-age"
+
+	nginxDefaultMethods = "GET, PUT, POST, DELETE, PATCH, OPTIONS"
+	nginxDefaultHeaders = "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization"
+	nginxDefaultMaxAge  = "1728000"
+)
+
+// PathMail is where the gateway serves the e-mails the SMTP sink received.
+const PathMail = "/dev/mail"
+
+// corsPolicy is what the CORS annotations of an Ingress say.
+type corsPolicy struct {
+	enabled     bool
+	anyOrigin   bool
+	origins     []string // lower-cased; may hold a "*." wildcard host
+	methods     string
+	headers     string
+	expose      string
+	credentials bool
+	maxAge      string
+}
+
+func corsFromAnnotations(a map[string]string) corsPolicy {
+	p := corsPolicy{enabled: strings.EqualFold(strings.TrimSpace(a[AnnotationEnableCORS]), "true")}
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(a[key]); v != "" {
+			return v
+		}
+		return def
+	}
+	for _, o := range strings.Split(get(AnnotationCORSOrigin, "*"), ",") {
+		switch o = strings.ToLower(strings.TrimSpace(o)); o {
+		case "":
+		case "*":
+			p.anyOrigin = true
+		default:
+			p.origins = append(p.origins, o)
+		}
+	}
+	p.methods = get(AnnotationCORSMethods, nginxDefaultMethods)
+	p.headers = get(AnnotationCORSHeaders, nginxDefaultHeaders)
+	p.expose = get(AnnotationCORSExpose, "")
+	p.credentials, _ = strconv.ParseBool(get(AnnotationCORSCredentials, "true")) // ingress-nginx defaults to true
+	p.maxAge = get(AnnotationCORSMaxAge, nginxDefaultMaxAge)
+	return p
+}
+
+// allowOrigin is the Access-Control-Allow-Origin value for a request from origin, "" when
+// the policy does not allow it (ingress-nginx then adds no CORS headers at all).
+func (p corsPolicy) allowOrigin(origin string) string {
+	if !p.enabled {
+		return ""
+	}
+	if p.anyOrigin {
+		return "*"
+	}
+	o := strings.ToLower(origin)
+	for _, allowed := range p.origins {
+		if o == allowed || wildcardOriginMatch(allowed, o) {
+			return origin
+		}
+	}
+	return ""
+}
+
+// wildcardOriginMatch matches "https://*.example.com" against "https://a.example.com".
+func wildcardOriginMatch(pattern, origin string) bool {
+	scheme, host, ok := strings.Cut(pattern, "://*.")
+	if !ok {
+		return false
+	}
+	rest, found := strings.CutPrefix(origin, scheme+"://")
+	return found && strings.HasSuffix(rest, "."+host) && !strings.Contains(strings.TrimSuffix(rest, "."+host), "/")
+}
+
+// setHeaders sets the CORS response headers as ingress-nginx's more_set_headers does:
+// replacing whatever the upstream sent, so there is exactly one of each.
+func (p corsPolicy) setHeaders(h http.Header, allowOrigin string) {
+	for k := range h {
+		if strings.HasPrefix(k, "Access-Control-") {
+			h.Del(k)
+		}
+	}
+	h.Set("Access-Control-Allow-Origin", allowOrigin)
+	if p.credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	h.Set("Access-Control-Allow-Methods", p.methods)
+	h.Set("Access-Control-Allow-Headers", p.headers)
+	if p.expose != "" {
+		h.Set("Access-Control-Expose-Headers", p.expose)
+	}
+	h.Set("Access-Control-Max-Age", p.maxAge)
+}
+
+// ingressRoute is one path of an Ingress rule and the Service behind it.
+type ingressRoute struct {
+	path     string
+	exact    bool
+	service  string
+	hostRule string // the rule's host, "" for any
+}
+
+func (r ingressRoute) matches(path string) bool {
+	if r.exact {
+		return path == r.path
+	}
+	// Prefix: element-wise, so /auth matches /auth and /auth/x but not /authx.
+	p := strings.TrimSuffix(r.path, "/")
+	return p == "" || path == p || strings.HasPrefix(path, p+"/")
+}
+
+// routeTable is an Ingress compiled for the gateway.
+type routeTable struct {
+	routes     []ingressRoute // most specific first
+	defaultSvc string
+	cors       corsPolicy
+	hosts      []string // rule hosts, served on every host here
+}
+
+func compileIngress(ing *networkingv1.Ingress) routeTable {
+	t := routeTable{cors: corsFromAnnotations(ing.Annotations)}
+	if b := ing.Spec.DefaultBackend; b != nil && b.Service != nil {
+		t.defaultSvc = b.Service.Name
+	}
+	for _, rule := range ing.Spec.Rules {
+		if rule.Host != "" && !slices.Contains(t.hosts, rule.Host) {
+			t.hosts = append(t.hosts, rule.Host)
+		}
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			if p.Backend.Service == nil {
+				continue
+			}
+			path := cmp.Or(p.Path, "/")
+			exact := p.PathType != nil && *p.PathType == networkingv1.PathTypeExact
+			t.routes = append(t.routes, ingressRoute{path: path, exact: exact, service: p.Backend.Service.Name, hostRule: rule.Host})
+		}
+	}
+	// Longest path first; an Exact path before a Prefix of the same length.
+	slices.SortStableFunc(t.routes, func(a, b ingressRoute) int {
+		if c := cmp.Compare(len(b.path), len(a.path)); c != 0 {
+			return c
+		}
+		switch {
+		case a.exact && !b.exact:
+			return -1
+		case b.exact && !a.exact:
+			return 1
+		}
+		return 0
+	})
+	return t
+}
+
+// serviceFor is the Service that serves path, "" when none does.
+func (t routeTable) serviceFor(path string) string {
+	for _, r := range t.routes {
+		if r.matches(path) {
+			return r.service
+		}
+	}
+	return t.defaultSvc
+}
+
+// gateway stands in for the ingress controller: it routes by the Ingress object and answers
+// CORS as its nginx annotations say.
+type gateway struct {
+	// ingress reads the Ingress the operator created (through an informer cache, so every
+	// request sees its latest version).
+	ingress func(ctx context.Context) (*networkingv1.Ingress, error)
+	// upstream maps a Service name to the local process's host:port.
+	upstream func(service string) (string, bool)
+	mail     http.Handler
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	version string
+	table   routeTable
+	proxies map[string]*httputil.ReverseProxy
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == PathMail && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		g.mail.ServeHTTP(w, r)
+		return
+	}
+	t, err := g.routes(r.Context())
+	if err != nil {
+		http.Error(w, "littleecom dev gateway: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if allow := t.cors.allowOrigin(r.Header.Get("Origin")); allow != "" {
+		if r.Method == http.MethodOptions {
+			// A preflight never reaches the services: ingress-nginx answers it itself.
+			t.cors.setHeaders(w.Header(), allow)
+			w.Header().Set("Content-Type", "text/plain charset=UTF-8")
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), corsKey{}, corsAnswer{t.cors, allow}))
+	}
+	svc := t.serviceFor(r.URL.Path)
+	if svc == "" {
+		http.Error(w, "littleecom dev gateway: no Ingress path matches "+r.URL.Path, http.StatusNotFound)
+		return
+	}
+	proxy, err := g.proxy(svc)
+	if err != nil {
+		http.Error(w, "littleecom dev gateway: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+type corsKey struct{}
+
+// corsAnswer is what the response to a CORS request gets, decided before proxying.
+type corsAnswer struct {
+	policy corsPolicy
+	allow  string
+}
+
+// routes returns the table for the Ingress's current version, compiling it on a change.
+func (g *gateway) routes(ctx context.Context) (routeTable, error) {
+	ing, err := g.ingress(ctx)
+	if apierrors.IsNotFound(err) {
+		return routeTable{}, errors.New("the Ingress the operator creates is not there (yet); nothing to route by")
+	}
+	if err != nil {
+		return routeTable{}, fmt.Errorf("reading the Ingress: %w", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v := ing.ResourceVersion; v != g.version {
+		g.version, g.table = v, compileIngress(ing)
+		g.log.Info("routing by Ingress", "ingress", ing.Namespace+"/"+ing.Name, "resourceVersion", v,
+			"routes", describeRoutes(g.table), "cors", g.table.cors.enabled)
+		if len(g.table.hosts) > 0 {
+			g.log.Info("the Ingress's rules name hosts; the dev gateway serves them on every host", "hosts", g.table.hosts)
+		}
+	}
+	return g.table, nil
+}
+
+func describeRoutes(t routeTable) string {
+	var parts []string
+	for _, r := range t.routes {
+		kind := "Prefix"
+		if r.exact {
+			kind = "Exact"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s -> %s", kind, r.path, r.service))
+	}
+	if t.defaultSvc != "" {
+		parts = append(parts, "default -> "+t.defaultSvc)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// proxy returns the reverse proxy to the local process of service.
+func (g *gateway) proxy(service string) (*httputil.ReverseProxy, error) {
+	addr, ok := g.upstream(service)
+	if !ok {
+		return nil, fmt.Errorf("the Ingress routes to Service %s, which no local process stands in for", service)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	key := service + "@" + addr
+	if p, ok := g.proxies[key]; ok {
+		return p, nil
+	}
+	target := &url.URL{Scheme: "http", Host: addr}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host // as ingress-nginx: the upstream sees the client's Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if a, ok := resp.Request.Context().Value(corsKey{}).(corsAnswer); ok {
+				a.policy.setHeaders(resp.Header, a.allow)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if a, ok := r.Context().Value(corsKey{}).(corsAnswer); ok {
+				a.policy.setHeaders(w.Header(), a.allow)
+			}
+			g.log.Warn("upstream failed", "service", service, "addr", addr, "err", err)
+			http.Error(w, "littleecom dev gateway: "+service+" does not answer", http.StatusBadGateway)
+		},
+	}
+	if g.proxies == nil {
+		g.proxies = map[string]*httputil.ReverseProxy{}
+	}
+	g.proxies[key] = p
+	return p, nil
+}

@@ -1,0 +1,103 @@
+package devstack
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// kubelet plays the kubelet and the workload controllers for the shop's Deployments and
+// StatefulSets, which envtest has none of: every second it writes each one's status from
+// whether its local stand-in answers. One local process stands in for all of an object's
+// replicas, so ready means every replica ready, and not ready means none.
+type kubelet struct {
+	c         client.Client
+	namespace string
+	// probes maps a Deployment or StatefulSet name to the health of its stand-in.
+	probes map[string]func(context.Context) bool
+	log    *slog.Logger
+}
+
+func (k *kubelet) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		k.sync(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (k *kubelet) sync(ctx context.Context) {
+	var deps appsv1.DeploymentList
+	if err := k.c.List(ctx, &deps, client.InNamespace(k.namespace)); err == nil {
+		for i := range deps.Items {
+			k.syncDeployment(ctx, &deps.Items[i])
+		}
+	}
+	var sets appsv1.StatefulSetList
+	if err := k.c.List(ctx, &sets, client.InNamespace(k.namespace)); err == nil {
+		for i := range sets.Items {
+			k.syncStatefulSet(ctx, &sets.Items[i])
+		}
+	}
+}
+
+func (k *kubelet) readyReplicas(ctx context.Context, name string, replicas int32) (int32, bool) {
+	probe, ok := k.probes[name]
+	if !ok {
+		return 0, false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if probe(pctx) {
+		return replicas, true
+	}
+	return 0, true
+}
+
+func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) {
+	n := ptr.Deref(d.Spec.Replicas, 1)
+	r, ok := k.readyReplicas(ctx, d.Name, n)
+	if !ok {
+		return
+	}
+	want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
+		ReadyReplicas: r, AvailableReplicas: r, UnavailableReplicas: n - r}
+	s := d.Status
+	if s.ObservedGeneration == want.ObservedGeneration && s.Replicas == n && s.UpdatedReplicas == n &&
+		s.ReadyReplicas == r && s.AvailableReplicas == r && s.UnavailableReplicas == n-r {
+		return
+	}
+	want.Conditions = d.Status.Conditions
+	d.Status = want
+	if err := k.c.Status().Update(ctx, d); err == nil {
+		k.log.Info("deployment status", "deployment", d.Name, "ready", r, "replicas", n)
+	}
+}
+
+func (k *kubelet) syncStatefulSet(ctx context.Context, sts *appsv1.StatefulSet) {
+	n := ptr.Deref(sts.Spec.Replicas, 1)
+	r, ok := k.readyReplicas(ctx, sts.Name, n)
+	if !ok {
+		return
+	}
+	s := sts.Status
+	if s.ObservedGeneration == sts.Generation && s.Replicas == n && s.UpdatedReplicas == n &&
+		s.CurrentReplicas == n && s.ReadyReplicas == r && s.AvailableReplicas == r {
+		return
+	}
+	sts.Status.ObservedGeneration = sts.Generation
+	sts.Status.Replicas, sts.Status.UpdatedReplicas, sts.Status.CurrentReplicas = n, n, n
+	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = r, r
+	if err := k.c.Status().Update(ctx, sts); err == nil {
+		k.log.Info("statefulset status", "statefulset", sts.Name, "ready", r, "replicas", n)
+	}
+}

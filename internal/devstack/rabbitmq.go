@@ -1,0 +1,146 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// broker is the local RabbitMQ and the dev vhost the operator's definitions go to.
+type broker struct {
+	amqpAddr string // host:port
+	api      string // management API base URL
+	user     string // the local broker's administrator (guest by default)
+	pass     string
+	vhost    string
+	// prefix renames the operator's users: users are broker-wide, and this broker is shared
+	// with make test and other stacks, each of which has its own passwords for them.
+	prefix string
+	users  []string // as imported, for cleanup
+}
+
+// errRabbitMQDown says how to get a broker.
+var errRabbitMQDown = errors.New("RabbitMQ does not answer: run hack/rabbitmq.sh start (make dev and make test do; it installs Debian's rabbitmq-server when absent)")
+
+// check fails fast when the broker is not there.
+func (b *broker) check(ctx context.Context) error {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", b.amqpAddr)
+	if err != nil {
+		return fmt.Errorf("%w (%s: %v)", errRabbitMQDown, b.amqpAddr, err)
+	}
+	return c.Close()
+}
+
+// importDefinitions imports the operator's definitions.json into the dev vhost: the same
+// users (renamed with the prefix), password hashes, permissions, exchanges, queues and
+// bindings, so the services log in as the operator made them, with least privilege.
+func (b *broker) importDefinitions(ctx context.Context, defs []byte) error {
+	rewritten, users, err := rewriteDefinitions(defs, b.vhost, b.prefix)
+	if err != nil {
+		return err
+	}
+	b.users = users
+	err = b.mgmt(ctx, http.MethodPost, "/api/definitions", rewritten)
+	var netErr *net.OpError
+	if errors.As(err, &netErr) {
+		// No management plugin: the CLI imports the same file (as root, next to the broker).
+		return b.ctl(ctx, rewritten)
+	}
+	return err
+}
+
+// rewriteDefinitions moves every vhost-scoped entry to vhost and renames users with prefix.
+func rewriteDefinitions(defs []byte, vhost, prefix string) ([]byte, []string, error) {
+	var d map[string]any
+	if err := json.Unmarshal(defs, &d); err != nil {
+		return nil, nil, fmt.Errorf("definitions.json: %w", err)
+	}
+	var users []string
+	for key, v := range d {
+		list, ok := v.([]any)
+		if !ok {
+			continue
+		}
+		for _, item := range list {
+			obj, ok := item.(map[string]any)
+			if !ok {
+				continue
+			}
+			if _, ok := obj["vhost"]; ok {
+				obj["vhost"] = vhost
+			}
+			switch key {
+			case "users":
+				name := prefix + fmt.Sprint(obj["name"])
+				obj["name"] = name
+				users = append(users, name)
+			case "permissions", "topic_permissions":
+				obj["user"] = prefix + fmt.Sprint(obj["user"])
+			case "vhosts":
+				obj["name"] = vhost
+			}
+		}
+	}
+	out, err := json.Marshal(d)
+	return out, users, err
+}
+
+// cleanup deletes the vhost (its queues and messages) and the imported users.
+func (b *broker) cleanup(ctx context.Context) error {
+	var errs []error
+	errs = append(errs, b.mgmt(ctx, http.MethodDelete, "/api/vhosts/"+url.PathEscape(b.vhost), nil))
+	for _, u := range b.users {
+		errs = append(errs, b.mgmt(ctx, http.MethodDelete, "/api/users/"+url.PathEscape(u), nil))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *broker) mgmt(ctx context.Context, method, path string, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, b.api+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(b.user, b.pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 300 && !(method == http.MethodDelete && resp.StatusCode == http.StatusNotFound) {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("rabbitmq management %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+func (b *broker) ctl(ctx context.Context, defs []byte) error {
+	f, err := os.CreateTemp("", "littleecom-definitions-*.json")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(f.Name()) }()
+	if _, err := f.Write(defs); err != nil {
+		return err
+	}
+	_ = f.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", "-q", "import_definitions", f.Name()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("rabbitmqctl import_definitions: %w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}

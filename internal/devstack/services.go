@@ -1,0 +1,187 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"littleecom.io/littleecom/internal/resource"
+)
+
+// serviceComponents are the shop's services in start order: backend verifies tokens with
+// auth's keys, so auth comes first.
+var serviceComponents = []string{resource.ComponentAuth, resource.ComponentBackend, resource.ComponentNotifier}
+
+// probes are the kubelet's health checks of every stand-in, by workload name.
+func (s *Stack) probes() map[string]func(context.Context) bool {
+	n := s.names()
+	httpc := &http.Client{Timeout: 2 * time.Second}
+	probes := map[string]func(context.Context) bool{
+		n.MongoDB(): func(ctx context.Context) bool { return s.rs.ping(ctx) == nil },
+		n.RabbitMQ(): func(ctx context.Context) bool {
+			d := net.Dialer{Timeout: time.Second}
+			c, err := d.DialContext(ctx, "tcp", s.cfg.AMQPAddr)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err == nil
+		},
+	}
+	for _, c := range serviceComponents {
+		probes[n.Service(c)] = func(ctx context.Context) bool {
+			s.procsMu.Lock()
+			p := s.procs[c]
+			s.procsMu.Unlock()
+			return p != nil && !p.died() && ready(ctx, httpc, "http://"+p.addr+"/readyz")
+		}
+	}
+	return probes
+}
+
+// startServices runs auth, then backend and notifier, each configured from its Deployment.
+func (s *Stack) startServices(ctx context.Context, binDir string) error {
+	objs, err := s.namespaceObjects(ctx)
+	if err != nil {
+		return err
+	}
+	authAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	if err := s.startService(ctx, binDir, resource.ComponentAuth, authAddr, authAddr, objs); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, c := range serviceComponents[1:] {
+		wg.Go(func() {
+			addr, err := freeAddr()
+			if err == nil {
+				err = s.startService(ctx, binDir, c, addr, authAddr, objs)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {
+	objs := objects{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	var cms corev1.ConfigMapList
+	if err := s.client.List(ctx, &cms, client.InNamespace(s.cfg.Namespace)); err != nil {
+		return objs, err
+	}
+	for i := range cms.Items {
+		objs.configMaps[cms.Items[i].Name] = &cms.Items[i]
+	}
+	var secrets corev1.SecretList
+	if err := s.client.List(ctx, &secrets, client.InNamespace(s.cfg.Namespace)); err != nil {
+		return objs, err
+	}
+	for i := range secrets.Items {
+		objs.secrets[secrets.Items[i].Name] = &secrets.Items[i]
+	}
+	return objs, nil
+}
+
+// startService reads the component's Deployment, maps its environment to this machine and
+// runs the binary until it answers /readyz.
+func (s *Stack) startService(ctx context.Context, binDir, component, addr, authAddr string, objs objects) error {
+	var dep appsv1.Deployment
+	key := client.ObjectKey{Namespace: s.cfg.Namespace, Name: s.names().Service(component)}
+	if err := s.client.Get(ctx, key, &dep); err != nil {
+		return fmt.Errorf("%s: reading Deployment %s: %w", component, key, err)
+	}
+	env, err := resolveEnv(&dep, component, objs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", component, err)
+	}
+	sinkAddr := s.sink.addr()
+	mapped, mappings := mapEnv(env, localEndpoints{
+		MongoURI: s.ferret.uri(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
+		SMTPHost: sinkAddr.IP.String(), SMTPPort: sinkAddr.Port, AuthAddr: authAddr, HTTPAddr: addr,
+	})
+	for _, k := range slices.Sorted(maps.Keys(s.cfg.ServiceEnv[component])) {
+		v := s.cfg.ServiceEnv[component][k]
+		mappings = append(mappings, Mapping{Name: k, From: mapped[k], To: v, Why: "set by the caller of devstack.Start"})
+		mapped[k] = v
+	}
+	log := s.log.With("service", component)
+	log.Info("configured from Deployment "+dep.Name, "variables", len(env), "mapped", len(mappings))
+	for _, m := range mappings {
+		from, to := m.From, m.To
+		if secretNames[m.Name] {
+			from, to = mask(from), mask(to)
+		}
+		log.Info("  mapped "+m.Name, "from", from, "to", to, "why", m.Why)
+	}
+	if left := inClusterLeftovers(mapped); len(left) > 0 {
+		log.Warn("variables still point into the cluster; the dev runner does not know them", "names", strings.Join(left, ","))
+	}
+	p, err := startProcess(component, filepath.Join(binDir, component), addr,
+		environ(mapped, os.Getenv("PATH"), os.Getenv("HOME")), s.writer(component))
+	if err != nil {
+		return err
+	}
+	s.procsMu.Lock()
+	s.procs[component] = p
+	s.procsMu.Unlock()
+	t0 := time.Now()
+	if err := p.waitReady(ctx); err != nil {
+		return err
+	}
+	log.Info("ready", "addr", addr, "pid", p.PID(), "took", time.Since(t0).Round(10*time.Millisecond))
+	return nil
+}
+
+func mask(v string) string {
+	if v == "" || v == "(unset)" {
+		return v
+	}
+	return "******"
+}
+
+// startGateway serves the Ingress's routes on the listener opened at Start.
+func (s *Stack) startGateway() {
+	upstream := map[string]string{}
+	s.procsMu.Lock()
+	for c, p := range s.procs {
+		upstream[s.names().Service(c)] = p.addr
+	}
+	s.procsMu.Unlock()
+	g := &gateway{
+		ingress:  s.readIngress,
+		upstream: func(svc string) (string, bool) { a, ok := upstream[svc]; return a, ok },
+		mail:     s.sink,
+		log:      s.log.With("as", "gateway"),
+	}
+	s.server = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	go func() { _ = s.server.Serve(s.listener) }()
+	s.log.Info("gateway", "url", s.URL(), "routes_from", "Ingress "+s.cfg.Namespace+"/"+s.names().Ingress())
+}
+
+// readIngress reads the Ingress through the operator's informer cache.
+func (s *Stack) readIngress(ctx context.Context) (*networkingv1.Ingress, error) {
+	var ing networkingv1.Ingress
+	err := s.ingressReader.Get(ctx, client.ObjectKey{Namespace: s.cfg.Namespace, Name: s.names().Ingress()}, &ing)
+	return &ing, err
+}

@@ -1,0 +1,353 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Stack is the whole shop on this machine: control plane, operator, backing services, the
+// three services as local processes and the gateway. Start brings it up; Stop takes it down.
+type Stack struct {
+	cfg   Config
+	log   *slog.Logger
+	outMu sync.Mutex
+	logs  map[string]*prefixWriter
+
+	lock     *lockFile
+	listener net.Listener
+	server   *http.Server
+
+	env        *envtest.Environment
+	restConfig *rest.Config
+	client     client.Client // uncached: reads see the API server
+	kubeconfig string
+	instance   string
+	// ingressReader reads through the operator's informer cache: the gateway sees every
+	// change of the Ingress as soon as the watch delivers it.
+	ingressReader client.Reader
+
+	life     context.Context // ends at Stop: the operator, the kubelet, the watchers
+	stopLife context.CancelFunc
+	mgrDone  chan struct{}
+
+	ferret *ferret
+	sink   *mailSink
+	rs     *ferretReplicaSet
+	broker *broker
+
+	procsMu sync.Mutex
+	procs   map[string]*process
+
+	failed   chan error
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+	started  time.Duration
+}
+
+// Start brings the stack up and returns when the three services answer /readyz through the
+// gateway's routes. On failure it stops whatever it started and says which part failed.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Stack{cfg: cfg, logs: map[string]*prefixWriter{}, procs: map[string]*process{}, failed: make(chan error, 1)}
+	s.log = slog.New(slog.NewTextHandler(s.writer("dev"), &slog.HandlerOptions{ReplaceAttr: dropTime}))
+	s.life, s.stopLife = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			_ = s.Stop()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	t0 := time.Now()
+
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.listener, err = listen("gateway", cfg.Addr); err != nil {
+		return nil, err
+	}
+	s.broker = &broker{amqpAddr: cfg.AMQPAddr, api: cfg.RabbitMQAPI, user: cfg.RabbitMQUser, pass: cfg.RabbitMQPassword,
+		vhost: cfg.VHost, prefix: cfg.VHost + "-"}
+	if err := s.broker.check(ctx); err != nil {
+		return nil, err
+	}
+
+	binDir := filepath.Join(cfg.DataDir, "bin")
+	built := make(chan error, 1)
+	go func() { built <- s.buildServices(ctx, binDir) }()
+
+	if s.ferret, err = startFerretDB(filepath.Join(cfg.DataDir, "ferretdb"), "127.0.0.1:0", s.writer("ferretdb")); err != nil {
+		return nil, err
+	}
+	s.log.Info("FerretDB (SQLite) stands in for MongoDB", "addr", s.ferret.addr, "data", filepath.Join(cfg.DataDir, "ferretdb"))
+	if s.sink, err = startMailSink("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	s.log.Info("SMTP sink", "addr", s.sink.addr().String())
+
+	if err := s.startControlPlane(); err != nil {
+		return nil, err
+	}
+	if err := s.startOperator(); err != nil {
+		return nil, err
+	}
+	if err := s.applySample(ctx); err != nil {
+		return nil, err
+	}
+	go (&kubelet{c: s.client, namespace: cfg.Namespace, probes: s.probes(), log: s.log.With("as", "kubelet")}).run(s.life)
+	if err := s.waitForChildren(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.importDefinitions(ctx); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-built:
+		if err != nil {
+			return nil, err
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("building the services: %w", ctx.Err())
+	}
+	if err := s.startServices(ctx, binDir); err != nil {
+		return nil, err
+	}
+	s.startGateway()
+	s.waitForEdgeAndStatus(ctx)
+	go s.supervise()
+	s.started = time.Since(t0)
+	s.log.Info("stack up", "took", s.started.Round(100*time.Millisecond))
+	return s, nil
+}
+
+// writer returns component's prefixed log writer.
+func (s *Stack) writer(component string) *prefixWriter {
+	return s.writerTo(component, s.cfg.Log)
+}
+
+func (s *Stack) writerTo(component string, out io.Writer) *prefixWriter {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if w, ok := s.logs[component]; ok {
+		return w
+	}
+	w := newPrefixWriter(component, out, &s.outMu)
+	s.logs[component] = w
+	return w
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+// buildServices builds cmd/{auth,backend,notifier} into dir with one go build.
+func (s *Stack) buildServices(ctx context.Context, dir string) error {
+	t0 := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
+		"./cmd/auth", "./cmd/backend", "./cmd/notifier")
+	cmd.Dir = s.cfg.Root
+	w := s.writer("build")
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if err := cmd.Run(); err != nil {
+		return &ComponentError{Component: "build", Reason: "go build ./cmd/{auth,backend,notifier}: " + err.Error(), LastLines: w.Tail()}
+	}
+	s.log.Info("built the services", "dir", dir, "took", time.Since(t0).Round(100*time.Millisecond))
+	return nil
+}
+
+// supervise reports the first component that dies on Failed.
+func (s *Stack) supervise() {
+	s.procsMu.Lock()
+	procs := make([]*process, 0, len(s.procs))
+	for _, p := range s.procs {
+		procs = append(procs, p)
+	}
+	s.procsMu.Unlock()
+	for _, p := range procs {
+		go func() {
+			<-p.done
+			if !s.stopping.Load() && p.died() {
+				s.fail(p.deathError())
+			}
+		}()
+	}
+	go func() {
+		<-s.ferret.done
+		if !s.stopping.Load() {
+			s.fail(&ComponentError{Component: "ferretdb", Reason: "stopped", LastLines: s.writer("ferretdb").Tail()})
+		}
+	}()
+	go func() {
+		<-s.mgrDone
+		if !s.stopping.Load() {
+			s.fail(&ComponentError{Component: "operator", Reason: "the manager stopped", LastLines: s.writer("operator").Tail()})
+		}
+	}()
+}
+
+func (s *Stack) fail(err error) {
+	select {
+	case s.failed <- err:
+	default:
+	}
+}
+
+// Failed delivers the first component that died after Start returned.
+func (s *Stack) Failed() <-chan error { return s.failed }
+
+// Stop takes everything down: the gateway and the services (SIGTERM to their process
+// groups, SIGKILL after 5 s), the operator, the control plane, FerretDB and the sink; an
+// Ephemeral stack also deletes its vhost and users. It is safe to call more than once.
+func (s *Stack) Stop() error {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		t0 := time.Now()
+		var errs []error
+		if s.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = s.server.Shutdown(ctx)
+			cancel()
+			_ = s.server.Close()
+		} else if s.listener != nil {
+			_ = s.listener.Close()
+		}
+		s.procsMu.Lock()
+		var wg sync.WaitGroup
+		for _, p := range s.procs {
+			wg.Go(func() { p.stop(5 * time.Second) })
+		}
+		s.procsMu.Unlock()
+		wg.Wait()
+		if s.stopLife != nil {
+			s.stopLife()
+		}
+		if s.mgrDone != nil {
+			select {
+			case <-s.mgrDone:
+			case <-time.After(3 * time.Second):
+				errs = append(errs, errors.New("operator: did not stop within 3s"))
+			}
+		}
+		if s.env != nil {
+			if err := s.env.Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("control plane: %w", err))
+			}
+		}
+		if s.rs != nil {
+			s.rs.close()
+		}
+		if s.ferret != nil {
+			s.ferret.stop()
+		}
+		if s.sink != nil {
+			_ = s.sink.close()
+		}
+		if s.cfg.Ephemeral && s.broker != nil && len(s.broker.users) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.broker.cleanup(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("rabbitmq cleanup: %w", err))
+			}
+			cancel()
+		}
+		s.lock.release()
+		s.stopErr = errors.Join(errs...)
+		if s.log != nil {
+			s.log.Info("stopped", "took", time.Since(t0).Round(10*time.Millisecond))
+		}
+	})
+	return s.stopErr
+}
+
+// URL is the gateway's base URL.
+func (s *Stack) URL() string { return "http://" + s.listener.Addr().String() }
+
+// Kubeconfig is the path of a kubeconfig for the local control plane.
+func (s *Stack) Kubeconfig() string { return s.kubeconfig }
+
+// Client is an uncached client of the local control plane.
+func (s *Stack) Client() client.Client { return s.client }
+
+// Namespace and Instance name the LittleEcom object the stack runs.
+func (s *Stack) Namespace() string { return s.cfg.Namespace }
+
+// Instance is the LittleEcom object's name.
+func (s *Stack) Instance() string { return s.instance }
+
+// Mail is what the SMTP sink received, oldest first.
+func (s *Stack) Mail() []Mail { return s.sink.Messages() }
+
+// StartupTime is how long Start took.
+func (s *Stack) StartupTime() time.Duration { return s.started }
+
+// PIDs are the services' process ids (each also its process group id), by component.
+func (s *Stack) PIDs() map[string]int {
+	s.procsMu.Lock()
+	defer s.procsMu.Unlock()
+	out := map[string]int{}
+	for name, p := range s.procs {
+		out[name] = p.PID()
+	}
+	return out
+}
+
+// Addrs are the host:port of everything the stack listens on, by component.
+func (s *Stack) Addrs() map[string]string {
+	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.addr, "smtp": s.sink.addr().String()}
+	if u, err := url.Parse(s.restConfig.Host); err == nil {
+		out["kube-apiserver"] = u.Host
+	}
+	if e := s.env.ControlPlane.Etcd; e != nil && e.URL != nil {
+		out["etcd"] = e.URL.Host
+	}
+	s.procsMu.Lock()
+	defer s.procsMu.Unlock()
+	for name, p := range s.procs {
+		out[name] = p.addr
+	}
+	return out
+}
+
+// ReadyMessage is what make dev prints once the stack is up: the ready line first.
+func (s *Stack) ReadyMessage() string {
+	u := s.URL()
+	return fmt.Sprintf(`littleecom ready: %[1]s
+  kubeconfig:  %[2]s   (kubectl --kubeconfig %[2]s get le -n %[3]s)
+  e-mails:     curl -s %[1]s/dev/mail
+  try:
+    curl -i -X POST %[1]s/auth/register -d '{"email":"ann@example.com","password":"secret1"}'
+    TOKEN=$(curl -s -X POST %[1]s/auth/signin -d '{"email":"ann@example.com","password":"secret1"}')
+    curl -i -X POST %[1]s/item -H "Authorization: Bearer $TOKEN" -d '{"name":"lamp","price":12.5}'
+    curl -s %[1]s/items
+  data: %[4]s (delete it for a fresh shop); Ctrl-C stops everything
+`, u, s.kubeconfig, s.cfg.Namespace, s.cfg.DataDir)
+}
+
+// Env returns os.Getenv(EnvAddr) and os.Getenv(EnvData) as a Config for make dev.
+func ConfigFromEnv() Config {
+	return Config{Addr: os.Getenv(EnvAddr), DataDir: os.Getenv(EnvData)}
+}
