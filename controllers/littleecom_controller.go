@@ -54,8 +54,9 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !shop.DeletionTimestamp.IsZero() {
-		// Namespaced children go with their owner reference; nothing else to undo yet.
-		return ctrl.Result{}, nil
+		// Namespaced children go with their owner references; the finalizer removes the
+		// cluster-scoped ones.
+		return ctrl.Result{}, r.finalize(ctx, shop)
 	}
 
 	before := shop.Status.DeepCopy()
@@ -161,6 +162,7 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&networkingv1.Ingress{})
+	b = watchLoggingAndPolicies(b)
 	// HTTPRoutes only when the Gateway API CRDs are installed: a watch on a missing kind fails.
 	c, err := r.gateway.ownRoutes(b).Named("littleecom").Build(r)
 	if err != nil {

@@ -2,18 +2,243 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/resource"
 )
 
 // loggingObservation is what the logging phase (Elasticsearch, Kibana, Fluentd) saw.
-type loggingObservation struct{}
+type loggingObservation struct {
+	elasticsearch *appsv1.StatefulSet
+	kibana        *appsv1.Deployment
+	fluentd       *appsv1.DaemonSet
+}
 
 // reconcileLogging keeps the EFK stack when spec.logging.enabled, and removes it otherwise.
-func (r *LittleEcomReconciler) reconcileLogging(_ context.Context, _ *reconcileState) error { return nil }
+func (r *LittleEcomReconciler) reconcileLogging(ctx context.Context, st *reconcileState) error {
+	const cond = shopv1.ConditionLoggingReady
+	if !st.shop.LoggingEnabled() {
+		if err := r.removeLogging(ctx, st); err != nil {
+			return st.fail(cond, err)
+		}
+		return nil
+	}
+	// The finalizer goes on before the first cluster-scoped child exists, so that deleting
+	// the LittleEcom can never leave one behind.
+	if err := r.ensureClusterResourcesFinalizer(ctx, st.shop.Instance); err != nil {
+		return st.fail(cond, err)
+	}
+	if err := r.applyLogging(ctx, st); err != nil {
+		return st.fail(cond, err)
+	}
+	return nil
+}
+
+// applyLogging applies the stack in dependency order: credentials, then Elasticsearch, then
+// its clients.
+func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileState) error {
+	s := st.shop
+	for _, b := range []resource.Builder{s.ElasticsearchCredentials(), s.ElasticsearchTransportCert()} {
+		obj, err := r.apply(ctx, st, b)
+		if err != nil {
+			return err
+		}
+		st.rememberSecret(obj)
+	}
+	for _, b := range []resource.Builder{s.ElasticsearchHeadlessService(), s.ElasticsearchService()} {
+		if _, err := r.apply(ctx, st, b); err != nil {
+			return err
+		}
+	}
+	if err := r.hashLoggingConfig(ctx, st, resource.ComponentElasticsearch); err != nil {
+		return err
+	}
+	obj, err := r.apply(ctx, st, s.ElasticsearchStatefulSet())
+	if err != nil {
+		return err
+	}
+	st.logging.elasticsearch = obj.(*appsv1.StatefulSet)
+
+	if err := r.hashLoggingConfig(ctx, st, resource.ComponentKibana); err != nil {
+		return err
+	}
+	if obj, err = r.apply(ctx, st, s.KibanaDeployment()); err != nil {
+		return err
+	}
+	st.logging.kibana = obj.(*appsv1.Deployment)
+	if _, err := r.apply(ctx, st, s.KibanaServiceBuilder()); err != nil {
+		return err
+	}
+
+	for _, b := range []resource.Builder{s.FluentdServiceAccount(), s.FluentdClusterRole(), s.FluentdClusterRoleBinding()} {
+		if _, err := r.apply(ctx, st, b); err != nil {
+			return err
+		}
+	}
+	cm, err := r.apply(ctx, st, s.FluentdConfigMap())
+	if err != nil {
+		return err
+	}
+	st.rememberConfigMap(cm)
+	if err := r.hashLoggingConfig(ctx, st, resource.ComponentFluentd); err != nil {
+		return err
+	}
+	if obj, err = r.apply(ctx, st, s.FluentdDaemonSet()); err != nil {
+		return err
+	}
+	st.logging.fluentd = obj.(*appsv1.DaemonSet)
+	return nil
+}
+
+// removeLogging deletes every child of a disabled stack, clients first, then lets the
+// LittleEcom go without the finalizer once the cluster-scoped children are gone. The
+// credentials Secret stays while the data volumes are retained (see
+// resource.Shop.ElasticsearchCredentialsKept).
+func (r *LittleEcomReconciler) removeLogging(ctx context.Context, st *reconcileState) error {
+	s := st.shop
+	builders := []resource.Builder{
+		s.FluentdDaemonSet(), s.FluentdConfigMap(), s.FluentdServiceAccount(),
+		s.KibanaDeployment(), s.KibanaServiceBuilder(),
+		s.ElasticsearchStatefulSet(), s.ElasticsearchService(), s.ElasticsearchHeadlessService(),
+		s.ElasticsearchTransportCert(),
+	}
+	if !s.ElasticsearchCredentialsKept() {
+		builders = append(builders, s.ElasticsearchCredentials())
+	}
+	var errs []error
+	for _, b := range builders {
+		if _, err := r.apply(ctx, st, b); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := r.deleteClusterResources(ctx, s); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	return errors.Join(append(errs, r.removeClusterResourcesFinalizer(ctx, s.Instance))...)
+}
+
+// hashLoggingConfig records a checksum of what a logging component's pods read, so that a
+// changed Secret or ConfigMap rolls it (as hashConfig does for the core components).
+func (r *LittleEcomReconciler) hashLoggingConfig(ctx context.Context, st *reconcileState, component string) error {
+	in := st.shop.LoggingConfigInputs(component)
+	h := sha256.New()
+	for _, name := range in.Secrets {
+		data, err := r.secret(ctx, st, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "secret/%s\n", name)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256(data[k]))
+		}
+	}
+	for _, name := range in.ConfigMaps {
+		data := st.configMapData[name]
+		fmt.Fprintf(h, "configmap/%s\n", name)
+		for _, k := range slices.Sorted(maps.Keys(data)) {
+			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256([]byte(data[k])))
+		}
+	}
+	st.shop.ConfigHashes[component] = hex.EncodeToString(h.Sum(nil))[:16]
+	return nil
+}
 
 // setLoggingStatus sets LoggingReady and status.endpoints.kibana.
-func setLoggingStatus(_ *shopv1.LittleEcom, _ *reconcileState) {}
+func setLoggingStatus(shop *shopv1.LittleEcom, st *reconcileState) {
+	failure := st.failures[shopv1.ConditionLoggingReady]
+	if !shop.Spec.Logging.Enabled {
+		cs := conditionStatus{metav1.ConditionFalse, shopv1.ReasonDisabled, "spec.logging.enabled is false"}
+		if failure != nil {
+			cs = conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, "removing the logging stack: " + safeMessage(failure)}
+		}
+		cs.apply(shop, shopv1.ConditionLoggingReady)
+		shop.Status.Endpoints.Kibana = ""
+		return
+	}
+	loggingCondition(st.logging, failure).apply(shop, shopv1.ConditionLoggingReady)
+	shop.Status.Endpoints.Kibana = kibanaEndpoint(shop)
+}
+
+// loggingCondition is True when Elasticsearch, Kibana and Fluentd all are; otherwise it
+// takes the status and reason of the first that is not and names every one that is not.
+func loggingCondition(o loggingObservation, failure error) conditionStatus {
+	if failure != nil {
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
+	}
+	parts := []struct {
+		name string
+		cs   conditionStatus
+	}{
+		{resource.ComponentElasticsearch, statefulSetCondition(o.elasticsearch, nil)},
+		{resource.ComponentKibana, deploymentCondition(o.kibana, nil)},
+		{resource.ComponentFluentd, daemonSetCondition(o.fluentd)},
+	}
+	var out *conditionStatus
+	var msgs []string
+	for _, p := range parts {
+		if p.cs.status == metav1.ConditionTrue {
+			continue
+		}
+		if out == nil {
+			out = &conditionStatus{status: p.cs.status, reason: p.cs.reason}
+		}
+		msgs = append(msgs, p.name+": "+p.cs.message)
+	}
+	if out == nil {
+		return conditionStatus{metav1.ConditionTrue, shopv1.ReasonReady, "Elasticsearch, Kibana and Fluentd are ready"}
+	}
+	out.message = strings.Join(msgs, "; ")
+	return *out
+}
+
+// daemonSetCondition is True when every node that should run a pod runs a ready one of the
+// current revision.
+func daemonSetCondition(ds *appsv1.DaemonSet) conditionStatus {
+	if ds == nil {
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+	}
+	s := ds.Status
+	switch {
+	case s.ObservedGeneration < ds.Generation:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonProgressing, "waiting for the controller to observe the latest spec"}
+	case s.DesiredNumberScheduled == 0:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonProgressing, "no node is scheduled to run a pod yet"}
+	case s.NumberReady >= s.DesiredNumberScheduled && s.UpdatedNumberScheduled >= s.DesiredNumberScheduled:
+		return conditionStatus{metav1.ConditionTrue, shopv1.ReasonReady,
+			fmt.Sprintf("%d/%d nodes ready", s.NumberReady, s.DesiredNumberScheduled)}
+	default:
+		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonProgressing,
+			fmt.Sprintf("%d/%d nodes ready, %d/%d updated", s.NumberReady, s.DesiredNumberScheduled,
+				s.UpdatedNumberScheduled, s.DesiredNumberScheduled)}
+	}
+}
+
+// kibanaEndpoint is Kibana's URL under the API's, when the Ingress serves both.
+func kibanaEndpoint(shop *shopv1.LittleEcom) string {
+	api := shop.Status.Endpoints.API
+	if in := shop.Spec.Ingress.Enabled; (in != nil && !*in) || api == "" {
+		return ""
+	}
+	if !strings.HasSuffix(api, "/") {
+		api += "/"
+	}
+	return api + strings.TrimPrefix(resource.KibanaPath, "/") + "/"
+}
 
 // loggingConditions are the logging stack's conditions that count towards Ready for this spec.
-func loggingConditions(_ *shopv1.LittleEcom) []string { return nil }
+func loggingConditions(shop *shopv1.LittleEcom) []string {
+	if !shop.Spec.Logging.Enabled {
+		return nil
+	}
+	return []string{shopv1.ConditionLoggingReady}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -12,14 +13,18 @@ import (
 	"littleecom.io/littleecom/internal/resource"
 )
 
-// CacheOptions keeps only the operator's own Secrets and ConfigMaps in the informer cache:
-// a cluster's Secrets can be many and large, and the operator must not hold them all in
-// memory. Secrets a user names in the spec are read through the API reader instead.
+// CacheOptions keeps only the operator's own Secrets, ConfigMaps, ClusterRoles and
+// ClusterRoleBindings in the informer cache: a cluster's Secrets can be many and large, and
+// the operator must not hold them all in memory. Secrets a user names in the spec are read
+// through the API reader instead.
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resource.LabelManagedBy: resource.ManagedBy})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Secret{}:    {Label: managed},
 		&corev1.ConfigMap{}: {Label: managed},
+		// Fluentd's ClusterRole and binding: the cluster's other RBAC objects are not ours.
+		&rbacv1.ClusterRole{}:        {Label: managed},
+		&rbacv1.ClusterRoleBinding{}: {Label: managed},
 	}}
 }
 
