@@ -31,6 +31,8 @@ const gatewayAPIRecheck = 30 * time.Second
 // appear it starts the HTTPRoute watch on the running controller.
 type gatewayAPI struct {
 	mgr ctrl.Manager
+	// recheck is gatewayAPIRecheck; tests shorten it.
+	recheck time.Duration
 
 	mu          sync.Mutex
 	installed   bool
@@ -39,7 +41,7 @@ type gatewayAPI struct {
 }
 
 func newGatewayAPI(mgr ctrl.Manager) *gatewayAPI {
-	g := &gatewayAPI{mgr: mgr}
+	g := &gatewayAPI{mgr: mgr, recheck: gatewayAPIRecheck}
 	g.installed = g.lookup(context.Background())
 	g.lastChecked = time.Now()
 	return g
@@ -82,7 +84,7 @@ func (g *gatewayAPI) Installed(ctx context.Context) bool {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.installed || time.Since(g.lastChecked) < gatewayAPIRecheck {
+	if g.installed || time.Since(g.lastChecked) < g.recheck {
 		return g.installed
 	}
 	g.lastChecked = time.Now()

@@ -23,13 +23,18 @@ type EdgeRoute struct {
 	Port     int32
 }
 
-// EdgeRoutes are the paths the edge serves, most specific first: /auth to auth, everything
-// else to the backend. Components that add a path under the edge (Kibana) append here.
+// EdgeRoutes are the paths the edge serves, most specific first: /auth to auth, /kibana to
+// Kibana while logging is on, everything else to the backend.
 func (s *Shop) EdgeRoutes() []EdgeRoute {
-	return []EdgeRoute{
+	routes := []EdgeRoute{
 		{Path: "/auth", Service: s.Names.Service(ComponentAuth), PortName: httpPortName, Port: contract.HTTPPort},
-		{Path: "/", Service: s.Names.Service(ComponentBackend), PortName: httpPortName, Port: contract.HTTPPort},
 	}
+	if s.LoggingEnabled() {
+		name, port := s.KibanaService()
+		routes = append(routes, EdgeRoute{Path: KibanaPath, Service: name, PortName: httpPortName, Port: port})
+	}
+	return append(routes,
+		EdgeRoute{Path: "/", Service: s.Names.Service(ComponentBackend), PortName: httpPortName, Port: contract.HTTPPort})
 }
 
 // IngressEnabled reports whether the shop wants its Ingress (spec.ingress.enabled, on by default).

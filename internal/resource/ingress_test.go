@@ -72,6 +72,19 @@ func TestIngress_HostClassAndTLS(t *testing.T) {
 	}
 }
 
+func TestIngress_KibanaPathWhileLoggingIsOn(t *testing.T) {
+	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Logging.Enabled = true })
+	ing := svcBuild(t, s.Ingress()).(*networkingv1.Ingress)
+	var got []string
+	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
+		got = append(got, p.Path+" "+p.Backend.Service.Name+":"+p.Backend.Service.Port.Name)
+	}
+	want := []string{"/auth shop-auth:http", "/kibana shop-kibana:http", "/ shop-backend:http"}
+	if !slices.Equal(got, want) {
+		t.Errorf("paths = %v, want %v", got, want)
+	}
+}
+
 func TestIngress_Disabled(t *testing.T) {
 	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.Enabled = ptr.To(false) })
 	if s.Ingress().(Optional).Enabled() {
