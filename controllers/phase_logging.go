@@ -223,10 +223,12 @@ func daemonSetCondition(ds *appsv1.DaemonSet) conditionStatus {
 	}
 }
 
-// kibanaEndpoint is Kibana's URL under the API's, when the Ingress serves both.
+// kibanaEndpoint is Kibana's URL under the API's: the edge (Ingress or HTTPRoute) that
+// serves the API also routes resource.KibanaPath to Kibana while logging is on. No edge, no
+// API URL (setEdgeStatus runs first), no Kibana URL.
 func kibanaEndpoint(shop *shopv1.LittleEcom) string {
 	api := shop.Status.Endpoints.API
-	if in := shop.Spec.Ingress.Enabled; (in != nil && !*in) || api == "" {
+	if api == "" {
 		return ""
 	}
 	if !strings.HasSuffix(api, "/") {
