@@ -79,6 +79,9 @@ var _ = Describe("LittleEcom validation", func() {
 		Entry("two Elasticsearch nodes", "logging: {elasticsearch: {replicas: 2}}", "elasticsearch replicas must be 1"),
 		Entry("a proxy that is no CIDR", "auth: {trustedProxies: [10.0.0.1]}", "trustedProxies must be CIDRs"),
 		Entry("a bad replica-set name", "mongodb: {replicaSetName: 'rs 0'}", "replicaSetName"),
+		Entry("a gateway without parents", "gateway: {parentRefs: []}", "spec.gateway.parentRefs"),
+		Entry("a gateway hostname that is no DNS name", "gateway: {parentRefs: [{name: gw}], hostnames: [Shop_Example]}", "spec.gateway.hostnames[0]"),
+		Entry("a gateway namespace that is no DNS label", "gateway: {parentRefs: [{name: gw, namespace: Infra.NS}]}", "spec.gateway.parentRefs[0].namespace"),
 	)
 
 	It("refuses to change what a StatefulSet cannot change", func() {

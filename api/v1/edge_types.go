@@ -93,8 +93,12 @@ type GatewaySpec struct {
 	// +listType=atomic
 	ParentRefs []GatewayParentRef `json:"parentRefs"`
 
-	// hostnames the route answers for; empty inherits the listeners' hostnames.
+	// hostnames the route answers for; empty inherits the listeners' hostnames. DNS names,
+	// optionally with a leading `*.` wildcard label, as Gateway API's Hostname type.
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +listType=set
 	// +optional
 	Hostnames []string `json:"hostnames,omitempty"`
@@ -108,10 +112,12 @@ type GatewayParentRef struct {
 	Name string `json:"name"`
 	// namespace of the Gateway; defaults to the LittleEcom's namespace.
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// sectionName is the listener name.
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	SectionName string `json:"sectionName,omitempty"`
 }
