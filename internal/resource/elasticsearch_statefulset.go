@@ -102,7 +102,7 @@ func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec)
 			Name:  ComponentElasticsearch,
 			Image: stringOr(string(spec.Image), elasticsearchDefaultImage),
 			Ports: []corev1.ContainerPort{
-				{Name: "http", ContainerPort: ElasticsearchHTTPPort},
+				{Name: httpPortName, ContainerPort: ElasticsearchHTTPPort},
 				{Name: "transport", ContainerPort: ElasticsearchTransportPort},
 			},
 			Env:       env,
@@ -147,10 +147,7 @@ func elasticsearchHeapOpts(r corev1.ResourceRequirements) string {
 	if mem.IsZero() {
 		mem = r.Requests.Memory()
 	}
-	heapMi := mem.Value() / 2 / (1 << 20)
-	if heapMi < 256 {
-		heapMi = 256
-	}
+	heapMi := max(mem.Value()/2/(1<<20), 256)
 	return fmt.Sprintf("-Xms%dm -Xmx%dm", heapMi, heapMi)
 }
 
@@ -182,13 +179,13 @@ func (s *Shop) ElasticsearchURL() string {
 // ElasticsearchService is the clients' Service (Kibana, Fluentd): HTTP only.
 func (s *Shop) ElasticsearchService() Builder {
 	return optional{Builder: &ServiceBuilder{shop: s, name: s.Names.Elasticsearch(), component: ComponentElasticsearch,
-		ports: []corev1.ServicePort{tcpPort("http", ElasticsearchHTTPPort)}}, enabled: s.LoggingEnabled()}
+		ports: []corev1.ServicePort{tcpPort(httpPortName, ElasticsearchHTTPPort)}}, enabled: s.LoggingEnabled()}
 }
 
 // ElasticsearchHeadlessService gives the nodes the DNS names discovery.seed_hosts lists,
 // published before they are ready: a node must find its peers to become ready.
 func (s *Shop) ElasticsearchHeadlessService() Builder {
 	return optional{Builder: &ServiceBuilder{shop: s, name: s.Names.ElasticsearchHeadless(), component: ComponentElasticsearch,
-		headless: true, ports: []corev1.ServicePort{tcpPort("http", ElasticsearchHTTPPort), tcpPort("transport", ElasticsearchTransportPort)}},
+		headless: true, ports: []corev1.ServicePort{tcpPort(httpPortName, ElasticsearchHTTPPort), tcpPort("transport", ElasticsearchTransportPort)}},
 		enabled: s.LoggingEnabled()}
 }

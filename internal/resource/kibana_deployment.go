@@ -31,7 +31,7 @@ func (s *Shop) KibanaDeployment() Builder {
 // KibanaServiceBuilder is Kibana's Service; the Ingress routes KibanaPath to it.
 func (s *Shop) KibanaServiceBuilder() Builder {
 	return optional{Builder: &ServiceBuilder{shop: s, name: s.Names.Kibana(), component: ComponentKibana,
-		ports: []corev1.ServicePort{tcpPort("http", KibanaPort)}}, enabled: s.LoggingEnabled()}
+		ports: []corev1.ServicePort{tcpPort(httpPortName, KibanaPort)}}, enabled: s.LoggingEnabled()}
 }
 
 // Build implements Builder.
@@ -62,7 +62,7 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 	s := b.shop
 	spec := s.Instance.Spec.Logging
 	creds := s.Names.ElasticsearchCredentialsSecret()
-	login := corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: KibanaPath + "/login", Port: intstr.FromString("http")}}
+	login := corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: KibanaPath + "/login", Port: intstr.FromString(httpPortName)}}
 	env := []corev1.EnvVar{
 		{Name: "ELASTICSEARCH_HOSTS", Value: s.ElasticsearchURL()},
 		{Name: "ELASTICSEARCH_USERNAME", Value: "kibana_system"},
@@ -104,7 +104,7 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 		Containers: []corev1.Container{{
 			Name:      ComponentKibana,
 			Image:     stringOr(string(spec.Kibana.Image), kibanaDefaultImage),
-			Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: KibanaPort}},
+			Ports:     []corev1.ContainerPort{{Name: httpPortName, ContainerPort: KibanaPort}},
 			Env:       env,
 			Resources: resourcesOr(spec.Kibana.Resources, "200m", "1Gi", "1Gi"),
 			// Kibana answers 503 on every path until it is ready; the login page needs no
@@ -112,7 +112,7 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 			StartupProbe:   &corev1.Probe{ProbeHandler: login, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 30},
 			ReadinessProbe: &corev1.Probe{ProbeHandler: login, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3},
 			LivenessProbe: &corev1.Probe{
-				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(httpPortName)}},
 				PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6,
 			},
 			// Kibana writes under its install directory (data, plugins' caches).
