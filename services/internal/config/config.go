@@ -66,7 +66,7 @@ func List(key string, def []string) []string {
 		return def
 	}
 	var out []string
-	for _, item := range strings.Split(v, ",") {
+	for item := range strings.SplitSeq(v, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
@@ -90,12 +90,13 @@ func (s Secret) String() string { return masked }
 func (s Secret) GoString() string { return masked }
 
 // Format covers every fmt verb, including %s and %q that would otherwise reach the value.
+// fmt.Formatter has no error result: fmt records a failed write in the caller's own result.
 func (s Secret) Format(f fmt.State, verb rune) {
 	if verb == 'q' {
-		fmt.Fprintf(f, "%q", masked)
+		_, _ = fmt.Fprintf(f, "%q", masked)
 		return
 	}
-	fmt.Fprint(f, masked)
+	_, _ = fmt.Fprint(f, masked)
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -6,8 +6,9 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 )
@@ -41,17 +42,9 @@ func Handler(checks map[string]func(context.Context) error) http.Handler {
 // check failing it answers 200 with status "degraded".
 func WithOptional(required, optional map[string]func(context.Context) error) http.Handler {
 	checks := make(map[string]func(context.Context) error, len(required)+len(optional))
-	for n, c := range required {
-		checks[n] = c
-	}
-	for n, c := range optional {
-		checks[n] = c
-	}
-	names := make([]string, 0, len(checks))
-	for n := range checks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	maps.Copy(checks, required)
+	maps.Copy(checks, optional)
+	names := slices.Sorted(maps.Keys(checks))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep := Report{Status: "ok", Checks: make(map[string]string, len(names))}
 		var (

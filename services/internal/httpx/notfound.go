@@ -28,7 +28,7 @@ func (u *unmatchedWriter) WriteHeader(code int) {
 		return
 	}
 	u.swallow = true // the mux's text body follows; ours replaces it
-	h := u.ResponseWriter.Header()
+	h := u.Header()
 	h.Del("Content-Type")
 	h.Del("X-Content-Type-Options")
 	if code == http.StatusNotFound {

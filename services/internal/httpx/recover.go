@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"littleecom.io/littleecom/services/internal/problem"
 )
@@ -28,8 +29,8 @@ func Recover(next http.Handler) http.Handler {
 
 // Chain wraps h in the middleware so that the first one listed runs first (outermost).
 func Chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
-	for i := len(mws) - 1; i >= 0; i-- {
-		h = mws[i](h)
+	for _, mw := range slices.Backward(mws) {
+		h = mw(h)
 	}
 	return h
 }

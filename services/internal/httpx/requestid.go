@@ -35,11 +35,16 @@ func validRequestID(id string) bool {
 		return false
 	}
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !requestIDChar(c) {
 			return false
 		}
 	}
 	return true
+}
+
+// requestIDChar reports whether c is an ASCII letter, a digit, '-', '_' or '.'.
+func requestIDChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
 }
 
 func newRequestID() string {

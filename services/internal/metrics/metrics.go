@@ -29,6 +29,12 @@ type Metrics struct {
 	EmailsSent      prometheus.Counter
 }
 
+// namespace prefixes every series the shop exports.
+const namespace = "littleecom"
+
+// labelEvent is the label of the event series: the event's routing key.
+const labelEvent = "event"
+
 // New registers the shop's series, namespaced "littleecom" and labelled service=<service>,
 // plus the Go runtime and process collectors.
 func New(service string) *Metrics {
@@ -37,28 +43,28 @@ func New(service string) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "littleecom", Name: "http_requests_total", ConstLabels: constLabels,
+			Namespace: namespace, Name: "http_requests_total", ConstLabels: constLabels,
 			Help: "HTTP requests by route pattern, method and status.",
 		}, []string{"route", "method", "status"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "littleecom", Name: "http_request_duration_seconds", ConstLabels: constLabels,
+			Namespace: namespace, Name: "http_request_duration_seconds", ConstLabels: constLabels,
 			Help:    "HTTP request latency by route pattern and method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method"}),
 		EventsPublished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "littleecom", Name: "events_published_total", ConstLabels: constLabels,
+			Namespace: namespace, Name: "events_published_total", ConstLabels: constLabels,
 			Help: "Events confirmed by the broker, by event (routing key).",
-		}, []string{"event"}),
+		}, []string{labelEvent}),
 		EventsConsumed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "littleecom", Name: "events_consumed_total", ConstLabels: constLabels,
+			Namespace: namespace, Name: "events_consumed_total", ConstLabels: constLabels,
 			Help: "Events handled and acknowledged, by event.",
-		}, []string{"event"}),
+		}, []string{labelEvent}),
 		EventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "littleecom", Name: "events_failed_total", ConstLabels: constLabels,
+			Namespace: namespace, Name: "events_failed_total", ConstLabels: constLabels,
 			Help: "Event publish or handling failures, by event.",
-		}, []string{"event"}),
+		}, []string{labelEvent}),
 		EmailsSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "littleecom", Name: "emails_sent_total", ConstLabels: constLabels,
+			Namespace: namespace, Name: "emails_sent_total", ConstLabels: constLabels,
 			Help: "E-mails accepted by the SMTP server.",
 		}),
 	}

@@ -142,7 +142,7 @@ func resolves(root map[string]any, ref string) bool {
 		return false
 	}
 	var cur any = root
-	for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+	for part := range strings.SplitSeq(strings.TrimPrefix(ref, "#/"), "/") {
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return false

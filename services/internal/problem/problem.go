@@ -59,8 +59,7 @@ func CodeOf(err error) Code {
 	if err == nil {
 		return ""
 	}
-	var pe *Error
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[*Error](err); ok {
 		return pe.Code
 	}
 	return CodeInternal

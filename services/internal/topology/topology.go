@@ -99,8 +99,9 @@ func RetryQueueBindingArgs(d time.Duration) amqp.Table {
 
 // RetryQueues lists the retry queue names for opts, shortest delay first.
 func RetryQueues(opts Options) []string {
-	var names []string
-	for _, d := range opts.delays() {
+	delays := opts.delays()
+	names := make([]string, 0, len(delays))
+	for _, d := range delays {
 		names = append(names, RetryQueueName(d))
 	}
 	return names
@@ -187,16 +188,18 @@ func firstMissing(conn *amqp.Connection, opts Options) (string, error) {
 		kind     string
 		args     amqp.Table
 	}
-	checks := []check{
-		{contract.Exchange, true, amqp.ExchangeTopic, nil},
-		{contract.DeadLetterExchange, true, amqp.ExchangeFanout, nil},
-		{contract.RetryExchange, true, amqp.ExchangeHeaders, nil},
-		{contract.QueueDeadLetter, false, "", nil},
-	}
+	delays := opts.delays()
+	checks := make([]check, 0, 4+len(WorkQueues)+len(delays))
+	checks = append(checks,
+		check{contract.Exchange, true, amqp.ExchangeTopic, nil},
+		check{contract.DeadLetterExchange, true, amqp.ExchangeFanout, nil},
+		check{contract.RetryExchange, true, amqp.ExchangeHeaders, nil},
+		check{contract.QueueDeadLetter, false, "", nil},
+	)
 	for _, b := range WorkQueues {
 		checks = append(checks, check{b.Queue, false, "", QueueArgs(b.Queue)})
 	}
-	for _, d := range opts.delays() {
+	for _, d := range delays {
 		checks = append(checks, check{RetryQueueName(d), false, "", RetryQueueArgs(d)})
 	}
 	ch, err := conn.Channel()
