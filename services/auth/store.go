@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // Collection names in contract.DatabaseAuth.
@@ -16,6 +18,13 @@ const (
 	collUsers           = "users"
 	collRefreshTokens   = "refresh_tokens"
 	collRevokedFamilies = "revoked_families"
+)
+
+// Field names that queries and indexes use; they are the bson tags of user, refreshToken and
+// revokedFamily.
+const (
+	fieldEmail     = "email"
+	fieldExpiresAt = "expires_at"
 )
 
 var (
@@ -73,7 +82,7 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 		models []mongo.IndexModel
 	}{
 		{s.users, []mongo.IndexModel{
-			{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
+			{Keys: bson.D{{Key: fieldEmail, Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")},
 		}},
 		{s.tokens, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "parent", Value: 1}}, Options: options.Index().SetUnique(true).SetName("parent_unique")},
@@ -89,7 +98,7 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 	ttlSupported = true
 	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
 		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys:    bson.D{{Key: "expires_at", Value: 1}},
+			Keys:    bson.D{{Key: fieldExpiresAt, Value: 1}},
 			Options: options.Index().SetExpireAfterSeconds(0).SetName("expires_at_ttl"),
 		})
 		var ce mongo.CommandError
@@ -98,7 +107,7 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 			ttlSupported = false
 			// A plain index still makes the purge cheap.
 			if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-				Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_at"),
+				Keys: bson.D{{Key: fieldExpiresAt, Value: 1}}, Options: options.Index().SetName("expires_at"),
 			}); err != nil {
 				return false, fmt.Errorf("create expiry index on %s: %w", coll.Name(), err)
 			}
@@ -115,7 +124,7 @@ const codeNotImplemented = 238
 // purgeExpired deletes expired refresh tokens and revocation records, the TTL index's job
 // where the server has none.
 func (s *store) purgeExpired(ctx context.Context, now time.Time) error {
-	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: now}}}}
+	filter := bson.D{{Key: fieldExpiresAt, Value: bson.D{{Key: "$lt", Value: now}}}}
 	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
 		if _, err := coll.DeleteMany(ctx, filter); err != nil {
 			return fmt.Errorf("purge expired %s: %w", coll.Name(), err)
@@ -135,11 +144,11 @@ func (s *store) insertUser(ctx context.Context, u user) error {
 }
 
 func (s *store) userByEmail(ctx context.Context, email string) (user, error) {
-	return s.findUser(ctx, bson.D{{Key: "email", Value: email}})
+	return s.findUser(ctx, bson.D{{Key: fieldEmail, Value: email}})
 }
 
 func (s *store) userByID(ctx context.Context, id bson.ObjectID) (user, error) {
-	return s.findUser(ctx, bson.D{{Key: "_id", Value: id}})
+	return s.findUser(ctx, bson.D{{Key: mongox.FieldID, Value: id}})
 }
 
 func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
@@ -157,7 +166,7 @@ func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
 // deleteUser removes the account and then its refresh tokens. A rotation racing with it may
 // insert one more token, but refresh checks that the user still exists.
 func (s *store) deleteUser(ctx context.Context, id bson.ObjectID) error {
-	if _, err := s.users.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+	if _, err := s.users.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	if _, err := s.tokens.DeleteMany(ctx, bson.D{{Key: "user_id", Value: id}}); err != nil {
@@ -179,7 +188,7 @@ func (s *store) insertToken(ctx context.Context, t refreshToken) error {
 
 func (s *store) tokenByHash(ctx context.Context, hash string) (refreshToken, error) {
 	var t refreshToken
-	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
+	err := s.tokens.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: hash}}).Decode(&t)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return t, errNotFound
 	}
@@ -190,7 +199,7 @@ func (s *store) tokenByHash(ctx context.Context, hash string) (refreshToken, err
 }
 
 func (s *store) familyRevoked(ctx context.Context, family string) (bool, error) {
-	n, err := s.revoked.CountDocuments(ctx, bson.D{{Key: "_id", Value: family}}, options.Count().SetLimit(1))
+	n, err := s.revoked.CountDocuments(ctx, bson.D{{Key: mongox.FieldID, Value: family}}, options.Count().SetLimit(1))
 	if err != nil {
 		return false, fmt.Errorf("check revoked family: %w", err)
 	}

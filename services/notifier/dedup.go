@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // Exactly one e-mail per event, even when RabbitMQ redelivers a message or a publisher sends
@@ -39,6 +41,14 @@ import (
 const (
 	claimPending  = "pending"
 	claimReleased = "released"
+)
+
+// Field names of claim and lease documents that queries and indexes use; they are the bson
+// tags of claimDoc.
+const (
+	fieldStatus    = "status"
+	fieldGen       = "gen"
+	fieldClaimedAt = "claimed_at"
 )
 
 // claimDoc is one e-mail's claim.
@@ -111,7 +121,7 @@ func (c *claims) run(stop <-chan struct{}) (wait func()) {
 // TTL indexes; dedup works without them, so that error is returned for logging only.
 func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) error {
 	secs := int32(retention / time.Second)
-	for coll, field := range map[*mongo.Collection]string{c.coll: "claimed_at", c.leases: "claimed_at", c.sent: "sent_at"} {
+	for coll, field := range map[*mongo.Collection]string{c.coll: fieldClaimedAt, c.leases: fieldClaimedAt, c.sent: "sent_at"} {
 		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
 			Keys:    bson.D{{Key: field, Value: 1}},
 			Options: options.Index().SetExpireAfterSeconds(secs).SetName(field + "_ttl"),
@@ -136,7 +146,7 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 		return claim{}, 0, fmt.Errorf("insert claim %s: %w", key, err)
 	}
 
-	err = c.sent.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Err()
+	err = c.sent.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: key}}).Err()
 	if err == nil {
 		return claim{}, claimDone, nil
 	}
@@ -144,7 +154,7 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 		return claim{}, 0, fmt.Errorf("read sent marker %s: %w", key, err)
 	}
 	var doc claimDoc
-	if err := c.coll.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&doc); err != nil {
+	if err := c.coll.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: key}}).Decode(&doc); err != nil {
 		// Deleted in between (TTL): the next attempt inserts afresh.
 		return claim{}, 0, fmt.Errorf("read claim %s: %w", key, err)
 	}
@@ -156,8 +166,8 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 	// Released, or pending past its lease: race for the next generation by insert.
 	next := doc.Gen + 1
 	_, err = c.leases.InsertOne(ctx, bson.D{
-		{Key: "_id", Value: key + "#" + strconv.Itoa(next)},
-		{Key: "claimed_at", Value: now},
+		{Key: mongox.FieldID, Value: key + "#" + strconv.Itoa(next)},
+		{Key: fieldClaimedAt, Value: now},
 	})
 	if mongo.IsDuplicateKeyError(err) {
 		return claim{}, claimBusy, nil
@@ -166,9 +176,9 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 		return claim{}, 0, fmt.Errorf("insert lease %s#%d: %w", key, next, err)
 	}
 	_, err = c.coll.UpdateByID(ctx, key, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "status", Value: claimPending},
-		{Key: "gen", Value: next},
-		{Key: "claimed_at", Value: now},
+		{Key: fieldStatus, Value: claimPending},
+		{Key: fieldGen, Value: next},
+		{Key: fieldClaimedAt, Value: now},
 	}}})
 	if err != nil {
 		return claim{}, 0, fmt.Errorf("take over claim %s: %w", key, err)
@@ -191,8 +201,8 @@ func (c *claims) markSent(ctx context.Context, cl claim, to string) error {
 // filter keeps a slow former owner from releasing a newer generation's claim.
 func (c *claims) release(ctx context.Context, cl claim) error {
 	_, err := c.coll.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: cl.key}, {Key: "gen", Value: cl.gen}, {Key: "status", Value: claimPending}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: claimReleased}}}})
+		bson.D{{Key: mongox.FieldID, Value: cl.key}, {Key: fieldGen, Value: cl.gen}, {Key: fieldStatus, Value: claimPending}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: fieldStatus, Value: claimReleased}}}})
 	if err != nil {
 		return fmt.Errorf("release claim %s: %w", cl.key, err)
 	}

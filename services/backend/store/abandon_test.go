@@ -27,7 +27,7 @@ func TestAbandon_UnknownOutcomeIsLeftToTheRelaysCheck(t *testing.T) {
 	happened, never := bson.NewObjectID(), bson.NewObjectID()
 	for _, id := range []bson.ObjectID{happened, never} {
 		ev := contract.ItemEvent{EventID: "ev-" + id.Hex()}
-		if _, err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, id, ev); err != nil {
+		if err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, id, ev); err != nil {
 			t.Fatal(err)
 		}
 		s.abandon(ev.EventID, context.DeadlineExceeded) // outcome unknown
@@ -43,7 +43,7 @@ func TestAbandon_UnknownOutcomeIsLeftToTheRelaysCheck(t *testing.T) {
 
 	// A refused write deletes its entry at once.
 	ev := contract.ItemEvent{EventID: "refused"}
-	if _, err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, bson.NewObjectID(), ev); err != nil {
+	if err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, bson.NewObjectID(), ev); err != nil {
 		t.Fatal(err)
 	}
 	s.abandon("refused", mongo.WriteException{WriteErrors: mongo.WriteErrors{{Code: 2, Message: "refused"}}})

@@ -31,6 +31,17 @@ type Item struct {
 	UpdatedAt  time.Time `bson:"updated_at"`
 }
 
+// Field names of item and order documents that queries, projections and indexes use; they
+// are the bson tags of Item and Order.
+const (
+	fieldOwner      = "owner"
+	fieldName       = "name"
+	fieldPrice      = "price"
+	fieldStatus     = "status"
+	fieldBuyerEmail = "buyer_email"
+	fieldUpdatedAt  = "updated_at"
+)
+
 // OwnerName returns the local part of an e-mail address.
 func OwnerName(email string) string {
 	local, _, _ := strings.Cut(email, "@")

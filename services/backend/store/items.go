@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // CreateItem puts a new item on sale for the seller and queues its add event.
@@ -30,7 +31,7 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 		EventID: it.EventID, ItemID: it.ID.Hex(), Seller: sellerEmail,
 		OccurredAt: now.Format(timeFormat),
 	}
-	if _, err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, it.ID, ev); err != nil {
+	if err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, it.ID, ev); err != nil {
 		return Item{}, err
 	}
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.items.InsertOne(ctx, it) }); err != nil {
@@ -59,7 +60,7 @@ func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	var it Item
 	raw, err := read(ctx, s, func() (bson.Raw, error) {
-		return s.items.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Raw()
+		return s.items.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}).Raw()
 	})
 	if err == nil {
 		err = bson.Unmarshal(raw, &it)
@@ -86,7 +87,7 @@ func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, n
 	// the order keeps its own copy of name and price. The filter is the _id alone because
 	// FerretDB uses its index for nothing else (any other filter scans the collection).
 	res, err := s.setByID(ctx, s.items, id, bson.D{
-		{Key: "name", Value: name}, {Key: "price", Value: price}, {Key: "updated_at", Value: it.UpdatedAt},
+		{Key: fieldName, Value: name}, {Key: fieldPrice, Value: price}, {Key: fieldUpdatedAt, Value: it.UpdatedAt},
 	})
 	if err != nil {
 		return Item{}, fmt.Errorf("update item %s: %w", id.Hex(), err)
@@ -106,7 +107,7 @@ func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail st
 	// _id alone, as in UpdateItem. A buy racing this delete may still win: its order
 	// stands and the item ends up sold, which the buyer's order explains.
 	res, err := s.setByID(ctx, s.items, id,
-		bson.D{{Key: "status", Value: StatusDeleted}, {Key: "updated_at", Value: s.now().UTC()}})
+		bson.D{{Key: fieldStatus, Value: StatusDeleted}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("delete item %s: %w", id.Hex(), err)
 	}
@@ -129,15 +130,17 @@ func (s *Store) ownedItem(ctx context.Context, id bson.ObjectID, callerEmail str
 }
 
 // listProjection keeps listings to the fields they show.
-var listProjection = bson.D{{Key: "_id", Value: 1}, {Key: "owner", Value: 1}, {Key: "name", Value: 1}, {Key: "price", Value: 1}}
+var listProjection = bson.D{
+	{Key: mongox.FieldID, Value: 1}, {Key: fieldOwner, Value: 1}, {Key: fieldName, Value: 1}, {Key: fieldPrice, Value: 1},
+}
 
 // ListItems returns a page of available items with the public fields (ID, Owner, Name,
 // Price) set, all of them or one owner's (owner is the
 // local part of the seller's e-mail, as in the original /items/{owner}).
 func (s *Store) ListItems(ctx context.Context, owner string, p Page) ([]Item, error) {
-	f := bson.D{{Key: "status", Value: StatusAvailable}}
+	f := bson.D{{Key: fieldStatus, Value: StatusAvailable}}
 	if owner != "" {
-		f = bson.D{{Key: "owner", Value: owner}, {Key: "status", Value: StatusAvailable}}
+		f = bson.D{{Key: fieldOwner, Value: owner}, {Key: fieldStatus, Value: StatusAvailable}}
 	}
 	cur, err := read(ctx, s, func() (*mongo.Cursor, error) {
 		return s.items.Find(ctx, p.filter(f), p.findOptions().SetProjection(listProjection))

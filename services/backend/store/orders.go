@@ -37,7 +37,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		EventID: o.EventID, ItemID: id.Hex(), Seller: it.OwnerEmail,
 		OccurredAt: now.Format(timeFormat),
 	}
-	if _, err := s.queue(ctx, contract.RoutingKeyItemBought, CollOrders, id, ev); err != nil {
+	if err := s.queue(ctx, contract.RoutingKeyItemBought, CollOrders, id, ev); err != nil {
 		return Order{}, err
 	}
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
@@ -51,7 +51,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 	// The buy has happened. If marking the item sold fails, the event is left for the relay's
 	// database check (by forgetting it here), which marks the item sold before publishing.
 	_, err = s.setByID(ctx, s.items, id, bson.D{
-		{Key: "status", Value: StatusSold}, {Key: "buyer_email", Value: buyerEmail}, {Key: "updated_at", Value: now},
+		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerEmail, Value: buyerEmail}, {Key: fieldUpdatedAt, Value: now},
 	})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the outbox relay will", "item_id", id.Hex(), "err", err)
@@ -65,7 +65,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 
 // ListOrders returns a page of the buyer's orders, oldest item first.
 func (s *Store) ListOrders(ctx context.Context, buyerEmail string, p Page) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, p.filter(bson.D{{Key: "buyer_email", Value: buyerEmail}}), p.findOptions())
+	cur, err := s.orders.Find(ctx, p.filter(bson.D{{Key: fieldBuyerEmail, Value: buyerEmail}}), p.findOptions())
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}

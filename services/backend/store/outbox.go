@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // The outbox without transactions.
@@ -62,10 +63,10 @@ type Event struct {
 func newEventID() string { return rand.Text() }
 
 // queue inserts the pending outbox entry for an event about the document id in source.
-func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID, ev contract.ItemEvent) (Event, error) {
+func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID, ev contract.ItemEvent) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return Event{}, fmt.Errorf("encode event: %w", err)
+		return fmt.Errorf("encode event: %w", err)
 	}
 	e := Event{
 		ID: ev.EventID, RoutingKey: key, Body: body, Writer: s.instance,
@@ -74,9 +75,9 @@ func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID,
 	s.local.begin(e.ID)
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.outbox.InsertOne(ctx, e) }); err != nil {
 		s.local.forget(e.ID)
-		return Event{}, fmt.Errorf("queue event %s: %w", key, err)
+		return fmt.Errorf("queue event %s: %w", key, err)
 	}
-	return e, nil
+	return nil
 }
 
 // abandon handles the entry of a domain write that returned err. When the server refused
@@ -99,7 +100,7 @@ func (s *Store) unqueue(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
-		return s.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+		return s.outbox.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}})
 	}); err != nil {
 		// Harmless: the relay deletes the orphan after OrphanAfter.
 		slog.WarnContext(ctx, "delete orphan outbox entry", "event_id", id, "err", err)

@@ -8,6 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // Events returns up to limit outbox entries, oldest first, whose domain write is known to
@@ -72,7 +74,7 @@ func (s *Store) domainWritten(ctx context.Context, e Event) (bool, error) {
 	var doc struct {
 		EventID string `bson:"event_id"`
 	}
-	err := decodeOne(coll.FindOne(ctx, bson.D{{Key: "_id", Value: e.SourceID}},
+	err := decodeOne(coll.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: e.SourceID}},
 		options.FindOne().SetProjection(bson.D{{Key: "event_id", Value: 1}})), &doc)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -99,7 +101,7 @@ func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
 		return err
 	}
 	_, err = s.setByID(ctx, s.items, id,
-		bson.D{{Key: "status", Value: StatusSold}, {Key: "updated_at", Value: s.now().UTC()}})
+		bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
 	}
@@ -116,7 +118,7 @@ func (s *Store) Published(ctx context.Context, events []Event) error {
 		ids[i] = e.ID
 	}
 	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
-		return s.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+		return s.outbox.DeleteMany(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: "$in", Value: ids}}}})
 	}); err != nil {
 		return fmt.Errorf("delete published outbox entries: %w", err)
 	}

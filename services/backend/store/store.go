@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // Collection names in the backend's database.
@@ -71,10 +73,10 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		keys bson.D
 	}{
 		// Listings: available items in id order, for everyone or one owner.
-		{s.items, bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
-		{s.items, bson.D{{Key: "owner", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
+		{s.items, bson.D{{Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
+		{s.items, bson.D{{Key: fieldOwner, Value: 1}, {Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
 		// A buyer's orders in id order.
-		{s.orders, bson.D{{Key: "buyer_email", Value: 1}, {Key: "_id", Value: 1}}},
+		{s.orders, bson.D{{Key: fieldBuyerEmail, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
 		// The relay drains the oldest entries first.
 		{s.outbox, bson.D{{Key: "created_at", Value: 1}}},
 	}
@@ -100,7 +102,7 @@ type Page struct {
 
 func (p Page) filter(f bson.D) bson.D {
 	if !p.After.IsZero() {
-		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: p.After}}})
+		f = append(f, bson.E{Key: mongox.FieldID, Value: bson.D{{Key: "$gt", Value: p.After}}})
 	}
 	return f
 }
@@ -108,6 +110,6 @@ func (p Page) filter(f bson.D) bson.D {
 // findOptions sorts by id and asks for the whole page in the first batch: the server's
 // default first batch (101 documents) would cost a getMore round trip on bigger pages.
 func (p Page) findOptions() *options.FindOptionsBuilder {
-	return options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+	return options.Find().SetSort(bson.D{{Key: mongox.FieldID, Value: 1}}).
 		SetLimit(int64(p.Limit)).SetBatchSize(int32(p.Limit))
 }

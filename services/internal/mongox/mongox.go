@@ -16,6 +16,9 @@ import (
 	"littleecom.io/littleecom/services/internal/config"
 )
 
+// FieldID is the primary key field every MongoDB document has.
+const FieldID = "_id"
+
 // DefaultMaxPoolSize stays under 40: with the driver's default of 100, 200 concurrent
 // writers deadlock FerretDB (measured, see DESIGN.md).
 const DefaultMaxPoolSize = 32
