@@ -122,9 +122,10 @@ func (e *testEnv) register(email, password string) {
 	}
 }
 
-func (e *testEnv) pair(email, password string) tokenPair {
+// pair gets a token pair for ann@shop.example, the account the tests register.
+func (e *testEnv) pair(password string) tokenPair {
 	e.t.Helper()
-	r := e.do("POST", "/auth/token", creds(email, password))
+	r := e.do("POST", "/auth/token", creds("ann@shop.example", password))
 	if r.status != http.StatusOK {
 		e.t.Fatalf("token: %d %s", r.status, r.body)
 	}

@@ -128,7 +128,7 @@ func TestValidate(t *testing.T) {
 func TestRefresh_RotatesOnEveryUse(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p1 := e.pair("ann@shop.example", "secret1")
+	p1 := e.pair("secret1")
 
 	r := e.do("POST", "/auth/refresh", `{"refresh_token":"`+p1.RefreshToken+`"}`)
 	var p2 tokenPair
@@ -145,8 +145,8 @@ func TestRefresh_RotatesOnEveryUse(t *testing.T) {
 func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p1 := e.pair("ann@shop.example", "secret1")
-	other := e.pair("ann@shop.example", "secret1") // another device: another family
+	p1 := e.pair("secret1")
+	other := e.pair("secret1") // another device: another family
 
 	var p2 tokenPair
 	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p1.RefreshToken+`"}`).json(t, &p2)
@@ -166,7 +166,7 @@ func TestRefresh_ReuseRevokesTheFamily(t *testing.T) {
 func TestRefresh_ConcurrentUseHasOneWinner(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p := e.pair("ann@shop.example", "secret1")
+	p := e.pair("secret1")
 	const n = 20
 	statuses := make(chan int, n)
 	start := make(chan struct{})
@@ -198,7 +198,7 @@ func TestRefresh_ConcurrentUseHasOneWinner(t *testing.T) {
 func TestPurgeExpired(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p := e.pair("ann@shop.example", "secret1")
+	p := e.pair("secret1")
 	ctx := context.Background()
 	if e.svc.ttlIndexes {
 		t.Log("server has TTL indexes; testing the purge anyway")
@@ -220,7 +220,7 @@ func TestPurgeExpired(t *testing.T) {
 func TestRefresh_Failures(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p := e.pair("ann@shop.example", "secret1")
+	p := e.pair("secret1")
 	wantProblem(t, e.do("POST", "/auth/refresh", `{}`), 400)
 	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"unknown"}`), 401)
 	wantProblem(t, e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.AccessToken+`"}`), 401)
@@ -232,7 +232,7 @@ func TestRefresh_Failures(t *testing.T) {
 func TestLogout(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p := e.pair("ann@shop.example", "secret1")
+	p := e.pair("secret1")
 	var p2 tokenPair
 	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`).json(t, &p2)
 
@@ -249,7 +249,7 @@ func TestLogout(t *testing.T) {
 func TestDelete(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
-	p := e.pair("ann@shop.example", "secret1")
+	p := e.pair("secret1")
 
 	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "wrong12")), 401)
 	wantProblem(t, e.do("DELETE", "/auth/delete", creds("nobody@shop.example", "secret1")), 401)
@@ -316,7 +316,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	e := newEnv(t)
 	const password = "pa55-word-never-logged"
 	e.register("ann@shop.example", password)
-	p := e.pair("ann@shop.example", password)
+	p := e.pair(password)
 	e.do("POST", "/auth/signin", creds("ann@shop.example", "wrong-pa55word"))
 	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`)
 	e.do("POST", "/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`) // reuse: logged warning

@@ -80,7 +80,8 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 
 func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {
 	if !cfg.SigningKeyPEM.IsSet() {
-		log.Warn("no signing key configured: using an ephemeral key; tokens will not survive a restart and replicas will not accept each other's (dev only)")
+		log.Warn("no signing key configured: using an ephemeral key; " +
+			"tokens will not survive a restart and replicas will not accept each other's (dev only)")
 		return tokens.GenerateKey(), nil
 	}
 	key, err := tokens.ParsePrivateKeyPEM([]byte(cfg.SigningKeyPEM.Reveal()))

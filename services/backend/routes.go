@@ -34,8 +34,9 @@ func (s *Service) routes() []route {
 
 // Routes returns the ServeMux patterns the service registers, for the OpenAPI test.
 func Routes() []string {
-	var patterns []string
-	for _, r := range (&Service{}).routes() {
+	routes := (&Service{}).routes()
+	patterns := make([]string, 0, len(routes))
+	for _, r := range routes {
 		patterns = append(patterns, r.pattern)
 	}
 	return patterns

@@ -61,7 +61,7 @@ func TestProbesAndMetrics(t *testing.T) {
 
 func grep(s, sub string) string {
 	var out []string
-	for _, l := range strings.Split(s, "\n") {
+	for l := range strings.SplitSeq(s, "\n") {
 		if strings.Contains(l, sub) {
 			out = append(out, l)
 		}

@@ -159,8 +159,7 @@ func (n *Notifier) dial() (*amqp.Connection, error) {
 	}
 	conn, err := amqp.DialConfig(u.String(), cfg)
 	if err != nil {
-		var ae *amqp.Error
-		if errors.As(err, &ae) {
+		if ae, ok := errors.AsType[*amqp.Error](err); ok {
 			return nil, fmt.Errorf("connect to rabbitmq at %s: %s", u.Redacted(), ae.Reason)
 		}
 		return nil, fmt.Errorf("connect to rabbitmq at %s: %w", u.Redacted(), err)

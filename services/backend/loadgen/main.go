@@ -49,7 +49,8 @@ func Main(ctx context.Context, args []string) error {
 	fs.StringVar(&o.amqpURL, "amqp", "amqp://guest:guest@127.0.0.1:5672/", "local RabbitMQ; a fresh vhost is created on it")
 	fs.StringVar(&o.rabbitAPI, "rabbitmq-api", "http://guest:guest@127.0.0.1:15672", "its management API, to create the vhost")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the backend's LOG_LEVEL (its logs go to a file)")
-	fs.StringVar(&o.routes, "routes", "items,item,post,buy", "routes to measure, in this order: items (GET /items), item (GET /item/{id}), post (POST /item), buy (POST /buy/{id}; needs post)")
+	fs.StringVar(&o.routes, "routes", "items,item,post,buy", "routes to measure, in this order: "+
+		"items (GET /items), item (GET /item/{id}), post (POST /item), buy (POST /buy/{id}; needs post)")
 	fs.IntVar(&o.gomaxprocs, "service-gomaxprocs", 0, "GOMAXPROCS of the backend process (0: Go's default, the CPUs it may use)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the backend's CPU profile to this file, and FerretDB's to <file>.ferretdb")
 	if err := fs.Parse(args); err != nil {
@@ -160,7 +161,7 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 	)
 	keepID := func(b []byte) { mu.Lock(); ids = append(ids, string(b)); mu.Unlock() }
 	seed := phase{name: "seed", n: o.items, next: func(int) call {
-		return call{method: "POST", path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
+		return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 	}}
 	if r, err := d.run(ctx, seed); err != nil || r.errors > 0 {
 		return errors.Join(err, fmt.Errorf("seeding %d items: %d errors, first: %s", o.items, r.errors, r.firstErr))
@@ -170,26 +171,26 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 
 	all := map[string]phase{
 		"warm-up": {name: "warm-up (not a route)", n: min(o.requests, 2000), next: func(i int) call {
-			return call{method: "GET", path: "/item/" + seeded[i%len(seeded)], want: 200}
+			return call{method: http.MethodGet, path: "/item/" + seeded[i%len(seeded)], want: 200}
 		}},
 		"items": {name: fmt.Sprintf("GET /items (%d)", o.items), n: o.requests, next: func(int) call {
-			return call{method: "GET", path: "/items", want: 200}
+			return call{method: http.MethodGet, path: "/items", want: 200}
 		}},
 		"item": {name: "GET /item/{id}", n: o.requests, next: func(i int) call {
-			return call{method: "GET", path: "/item/" + seeded[i%len(seeded)], want: 200}
+			return call{method: http.MethodGet, path: "/item/" + seeded[i%len(seeded)], want: 200}
 		}},
 		"post": {name: "POST /item", n: o.requests, next: func(int) call {
-			return call{method: "POST", path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
+			return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 		}},
 		// Each buy takes a distinct item that POST /item just created, so every one must win.
 		"buy": {name: "POST /buy/{id}", n: o.requests, next: func(i int) call {
 			mu.Lock()
 			defer mu.Unlock()
-			return call{method: "POST", path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}
+			return call{method: http.MethodPost, path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}
 		}},
 	}
 	phases := []phase{all["warm-up"]}
-	for _, name := range strings.Split(o.routes, ",") {
+	for name := range strings.SplitSeq(o.routes, ",") {
 		p, ok := all[strings.TrimSpace(name)]
 		if !ok {
 			return fmt.Errorf("unknown route %q in -routes", name)
@@ -198,7 +199,9 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 	}
 	fmt.Printf("loadgen: backend pid %d, ferretdb pid %d, %d CPUs (%s), %s\n",
 		d.servicePID, d.dbPID, runtime.NumCPU(), cpuModel(), runtime.Version())
-	printHeader(os.Stdout, o.concurrency)
+	if err := printHeader(os.Stdout, o.concurrency); err != nil {
+		return err
+	}
 	for _, p := range phases {
 		if p.name == all["buy"].name {
 			p.n = min(p.n, len(ids)) // one buy per item POST /item created
@@ -207,7 +210,9 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 		if err != nil {
 			return err
 		}
-		printResult(os.Stdout, r)
+		if err := printResult(os.Stdout, r); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -242,7 +247,7 @@ func loopbackOnly(raw string) error {
 // cpuModel is the "model name" line of /proc/cpuinfo.
 func cpuModel() string {
 	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
+	for l := range strings.SplitSeq(string(b), "\n") {
 		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
 			return strings.TrimSpace(v)
 		}

@@ -6,25 +6,30 @@ import (
 	"time"
 )
 
-func printHeader(w io.Writer, concurrency int) {
-	fmt.Fprintf(w, "concurrency %d\n", concurrency)
-	fmt.Fprintf(w, "%-22s %8s %9s %9s %9s %9s %7s %14s %14s\n",
+func printHeader(w io.Writer, concurrency int) error {
+	_, err := fmt.Fprintf(w, "concurrency %d\n%-22s %8s %9s %9s %9s %9s %7s %14s %14s\n", concurrency,
 		"route", "requests", "req/s", "p50", "p99", "max", "errors", "service CPU/req", "db CPU/req")
+	return err
 }
 
-func printResult(w io.Writer, r result) {
+func printResult(w io.Writer, r result) error {
 	per := func(d time.Duration) string {
 		if r.requests == 0 {
 			return "-"
 		}
 		return fmt.Sprintf("%.3f ms", float64(d)/float64(r.requests)/float64(time.Millisecond))
 	}
-	fmt.Fprintf(w, "%-22s %8d %9.0f %9s %9s %9s %7d %14s %14s\n",
+	if _, err := fmt.Fprintf(w, "%-22s %8d %9.0f %9s %9s %9s %7d %14s %14s\n",
 		r.name, r.requests, float64(r.requests)/r.elapsed.Seconds(),
-		ms(r.p50), ms(r.p99), ms(r.max), r.errors, per(r.serviceCPU), per(r.dbCPU))
-	if r.firstErr != "" {
-		fmt.Fprintf(w, "  first error: %s\n", r.firstErr)
+		ms(r.p50), ms(r.p99), ms(r.max), r.errors, per(r.serviceCPU), per(r.dbCPU)); err != nil {
+		return err
 	}
+	if r.firstErr != "" {
+		if _, err := fmt.Fprintf(w, "  first error: %s\n", r.firstErr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
