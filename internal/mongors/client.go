@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -178,14 +179,6 @@ func newError(op, host string, code int, timeout bool, err error, secrets ...str
 
 // HasCode reports whether err is an *Error carrying one of the MongoDB codes.
 func HasCode(err error, codes ...int) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	for _, c := range codes {
-		if e.Code == c {
-			return true
-		}
-	}
-	return false
+	e, ok := errors.AsType[*Error](err)
+	return ok && slices.Contains(codes, e.Code)
 }

@@ -74,18 +74,18 @@ type driverClient struct {
 }
 
 // run runs one admin command bounded by the target's timeout and decodes the reply into out.
-func (c *driverClient) run(ctx context.Context, op string, cmd bson.D, out any, secrets ...string) error {
+func (c *driverClient) run(ctx context.Context, op string, cmd bson.D, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
 	defer cancel()
 	res := c.admin.RunCommand(ctx, cmd)
 	if err := res.Err(); err != nil {
-		return wrap(op, c.target, err, secrets...)
+		return wrap(op, c.target, err)
 	}
 	if out == nil {
 		return nil
 	}
 	if err := res.Decode(out); err != nil {
-		return wrap(op, c.target, err, secrets...)
+		return wrap(op, c.target, err)
 	}
 	return nil
 }
@@ -197,10 +197,8 @@ func (c *driverClient) Close(ctx context.Context) error {
 // wrap turns a driver error into an *Error with the server code and the password removed.
 func wrap(op string, t Target, err error, secrets ...string) error {
 	code := 0
-	var se mongo.ServerError
-	if errors.As(err, &se) {
-		var ce mongo.CommandError
-		if errors.As(err, &ce) {
+	if se, ok := errors.AsType[mongo.ServerError](err); ok {
+		if ce, ok := errors.AsType[mongo.CommandError](err); ok {
 			code = int(ce.Code)
 		} else if codes := se.ErrorCodes(); len(codes) > 0 {
 			code = codes[0]

@@ -150,14 +150,21 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 		defer func() { _ = pc.Close(context.WithoutCancel(ctx)) }()
 	}
 
+	res, err, stop := reconfigure(ctx, pc, desired, res)
+	if stop {
+		return res, err
+	}
+	return ensureUsers(ctx, pc, desired.Users, res)
+}
+
+// reconfigure moves the config on the primary pc towards desired, one NextConfig step per
+// replSetReconfig and at most maxSteps of them, then checks that the set has exactly the
+// desired members. stop is true when Ensure must return r, err.
+func reconfigure(ctx context.Context, pc Client, desired Desired, res Result) (r Result, err error, stop bool) {
 	for range maxSteps {
 		cfg, err := pc.Config(ctx)
 		if err != nil {
-			if transient(err) {
-				return notYet(res, PhaseReconfiguring, "%v", err)
-			}
-			res.Phase = PhaseUnreachable
-			return res, err
+			return halt(failOrWait(res, err))
 		}
 		res.ConfigVersion = cfg.Version
 		next, changed := NextConfig(cfg, desired.Topology, desired.Members)
@@ -165,49 +172,58 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 			break
 		}
 		if msg := gate(res.Status, cfg, next, desired.Members); msg != "" {
-			return notYet(res, PhaseReconfiguring, "%s", msg)
+			return halt(notYet(res, PhaseReconfiguring, "%s", msg))
 		}
 		if primary, ok := memberByHost(cfg, res.Status.Primary); ok && primary.ID >= desired.Members && primary.Priority == 0 {
 			// mongod steps down by itself when a reconfig makes it unelectable; this only
 			// hurries a primary that was elected again before its priority changed.
 			if err := pc.StepDown(ctx, 60*time.Second); err != nil && !transient(err) {
 				res.Phase = PhaseUnreachable
-				return res, err
+				return res, err, true
 			}
-			return notYet(res, PhaseReconfiguring, "waiting for primary %s, which is being removed, to step down", primary.Host)
+			return halt(notYet(res, PhaseReconfiguring, "waiting for primary %s, which is being removed, to step down", primary.Host))
 		}
 		if err := pc.Reconfig(ctx, next); err != nil {
-			if transient(err) {
-				return notYet(res, PhaseReconfiguring, "%v", err)
-			}
-			res.Phase = PhaseUnreachable
-			return res, err
+			return halt(failOrWait(res, err))
 		}
 		res.Reconfigs++
 		res.ConfigVersion = next.Version
 		if res.Status, err = pc.Status(ctx); err != nil {
-			return notYet(res, PhaseReconfiguring, "%v", err)
+			return halt(notYet(res, PhaseReconfiguring, "%v", err))
 		}
 		if self, ok := selfStatus(res.Status); !ok || self.State != StatePrimary {
-			return notYet(res, PhaseReconfiguring, "primary moved after reconfig to version %d", next.Version)
+			return halt(notYet(res, PhaseReconfiguring, "primary moved after reconfig to version %d", next.Version))
 		}
 	}
 	if cfg, err := pc.Config(ctx); err != nil || !SameMembers(cfg, desired.Members) {
-		return notYet(res, PhaseReconfiguring, "replica set %q has not reached %d members yet", desired.ReplicaSet, desired.Members)
+		return halt(notYet(res, PhaseReconfiguring, "replica set %q has not reached %d members yet", desired.ReplicaSet, desired.Members))
 	}
+	return res, nil, false
+}
 
-	for _, u := range desired.Users {
+// ensureUsers creates or updates the users on the primary pc; the set is then Ready.
+func ensureUsers(ctx context.Context, pc Client, users []User, res Result) (Result, error) {
+	for _, u := range users {
 		if err := pc.EnsureUser(ctx, u.DB, u.Name, u.Password, u.Roles); err != nil {
-			if transient(err) {
-				return notYet(res, PhaseReconfiguring, "%v", err)
-			}
-			res.Phase = PhaseUnreachable
-			return res, err
+			return failOrWait(res, err)
 		}
 	}
 	res.Ready, res.Phase, res.Message = true, PhaseReady, ""
 	return res, nil
 }
+
+// failOrWait reports err as something to wait for when a retry may succeed, and as
+// PhaseUnreachable otherwise.
+func failOrWait(res Result, err error) (Result, error) {
+	if transient(err) {
+		return notYet(res, PhaseReconfiguring, "%v", err)
+	}
+	res.Phase = PhaseUnreachable
+	return res, err
+}
+
+// halt is the stop answer of a step of Ensure: Ensure returns r, err.
+func halt(r Result, err error) (Result, error, bool) { return r, err, true }
 
 // initiate runs replSetInitiate on c unless another member already belongs to a set or does
 // not answer. stop is true when Ensure must return r, err.

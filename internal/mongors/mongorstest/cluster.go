@@ -137,7 +137,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.SetName = "rs0"
 	}
 	if opts.NewMemberState == "" {
-		opts.NewMemberState = "SECONDARY"
+		opts.NewMemberState = stateSecondary
 	}
 	c := &Cluster{
 		opts:   opts,
@@ -314,7 +314,7 @@ func (c *Cluster) SetState(host, state string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.states[host] = state
-	if state == "SECONDARY" && c.cfg != nil {
+	if state == stateSecondary && c.cfg != nil {
 		c.clearNewlyAdded(host)
 	}
 }

@@ -25,8 +25,11 @@ var codeNames = map[int32]string{
 
 func fail(code int32, msg string) *cmdErr { return &cmdErr{code: code, msg: msg} }
 
+// cmdIsMaster is the legacy hello command; old drivers send it, often over OP_QUERY.
+const cmdIsMaster = "ismaster"
+
 // noAuth lists the commands mongod with --auth answers before authentication.
-var noAuth = []string{"hello", "ismaster", "ping", "buildinfo", "saslstart", "saslcontinue", "endsessions"}
+var noAuth = []string{"hello", cmdIsMaster, "ping", "buildinfo", "saslstart", "saslcontinue", "endsessions"}
 
 // dispatch records cmd, applies faults and runs it. A non-nil error closes the connection.
 func (c *Cluster) dispatch(cn *conn, cmd bsoncore.Document, legacy bool) (bson.D, error) {
@@ -37,78 +40,18 @@ func (c *Cluster) dispatch(cn *conn, cmd bsoncore.Document, legacy bool) (bson.D
 	name := elems[0].Key()
 	db, _ := cmd.Lookup("$db").StringValueOK()
 
-	c.mu.Lock()
-	c.commands = append(c.commands, Command{Host: cn.node.host, Name: name, DB: db, Doc: bson.Raw(slices.Clone(cmd))})
-	var fault *Fault
-	for i, f := range c.faults {
-		if strings.EqualFold(f.Command, name) && (f.Host == "" || f.Host == cn.node.host) {
-			fault = f
-			if f.Times--; f.Times <= 0 {
-				c.faults = slices.Delete(c.faults, i, i+1)
-			}
-			break
-		}
-	}
-	c.mu.Unlock()
-
+	fault := c.record(cn, name, db, cmd)
 	if fault != nil && !fault.DropAfterRun {
-		switch {
-		case fault.Hang:
-			<-c.closed
-			return nil, errDrop
-		case fault.Drop:
-			return nil, errDrop
-		default:
-			msg := fault.Message
-			if msg == "" {
-				msg = "injected failure"
-			}
-			return errorDoc(fault.Code, codeNames[fault.Code], msg), nil
-		}
+		return c.injectFailure(fault)
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	raw := bson.Raw(cmd)
 	lname := strings.ToLower(name)
-	if c.opts.Username != "" && cn.user == "" && !slices.Contains(noAuth, lname) && lname != "ismaster" {
+	if c.opts.Username != "" && cn.user == "" && !slices.Contains(noAuth, lname) {
 		return errorDoc(13, "Unauthorized", "command "+name+" requires authentication"), nil
 	}
-	var res bson.D
-	var cerr *cmdErr
-	switch lname {
-	case "hello", "ismaster":
-		res = c.hello(cn, raw, lname == "ismaster" || legacy)
-	case "ping", "endsessions":
-		res = bson.D{}
-	case "buildinfo":
-		res = bson.D{{Key: "version", Value: "7.0.0"}, {Key: "versionArray", Value: bson.A{int32(7), int32(0), int32(0), int32(0)}}}
-	case "saslstart":
-		res, cerr = c.saslStart(cn, raw, db)
-	case "saslcontinue":
-		res, cerr = c.saslContinue(cn, raw)
-	case "replsetgetstatus":
-		res, cerr = c.replSetGetStatus(cn)
-	case "replsetgetconfig":
-		res, cerr = c.replSetGetConfig(cn)
-	case "replsetinitiate":
-		cfg, ok := raw.Lookup(name).DocumentOK()
-		if !ok {
-			cerr = fail(2, "replSetInitiate needs a config document")
-		} else {
-			cerr = c.initiate(cn.node.host, cfg)
-		}
-	case "replsetreconfig":
-		cerr = c.reconfig(cn.node.host, raw.Lookup(name))
-	case "replsetstepdown":
-		cerr = c.stepDown(cn.node.host)
-	case "createuser":
-		cerr = c.createUser(cn.node.host, db, raw)
-	case "updateuser":
-		cerr = c.updateUser(cn.node.host, db, raw)
-	default:
-		cerr = fail(59, "no such command: '"+name+"'")
-	}
+	res, cerr := c.run(cn, bson.Raw(cmd), name, db, legacy)
 	if fault != nil { // DropAfterRun
 		return nil, errDrop
 	}
@@ -116,6 +59,75 @@ func (c *Cluster) dispatch(cn *conn, cmd bsoncore.Document, legacy bool) (bson.D
 		return errorDoc(cerr.code, codeNames[cerr.code], cerr.msg), nil
 	}
 	return append(res, bson.E{Key: "ok", Value: 1.0}), nil
+}
+
+// record appends the command to the log and takes the first fault armed for it, if any.
+func (c *Cluster) record(cn *conn, name, db string, cmd bsoncore.Document) *Fault {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commands = append(c.commands, Command{Host: cn.node.host, Name: name, DB: db, Doc: bson.Raw(slices.Clone(cmd))})
+	for i, f := range c.faults {
+		if strings.EqualFold(f.Command, name) && (f.Host == "" || f.Host == cn.node.host) {
+			if f.Times--; f.Times <= 0 {
+				c.faults = slices.Delete(c.faults, i, i+1)
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// injectFailure answers a command whose fault fires instead of running it: it hangs until
+// the cluster closes, drops the connection or answers the fault's error.
+func (c *Cluster) injectFailure(f *Fault) (bson.D, error) {
+	switch {
+	case f.Hang:
+		<-c.closed
+		return nil, errDrop
+	case f.Drop:
+		return nil, errDrop
+	}
+	msg := f.Message
+	if msg == "" {
+		msg = "injected failure"
+	}
+	return errorDoc(f.Code, codeNames[f.Code], msg), nil
+}
+
+// run runs the command called name (any case) against the cluster. Callers hold mu.
+func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bson.D, *cmdErr) {
+	switch lname := strings.ToLower(name); lname {
+	case "hello", cmdIsMaster:
+		return c.hello(cn, raw, lname == cmdIsMaster || legacy), nil
+	case "ping", "endsessions":
+		return bson.D{}, nil
+	case "buildinfo":
+		return bson.D{{Key: "version", Value: "7.0.0"}, {Key: "versionArray", Value: bson.A{int32(7), int32(0), int32(0), int32(0)}}}, nil
+	case "saslstart":
+		return c.saslStart(cn, raw, db)
+	case "saslcontinue":
+		return c.saslContinue(cn, raw)
+	case "replsetgetstatus":
+		return c.replSetGetStatus(cn)
+	case "replsetgetconfig":
+		return c.replSetGetConfig()
+	case "replsetinitiate":
+		cfg, ok := raw.Lookup(name).DocumentOK()
+		if !ok {
+			return nil, fail(2, "replSetInitiate needs a config document")
+		}
+		return nil, c.initiate(cn.node.host, cfg)
+	case "replsetreconfig":
+		return nil, c.reconfig(cn.node.host, raw.Lookup(name))
+	case "replsetstepdown":
+		return nil, c.stepDown(cn.node.host)
+	case "createuser":
+		return nil, c.createUser(cn.node.host, db, raw)
+	case "updateuser":
+		return nil, c.updateUser(cn.node.host, db, raw)
+	default:
+		return nil, fail(59, "no such command: '"+name+"'")
+	}
 }
 
 // hello answers the handshake and monitoring: a member without a config is a "ghost"
@@ -137,8 +149,9 @@ func (c *Cluster) hello(cn *conn, cmd bson.Raw, legacy bool) bson.D {
 		res = append(res, bson.E{Key: "secondary", Value: false}, bson.E{Key: "isreplicaset", Value: true},
 			bson.E{Key: "info", Value: "Does not have a valid replica set config"})
 	} else {
-		var hosts bson.A
-		for _, m := range c.members(c.cfg) {
+		ms := c.members(c.cfg)
+		hosts := make(bson.A, 0, len(ms))
+		for _, m := range ms {
 			hosts = append(hosts, m.host)
 		}
 		version, _ := c.cfg.Lookup("version").AsInt64OK()
@@ -146,7 +159,7 @@ func (c *Cluster) hello(cn *conn, cmd bson.Raw, legacy bool) bson.D {
 			bson.E{Key: "hosts", Value: hosts},
 			bson.E{Key: "setName", Value: c.opts.SetName},
 			bson.E{Key: "setVersion", Value: int32(version)},
-			bson.E{Key: "secondary", Value: !writable && c.stateOf(cn.node.host) == "SECONDARY"},
+			bson.E{Key: "secondary", Value: !writable && c.stateOf(cn.node.host) == stateSecondary},
 			bson.E{Key: "me", Value: cn.node.host},
 		)
 		if primary != "" {
@@ -185,20 +198,29 @@ func (c *Cluster) hello(cn *conn, cmd bson.Raw, legacy bool) bson.D {
 // stateOf returns a config member's state. Callers hold mu.
 func (c *Cluster) stateOf(host string) string {
 	if n, ok := c.nodes[host]; !ok || n.stopped {
-		return "DOWN"
+		return stateDown
 	}
 	if host == c.currentPrimary() {
-		return "PRIMARY"
+		return statePrimary
 	}
-	if s, ok := c.states[host]; ok && s != "PRIMARY" {
+	if s, ok := c.states[host]; ok && s != statePrimary {
 		return s
 	}
-	return "SECONDARY"
+	return stateSecondary
 }
 
+// Member states the double decides on itself, named as replSetGetStatus's stateStr names
+// them, except stateDown: mongod reports an unreachable member as "(not reachable/healthy)".
+// They are the double's own, not package mongors's, so that a wrong name there is caught.
+const (
+	statePrimary   = "PRIMARY"
+	stateSecondary = "SECONDARY"
+	stateDown      = "DOWN"
+)
+
 var stateCodes = map[string]int32{
-	"STARTUP": 0, "PRIMARY": 1, "SECONDARY": 2, "RECOVERING": 3, "STARTUP2": 5,
-	"UNKNOWN": 6, "ARBITER": 7, "DOWN": 8, "ROLLBACK": 9, "REMOVED": 10,
+	"STARTUP": 0, statePrimary: 1, stateSecondary: 2, "RECOVERING": 3, "STARTUP2": 5,
+	"UNKNOWN": 6, "ARBITER": 7, stateDown: 8, "ROLLBACK": 9, "REMOVED": 10,
 }
 
 func (c *Cluster) replSetGetStatus(cn *conn) (bson.D, *cmdErr) {
@@ -209,11 +231,11 @@ func (c *Cluster) replSetGetStatus(cn *conn) (bson.D, *cmdErr) {
 	for _, m := range c.members(c.cfg) {
 		state := c.stateOf(m.host)
 		health, stateStr := 1.0, state
-		if state == "DOWN" {
+		if state == stateDown {
 			health, stateStr = 0.0, "(not reachable/healthy)"
 		}
 		members = append(members, bson.D{
-			{Key: "_id", Value: int32(m.id)},
+			{Key: keyID, Value: int32(m.id)},
 			{Key: "name", Value: m.host},
 			{Key: "health", Value: health},
 			{Key: "state", Value: stateCodes[state]},
@@ -230,7 +252,7 @@ func (c *Cluster) replSetGetStatus(cn *conn) (bson.D, *cmdErr) {
 	}, nil
 }
 
-func (c *Cluster) replSetGetConfig(cn *conn) (bson.D, *cmdErr) {
+func (c *Cluster) replSetGetConfig() (bson.D, *cmdErr) {
 	if c.cfg == nil {
 		return nil, fail(94, "no replset config has been received")
 	}
@@ -242,7 +264,7 @@ func (c *Cluster) stepDown(host string) *cmdErr {
 		return fail(10107, "not primary so can't step down")
 	}
 	for _, m := range c.members(c.cfg) {
-		if m.host != host && m.priority > 0 && !m.newlyAdded && c.stateOf(m.host) == "SECONDARY" {
+		if m.host != host && m.priority > 0 && !m.newlyAdded && c.stateOf(m.host) == stateSecondary {
 			c.primary = m.host
 			c.term++
 			return nil

@@ -5,9 +5,13 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 const maxVoters = 7
+
+// keyID is the _id field of a config document (the set name) and of a member document.
+const keyID = "_id"
 
 // memberInfo is what the double reads from a config's member document.
 type memberInfo struct {
@@ -53,7 +57,7 @@ func parseMembers(cfg bson.Raw) ([]memberInfo, *cmdErr) {
 		if !ok {
 			return nil, fail(93, "members must be documents")
 		}
-		id, ok := doc.Lookup("_id").AsInt64OK()
+		id, ok := doc.Lookup(keyID).AsInt64OK()
 		if !ok {
 			return nil, fail(93, "member without a numeric _id")
 		}
@@ -105,7 +109,7 @@ func (c *Cluster) initiate(host string, cfg bson.Raw) *cmdErr {
 	if c.cfg != nil {
 		return fail(23, "already initialized")
 	}
-	if name, _ := cfg.Lookup("_id").StringValueOK(); name != c.opts.SetName {
+	if name, _ := cfg.Lookup(keyID).StringValueOK(); name != c.opts.SetName {
 		return fail(93, fmt.Sprintf("Attempting to initiate a replica set with name %s, but command line reports %s; rejecting", name, c.opts.SetName))
 	}
 	ms, cerr := parseMembers(cfg)
@@ -162,7 +166,7 @@ func (c *Cluster) reconfig(host string, val bson.RawValue) *cmdErr {
 	if !ok {
 		return fail(2, "replSetReconfig needs a config document")
 	}
-	if name, _ := cfg.Lookup("_id").StringValueOK(); name != c.opts.SetName {
+	if name, _ := cfg.Lookup(keyID).StringValueOK(); name != c.opts.SetName {
 		return fail(103, "New and old configurations differ in replica set name; old was "+c.opts.SetName+", and new is "+name)
 	}
 	oldVersion, _ := c.cfg.Lookup("version").AsInt64OK()
@@ -189,7 +193,7 @@ func (c *Cluster) reconfig(host string, val bson.RawValue) *cmdErr {
 		// a caught-up SECONDARY, and keeps the mark on members that still have it.
 		if o, existed := oldByHost[m.host]; existed {
 			ms[i].newlyAdded = o.newlyAdded && m.votes > 0
-		} else if m.votes > 0 && c.stateForNew(m.host) != "SECONDARY" {
+		} else if m.votes > 0 && c.stateForNew(m.host) != stateSecondary {
 			ms[i].newlyAdded = true
 		}
 	}
@@ -229,7 +233,7 @@ func (c *Cluster) reconfig(host string, val bson.RawValue) *cmdErr {
 
 func (c *Cluster) stateForNew(host string) string {
 	if n, ok := c.nodes[host]; !ok || n.stopped {
-		return "DOWN"
+		return stateDown
 	}
 	if s, ok := c.states[host]; ok {
 		return s
@@ -284,10 +288,10 @@ func (c *Cluster) clearNewlyAdded(host string) {
 // normalize builds the stored config the way mongod reports it: every member field filled
 // in with its default, MongoDB's number types, the current term, and the settings.
 func (c *Cluster) normalize(cfg bson.Raw, version int64, ms []memberInfo, settings bson.Raw) bson.Raw {
-	var members bson.A
+	members := make(bson.A, 0, len(ms))
 	for _, m := range ms {
 		d := bson.D{
-			{Key: "_id", Value: int32(m.id)},
+			{Key: keyID, Value: int32(m.id)},
 			{Key: "host", Value: m.host},
 			{Key: "arbiterOnly", Value: false},
 			{Key: "buildIndexes", Value: true},
@@ -300,7 +304,7 @@ func (c *Cluster) normalize(cfg bson.Raw, version int64, ms []memberInfo, settin
 		elems, _ := m.doc.Elements()
 		for _, e := range elems {
 			switch e.Key() {
-			case "_id", "host", "priority", "votes", "newlyAdded":
+			case keyID, "host", "priority", "votes", "newlyAdded":
 				continue
 			}
 			replaced := false
@@ -327,7 +331,7 @@ func (c *Cluster) normalize(cfg bson.Raw, version int64, ms []memberInfo, settin
 		wcj, _ = v.BooleanOK()
 	}
 	return mustMarshal(bson.D{
-		{Key: "_id", Value: c.opts.SetName},
+		{Key: keyID, Value: c.opts.SetName},
 		{Key: "version", Value: int32(version)},
 		{Key: "term", Value: c.term},
 		{Key: "members", Value: members},
@@ -345,10 +349,21 @@ func mustMarshal(v any) bson.Raw {
 	return b
 }
 
+// appendElem returns a copy of doc with key: val as its last element. doc's elements are
+// copied byte for byte, so they keep their exact BSON types.
 func appendElem(doc bson.Raw, key string, val any) bson.Raw {
-	var d bson.D
-	if err := bson.Unmarshal(doc, &d); err != nil {
+	if err := doc.Validate(); err != nil {
 		panic(err)
 	}
-	return mustMarshal(append(d, bson.E{Key: key, Value: val}))
+	t, data, err := bson.MarshalValue(val)
+	if err != nil {
+		panic(err)
+	}
+	idx, out := bsoncore.AppendDocumentStart(make([]byte, 0, len(doc)+len(key)+len(data)+2))
+	out = append(out, doc[4:len(doc)-1]...) // the elements, without doc's length and trailing NUL
+	out = bsoncore.AppendValueElement(out, key, bsoncore.Value{Type: bsoncore.Type(t), Data: data})
+	if out, err = bsoncore.AppendDocumentEnd(out, idx); err != nil {
+		panic(err)
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func (c *Cluster) handleMessage(cn *conn, msg []byte) ([]byte, error) {
 			return nil, err
 		}
 		return opMsgReply(reqID, res), nil
-	case wiremessage.OpQuery:
+	case wiremessage.OpQuery: //nolint:staticcheck // OP_QUERY is deprecated, but old drivers still say hello with it and the double must answer
 		cmd, err := parseOpQuery(rem)
 		if err != nil {
 			return nil, err
@@ -184,17 +184,17 @@ func parseOpMsg(rem []byte) (bsoncore.Document, bool, error) {
 
 // parseOpQuery reads a legacy command: OP_QUERY on <db>.$cmd, possibly wrapped in $query.
 func parseOpQuery(rem []byte) (bsoncore.Document, error) {
-	_, rem, ok := wiremessage.ReadQueryFlags(rem)
+	_, rem, ok := wiremessage.ReadQueryFlags(rem) //nolint:staticcheck // OP_QUERY on purpose: old drivers say hello with it
 	if !ok {
 		return nil, errors.New("bad OP_QUERY")
 	}
-	ns, rem, ok := wiremessage.ReadQueryFullCollectionName(rem)
+	ns, rem, ok := wiremessage.ReadQueryFullCollectionName(rem) //nolint:staticcheck // OP_QUERY on purpose: old drivers say hello with it
 	if !ok {
 		return nil, errors.New("bad OP_QUERY namespace")
 	}
-	_, rem, _ = wiremessage.ReadQueryNumberToSkip(rem)
-	_, rem, _ = wiremessage.ReadQueryNumberToReturn(rem)
-	q, _, ok := wiremessage.ReadQueryQuery(rem)
+	_, rem, _ = wiremessage.ReadQueryNumberToSkip(rem)   //nolint:staticcheck // OP_QUERY on purpose: old drivers say hello with it
+	_, rem, _ = wiremessage.ReadQueryNumberToReturn(rem) //nolint:staticcheck // OP_QUERY on purpose: old drivers say hello with it
+	q, _, ok := wiremessage.ReadQueryQuery(rem)          //nolint:staticcheck // OP_QUERY on purpose: old drivers say hello with it
 	if !ok {
 		return nil, errors.New("bad OP_QUERY query")
 	}
