@@ -185,8 +185,9 @@ type writeSnapshot struct {
 }
 
 func (s writeSnapshot) String() string {
-	var parts []string
-	for _, k := range []string{"littleecoms", "statefulsets", "deployments", "services", "secrets", "configmaps", "serviceaccounts"} {
+	kinds := []string{"littleecoms", "statefulsets", "deployments", "services", "secrets", "configmaps", "serviceaccounts"}
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("%s %d", k, s.byKind[k]))
 	}
 	return strings.Join(parts, ", ")
@@ -299,8 +300,7 @@ func (m *managerProcess) stop() error {
 	close(m.done)
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	err := m.cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
+	if _, ok := errors.AsType[*exec.ExitError](err); ok {
 		return nil
 	}
 	return err
@@ -377,7 +377,7 @@ func vmHWM(pid int) int64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
+	for line := range strings.SplitSeq(string(raw), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
 			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
 			return kb << 10
@@ -388,7 +388,7 @@ func vmHWM(pid int) int64 {
 
 func cpuModel() string {
 	raw, _ := os.ReadFile("/proc/cpuinfo")
-	for _, line := range strings.Split(string(raw), "\n") {
+	for line := range strings.SplitSeq(string(raw), "\n") {
 		if strings.HasPrefix(line, "model name") {
 			return strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
 		}
