@@ -3,9 +3,13 @@ package devstack
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -13,13 +17,19 @@ import (
 // kubelet plays the kubelet and the workload controllers for the shop's Deployments and
 // StatefulSets, which envtest has none of: every second it writes each one's status from
 // whether its local stand-in answers. One local process stands in for all of an object's
-// replicas, so ready means every replica ready, and not ready means none.
+// replicas, so ready means every replica ready, and not ready means none. For the Ingress it
+// plays the ingress controller, whose part the gateway takes.
 type kubelet struct {
 	c         client.Client
 	namespace string
 	// probes maps a Deployment or StatefulSet name to the health of its stand-in.
 	probes map[string]func(context.Context) bool
-	log    *slog.Logger
+	// ingress is the Ingress the gateway stands in for; once edgeUp says the gateway serves,
+	// its status gets the gateway's address, as an ingress controller publishes its own.
+	ingress string
+	edge    netip.AddrPort
+	edgeUp  func() bool
+	log     *slog.Logger
 }
 
 func (k *kubelet) run(ctx context.Context) {
@@ -41,6 +51,9 @@ func (k *kubelet) sync(ctx context.Context) {
 		for i := range deps.Items {
 			k.syncDeployment(ctx, &deps.Items[i])
 		}
+	}
+	if k.edgeUp != nil && k.edgeUp() {
+		k.syncIngress(ctx)
 	}
 	var sets appsv1.StatefulSetList
 	if err := k.c.List(ctx, &sets, client.InNamespace(k.namespace)); err == nil {
@@ -99,5 +112,23 @@ func (k *kubelet) syncStatefulSet(ctx context.Context, sts *appsv1.StatefulSet) 
 	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = r, r
 	if err := k.c.Status().Update(ctx, sts); err == nil {
 		k.log.Info("statefulset status", "statefulset", sts.Name, "ready", r, "replicas", n)
+	}
+}
+
+func (k *kubelet) syncIngress(ctx context.Context) {
+	var ing networkingv1.Ingress
+	if err := k.c.Get(ctx, client.ObjectKey{Namespace: k.namespace, Name: k.ingress}, &ing); err != nil {
+		return
+	}
+	want := []networkingv1.IngressLoadBalancerIngress{{
+		IP:    k.edge.Addr().String(),
+		Ports: []networkingv1.IngressPortStatus{{Port: int32(k.edge.Port()), Protocol: corev1.ProtocolTCP}},
+	}}
+	if equality.Semantic.DeepEqual(ing.Status.LoadBalancer.Ingress, want) {
+		return
+	}
+	ing.Status.LoadBalancer.Ingress = want
+	if err := k.c.Status().Update(ctx, &ing); err == nil {
+		k.log.Info("ingress status", "ingress", ing.Name, "address", k.edge.String())
 	}
 }

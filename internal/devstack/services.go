@@ -176,6 +176,7 @@ func (s *Stack) startGateway() {
 	}
 	s.server = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go func() { _ = s.server.Serve(s.listener) }()
+	s.serving.Store(true)
 	s.log.Info("gateway", "url", s.URL(), "routes_from", "Ingress "+s.cfg.Namespace+"/"+s.names().Ingress())
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -56,6 +57,7 @@ type Stack struct {
 	procs   map[string]*process
 
 	failed   chan error
+	serving  atomic.Bool // the gateway serves
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
@@ -114,7 +116,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.applySample(ctx); err != nil {
 		return nil, err
 	}
-	go (&kubelet{c: s.client, namespace: cfg.Namespace, probes: s.probes(), log: s.log.With("as", "kubelet")}).run(s.life)
+	edge, err := netip.ParseAddrPort(s.listener.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	go (&kubelet{c: s.client, namespace: cfg.Namespace, probes: s.probes(), log: s.log.With("as", "kubelet"),
+		ingress: s.names().Ingress(), edge: edge, edgeUp: s.serving.Load}).run(s.life)
 	if err := s.waitForChildren(ctx); err != nil {
 		return nil, err
 	}
