@@ -276,14 +276,17 @@ func TestQueueDeleted_NotifierRedeclaresAndConsumesOn(t *testing.T) {
 	if _, err := r.pub.QueueDelete(contract.QueueItemAdded, false, false, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the queue declared again", func() bool {
+	// Wait for the notifier's consumer, not just the queue: the consumer starts only after
+	// the whole topology (the queue's binding included) was declared again, so a message
+	// published earlier could still be routed nowhere.
+	eventually(t, 10*time.Second, "the queue declared again and consumed", func() bool {
 		ch, err := r.conn.Channel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer func() { _ = ch.Close() }()
-		_, err = ch.QueueDeclarePassive(contract.QueueItemAdded, true, false, false, false, nil)
-		return err == nil
+		q, err := ch.QueueDeclarePassive(contract.QueueItemAdded, true, false, false, false, nil)
+		return err == nil && q.Consumers > 0
 	})
 	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-10"})
 	r.waitMail(1, 10*time.Second)
