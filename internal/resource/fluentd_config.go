@@ -184,6 +184,10 @@ var fluentdTemplate = template.Must(template.New("fluent.conf").Parse(`# fluent.
   logstash_format true
   logstash_prefix {{.IndexPrefix}}
   suppress_type_name true
+  # Start without asking Elasticsearch its version: it may not be up (or Fluentd's user may
+  # not exist yet); records wait in the buffer meanwhile.
+  verify_es_version_at_startup false
+  default_elasticsearch_version 8
   include_tag_key true
   reconnect_on_error true
   reload_connections false

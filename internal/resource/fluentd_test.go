@@ -94,7 +94,7 @@ func TestFluentdConf_Structure(t *testing.T) {
 		"@type elasticsearch", "host shop-elasticsearch.ns.svc.cluster.local", "port 9200",
 		`user "#{ENV['FLUENT_ELASTICSEARCH_USER']}"`, `password "#{ENV['FLUENT_ELASTICSEARCH_PASSWORD']}"`,
 		"<buffer>", "@type file", "path /var/log/fluentd-buffers/ns-shop/", "total_limit_size 512MB",
-		"chunk_limit_size 8MB", "overflow_action drop_oldest_chunk",
+		"chunk_limit_size 8MB", "overflow_action drop_oldest_chunk", "verify_es_version_at_startup false",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
