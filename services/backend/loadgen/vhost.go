@@ -5,11 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"strings"
-	"time"
+
+	"littleecom.io/littleecom/internal/rabbitadmin"
 )
 
 // createVhost makes a fresh vhost on the local RabbitMQ, so the backend's events do not pile
@@ -23,6 +21,13 @@ func createVhost(ctx context.Context, amqpURL, api string) (string, func(), erro
 	if err != nil {
 		return "", nil, err
 	}
+	mgmt := rabbitadmin.Client{}
+	if mu.User != nil {
+		mgmt.Username = mu.User.Username()
+		mgmt.Password, _ = mu.User.Password()
+		mu.User = nil
+	}
+	mgmt.URL = mu.String()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	vhost := "loadgen-" + hex.EncodeToString(b[:])
@@ -30,41 +35,15 @@ func createVhost(ctx context.Context, amqpURL, api string) (string, func(), erro
 	if au.User != nil {
 		user = au.User.Username()
 	}
-	call := func(method, path, body string) error {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		u := *mu
-		u.User = nil
-		req, err := http.NewRequestWithContext(ctx, method, u.String()+path, strings.NewReader(body))
-		if err != nil {
-			return err
-		}
-		if mu.User != nil {
-			p, _ := mu.User.Password()
-			req.SetBasicAuth(mu.User.Username(), p)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		if resp.StatusCode >= 300 {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, msg)
-		}
-		return nil
-	}
-	esc := url.PathEscape(vhost)
-	if err := call(http.MethodPut, "/api/vhosts/"+esc, "{}"); err != nil {
+	if err := mgmt.PutVHost(ctx, vhost); err != nil {
 		return "", nil, fmt.Errorf("create vhost (is RabbitMQ running? hack/rabbitmq.sh start): %w", err)
 	}
-	drop := func() { _ = call(http.MethodDelete, "/api/vhosts/"+esc, "") }
-	if err := call(http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(user),
-		`{"configure":".*","write":".*","read":".*"}`); err != nil {
+	drop := func() { _ = mgmt.DeleteVHost(context.WithoutCancel(ctx), vhost) }
+	if err := mgmt.SetPermissions(ctx, vhost, user, rabbitadmin.All); err != nil {
 		drop()
 		return "", nil, err
 	}
+	esc := url.PathEscape(vhost)
 	au.Path, au.RawPath = "/"+vhost, "/"+esc
 	return au.String(), drop, nil
 }

@@ -5,15 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"littleecom.io/littleecom/internal/rabbitadmin"
 )
 
 // EnvTestAMQPURL overrides the broker the tests use (default amqp://guest:guest@127.0.0.1:5672/).
@@ -55,28 +55,10 @@ func AMQPVHost(t testing.TB) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	vhost := "test-" + strings.ToLower(sanitize(t.Name())) + "-" + hex.EncodeToString(b[:])
-	mgmt := func(method, path, body string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, method, api+path, strings.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.SetBasicAuth(user, pass)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		if resp.StatusCode >= 300 {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, msg)
-		}
-		return nil
-	}
+	mgmt := rabbitadmin.Client{URL: api, Username: user, Password: pass}
+	ctx := context.Background()
 	esc := url.PathEscape(vhost)
-	if err := mgmt(http.MethodPut, "/api/vhosts/"+esc, `{}`); err != nil {
+	if err := mgmt.PutVHost(ctx, vhost); err != nil {
 		// Without the management plugin, the CLI does the same (as root, next to the broker).
 		if cliErr := ctlVHost(vhost, user); cliErr != nil {
 			t.Fatalf("%s (management API: %v; rabbitmqctl: %v)", notRunning, err, cliErr)
@@ -88,12 +70,11 @@ func AMQPVHost(t testing.TB) string {
 		})
 	} else {
 		t.Cleanup(func() {
-			if err := mgmt(http.MethodDelete, "/api/vhosts/"+esc, ""); err != nil {
+			if err := mgmt.DeleteVHost(ctx, vhost); err != nil {
 				t.Logf("delete vhost %s: %v", vhost, err)
 			}
 		})
-		perm := `{"configure":".*","write":".*","read":".*"}`
-		if err := mgmt(http.MethodPut, "/api/permissions/"+esc+"/"+url.PathEscape(user), perm); err != nil {
+		if err := mgmt.SetPermissions(ctx, vhost, user, rabbitadmin.All); err != nil {
 			t.Fatalf("grant %s on vhost %s: %v", user, vhost, err)
 		}
 	}
