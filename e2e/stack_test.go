@@ -49,6 +49,16 @@ func randomHex(n int) string {
 // startStack starts the stack on free ports with its own data directory and vhost.
 func startStack(t *testing.T) (*devstack.Stack, *logBuffer) {
 	t.Helper()
+	s, logs, err := startStackIn(t, t.TempDir())
+	if err != nil {
+		t.Fatalf("starting the stack: %v\n--- stack logs (tail) ---\n%s", err, logs.tail(60))
+	}
+	return s, logs
+}
+
+// startStackIn starts the stack with its data (etcd, FerretDB) in dataDir.
+func startStackIn(t *testing.T, dataDir string) (*devstack.Stack, *logBuffer, error) {
+	t.Helper()
 	root, err := devstack.FindRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +71,7 @@ func startStack(t *testing.T) (*devstack.Stack, *logBuffer) {
 	defer cancel()
 	s, err := devstack.Start(ctx, devstack.Config{
 		Root:      root,
-		DataDir:   t.TempDir(),
+		DataDir:   dataDir,
 		Addr:      "127.0.0.1:0",
 		VHost:     "littleecom-e2e-" + randomHex(4),
 		Ephemeral: true,
@@ -69,10 +79,10 @@ func startStack(t *testing.T) (*devstack.Stack, *logBuffer) {
 		Timeout:   2 * time.Minute,
 	})
 	if err != nil {
-		t.Fatalf("starting the stack: %v\n--- stack logs (tail) ---\n%s", err, logs.tail(60))
+		return nil, logs, err
 	}
 	t.Logf("stack up in %s at %s", s.StartupTime().Round(100*time.Millisecond), s.URL())
-	return s, logs
+	return s, logs, nil
 }
 
 // assertNothingLeft checks that Stop left no process and no listening port behind.

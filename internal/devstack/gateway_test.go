@@ -233,3 +233,5 @@ func TestCompileIngress_ExactBeforePrefixLongestFirst(t *testing.T) {
 		}
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
