@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
@@ -31,10 +32,14 @@ import (
 	"littleecom.io/littleecom/internal/resource"
 )
 
+// newScheme is the operator's scheme.
 func newScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(shopv1.AddToScheme(scheme))
+	// As cmd/manager: the operator finds out itself whether the Gateway API CRDs are there
+	// (in make dev they are not, as in a cluster without them).
+	utilruntime.Must(gatewayv1.Install(scheme))
 	return scheme
 }
 
