@@ -20,6 +20,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/devstack"
 	"littleecom.io/littleecom/internal/resource"
@@ -263,6 +264,33 @@ func TestShopper(t *testing.T) {
 		}
 	})
 
+	t.Run("a change to the shop reaches the services", func(t *testing.T) {
+		api := shop{t: t, base: api.base, http: api.http}
+		from := "shop-" + run + "@example.com"
+		before := stack.PIDs()["notifier"]
+		var le shopv1.LittleEcom
+		key := client.ObjectKey{Namespace: stack.Namespace(), Name: stack.Instance()}
+		if err := stack.Client().Get(context.Background(), key, &le); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(le.DeepCopy())
+		le.Spec.Notifier.SMTP.From = "LittleEcom Test <" + from + ">"
+		if err := stack.Client().Patch(context.Background(), &le, patch); err != nil {
+			t.Fatal(err)
+		}
+		// The operator rewrites the notifier's ConfigMap and rolls its Deployment; the dev
+		// stack restarts the process with the new environment.
+		deadline := time.Now().Add(30 * time.Second)
+		for stack.PIDs()["notifier"] == before {
+			if time.Now().After(deadline) {
+				t.Fatal("the notifier was not restarted within 30s of the change")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		api.expect(api.do(http.MethodPost, "/item", seller.token, map[string]any{"name": "vase " + run, "price": 7}), "add", http.StatusCreated)
+		waitForMail(t, api, func(m devstack.Mail) bool { return m.From == from && strings.Contains(m.Subject, "vase "+run) })
+	})
+
 	var kept item
 	t.Run("add an item to outlive a restart", func(t *testing.T) {
 		api := shop{t: t, base: api.base, http: api.http}
@@ -272,6 +300,9 @@ func TestShopper(t *testing.T) {
 	})
 
 	t.Run("stopping leaves nothing running", func(t *testing.T) {
+		for name, pid := range stack.PIDs() { // the restarted notifier too
+			pids[name+" (now)"] = pid
+		}
 		start := time.Now()
 		err := stack.Stop()
 		stopped = true
@@ -305,6 +336,23 @@ func TestShopper(t *testing.T) {
 		}
 		api.expect(api.do(http.MethodGet, "/item/"+lamp.ID, "", nil), "the sold lamp after the restart", http.StatusNotFound)
 	})
+}
+
+// waitForMail waits up to 30 s for an e-mail that matches.
+func waitForMail(t *testing.T, api shop, match func(devstack.Mail) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var mails []devstack.Mail
+		decode(t, api.expect(api.do(http.MethodGet, devstack.PathMail, "", nil), "GET /dev/mail", http.StatusOK), &mails)
+		if slices.ContainsFunc(mails, match) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the e-mail did not arrive within 30s; received: %+v", mails)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 func decode(t *testing.T, r response, v any) {

@@ -170,6 +170,11 @@ func mapEnv(env map[string]string, ep localEndpoints) (map[string]string, []Mapp
 	if _, ok := env[contract.EnvSMTPHost]; ok {
 		set(contract.EnvSMTPHost, ep.SMTPHost, "the in-process SMTP sink (GET /dev/mail shows what it received)")
 		set(contract.EnvSMTPPort, strconv.Itoa(ep.SMTPPort), "the in-process SMTP sink's port")
+		if env[contract.EnvSMTPStartTLS] == contract.SMTPStartTLSAlways {
+			set(contract.EnvSMTPStartTLS, contract.SMTPStartTLSIfAvailable, "the sink speaks plain SMTP on loopback")
+		}
+		drop(contract.EnvSMTPUsername, "the sink takes mail without authentication")
+		drop(contract.EnvSMTPPassword, "the sink takes mail without authentication")
 	}
 	if _, ok := env[contract.EnvAuthJWKSURL]; ok {
 		set(contract.EnvAuthJWKSURL, "http://"+ep.AuthAddr+contract.PathJWKS, "auth runs locally")

@@ -21,6 +21,7 @@ type process struct {
 	done     chan struct{} // closed when the process exited
 	err      error         // exit status, valid after done
 	stopping chan struct{}
+	env      map[string]string // as started, to notice a configuration change
 }
 
 // startProcess runs bin with env (and nothing inherited but PATH and HOME).

@@ -52,16 +52,15 @@ func (s *Stack) probes() map[string]func(context.Context) bool {
 }
 
 // startServices runs auth, then backend and notifier, each configured from its Deployment.
-func (s *Stack) startServices(ctx context.Context, binDir string) error {
+func (s *Stack) startServices(ctx context.Context) error {
 	objs, err := s.namespaceObjects(ctx)
 	if err != nil {
 		return err
 	}
-	authAddr, err := freeAddr()
-	if err != nil {
+	if s.authAddr, err = freeAddr(); err != nil {
 		return err
 	}
-	if err := s.startService(ctx, binDir, resource.ComponentAuth, authAddr, authAddr, objs); err != nil {
+	if err := s.startService(ctx, resource.ComponentAuth, s.authAddr, objs); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
@@ -70,7 +69,7 @@ func (s *Stack) startServices(ctx context.Context, binDir string) error {
 		wg.Go(func() {
 			addr, err := freeAddr()
 			if err == nil {
-				err = s.startService(ctx, binDir, c, addr, authAddr, objs)
+				err = s.startService(ctx, c, addr, objs)
 			}
 			errs[i] = err
 		})
@@ -105,25 +104,47 @@ func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {
 
 // startService reads the component's Deployment, maps its environment to this machine and
 // runs the binary until it answers /readyz.
-func (s *Stack) startService(ctx context.Context, binDir, component, addr, authAddr string, objs objects) error {
+func (s *Stack) startService(ctx context.Context, component, addr string, objs objects) error {
+	env, err := s.serviceEnv(ctx, component, addr, objs, true)
+	if err != nil {
+		return err
+	}
+	p, err := s.launch(component, addr, env)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := p.waitReady(ctx); err != nil {
+		return err
+	}
+	s.log.Info("ready", "service", component, "addr", addr, "pid", p.PID(), "took", time.Since(t0).Round(10*time.Millisecond))
+	return nil
+}
+
+// serviceEnv is the component's environment as the operator generated it for its
+// Deployment, mapped to this machine; verbose logs every mapping and why.
+func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs objects, verbose bool) (map[string]string, error) {
 	var dep appsv1.Deployment
 	key := client.ObjectKey{Namespace: s.cfg.Namespace, Name: s.names().Service(component)}
 	if err := s.client.Get(ctx, key, &dep); err != nil {
-		return fmt.Errorf("%s: reading Deployment %s: %w", component, key, err)
+		return nil, fmt.Errorf("%s: reading Deployment %s: %w", component, key, err)
 	}
 	env, err := resolveEnv(&dep, component, objs)
 	if err != nil {
-		return fmt.Errorf("%s: %w", component, err)
+		return nil, fmt.Errorf("%s: %w", component, err)
 	}
 	sinkAddr := s.sink.addr()
 	mapped, mappings := mapEnv(env, localEndpoints{
 		MongoURI: s.ferret.uri(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
-		SMTPHost: sinkAddr.IP.String(), SMTPPort: sinkAddr.Port, AuthAddr: authAddr, HTTPAddr: addr,
+		SMTPHost: sinkAddr.IP.String(), SMTPPort: sinkAddr.Port, AuthAddr: s.authAddr, HTTPAddr: addr,
 	})
 	for _, k := range slices.Sorted(maps.Keys(s.cfg.ServiceEnv[component])) {
 		v := s.cfg.ServiceEnv[component][k]
 		mappings = append(mappings, Mapping{Name: k, From: mapped[k], To: v, Why: "set by the caller of devstack.Start"})
 		mapped[k] = v
+	}
+	if !verbose {
+		return mapped, nil
 	}
 	log := s.log.With("service", component)
 	log.Info("configured from Deployment "+dep.Name, "variables", len(env), "mapped", len(mappings))
@@ -137,20 +158,31 @@ func (s *Stack) startService(ctx context.Context, binDir, component, addr, authA
 	if left := inClusterLeftovers(mapped); len(left) > 0 {
 		log.Warn("variables still point into the cluster; the dev runner does not know them", "names", strings.Join(left, ","))
 	}
-	p, err := startProcess(component, filepath.Join(binDir, component), addr,
-		environ(mapped, os.Getenv("PATH"), os.Getenv("HOME")), s.writer(component))
-	if err != nil {
-		return err
-	}
+	return mapped, nil
+}
+
+// launch starts the component's binary with env and registers it, unless the stack is
+// stopping (Stop must see every process it has to stop).
+func (s *Stack) launch(component, addr string, env map[string]string) (*process, error) {
 	s.procsMu.Lock()
-	s.procs[component] = p
-	s.procsMu.Unlock()
-	t0 := time.Now()
-	if err := p.waitReady(ctx); err != nil {
-		return err
+	defer s.procsMu.Unlock()
+	if s.stopping.Load() {
+		return nil, fmt.Errorf("%s: not started, the stack is stopping", component)
 	}
-	log.Info("ready", "addr", addr, "pid", p.PID(), "took", time.Since(t0).Round(10*time.Millisecond))
-	return nil
+	p, err := startProcess(component, filepath.Join(s.binDir, component), addr,
+		environ(env, os.Getenv("PATH"), os.Getenv("HOME")), s.writer(component))
+	if err != nil {
+		return nil, err
+	}
+	p.env = env
+	s.procs[component] = p
+	go func() {
+		<-p.done
+		if s.up.Load() && !s.stopping.Load() && p.died() {
+			s.fail(p.deathError())
+		}
+	}()
+	return p, nil
 }
 
 func mask(v string) string {

@@ -53,11 +53,15 @@ type Stack struct {
 	rs     *ferretReplicaSet
 	broker *broker
 
+	binDir   string // the service binaries
+	authAddr string // local auth, for the backend's JWKS URL
+
 	procsMu sync.Mutex
 	procs   map[string]*process
 
 	failed   chan error
 	serving  atomic.Bool // the gateway serves
+	up       atomic.Bool // Start returned: deaths go to Failed
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopErr  error
@@ -94,9 +98,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	binDir := filepath.Join(cfg.DataDir, "bin")
+	s.binDir = filepath.Join(cfg.DataDir, "bin")
 	built := make(chan error, 1)
-	go func() { built <- s.buildServices(ctx, binDir) }()
+	go func() { built <- s.buildServices(ctx, s.binDir) }()
 
 	if s.ferret, err = startFerretDB(filepath.Join(cfg.DataDir, "ferretdb"), "127.0.0.1:0", s.writer("ferretdb")); err != nil {
 		return nil, err
@@ -136,12 +140,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("building the services: %w", ctx.Err())
 	}
-	if err := s.startServices(ctx, binDir); err != nil {
+	if err := s.startServices(ctx); err != nil {
 		return nil, err
 	}
 	s.startGateway()
 	s.waitForEdgeAndStatus(ctx)
+	s.up.Store(true)
 	go s.supervise()
+	go s.watchRollouts(s.life)
 	s.started = time.Since(t0)
 	s.log.Info("stack up", "took", s.started.Round(100*time.Millisecond))
 	return s, nil
@@ -187,22 +193,9 @@ func (s *Stack) buildServices(ctx context.Context, dir string) error {
 	return nil
 }
 
-// supervise reports the first component that dies on Failed.
+// supervise reports on Failed when FerretDB or the operator stops; the services' processes
+// are watched from launch.
 func (s *Stack) supervise() {
-	s.procsMu.Lock()
-	procs := make([]*process, 0, len(s.procs))
-	for _, p := range s.procs {
-		procs = append(procs, p)
-	}
-	s.procsMu.Unlock()
-	for _, p := range procs {
-		go func() {
-			<-p.done
-			if !s.stopping.Load() && p.died() {
-				s.fail(p.deathError())
-			}
-		}()
-	}
 	go func() {
 		<-s.ferret.done
 		if !s.stopping.Load() {

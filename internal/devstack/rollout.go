@@ -1,0 +1,79 @@
+package devstack
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// watchRollouts plays the Deployment controller for configuration changes: when what the
+// operator generated for a service changes (a kubectl edit of the shop, a changed Secret),
+// the service is restarted with the new environment on the same address, as a rollout
+// replaces pods. The kubelet reports it not ready until the new process answers.
+func (s *Stack) watchRollouts(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		objs, err := s.namespaceObjects(ctx)
+		if err != nil {
+			continue
+		}
+		for _, c := range serviceComponents {
+			s.procsMu.Lock()
+			p := s.procs[c]
+			s.procsMu.Unlock()
+			if p == nil || p.died() {
+				continue
+			}
+			env, err := s.serviceEnv(ctx, c, p.addr, objs, false)
+			if err != nil || maps.Equal(env, p.env) {
+				continue
+			}
+			s.rollout(ctx, p, env, objs)
+		}
+	}
+}
+
+// rollout replaces p with a process running env.
+func (s *Stack) rollout(ctx context.Context, p *process, env map[string]string, objs objects) {
+	log := s.log.With("service", p.name)
+	log.Info("the operator changed the configuration: restarting", "changed", strings.Join(changedNames(p.env, env), ","))
+	_, _ = s.serviceEnv(ctx, p.name, p.addr, objs, true) // log the new mappings
+	p.stop(5 * time.Second)
+	next, err := s.launch(p.name, p.addr, env)
+	if err != nil {
+		log.Error("restart failed", "err", err)
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := next.waitReady(rctx); err != nil {
+		log.Error("not ready after the restart", "err", err)
+		return
+	}
+	log.Info("restarted", "pid", next.PID())
+}
+
+// changedNames lists the variables that differ between a and b (names only: values may be secrets).
+func changedNames(a, b map[string]string) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
