@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -91,6 +92,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if s.listener, err = listen("gateway", cfg.Addr); err != nil {
 		return nil, err
+	}
+	// The lock is ours, so no live runner owns what still runs on this data directory.
+	if reaped := reapLeftovers(cfg.DataDir); len(reaped) > 0 {
+		s.log.Warn("stopped what a killed make dev left running on this data directory", "processes", strings.Join(reaped, ", "))
 	}
 	s.broker = &broker{amqpAddr: cfg.AMQPAddr, api: cfg.RabbitMQAPI, user: cfg.RabbitMQUser, pass: cfg.RabbitMQPassword,
 		vhost: cfg.VHost, prefix: cfg.VHost + "-"}
