@@ -20,7 +20,7 @@ func readyEdge() edgeObservation {
 
 func ingressWithAddress(addresses ...string) *networkingv1.Ingress {
 	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "ns"}}
-	ing.Spec.IngressClassName = ptr.To("nginx")
+	ing.Spec.IngressClassName = new("nginx")
 	for _, a := range addresses {
 		ing.Status.LoadBalancer.Ingress = append(ing.Status.LoadBalancer.Ingress, networkingv1.IngressLoadBalancerIngress{IP: a})
 	}
@@ -44,7 +44,7 @@ func cond(t gatewayv1.RouteConditionType, s metav1.ConditionStatus, gen int64) m
 
 func TestEdgeCondition(t *testing.T) {
 	gateway := &shopv1.GatewaySpec{ParentRefs: []shopv1.GatewayParentRef{{Name: "public"}}, Hostnames: []string{"*.example.com", "api.example.com"}}
-	off := ptr.To(false)
+	off := new(false)
 	accepted := cond(gatewayv1.RouteConditionAccepted, metav1.ConditionTrue, 2)
 	resolved := cond(gatewayv1.RouteConditionResolvedRefs, metav1.ConditionTrue, 2)
 	tests := []struct {
@@ -121,7 +121,7 @@ func TestEdgeConditions_CountOnlyAnEnabledEdge(t *testing.T) {
 	if got := edgeConditions(shop); len(got) != 1 || got[0] != shopv1.ConditionIngressReady {
 		t.Errorf("default spec: %v, want [IngressReady]", got)
 	}
-	shop.Spec.Ingress.Enabled = ptr.To(false)
+	shop.Spec.Ingress.Enabled = new(false)
 	if got := edgeConditions(shop); len(got) != 0 {
 		t.Errorf("no edge: %v, want none", got)
 	}

@@ -127,7 +127,7 @@ var _ = Describe("LittleEcom edge", func() {
 			first := &networkingv1.Ingress{}
 			eventually(ns, name, first)
 
-			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Ingress.Enabled = ptr.To(false) })
+			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Ingress.Enabled = new(false) })
 			Eventually(func(g Gomega) {
 				// envtest has no garbage collector: the Ingress is gone because the operator deleted it.
 				err := k8sClient.Get(ctx, key(ns, name), &networkingv1.Ingress{})
@@ -143,7 +143,7 @@ var _ = Describe("LittleEcom edge", func() {
 				g.Expect(le.Status.Endpoints.API).To(BeEmpty())
 			}, timeout, interval).Should(Succeed())
 
-			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Ingress.Enabled = ptr.To(true) })
+			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Ingress.Enabled = new(true) })
 			Eventually(func(g Gomega) {
 				again := &networkingv1.Ingress{}
 				g.Expect(k8sClient.Get(ctx, key(ns, name), again)).To(Succeed())
@@ -158,7 +158,7 @@ var _ = Describe("LittleEcom edge", func() {
 	Context("when spec.gateway is set but the Gateway API CRDs are not installed", func() {
 		It("says so in IngressReady and keeps the rest of the shop running", func() {
 			le := newShop(ns, name)
-			le.Spec.Ingress.Enabled = ptr.To(false)
+			le.Spec.Ingress.Enabled = new(false)
 			le.Spec.Gateway = &shopv1.GatewaySpec{ParentRefs: []shopv1.GatewayParentRef{{Name: "public"}}}
 			Expect(k8sClient.Create(ctx, le)).To(Succeed())
 			Eventually(func(g Gomega) {

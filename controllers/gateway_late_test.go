@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -56,7 +55,7 @@ var _ = Describe("LittleEcom when the Gateway API CRDs are installed after the o
 			Scheme:     scheme,
 			Metrics:    metricsserver.Options{BindAddress: "0"},
 			Cache:      CacheOptions(),
-			Controller: config.Controller{SkipNameValidation: ptr.To(true)}, // the main suite's is also "littleecom"
+			Controller: config.Controller{SkipNameValidation: new(true)}, // the main suite's is also "littleecom"
 		})
 		Expect(err).NotTo(HaveOccurred())
 		r := &LittleEcomReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
@@ -81,7 +80,7 @@ var _ = Describe("LittleEcom when the Gateway API CRDs are installed after the o
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "late-"}}
 		Expect(c.Create(ctx, ns)).To(Succeed())
 		le := newShop(ns.Name, name)
-		le.Spec.Ingress.Enabled = ptr.To(false)
+		le.Spec.Ingress.Enabled = new(false)
 		le.Spec.Gateway = &shopv1.GatewaySpec{ParentRefs: []shopv1.GatewayParentRef{{Name: "public"}}}
 		Expect(c.Create(ctx, le)).To(Succeed())
 		Eventually(func(g Gomega) {

@@ -79,7 +79,8 @@ func (r *LittleEcomReconciler) reconcileIngress(ctx context.Context, st *reconci
 	st.edge.ingress = obj.(*networkingv1.Ingress)
 	if !existed {
 		r.Recorder.Eventf(st.shop.Instance, obj, corev1.EventTypeWarning, eventIngressNginxRetired, "Create",
-			"%s; its annotations configure CORS on Ingress %s. Consider spec.gateway: the operator then creates a Gateway API HTTPRoute with a CORS filter",
+			"%s; its annotations configure CORS on Ingress %s. Consider spec.gateway: "+
+				"the operator then creates a Gateway API HTTPRoute with a CORS filter",
 			ingressNginxRetired, obj.GetName())
 	}
 	return nil
@@ -213,7 +214,8 @@ func routeCondition(gw *shopv1.GatewaySpec, obs edgeObservation) (conditionStatu
 				fmt.Sprintf("Gateway %s did not accept HTTPRoute %s: %s: %s", parent, route.Name, accepted.Reason, accepted.Message)}, ""
 		case resolved != nil && resolved.Status == metav1.ConditionFalse:
 			return conditionStatus{metav1.ConditionFalse, shopv1.ReasonRouteRefsUnresolved,
-				fmt.Sprintf("Gateway %s cannot resolve the backends of HTTPRoute %s: %s: %s", parent, route.Name, resolved.Reason, resolved.Message)}, ""
+				fmt.Sprintf("Gateway %s cannot resolve the backends of HTTPRoute %s: %s: %s",
+					parent, route.Name, resolved.Reason, resolved.Message)}, ""
 		}
 	}
 	var api string

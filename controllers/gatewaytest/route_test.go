@@ -16,7 +16,7 @@ import (
 // gatewayShop is a shop served only through Gateways, with credentialed CORS.
 func gatewayShop(ns, name string) *shopv1.LittleEcom {
 	le := &shopv1.LittleEcom{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	le.Spec.Ingress.Enabled = ptr.To(false)
+	le.Spec.Ingress.Enabled = new(false)
 	le.Spec.Ingress.CORS = shopv1.CORSSpec{
 		AllowOrigins:     []shopv1.Origin{"https://shop.example.com", "https://admin.example.com"},
 		AllowCredentials: true,

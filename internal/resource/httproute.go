@@ -63,10 +63,10 @@ func (b *HTTPRouteBuilder) Update(obj client.Object) error {
 			Name:  gatewayv1.ObjectName(p.Name),
 		}
 		if p.Namespace != "" {
-			ref.Namespace = ptr.To(gatewayv1.Namespace(p.Namespace))
+			ref.Namespace = new(gatewayv1.Namespace(p.Namespace))
 		}
 		if p.SectionName != "" {
-			ref.SectionName = ptr.To(gatewayv1.SectionName(p.SectionName))
+			ref.SectionName = new(gatewayv1.SectionName(p.SectionName))
 		}
 		route.Spec.ParentRefs = append(route.Spec.ParentRefs, ref)
 	}
@@ -80,7 +80,7 @@ func (b *HTTPRouteBuilder) Update(obj client.Object) error {
 	for _, r := range b.shop.EdgeRoutes() {
 		route.Spec.Rules = append(route.Spec.Rules, gatewayv1.HTTPRouteRule{
 			Matches: []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{
-				Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To(r.Path),
+				Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: new(r.Path),
 			}}},
 			Filters: []gatewayv1.HTTPRouteFilter{*filter.DeepCopy()},
 			BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
@@ -88,7 +88,7 @@ func (b *HTTPRouteBuilder) Update(obj client.Object) error {
 					Group: ptr.To(gatewayv1.Group("")),
 					Kind:  ptr.To(gatewayv1.Kind("Service")),
 					Name:  gatewayv1.ObjectName(r.Service),
-					Port:  ptr.To(gatewayv1.PortNumber(r.Port)),
+					Port:  new(r.Port),
 				},
 				Weight: ptr.To[int32](1),
 			}}},

@@ -91,7 +91,7 @@ func TestHTTPRoute_CORSWithCredentials(t *testing.T) {
 	route := svcBuild(t, s.HTTPRoute()).(*gatewayv1.HTTPRoute)
 	want := &gatewayv1.HTTPCORSFilter{
 		AllowOrigins:     []gatewayv1.CORSOrigin{"https://shop.example.com", "https://admin.example.com"},
-		AllowCredentials: ptr.To(true),
+		AllowCredentials: new(true),
 		AllowMethods:     []gatewayv1.HTTPMethodWithWildcard{"GET", "POST"},
 		AllowHeaders:     []gatewayv1.HTTPHeaderName{"Authorization"},
 		MaxAge:           1, // Gateway API's minimum; 0 is not expressible

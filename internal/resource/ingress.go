@@ -91,7 +91,7 @@ func (b *IngressBuilder) Update(obj client.Object) error {
 	ing.SetAnnotations(annotations)
 
 	spec := b.shop.Instance.Spec.Ingress
-	ing.Spec.IngressClassName = ptr.To(stringOr(spec.ClassName, DefaultIngressClassName))
+	ing.Spec.IngressClassName = new(stringOr(spec.ClassName, DefaultIngressClassName))
 	ing.Spec.DefaultBackend = nil
 	ing.Spec.TLS = nil
 	if spec.TLSSecretName != "" {

@@ -88,7 +88,7 @@ func (p corsPolicy) nginxAnnotations() (map[string]string, error) {
 		return nil, err
 	}
 	return map[string]string{
-		AnnotationNginxEnableCORS:       "true",
+		AnnotationNginxEnableCORS:       strconv.FormatBool(true),
 		AnnotationNginxCORSAllowOrigin:  strings.Join(p.origins, nginxListSeparator),
 		AnnotationNginxCORSAllowMethods: strings.Join(p.methods, nginxListSeparator),
 		AnnotationNginxCORSAllowHeaders: strings.Join(p.headers, nginxListSeparator),
@@ -104,7 +104,7 @@ func (p corsPolicy) nginxAnnotations() (map[string]string, error) {
 // maxAge of 0 ("do not cache preflights") becomes 1.
 func (p corsPolicy) httpRouteFilter() gatewayv1.HTTPRouteFilter {
 	f := &gatewayv1.HTTPCORSFilter{
-		AllowCredentials: ptr.To(p.credentials),
+		AllowCredentials: new(p.credentials),
 		MaxAge:           max(p.maxAge, gatewayMinCORSMaxAge),
 	}
 	for _, o := range p.origins {

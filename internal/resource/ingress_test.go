@@ -86,7 +86,7 @@ func TestIngress_KibanaPathWhileLoggingIsOn(t *testing.T) {
 }
 
 func TestIngress_Disabled(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.Enabled = ptr.To(false) })
+	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.Enabled = new(false) })
 	if s.Ingress().(Optional).Enabled() {
 		t.Error("spec.ingress.enabled=false must disable the Ingress")
 	}
