@@ -9,10 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"time"
+
+	"littleecom.io/littleecom/internal/rabbitadmin"
 )
 
 // broker is the local RabbitMQ and the dev vhost the operator's definitions go to.
@@ -97,14 +98,17 @@ func rewriteDefinitions(defs []byte, vhost, prefix string) ([]byte, []string, er
 
 // cleanup deletes the vhost (its queues and messages) and the imported users.
 func (b *broker) cleanup(ctx context.Context) error {
-	var errs []error
-	errs = append(errs, b.mgmt(ctx, http.MethodDelete, "/api/vhosts/"+url.PathEscape(b.vhost), nil))
+	admin := rabbitadmin.Client{URL: b.api, Username: b.user, Password: b.pass}
+	errs := []error{admin.DeleteVHost(ctx, b.vhost)}
 	for _, u := range b.users {
-		errs = append(errs, b.mgmt(ctx, http.MethodDelete, "/api/users/"+url.PathEscape(u), nil))
+		errs = append(errs, admin.DeleteUser(ctx, u))
 	}
 	return errors.Join(errs...)
 }
 
+// mgmt calls the management API. The import goes to the broker-wide POST /api/definitions:
+// the per-vhost endpoint (rabbitadmin.Client.ImportDefinitions) silently skips users and
+// permissions, which are what the services log in with.
 func (b *broker) mgmt(ctx context.Context, method, path string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -119,7 +123,7 @@ func (b *broker) mgmt(ctx context.Context, method, path string, body []byte) err
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode >= 300 && !(method == http.MethodDelete && resp.StatusCode == http.StatusNotFound) {
+	if resp.StatusCode >= 300 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 		return fmt.Errorf("rabbitmq management %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
 	}
