@@ -126,6 +126,30 @@ func TestShopper(t *testing.T) {
 	buyer := account{email: "buyer-" + run + "@example.com", password: "buyer-secret"}
 	var lamp item
 
+	t.Run("the shop is Ready in the API server", func(t *testing.T) {
+		var le shopv1.LittleEcom
+		key := client.ObjectKey{Namespace: stack.Namespace(), Name: stack.Instance()}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if err := stack.Client().Get(context.Background(), key, &le); err != nil {
+				t.Fatal(err)
+			}
+			if le.Status.Phase == shopv1.PhaseReady {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("phase %q, conditions %+v", le.Status.Phase, le.Status.Conditions)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		// The replica set is the FerretDB stand-in, reported as what it is: one member.
+		ferret := stack.Addrs()["ferretdb"]
+		mdb := le.Status.MongoDB
+		if !mdb.Initialized || mdb.Primary != ferret || len(mdb.Members) != 1 || mdb.Members[0].Name != ferret {
+			t.Errorf("status.mongodb = %+v, want one member, the FerretDB at %s", mdb, ferret)
+		}
+	})
+
 	t.Run("register and sign in", func(t *testing.T) {
 		api := shop{t: t, base: api.base, http: api.http}
 		for _, a := range []*account{&seller, &buyer} {
