@@ -46,16 +46,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startStack starts the stack on free ports with its own data directory and vhost.
-func startStack(t *testing.T) (*devstack.Stack, *logBuffer) {
-	t.Helper()
-	s, logs, err := startStackIn(t, t.TempDir())
-	if err != nil {
-		t.Fatalf("starting the stack: %v\n--- stack logs (tail) ---\n%s", err, logs.tail(60))
-	}
-	return s, logs
-}
-
 // startStackIn starts the stack with its data (etcd, FerretDB) in dataDir.
 func startStackIn(t *testing.T, dataDir string) (*devstack.Stack, *logBuffer, error) {
 	t.Helper()

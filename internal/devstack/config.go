@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -105,11 +106,11 @@ func FindAssets(root string) string {
 		return dir
 	}
 	matches, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
-	for i := len(matches) - 1; i >= 0; i-- {
-		_, e1 := os.Stat(filepath.Join(matches[i], "kube-apiserver"))
-		_, e2 := os.Stat(filepath.Join(matches[i], "etcd"))
+	for _, dir := range slices.Backward(matches) {
+		_, e1 := os.Stat(filepath.Join(dir, "kube-apiserver"))
+		_, e2 := os.Stat(filepath.Join(dir, "etcd"))
 		if e1 == nil && e2 == nil {
-			return matches[i]
+			return dir
 		}
 	}
 	return ""

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -89,7 +88,7 @@ func (s *Stack) startOperator() error {
 		HealthProbeBindAddress: "0",
 		Cache:                  controllers.CacheOptions(),
 		// A test may run one stack after another in one process; each has its own manager.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		return fmt.Errorf("operator: %w", err)
@@ -144,11 +143,11 @@ func (s *Stack) names() resource.Names {
 // waitForChildren waits until the operator created what the local stand-ins need.
 func (s *Stack) waitForChildren(ctx context.Context) error {
 	n := s.names()
-	want := []client.Object{
+	want := make([]client.Object, 0, 3+len(serviceComponents))
+	want = append(want,
 		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: n.MongoDB()}},
 		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: n.RabbitMQ()}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.RabbitMQDefinitions()}},
-	}
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n.RabbitMQDefinitions()}})
 	for _, c := range serviceComponents {
 		want = append(want, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: n.Service(c)}})
 	}

@@ -57,7 +57,7 @@ func corsFromAnnotations(a map[string]string) corsPolicy {
 		}
 		return def
 	}
-	for _, o := range strings.Split(get(AnnotationCORSOrigin, "*"), ",") {
+	for o := range strings.SplitSeq(get(AnnotationCORSOrigin, "*"), ",") {
 		switch o = strings.ToLower(strings.TrimSpace(o)); o {
 		case "":
 		case "*":

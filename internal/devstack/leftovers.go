@@ -23,7 +23,7 @@ func reapLeftovers(dataDir string) []string {
 			continue
 		}
 		var clientURL string
-		for _, arg := range bytes.Split(p.cmdline, []byte{0}) {
+		for arg := range bytes.SplitSeq(p.cmdline, []byte{0}) {
 			if v, ok := strings.CutPrefix(string(arg), "--listen-client-urls="); ok {
 				clientURL = v
 			}

@@ -54,7 +54,7 @@ func (w *prefixWriter) line(s string) {
 		w.tail = w.tail[len(w.tail)-tailLines:]
 	}
 	w.outMu.Lock()
-	fmt.Fprintf(w.out, "%-9s| %s\n", w.name, s)
+	_, _ = fmt.Fprintf(w.out, "%-9s| %s\n", w.name, s) // a log line that cannot be written is dropped
 	w.outMu.Unlock()
 }
 

@@ -114,7 +114,7 @@ func parseMail(raw []byte) (subject, body string) {
 	if d, err := dec.DecodeHeader(subject); err == nil {
 		subject = d
 	}
-	var br io.Reader = m.Body
+	br := m.Body
 	if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
 		br = quotedprintable.NewReader(br)
 	}

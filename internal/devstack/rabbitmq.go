@@ -52,8 +52,7 @@ func (b *broker) importDefinitions(ctx context.Context, defs []byte) error {
 	}
 	b.users = users
 	err = b.mgmt(ctx, http.MethodPost, "/api/definitions", rewritten)
-	var netErr *net.OpError
-	if errors.As(err, &netErr) {
+	if _, ok := errors.AsType[*net.OpError](err); ok {
 		// No management plugin: the CLI imports the same file (as root, next to the broker).
 		return b.ctl(ctx, rewritten)
 	}
@@ -99,7 +98,8 @@ func rewriteDefinitions(defs []byte, vhost, prefix string) ([]byte, []string, er
 // cleanup deletes the vhost (its queues and messages) and the imported users.
 func (b *broker) cleanup(ctx context.Context) error {
 	admin := rabbitadmin.Client{URL: b.api, Username: b.user, Password: b.pass}
-	errs := []error{admin.DeleteVHost(ctx, b.vhost)}
+	errs := make([]error, 0, 1+len(b.users))
+	errs = append(errs, admin.DeleteVHost(ctx, b.vhost))
 	for _, u := range b.users {
 		errs = append(errs, admin.DeleteUser(ctx, u))
 	}
