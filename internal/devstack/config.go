@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +39,7 @@ type Config struct {
 	// AMQPAddr is the local broker (default 127.0.0.1:5672), RabbitMQAPI its management API
 	// (default http://127.0.0.1:15672), RabbitMQUser/Password its administrator (guest).
 	AMQPAddr, RabbitMQAPI, RabbitMQUser, RabbitMQPassword string
-	// VHost receives the operator's definitions (default littleecom-dev).
+	// VHost receives the operator's definitions (default littleecom-dev-<hash of DataDir>).
 	VHost string
 	// Ephemeral deletes the vhost and the imported users on Stop (tests). make dev keeps
 	// them, as it keeps FerretDB's data, so queued events survive a restart.
@@ -73,7 +75,16 @@ func (c *Config) defaults() error {
 	c.RabbitMQAPI = cmp.Or(c.RabbitMQAPI, "http://127.0.0.1:15672")
 	c.RabbitMQUser = cmp.Or(c.RabbitMQUser, "guest")
 	c.RabbitMQPassword = cmp.Or(c.RabbitMQPassword, "guest")
-	c.VHost = cmp.Or(c.VHost, "littleecom-dev")
+	if c.VHost == "" {
+		// One vhost (and one set of user names) per data directory: two stacks on one broker
+		// (another checkout, LITTLEECOM_DATA) must not overwrite each other's users.
+		abs, err := filepath.Abs(c.DataDir)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256([]byte(abs))
+		c.VHost = "littleecom-dev-" + hex.EncodeToString(sum[:4])
+	}
 	if c.Log == nil {
 		c.Log = os.Stderr
 	}
