@@ -257,7 +257,8 @@ type corsAnswer struct {
 func (g *gateway) routes(ctx context.Context) (routeTable, error) {
 	ing, err := g.ingress(ctx)
 	if apierrors.IsNotFound(err) {
-		return routeTable{}, errors.New("the Ingress the operator creates is not there (yet); nothing to route by")
+		return routeTable{}, errors.New("no Ingress to route by: the operator has not created it (yet), " +
+			"or the shop's spec.ingress.enabled is false (this gateway stands in for an ingress controller)")
 	}
 	if err != nil {
 		return routeTable{}, fmt.Errorf("reading the Ingress: %w", err)
