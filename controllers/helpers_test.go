@@ -77,8 +77,13 @@ func markAllReady(ns, name string) {
 	}
 }
 
+// condition returns the condition of type t, or an empty one (Status "") while the
+// reconciler has not set it yet, so that Eventually polls instead of panicking on nil.
 func condition(le *shopv1.LittleEcom, t string) *metav1.Condition {
-	return meta.FindStatusCondition(le.Status.Conditions, t)
+	if c := meta.FindStatusCondition(le.Status.Conditions, t); c != nil {
+		return c
+	}
+	return &metav1.Condition{Type: t}
 }
 
 // envValue returns the value or secretKeyRef ("secret:<name>/<key>") of env var name.

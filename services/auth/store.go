@@ -91,8 +91,12 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 		}},
 	}
 	for _, set := range sets {
-		if _, err := set.coll.Indexes().CreateMany(ctx, set.models); err != nil {
-			return false, fmt.Errorf("create indexes on %s: %w", set.coll.Name(), err)
+		// One at a time: FerretDB v1 drops the connection (a panic on its side) when one
+		// createIndexes names two or more indexes that already exist, i.e. on every restart.
+		for _, model := range set.models {
+			if _, err := set.coll.Indexes().CreateOne(ctx, model); err != nil {
+				return false, fmt.Errorf("create indexes on %s: %w", set.coll.Name(), err)
+			}
 		}
 	}
 	ttlSupported = true
