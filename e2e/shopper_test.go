@@ -341,12 +341,6 @@ func TestShopper(t *testing.T) {
 
 	t.Run("a restart keeps the shop's data", func(t *testing.T) {
 		again, logs, err := startStackIn(t, dataDir)
-		if err != nil && strings.Contains(err.Error(), "create indexes on refresh_tokens") {
-			// FerretDB v1.24.2 drops the connection (a panic: slice bounds out of range) when
-			// one createIndexes names two or more indexes that all exist; auth's start does
-			// that on a database it has seen before (services/auth/store.go, CreateMany).
-			t.Skipf("known bug, auth cannot restart on its own FerretDB data: %v", err)
-		}
 		if err != nil {
 			t.Fatalf("restarting on the same data: %v\n--- stack logs (tail) ---\n%s", err, logs.tail(60))
 		}
