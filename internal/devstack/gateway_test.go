@@ -2,13 +2,18 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/smtp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"littleecom.io/littleecom/internal/mailsink"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,11 +84,19 @@ func newTestGateway(t *testing.T, ing *fakeIngress) *httptest.Server {
 	t.Helper()
 	auth, backend := upstream(t, "auth"), upstream(t, "backend")
 	addrs := map[string]string{"shop-auth": auth.Listener.Addr().String(), "shop-backend": backend.Listener.Addr().String()}
-	sink := &mailSink{messages: []Mail{{From: "a@x", To: []string{"b@x"}, Subject: "s", Body: "b\n"}}}
+	sink, err := mailsink.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	msg := "From: a@x\r\nTo: b@x\r\nSubject: s\r\n\r\nb\r\n"
+	if err := smtp.SendMail(sink.Addr(), nil, "a@x", []string{"b@x"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
 	g := &gateway{
 		ingress:  ing.get,
 		upstream: func(s string) (string, bool) { a, ok := addrs[s]; return a, ok },
-		mail:     sink,
+		mail:     sink.Handler(),
 		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	srv := httptest.NewServer(g)
@@ -214,9 +227,12 @@ func TestGateway_FollowsIngressChanges(t *testing.T) {
 func TestGateway_ServesMail(t *testing.T) {
 	srv := newTestGateway(t, &fakeIngress{})
 	resp, body := do(t, http.MethodGet, srv.URL+PathMail, nil)
-	want := `[{"from":"a@x","to":["b@x"],"subject":"s","body":"b\n"}]`
-	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != want {
-		t.Fatalf("GET %s: %d %s, want %s", PathMail, resp.StatusCode, body, want)
+	var got []Mail
+	if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s (%v)", PathMail, resp.StatusCode, body, err)
+	}
+	if len(got) != 1 || got[0].From != "a@x" || !slices.Equal(got[0].To, []string{"b@x"}) || got[0].Subject != "s" || got[0].Body != "b\n" {
+		t.Fatalf("GET %s = %+v", PathMail, got)
 	}
 }
 

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"time"
@@ -51,7 +49,10 @@ func (b *broker) importDefinitions(ctx context.Context, defs []byte) error {
 		return err
 	}
 	b.users = users
-	err = b.mgmt(ctx, http.MethodPost, "/api/definitions", rewritten)
+	// Broker-wide: the per-vhost import skips users and permissions, which are what the
+	// services log in with.
+	admin := rabbitadmin.Client{URL: b.api, Username: b.user, Password: b.pass}
+	err = admin.ImportBrokerDefinitions(ctx, rewritten)
 	if _, ok := errors.AsType[*net.OpError](err); ok {
 		// No management plugin: the CLI imports the same file (as root, next to the broker).
 		return b.ctl(ctx, rewritten)
@@ -104,30 +105,6 @@ func (b *broker) cleanup(ctx context.Context) error {
 		errs = append(errs, admin.DeleteUser(ctx, u))
 	}
 	return errors.Join(errs...)
-}
-
-// mgmt calls the management API. The import goes to the broker-wide POST /api/definitions:
-// the per-vhost endpoint (rabbitadmin.Client.ImportDefinitions) silently skips users and
-// permissions, which are what the services log in with.
-func (b *broker) mgmt(ctx context.Context, method, path string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, b.api+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(b.user, b.pass)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode >= 300 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("rabbitmq management %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
-	}
-	return nil
 }
 
 func (b *broker) ctl(ctx context.Context, defs []byte) error {

@@ -133,10 +133,9 @@ func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs obj
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", component, err)
 	}
-	sinkAddr := s.sink.addr()
 	mapped, mappings := mapEnv(env, localEndpoints{
 		MongoURI: s.ferret.uri(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
-		SMTPHost: sinkAddr.IP.String(), SMTPPort: sinkAddr.Port, AuthAddr: s.authAddr, HTTPAddr: addr,
+		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: s.authAddr, HTTPAddr: addr,
 	})
 	for _, k := range slices.Sorted(maps.Keys(s.cfg.ServiceEnv[component])) {
 		v := s.cfg.ServiceEnv[component][k]
@@ -203,7 +202,7 @@ func (s *Stack) startGateway() {
 	g := &gateway{
 		ingress:  s.readIngress,
 		upstream: func(svc string) (string, bool) { a, ok := upstream[svc]; return a, ok },
-		mail:     s.sink,
+		mail:     s.sink.Handler(),
 		log:      s.log.With("as", "gateway"),
 	}
 	s.server = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"littleecom.io/littleecom/internal/mailsink"
+
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -50,7 +52,7 @@ type Stack struct {
 	mgrDone  chan struct{}
 
 	ferret *ferret
-	sink   *mailSink
+	sink   *mailsink.Sink
 	rs     *ferretReplicaSet
 	broker *broker
 
@@ -111,10 +113,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.log.Info("FerretDB (SQLite) stands in for MongoDB", "addr", s.ferret.addr, "data", filepath.Join(cfg.DataDir, "ferretdb"))
-	if s.sink, err = startMailSink("127.0.0.1:0"); err != nil {
+	if s.sink, err = mailsink.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	s.log.Info("SMTP sink", "addr", s.sink.addr().String())
+	s.log.Info("SMTP sink", "addr", s.sink.Addr())
 
 	if err := s.startControlPlane(); err != nil {
 		return nil, err
@@ -270,7 +272,7 @@ func (s *Stack) Stop() error {
 			s.ferret.stop()
 		}
 		if s.sink != nil {
-			_ = s.sink.close()
+			_ = s.sink.Close()
 		}
 		if s.cfg.Ephemeral && s.broker != nil && len(s.broker.users) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -322,7 +324,7 @@ func (s *Stack) PIDs() map[string]int {
 
 // Addrs are the host:port of everything the stack listens on, by component.
 func (s *Stack) Addrs() map[string]string {
-	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.addr, "smtp": s.sink.addr().String()}
+	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.addr, "smtp": s.sink.Addr()}
 	if u, err := url.Parse(s.restConfig.Host); err == nil {
 		out["kube-apiserver"] = u.Host
 	}
@@ -356,3 +358,6 @@ func (s *Stack) ReadyMessage() string {
 func ConfigFromEnv() Config {
 	return Config{Addr: os.Getenv(EnvAddr), DataDir: os.Getenv(EnvData)}
 }
+
+// Mail is one e-mail the sink received, as GET /dev/mail shows it.
+type Mail = mailsink.Message

@@ -62,10 +62,17 @@ func (c Client) SetPermissions(ctx context.Context, vhost, user string, p Permis
 	return c.do(ctx, http.MethodPut, "/api/permissions/"+url.PathEscape(vhost)+"/"+url.PathEscape(user), p)
 }
 
-// ImportDefinitions loads a definitions document (users, permissions, exchanges, queues,
-// bindings) into vhost, as RabbitMQ's load_definitions does at boot.
+// ImportDefinitions loads the vhost-scoped part of a definitions document (exchanges,
+// queues, bindings, policies) into vhost. It silently skips users, vhosts and permissions,
+// which are broker-wide: use ImportBrokerDefinitions for those.
 func (c Client) ImportDefinitions(ctx context.Context, vhost string, definitions json.RawMessage) error {
 	return c.do(ctx, http.MethodPost, "/api/definitions/"+url.PathEscape(vhost), definitions)
+}
+
+// ImportBrokerDefinitions loads a whole definitions document (users, vhosts, permissions,
+// exchanges, queues, bindings), as RabbitMQ's load_definitions does at boot.
+func (c Client) ImportBrokerDefinitions(ctx context.Context, definitions json.RawMessage) error {
+	return c.do(ctx, http.MethodPost, "/api/definitions", definitions)
 }
 
 func (c Client) do(ctx context.Context, method, path string, body any) error {

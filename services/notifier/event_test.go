@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/mailsink"
+	"littleecom.io/littleecom/internal/mailsink"
 )
 
 func TestParseEvent(t *testing.T) {

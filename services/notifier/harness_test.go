@@ -17,7 +17,7 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
-	"littleecom.io/littleecom/services/internal/mailsink"
+	"littleecom.io/littleecom/internal/mailsink"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/testinfra"

@@ -9,7 +9,7 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
-	"littleecom.io/littleecom/services/internal/mailsink"
+	"littleecom.io/littleecom/internal/mailsink"
 )
 
 func TestSender_StartTLSModesAndAuth(t *testing.T) {

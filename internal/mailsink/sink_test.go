@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/services/internal/mailsink"
+	"littleecom.io/littleecom/internal/mailsink"
 )
 
 func start(t *testing.T, opts ...mailsink.Option) *mailsink.Sink {
