@@ -130,3 +130,29 @@ func TestEdgeConditions_CountOnlyAnEnabledEdge(t *testing.T) {
 		t.Errorf("gateway only: %v, want [IngressReady]", got)
 	}
 }
+
+func TestIngressCondition_EndpointKeepsAPublishedPort(t *testing.T) {
+	withPort := func(port int32) *networkingv1.Ingress {
+		ing := ingressWithAddress("127.0.0.1")
+		ing.Status.LoadBalancer.Ingress[0].Ports = []networkingv1.IngressPortStatus{{Port: port, Protocol: "TCP"}}
+		return ing
+	}
+	tests := []struct {
+		name string
+		spec shopv1.IngressSpec
+		ing  *networkingv1.Ingress
+		api  string
+	}{
+		{"no port published", shopv1.IngressSpec{}, ingressWithAddress("192.0.2.1"), "http://192.0.2.1/"},
+		{"the default port", shopv1.IngressSpec{}, withPort(80), "http://127.0.0.1/"},
+		{"another port", shopv1.IngressSpec{}, withPort(8080), "http://127.0.0.1:8080/"},
+		{"TLS on 443", shopv1.IngressSpec{Host: "shop.example.com", TLSSecretName: "tls"}, withPort(443), "https://shop.example.com/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, api := ingressCondition(tt.spec, tt.ing); api != tt.api {
+				t.Errorf("api = %q, want %q", api, tt.api)
+			}
+		})
+	}
+}

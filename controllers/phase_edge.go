@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -159,11 +161,15 @@ func ingressCondition(spec shopv1.IngressSpec, ing *networkingv1.Ingress) (condi
 		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "Ingress not created yet"}, ""
 	}
 	var addresses []string
+	var port int32 // the first port an address publishes, for an endpoint off 80/443
 	for _, lb := range ing.Status.LoadBalancer.Ingress {
 		if a := lb.IP; a != "" {
 			addresses = append(addresses, a)
 		} else if lb.Hostname != "" {
 			addresses = append(addresses, lb.Hostname)
+		}
+		if len(lb.Ports) > 0 && port == 0 {
+			port = lb.Ports[0].Port
 		}
 	}
 	if len(addresses) == 0 {
@@ -178,6 +184,9 @@ func ingressCondition(spec shopv1.IngressSpec, ing *networkingv1.Ingress) (condi
 	host := spec.Host
 	if host == "" || strings.HasPrefix(host, "*") {
 		host = addresses[0]
+	}
+	if port != 0 && !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
+		host = net.JoinHostPort(host, strconv.Itoa(int(port)))
 	}
 	return conditionStatus{metav1.ConditionTrue, shopv1.ReasonReady,
 		fmt.Sprintf("Ingress %s serves at %s", ing.Name, strings.Join(addresses, ", "))}, scheme + "://" + host + "/"

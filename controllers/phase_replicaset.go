@@ -173,8 +173,8 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 		obs.reason = shopv1.ReasonUnreachable
 	}
 	obs.message = res.Message
-	if res.Ready {
-		obs.message = fmt.Sprintf("%d members, primary %s", len(res.Status.Members), res.Status.Primary)
+	if res.Ready && res.Message == "" {
+		obs.message = fmt.Sprintf("%d member(s), primary %s", len(res.Status.Members), res.Status.Primary)
 	}
 	if !res.Status.Initialized {
 		return

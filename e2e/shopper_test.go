@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	"github.com/golang-jwt/jwt/v5"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -147,6 +149,14 @@ func TestShopper(t *testing.T) {
 		mdb := le.Status.MongoDB
 		if !mdb.Initialized || mdb.Primary != ferret || len(mdb.Members) != 1 || mdb.Members[0].Name != ferret {
 			t.Errorf("status.mongodb = %+v, want one member, the FerretDB at %s", mdb, ferret)
+		}
+		if c := meta.FindStatusCondition(le.Status.Conditions, shopv1.ConditionReplicaSetInitialized); c == nil ||
+			!strings.Contains(c.Message, "FerretDB") {
+			t.Errorf("ReplicaSetInitialized = %+v, want it to say it is the FerretDB stand-in", c)
+		}
+		// The gateway publishes its address on the Ingress, as an ingress controller would.
+		if want := strings.TrimSuffix(stack.URL(), "/") + "/"; le.Status.Endpoints.API != want {
+			t.Errorf("status.endpoints.api = %q, want %q", le.Status.Endpoints.API, want)
 		}
 	})
 
