@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/internal/mailsink"
+	"littleecom.io/littleecom/services/internal/config"
 )
 
 func TestSender_StartTLSModesAndAuth(t *testing.T) {
