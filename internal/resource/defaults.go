@@ -3,7 +3,6 @@ package resource
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/utils/ptr"
 )
 
 // The API server applies the CRD defaults; these mirror them for objects that were built in
@@ -11,9 +10,9 @@ import (
 
 func replicasOr(p *int32, def int32) *int32 {
 	if p == nil {
-		return ptr.To(def)
+		return new(def)
 	}
-	return ptr.To(*p)
+	return new(*p)
 }
 
 func stringOr(s, def string) string {

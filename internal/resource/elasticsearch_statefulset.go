@@ -2,6 +2,7 @@ package resource
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,6 +20,8 @@ const (
 	elasticsearchDefaultImage = "elasticsearch:8.15.3"
 	elasticsearchHome         = "/usr/share/elasticsearch"
 	elasticsearchCertsDir     = elasticsearchHome + "/config/certs"
+	// elasticsearchTransportPortName names the node-to-node port in the pods and the headless Service.
+	elasticsearchTransportPortName = "transport"
 )
 
 // elasticsearchStatefulSetBuilder runs the log store's nodes.
@@ -48,7 +51,7 @@ func (b *elasticsearchStatefulSetBuilder) Update(obj client.Object) error {
 	sts.Spec.Replicas = replicasOr(spec.Replicas, 1)
 	if sts.CreationTimestamp.IsZero() {
 		// Immutable after creation.
-		claim, err := volumeClaimTemplate("data", spec.Storage, s.Instance.Name, ComponentElasticsearch)
+		claim, err := volumeClaimTemplate(dataVolumeName, spec.Storage, s.Instance.Name, ComponentElasticsearch)
 		if err != nil {
 			return err
 		}
@@ -67,34 +70,32 @@ func (b *elasticsearchStatefulSetBuilder) Update(obj client.Object) error {
 func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec) corev1.PodSpec {
 	s := b.shop
 	resources := s.elasticsearchResources()
-	env := []corev1.EnvVar{
+	env := slices.Concat([]corev1.EnvVar{
 		{Name: "node.name", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: "cluster.name", Value: s.Names.Elasticsearch()},
 		{Name: "network.host", Value: "0.0.0.0"},
-	}
-	env = append(env, s.elasticsearchDiscoveryEnv()...)
-	env = append(env,
+	}, s.elasticsearchDiscoveryEnv(), []corev1.EnvVar{
 		// Elasticsearch memory-maps its index files by default and then needs the node's
 		// vm.max_map_count raised to 262144, which only a privileged init container (or the
 		// node's administrator) can do. Without mmap it reads through NIO instead: somewhat
 		// slower searches, but no privileged container in the shop's namespace.
-		corev1.EnvVar{Name: "node.store.allow_mmap", Value: "false"},
-		corev1.EnvVar{Name: "xpack.security.enabled", Value: "true"},
+		{Name: "node.store.allow_mmap", Value: envFalse},
+		{Name: "xpack.security.enabled", Value: envTrue},
 		// HTTP stays plain inside the cluster; the NetworkPolicy admits only Kibana and Fluentd.
-		corev1.EnvVar{Name: "xpack.security.http.ssl.enabled", Value: "false"},
-		corev1.EnvVar{Name: "xpack.security.transport.ssl.enabled", Value: "true"},
-		corev1.EnvVar{Name: "xpack.security.transport.ssl.verification_mode", Value: "certificate"},
-		corev1.EnvVar{Name: "xpack.security.transport.ssl.key", Value: "certs/" + TransportKeyKey},
-		corev1.EnvVar{Name: "xpack.security.transport.ssl.certificate", Value: "certs/" + TransportCertKey},
-		corev1.EnvVar{Name: "xpack.security.transport.ssl.certificate_authorities", Value: "certs/" + TransportCertKey},
-		corev1.EnvVar{Name: "ES_JAVA_OPTS", Value: elasticsearchHeapOpts(resources)},
+		{Name: "xpack.security.http.ssl.enabled", Value: envFalse},
+		{Name: "xpack.security.transport.ssl.enabled", Value: envTrue},
+		{Name: "xpack.security.transport.ssl.verification_mode", Value: "certificate"},
+		{Name: "xpack.security.transport.ssl.key", Value: "certs/" + TransportKeyKey},
+		{Name: "xpack.security.transport.ssl.certificate", Value: "certs/" + TransportCertKey},
+		{Name: "xpack.security.transport.ssl.certificate_authorities", Value: "certs/" + TransportCertKey},
+		{Name: "ES_JAVA_OPTS", Value: elasticsearchHeapOpts(resources)},
 		// The image sets the elastic user's bootstrap password from ELASTIC_PASSWORD.
 		secretEnv("ELASTIC_PASSWORD", s.Names.ElasticsearchCredentialsSecret(), ElasticPasswordKey),
-	)
+	})
 	pod := corev1.PodSpec{
 		ServiceAccountName:            s.Names.ServiceAccount(),
-		AutomountServiceAccountToken:  ptr.To(false),
-		EnableServiceLinks:            ptr.To(false),
+		AutomountServiceAccountToken:  new(false),
+		EnableServiceLinks:            new(false),
 		SecurityContext:               podSecurity(elasticsearchUID),
 		Affinity:                      spreadAcrossNodes(s.Instance.Name, ComponentElasticsearch),
 		TerminationGracePeriodSeconds: ptr.To[int64](120),
@@ -103,7 +104,7 @@ func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec)
 			Image: stringOr(string(spec.Image), elasticsearchDefaultImage),
 			Ports: []corev1.ContainerPort{
 				{Name: httpPortName, ContainerPort: ElasticsearchHTTPPort},
-				{Name: "transport", ContainerPort: ElasticsearchTransportPort},
+				{Name: elasticsearchTransportPortName, ContainerPort: ElasticsearchTransportPort},
 			},
 			Env:       env,
 			Resources: resources,
@@ -114,14 +115,14 @@ func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec)
 				InitialDelaySeconds: 20, PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
 			},
 			LivenessProbe: &corev1.Probe{
-				ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("transport")}},
+				ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(elasticsearchTransportPortName)}},
 				InitialDelaySeconds: 90, PeriodSeconds: 20, TimeoutSeconds: 5, FailureThreshold: 6,
 			},
 			// The image writes its keystore (with the bootstrap password) into its config
 			// directory at start: the root filesystem stays writable.
 			SecurityContext: restrictedContainerSecurity(false),
 			VolumeMounts: []corev1.VolumeMount{
-				{Name: "data", MountPath: elasticsearchHome + "/data"},
+				{Name: dataVolumeName, MountPath: elasticsearchHome + "/data"},
 				{Name: "transport-certs", MountPath: elasticsearchCertsDir, ReadOnly: true},
 			},
 		}},
@@ -186,6 +187,6 @@ func (s *Shop) ElasticsearchService() Builder {
 // published before they are ready: a node must find its peers to become ready.
 func (s *Shop) ElasticsearchHeadlessService() Builder {
 	return optional{Builder: &ServiceBuilder{shop: s, name: s.Names.ElasticsearchHeadless(), component: ComponentElasticsearch,
-		headless: true, ports: []corev1.ServicePort{tcpPort(httpPortName, ElasticsearchHTTPPort), tcpPort("transport", ElasticsearchTransportPort)}},
+		headless: true, ports: []corev1.ServicePort{tcpPort(httpPortName, ElasticsearchHTTPPort), tcpPort(elasticsearchTransportPortName, ElasticsearchTransportPort)}},
 		enabled: s.LoggingEnabled()}
 }

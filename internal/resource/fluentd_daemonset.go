@@ -52,13 +52,13 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 	spec := s.Instance.Spec.Logging.Fluentd
 	monitor := corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/api/plugins.json", Port: intstr.FromString("monitor")}}
 	hostPath := func(name, path string, t corev1.HostPathType) corev1.Volume {
-		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: ptr.To(t)}}}
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: new(t)}}}
 	}
 	pod := corev1.PodSpec{
 		// The Kubernetes metadata filter reads pods and namespaces with this account's token.
 		ServiceAccountName:           s.Names.Fluentd(),
-		AutomountServiceAccountToken: ptr.To(true),
-		EnableServiceLinks:           ptr.To(false),
+		AutomountServiceAccountToken: new(true),
+		EnableServiceLinks:           new(false),
 		// Root, without capabilities: kubelet writes the log files root-owned, mode 0640 on
 		// many distributions, and the position file and buffer live on the host's /var/log.
 		SecurityContext: &corev1.PodSecurityContext{
@@ -83,20 +83,20 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 			ReadinessProbe: &corev1.Probe{ProbeHandler: monitor, InitialDelaySeconds: 5, PeriodSeconds: 10, TimeoutSeconds: 3},
 			LivenessProbe:  &corev1.Probe{ProbeHandler: monitor, InitialDelaySeconds: 30, PeriodSeconds: 30, TimeoutSeconds: 5, FailureThreshold: 5},
 			SecurityContext: &corev1.SecurityContext{
-				AllowPrivilegeEscalation: ptr.To(false),
+				AllowPrivilegeEscalation: new(false),
 				// The image's entrypoint and bundler write below /fluentd.
-				ReadOnlyRootFilesystem: ptr.To(false),
+				ReadOnlyRootFilesystem: new(false),
 				Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			},
 			VolumeMounts: []corev1.VolumeMount{
-				{Name: "config", MountPath: fluentdConfDir, ReadOnly: true},
+				{Name: configVolumeName, MountPath: fluentdConfDir, ReadOnly: true},
 				{Name: "varlog", MountPath: "/var/log"},
 				// Docker's JSON files, which /var/log/containers links to on Docker nodes.
 				{Name: "dockercontainers", MountPath: "/var/lib/docker/containers", ReadOnly: true},
 			},
 		}},
 		Volumes: []corev1.Volume{
-			{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			{Name: configVolumeName, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: s.Names.Fluentd()},
 			}}},
 			hostPath("varlog", "/var/log", corev1.HostPathDirectory),

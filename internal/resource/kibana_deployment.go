@@ -70,15 +70,15 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 		// Served behind the Ingress under /kibana: Kibana builds its links with the base path
 		// and, with rewriteBasePath, strips it from the requests it receives itself.
 		{Name: "SERVER_BASEPATH", Value: KibanaPath},
-		{Name: "SERVER_REWRITEBASEPATH", Value: "true"},
+		{Name: "SERVER_REWRITEBASEPATH", Value: envTrue},
 	}
 	if url := s.kibanaPublicURL(); url != "" {
 		env = append(env, corev1.EnvVar{Name: "SERVER_PUBLICBASEURL", Value: url})
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName:           s.Names.ServiceAccount(),
-		AutomountServiceAccountToken: ptr.To(false),
-		EnableServiceLinks:           ptr.To(false),
+		AutomountServiceAccountToken: new(false),
+		EnableServiceLinks:           new(false),
 		SecurityContext:              podSecurity(kibanaUID),
 		InitContainers: []corev1.Container{{
 			// Kibana 8 refuses to log in as the elastic superuser. This container waits for

@@ -20,6 +20,8 @@ const (
 	mongoDataDir      = "/data/db"
 	mongoKeyfileDir   = "/var/lib/mongodb-keyfile"
 	mongoKeyfileMount = "/etc/mongodb-keyfile-secret"
+	// mongoKeyfileVolumeName is the emptyDir the keyfile is copied into, owned by mongod.
+	mongoKeyfileVolumeName = "keyfile"
 )
 
 // MongoDBStatefulSetBuilder runs the replica-set members.
@@ -49,11 +51,11 @@ func (b *MongoDBStatefulSetBuilder) Update(obj client.Object) error {
 	}
 	sts.Spec.Replicas = replicasOr(spec.Replicas, 3)
 	if s.MongoDBStatefulSetReplicas != nil {
-		sts.Spec.Replicas = ptr.To(*s.MongoDBStatefulSetReplicas)
+		sts.Spec.Replicas = new(*s.MongoDBStatefulSetReplicas)
 	}
 	if sts.CreationTimestamp.IsZero() {
 		// Immutable after creation.
-		claim, err := volumeClaimTemplate("data", spec.Storage, s.Instance.Name, ComponentMongoDB)
+		claim, err := volumeClaimTemplate(dataVolumeName, spec.Storage, s.Instance.Name, ComponentMongoDB)
 		if err != nil {
 			return err
 		}
@@ -76,7 +78,7 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 	keyfile := mongoKeyfileDir + "/" + MongoDBKeyfileKey
 	pod := corev1.PodSpec{
 		ServiceAccountName:           s.Names.ServiceAccount(),
-		AutomountServiceAccountToken: ptr.To(false),
+		AutomountServiceAccountToken: new(false),
 		SecurityContext:              podSecurity(mongoUID),
 		Affinity:                     spreadAcrossNodes(s.Instance.Name, ComponentMongoDB),
 		InitContainers: []corev1.Container{{
@@ -88,7 +90,7 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 			SecurityContext: restrictedContainerSecurity(true),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "keyfile-secret", MountPath: mongoKeyfileMount, ReadOnly: true},
-				{Name: "keyfile", MountPath: mongoKeyfileDir},
+				{Name: mongoKeyfileVolumeName, MountPath: mongoKeyfileDir},
 			},
 		}},
 		Containers: []corev1.Container{{
@@ -117,9 +119,9 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 			},
 			SecurityContext: restrictedContainerSecurity(true),
 			VolumeMounts: []corev1.VolumeMount{
-				{Name: "data", MountPath: mongoDataDir},
-				{Name: "keyfile", MountPath: mongoKeyfileDir, ReadOnly: true},
-				{Name: "tmp", MountPath: "/tmp"},
+				{Name: dataVolumeName, MountPath: mongoDataDir},
+				{Name: mongoKeyfileVolumeName, MountPath: mongoKeyfileDir, ReadOnly: true},
+				{Name: tmpVolumeName, MountPath: tmpDir},
 				{Name: "configdb", MountPath: "/data/configdb"},
 			},
 		}},
@@ -127,8 +129,8 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 			{Name: "keyfile-secret", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
 				SecretName: s.Names.MongoDBKeyfileSecret(), DefaultMode: ptr.To[int32](0o400),
 			}}},
-			emptyDirVolume("keyfile"),
-			emptyDirVolume("tmp"),
+			emptyDirVolume(mongoKeyfileVolumeName),
+			emptyDirVolume(tmpVolumeName),
 			emptyDirVolume("configdb"),
 		},
 	}

@@ -7,6 +7,25 @@ import (
 	"k8s.io/utils/ptr"
 )
 
+// Volume names and paths that several workloads' pods share.
+const (
+	// dataVolumeName names a StatefulSet's volume claim template and the mount of its volume.
+	dataVolumeName = "data"
+	// configVolumeName names the read-only volume of a workload's configuration files.
+	configVolumeName = "config"
+	// tmpVolumeName is the emptyDir mounted at tmpDir: a container whose root filesystem is
+	// read-only still needs a writable /tmp.
+	tmpVolumeName = "tmp"
+	tmpDir        = "/tmp"
+)
+
+// envTrue and envFalse are booleans as the images and the shop's services read them from
+// their environment.
+const (
+	envTrue  = "true"
+	envFalse = "false"
+)
+
 // withAPIDefaults fills in what the API server would default in a pod spec. Builders
 // replace a workload's pod template as a whole; writing the defaults ourselves makes the
 // built template equal to the stored one, so an unchanged shop causes no update.
@@ -119,9 +138,9 @@ func imageTag(ref string) string {
 // emptyDirs), seccomp from the runtime.
 func restrictedContainerSecurity(readOnlyRoot bool) *corev1.SecurityContext {
 	return &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr.To(false),
-		ReadOnlyRootFilesystem:   ptr.To(readOnlyRoot),
-		RunAsNonRoot:             ptr.To(true),
+		AllowPrivilegeEscalation: new(false),
+		ReadOnlyRootFilesystem:   new(readOnlyRoot),
+		RunAsNonRoot:             new(true),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 	}
 }
@@ -129,10 +148,10 @@ func restrictedContainerSecurity(readOnlyRoot bool) *corev1.SecurityContext {
 // podSecurity runs the pod as uid/gid with fsGroup so volumes are writable by it.
 func podSecurity(uid int64) *corev1.PodSecurityContext {
 	return &corev1.PodSecurityContext{
-		RunAsUser:      ptr.To(uid),
-		RunAsGroup:     ptr.To(uid),
-		RunAsNonRoot:   ptr.To(true),
-		FSGroup:        ptr.To(uid),
+		RunAsUser:      new(uid),
+		RunAsGroup:     new(uid),
+		RunAsNonRoot:   new(true),
+		FSGroup:        new(uid),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }

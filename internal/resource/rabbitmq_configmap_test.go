@@ -21,7 +21,7 @@ func rmqConfigMap(t *testing.T, s *Shop) *corev1.ConfigMap {
 func confLines(t *testing.T, conf string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, l := range strings.Split(conf, "\n") {
+	for l := range strings.SplitSeq(conf, "\n") {
 		if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
 			continue
 		}

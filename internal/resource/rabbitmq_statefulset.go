@@ -52,7 +52,7 @@ func (b *rabbitMQStatefulSetBuilder) Update(obj client.Object) error {
 		// Immutable after creation.
 		storage := spec.Storage
 		storage.Size = stringOr(storage.Size, rabbitMQDefaultStorage)
-		claim, err := volumeClaimTemplate("data", storage, s.Instance.Name, ComponentRabbitMQ)
+		claim, err := volumeClaimTemplate(dataVolumeName, storage, s.Instance.Name, ComponentRabbitMQ)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.Po
 	pod := corev1.PodSpec{
 		ServiceAccountName: s.Names.ServiceAccount(),
 		// classic_config peer discovery needs no Kubernetes API.
-		AutomountServiceAccountToken:  ptr.To(false),
+		AutomountServiceAccountToken:  new(false),
 		SecurityContext:               podSecurity(rabbitMQUID),
 		Affinity:                      spreadAcrossNodes(s.Instance.Name, ComponentRabbitMQ),
 		TerminationGracePeriodSeconds: ptr.To[int64](rabbitMQTerminationGrace),
@@ -114,7 +114,7 @@ func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.Po
 				{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 				// Fully qualified node names through the headless Service: stable across
 				// restarts (the node name keys the data directory) and resolvable by peers.
-				{Name: "RABBITMQ_USE_LONGNAME", Value: "true"},
+				{Name: "RABBITMQ_USE_LONGNAME", Value: envTrue},
 				{Name: "RABBITMQ_NODENAME", Value: s.rabbitMQNodeName("$(POD_NAME)")},
 			},
 			Resources:      s.rabbitMQResources(),
@@ -128,10 +128,10 @@ func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.Po
 			// is off) and /tmp.
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "home", MountPath: rabbitMQHome},
-				{Name: "data", MountPath: rabbitMQDataDir},
-				{Name: "config", MountPath: rabbitMQConfigDir, ReadOnly: true},
+				{Name: dataVolumeName, MountPath: rabbitMQDataDir},
+				{Name: configVolumeName, MountPath: rabbitMQConfigDir, ReadOnly: true},
 				{Name: "log", MountPath: "/var/log/rabbitmq"},
-				{Name: "tmp", MountPath: "/tmp"},
+				{Name: tmpVolumeName, MountPath: tmpDir},
 			},
 		}},
 		Volumes: []corev1.Volume{
@@ -141,7 +141,7 @@ func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.Po
 			}}},
 			emptyDirVolume("home"),
 			emptyDirVolume("log"),
-			emptyDirVolume("tmp"),
+			emptyDirVolume(tmpVolumeName),
 		},
 	}
 	withAPIDefaults(&pod)
@@ -154,7 +154,7 @@ func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.Po
 // create a mount point in a read-only ConfigMap volume.
 func (b *rabbitMQStatefulSetBuilder) configVolume() corev1.Volume {
 	n := b.shop.Names
-	return corev1.Volume{Name: "config", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+	return corev1.Volume{Name: configVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 		// Owner root, group fsGroup (the rabbitmq user's group): readable by the broker only.
 		DefaultMode: ptr.To[int32](0o440),
 		Sources: []corev1.VolumeProjection{

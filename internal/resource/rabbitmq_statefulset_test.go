@@ -206,7 +206,7 @@ func TestRabbitMQStatefulSet_SpecChanges(t *testing.T) {
 				}
 			}},
 		{"storage", func(s *shopv1.LittleEcomSpec) {
-			s.RabbitMQ.Storage = shopv1.StorageSpec{Size: "5Gi", StorageClassName: ptr.To("fast"), RetentionPolicy: shopv1.RetentionDelete}
+			s.RabbitMQ.Storage = shopv1.StorageSpec{Size: "5Gi", StorageClassName: new("fast"), RetentionPolicy: shopv1.RetentionDelete}
 		}, func(t *testing.T, sts *appsv1.StatefulSet) {
 			claim := sts.Spec.VolumeClaimTemplates[0].Spec
 			if size := claim.Resources.Requests[corev1.ResourceStorage]; size.String() != "5Gi" || *claim.StorageClassName != "fast" {

@@ -3,7 +3,6 @@ package resource
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -36,6 +35,6 @@ func (b *ServiceAccountBuilder) Update(obj client.Object) error {
 	if err := b.shop.setOwnerAndLabels(sa, ComponentShop); err != nil {
 		return err
 	}
-	sa.AutomountServiceAccountToken = ptr.To(false)
+	sa.AutomountServiceAccountToken = new(false)
 	return nil
 }

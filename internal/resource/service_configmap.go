@@ -119,7 +119,7 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 // one place, never twice (browsers reject duplicate Access-Control-Allow-Origin headers).
 func (s *Shop) corsEnv() map[string]string {
 	if s.EdgeAnswersCORS() {
-		return map[string]string{contract.EnvCORSEnabled: "false"}
+		return map[string]string{contract.EnvCORSEnabled: envFalse}
 	}
 	cors := s.Instance.Spec.Ingress.CORS
 	maxAge := int32(defaultCORSMaxAge)
@@ -127,7 +127,7 @@ func (s *Shop) corsEnv() map[string]string {
 		maxAge = *cors.MaxAge
 	}
 	return map[string]string{
-		contract.EnvCORSEnabled:          "true",
+		contract.EnvCORSEnabled:          envTrue,
 		contract.EnvCORSAllowOrigins:     joinOr(cors.AllowOrigins, defaultCORSOrigins),
 		contract.EnvCORSAllowMethods:     joinOr(cors.AllowMethods, defaultCORSMethods),
 		contract.EnvCORSAllowHeaders:     joinOr(cors.AllowHeaders, defaultCORSHeaders),

@@ -119,7 +119,7 @@ func TestMongoDBURI_ListsEveryMember(t *testing.T) {
 		rsName   string
 	}{{1, ""}, {3, "rs0"}, {5, "shop-rs"}, {7, ""}} {
 		s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
-			spec.MongoDB.Replicas = ptr.To(tt.replicas)
+			spec.MongoDB.Replicas = new(tt.replicas)
 			spec.MongoDB.ReplicaSetName = tt.rsName
 		})
 		uri := s.MongoDBURI()
@@ -167,14 +167,14 @@ func TestServiceConfigMap_CORS(t *testing.T) {
 		want   map[string]string
 	}{
 		{"ingress defaulted on", nil, off},
-		{"ingress explicitly on", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = ptr.To(true) }, off},
+		{"ingress explicitly on", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = new(true) }, off},
 		{"ingress off, gateway set", func(s *shopv1.LittleEcomSpec) {
-			s.Ingress.Enabled = ptr.To(false)
+			s.Ingress.Enabled = new(false)
 			s.Gateway = gateway
 		}, off},
-		{"ingress off, no gateway: CRD defaults", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = ptr.To(false) }, defaults},
+		{"ingress off, no gateway: CRD defaults", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = new(false) }, defaults},
 		{"ingress off, no gateway: user policy in the user's order", func(s *shopv1.LittleEcomSpec) {
-			s.Ingress.Enabled = ptr.To(false)
+			s.Ingress.Enabled = new(false)
 			s.Ingress.CORS = shopv1.CORSSpec{
 				AllowOrigins:     []shopv1.Origin{"https://shop.example.com", "https://admin.example.com"},
 				AllowMethods:     []shopv1.HTTPMethod{"POST", "GET"},
@@ -191,7 +191,7 @@ func TestServiceConfigMap_CORS(t *testing.T) {
 			contract.EnvCORSMaxAge:           "600",
 		}},
 		{"maxAge 0 is kept, not defaulted", func(s *shopv1.LittleEcomSpec) {
-			s.Ingress.Enabled = ptr.To(false)
+			s.Ingress.Enabled = new(false)
 			s.Ingress.CORS.MaxAge = ptr.To[int32](0)
 		}, func() map[string]string {
 			m := maps.Clone(defaults)

@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
@@ -99,13 +98,13 @@ func (b *ServiceDeploymentBuilder) podSpec(w serviceWorkload) corev1.PodSpec {
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName:           s.Names.ServiceAccount(),
-		AutomountServiceAccountToken: ptr.To(false),
+		AutomountServiceAccountToken: new(false),
 		// The services find their peers through the ConfigMap, not docker-link variables,
 		// which would only add noise (and names that might shadow the contract's).
-		EnableServiceLinks:            ptr.To(false),
+		EnableServiceLinks:            new(false),
 		SecurityContext:               podSecurity(serviceUID),
 		Affinity:                      spreadAcrossNodes(s.Instance.Name, component),
-		TerminationGracePeriodSeconds: ptr.To(w.gracePeriod),
+		TerminationGracePeriodSeconds: new(w.gracePeriod),
 		Containers: []corev1.Container{{
 			Name:  component,
 			Image: stringOr(string(w.image), fmt.Sprintf("littleecom/%s:0.1.0", component)),
@@ -127,9 +126,9 @@ func (b *ServiceDeploymentBuilder) podSpec(w serviceWorkload) corev1.PodSpec {
 				ProbeHandler: httpGet(contract.PathHealthz), PeriodSeconds: 10, TimeoutSeconds: 2, FailureThreshold: 3,
 			},
 			SecurityContext: restrictedContainerSecurity(true),
-			VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+			VolumeMounts:    []corev1.VolumeMount{{Name: tmpVolumeName, MountPath: tmpDir}},
 		}},
-		Volumes: []corev1.Volume{emptyDirVolume("tmp")},
+		Volumes: []corev1.Volume{emptyDirVolume(tmpVolumeName)},
 	}
 	withAPIDefaults(&pod)
 	return pod
