@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"littleecom.io/littleecom/internal/resource"
 )
 
 // rememberSecret keeps a Secret's data for hashing and for reading credentials.
@@ -43,28 +46,38 @@ func (r *LittleEcomReconciler) secret(ctx context.Context, st *reconcileState, n
 // hashConfig records in the Shop a checksum of everything component's pods read, so that
 // a changed Secret or ConfigMap rolls the workload.
 func (r *LittleEcomReconciler) hashConfig(ctx context.Context, st *reconcileState, component string) error {
-	in := st.shop.ConfigInputs(component)
+	return r.hashInputs(ctx, st, component, st.shop.ConfigInputs(component))
+}
+
+// hashInputs records in the Shop, as component's config hash, a checksum of the Secrets and
+// ConfigMaps in. The ConfigMaps must have been applied (and remembered) already.
+func (r *LittleEcomReconciler) hashInputs(ctx context.Context, st *reconcileState, component string, in resource.ConfigInputs) error {
 	h := sha256.New()
 	for _, name := range in.Secrets {
 		data, err := r.secret(ctx, st, name)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "secret/%s\n", name)
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256(data[k]))
-		}
+		writeHashedData(h, "secret/"+name, data)
 	}
 	for _, name := range in.ConfigMaps {
 		data, ok := st.configMapData[name]
 		if !ok {
 			return fmt.Errorf("ConfigMap %s was not applied before its readers", name)
 		}
-		fmt.Fprintf(h, "configmap/%s\n", name)
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256([]byte(data[k])))
-		}
+		writeHashedData(h, "configmap/"+name, data)
 	}
 	st.shop.ConfigHashes[component] = hex.EncodeToString(h.Sum(nil))[:16]
 	return nil
+}
+
+// writeHashedData writes into h an object's heading, then each key in sorted order with the
+// SHA-256 of its value: the same data always gives the same checksum, and no value is
+// written as is.
+func writeHashedData[V ~string | ~[]byte](h hash.Hash, heading string, data map[string]V) {
+	// A hash.Hash's Write never returns an error.
+	_, _ = fmt.Fprintf(h, "%s\n", heading)
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		_, _ = fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256([]byte(data[k])))
+	}
 }

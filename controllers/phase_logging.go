@@ -2,12 +2,8 @@ package controllers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -130,27 +126,7 @@ func (r *LittleEcomReconciler) removeLogging(ctx context.Context, st *reconcileS
 // hashLoggingConfig records a checksum of what a logging component's pods read, so that a
 // changed Secret or ConfigMap rolls it (as hashConfig does for the core components).
 func (r *LittleEcomReconciler) hashLoggingConfig(ctx context.Context, st *reconcileState, component string) error {
-	in := st.shop.LoggingConfigInputs(component)
-	h := sha256.New()
-	for _, name := range in.Secrets {
-		data, err := r.secret(ctx, st, name)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "secret/%s\n", name)
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256(data[k]))
-		}
-	}
-	for _, name := range in.ConfigMaps {
-		data := st.configMapData[name]
-		fmt.Fprintf(h, "configmap/%s\n", name)
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			fmt.Fprintf(h, "%s=%x\n", k, sha256.Sum256([]byte(data[k])))
-		}
-	}
-	st.shop.ConfigHashes[component] = hex.EncodeToString(h.Sum(nil))[:16]
-	return nil
+	return r.hashInputs(ctx, st, component, st.shop.LoggingConfigInputs(component))
 }
 
 // setLoggingStatus sets LoggingReady and status.endpoints.kibana.
@@ -205,7 +181,7 @@ func loggingCondition(o loggingObservation, failure error) conditionStatus {
 // current revision.
 func daemonSetCondition(ds *appsv1.DaemonSet) conditionStatus {
 	if ds == nil {
-		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
 	}
 	s := ds.Status
 	switch {
