@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	. "github.com/onsi/gomega"
@@ -107,15 +106,6 @@ func ownedBy(obj client.Object, le *shopv1.LittleEcom) bool {
 		}
 	}
 	return false
-}
-
-func containsAll(s string, parts ...string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
 }
 
 // metaItems returns a typed list's items as objects.

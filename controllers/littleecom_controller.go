@@ -70,6 +70,7 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if perr := r.Status().Update(ctx, shop); perr != nil {
 			if apierrors.IsConflict(perr) {
 				// A newer version exists; its own event reconciles again.
+				//nolint:staticcheck // SA1019: the queue's rate-limited requeue (with backoff) is meant; RequeueAfter has none.
 				result = ctrl.Result{Requeue: true}
 				return
 			}

@@ -22,8 +22,12 @@ import (
 	"littleecom.io/littleecom/internal/resource"
 )
 
-// loggingChildren are the namespaced objects of shop name's logging stack.
-func loggingChildren(name string) map[string]client.Object {
+// loggingShop is the name of the shop the logging specs run.
+const loggingShop = "logs"
+
+// loggingChildren are the namespaced objects of the logging stack of shop loggingShop.
+func loggingChildren() map[string]client.Object {
+	const name = loggingShop
 	return map[string]client.Object{
 		"StatefulSet/" + name + "-elasticsearch":      &appsv1.StatefulSet{},
 		"Service/" + name + "-elasticsearch":          &corev1.Service{},
@@ -40,13 +44,14 @@ func loggingChildren(name string) map[string]client.Object {
 
 func objName(k string) string { return k[strings.Index(k, "/")+1:] }
 
-func clusterRoleName(ns, name string) string { return "littleecom-" + ns + "-" + name + "-fluentd" }
+// clusterRoleName is the ClusterRole (and binding) of Fluentd of shop ns/loggingShop.
+func clusterRoleName(ns string) string { return "littleecom-" + ns + "-" + loggingShop + "-fluentd" }
 
-// expectClusterRBAC waits until shop ns/name's ClusterRole and binding exist (or are gone).
-func expectClusterRBAC(ns, name string, exist bool) {
+// expectClusterRBAC waits until shop ns/loggingShop's ClusterRole and binding exist (or are gone).
+func expectClusterRBAC(ns string, exist bool) {
 	EventuallyWithOffset(1, func(g Gomega) {
 		for _, obj := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}} {
-			err := k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, obj)
+			err := k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, obj)
 			if exist {
 				g.Expect(err).NotTo(HaveOccurred())
 			} else {
@@ -60,7 +65,7 @@ func withLogging(le *shopv1.LittleEcom) { le.Spec.Logging.Enabled = true }
 
 var _ = Describe("LittleEcom logging stack", func() {
 	var ns string
-	const name = "logs"
+	const name = loggingShop
 
 	BeforeEach(func() {
 		ns = newNamespace()
@@ -73,7 +78,7 @@ var _ = Describe("LittleEcom logging stack", func() {
 		It("creates Elasticsearch, Kibana and Fluentd, owned and labelled, and the cluster-scoped RBAC behind a finalizer", func() {
 			le := &shopv1.LittleEcom{}
 			eventually(ns, name, le)
-			for k, obj := range loggingChildren(name) {
+			for k, obj := range loggingChildren() {
 				eventually(ns, objName(k), obj)
 				Expect(ownedBy(obj, le)).To(BeTrue(), "%s is not owned by the LittleEcom", k)
 				Expect(obj.GetLabels()).To(HaveKeyWithValue(resource.LabelInstance, name))
@@ -116,14 +121,14 @@ var _ = Describe("LittleEcom logging stack", func() {
 			Expect(envValue(ds.Spec.Template.Spec.Containers[0], "FLUENT_ELASTICSEARCH_PASSWORD")).
 				To(Equal("secret:" + name + "-elasticsearch-credentials/" + resource.FluentdPasswordKey))
 
-			expectClusterRBAC(ns, name, true)
+			expectClusterRBAC(ns, true)
 			role := &rbacv1.ClusterRole{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, role)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, role)).To(Succeed())
 			Expect(role.Labels).To(HaveKeyWithValue(resource.LabelInstance, name))
 			Expect(role.Labels).To(HaveKeyWithValue(resource.LabelNamespace, ns))
 			Expect(role.Rules[0].Resources).To(ConsistOf("pods", "namespaces"))
 			binding := &rbacv1.ClusterRoleBinding{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, binding)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, binding)).To(Succeed())
 			Expect(binding.Subjects).To(ConsistOf(rbacv1.Subject{Kind: "ServiceAccount", Name: name + "-fluentd", Namespace: ns}))
 
 			Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
@@ -131,13 +136,13 @@ var _ = Describe("LittleEcom logging stack", func() {
 		})
 
 		It("puts a ClusterRole deleted by hand back", func() {
-			expectClusterRBAC(ns, name, true)
+			expectClusterRBAC(ns, true)
 			role := &rbacv1.ClusterRole{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, role)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, role)).To(Succeed())
 			Expect(k8sClient.Delete(ctx, role)).To(Succeed())
 			Eventually(func(g Gomega) {
 				fresh := &rbacv1.ClusterRole{}
-				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, fresh)).To(Succeed())
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, fresh)).To(Succeed())
 				g.Expect(fresh.UID).NotTo(Equal(role.UID))
 			}, timeout, interval).Should(Succeed())
 		})
@@ -189,22 +194,22 @@ var _ = Describe("LittleEcom logging stack", func() {
 
 	Context("when logging is disabled and enabled again", func() {
 		It("removes every object of the stack, then creates it again", func() {
-			for k, obj := range loggingChildren(name) {
+			for k, obj := range loggingChildren() {
 				eventually(ns, objName(k), obj)
 			}
-			expectClusterRBAC(ns, name, true)
+			expectClusterRBAC(ns, true)
 			creds := &corev1.Secret{}
 			eventually(ns, name+"-elasticsearch-credentials", creds)
 
 			By("disabling logging")
 			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Logging.Enabled = false })
 			Eventually(func(g Gomega) {
-				for k, obj := range loggingChildren(name) {
+				for k, obj := range loggingChildren() {
 					err := k8sClient.Get(ctx, key(ns, objName(k)), obj)
 					g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s still exists", k)
 				}
 			}, timeout, interval).Should(Succeed())
-			expectClusterRBAC(ns, name, false)
+			expectClusterRBAC(ns, false)
 			Eventually(func(g Gomega) {
 				le := &shopv1.LittleEcom{}
 				g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
@@ -220,10 +225,10 @@ var _ = Describe("LittleEcom logging stack", func() {
 
 			By("enabling logging again")
 			updateShop(ns, name, withLogging)
-			for k, obj := range loggingChildren(name) {
+			for k, obj := range loggingChildren() {
 				eventually(ns, objName(k), obj)
 			}
-			expectClusterRBAC(ns, name, true)
+			expectClusterRBAC(ns, true)
 			Expect(k8sClient.Get(ctx, key(ns, name+"-elasticsearch-credentials"), kept)).To(Succeed())
 			Expect(kept.Data).To(Equal(creds.Data))
 		})
@@ -231,14 +236,14 @@ var _ = Describe("LittleEcom logging stack", func() {
 
 	Context("when the LittleEcom is deleted", func() {
 		It("deletes the cluster-scoped objects and lets the deletion complete", func() {
-			expectClusterRBAC(ns, name, true)
+			expectClusterRBAC(ns, true)
 			Eventually(func(g Gomega) {
 				le := &shopv1.LittleEcom{}
 				g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
 				g.Expect(controllerutil.ContainsFinalizer(le, ClusterResourcesFinalizer)).To(BeTrue())
 			}, timeout, interval).Should(Succeed())
 			Expect(k8sClient.Delete(ctx, newShop(ns, name))).To(Succeed())
-			expectClusterRBAC(ns, name, false)
+			expectClusterRBAC(ns, false)
 			Eventually(func() bool {
 				return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name), &shopv1.LittleEcom{}))
 			}, timeout, interval).Should(BeTrue())
@@ -251,12 +256,12 @@ var _ = Describe("LittleEcom logging stack", func() {
 			le := newShop(other, name)
 			withLogging(le)
 			Expect(k8sClient.Create(ctx, le)).To(Succeed())
-			expectClusterRBAC(ns, name, true)
-			expectClusterRBAC(other, name, true)
+			expectClusterRBAC(ns, true)
+			expectClusterRBAC(other, true)
 
 			for _, n := range []string{ns, other} {
 				b := &rbacv1.ClusterRoleBinding{}
-				Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(n, name)}, b)).To(Succeed())
+				Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(n)}, b)).To(Succeed())
 				Expect(b.Subjects[0].Namespace).To(Equal(n))
 				cm := &corev1.ConfigMap{}
 				eventually(n, name+"-fluentd", cm)
@@ -268,9 +273,9 @@ var _ = Describe("LittleEcom logging stack", func() {
 
 			By("deleting one shop, the other's cluster-scoped objects stay")
 			Expect(k8sClient.Delete(ctx, newShop(other, name))).To(Succeed())
-			expectClusterRBAC(other, name, false)
+			expectClusterRBAC(other, false)
 			Consistently(func() error {
-				return k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns, name)}, &rbacv1.ClusterRole{})
+				return k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, &rbacv1.ClusterRole{})
 			}, time.Second, interval).Should(Succeed())
 		})
 	})

@@ -185,11 +185,16 @@ func ingressCondition(spec shopv1.IngressSpec, ing *networkingv1.Ingress) (condi
 	if host == "" || strings.HasPrefix(host, "*") {
 		host = addresses[0]
 	}
-	if port != 0 && !(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
+	if port != 0 && !isDefaultPort(scheme, port) {
 		host = net.JoinHostPort(host, strconv.Itoa(int(port)))
 	}
 	return conditionStatus{metav1.ConditionTrue, shopv1.ReasonReady,
 		fmt.Sprintf("Ingress %s serves at %s", ing.Name, strings.Join(addresses, ", "))}, scheme + "://" + host + "/"
+}
+
+// isDefaultPort reports whether port is the one a URL of scheme implies, and so left out.
+func isDefaultPort(scheme string, port int32) bool {
+	return (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
 }
 
 // routeCondition is True once every parent Gateway accepted the HTTPRoute and resolved its

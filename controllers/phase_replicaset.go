@@ -71,7 +71,7 @@ var usersEnsured sync.Map // namespace/name -> digest
 func mongoDBStatefulSetReplicas(shop *shopv1.LittleEcom) *int32 {
 	desired := ptr.Deref(shop.Spec.MongoDB.Replicas, 3)
 	if members := int32(len(shop.Status.MongoDB.Members)); shop.Status.MongoDB.Initialized && members > desired {
-		return ptr.To(members)
+		return new(members)
 	}
 	return nil
 }
@@ -206,7 +206,8 @@ func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileSt
 			Password: string(data[contract.SecretKeyPassword]),
 			Roles:    []mongors.Role{{Role: "readWrite", DB: d.db}}}
 		users = append(users, u)
-		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, d.db)
+		// A hash.Hash's Write never returns an error.
+		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, d.db)
 	}
 	return users, hex.EncodeToString(h.Sum(nil)), nil
 }

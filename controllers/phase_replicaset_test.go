@@ -32,7 +32,7 @@ func TestMongoDBStatefulSetReplicas_ShrinksOnlyAfterMembersLeft(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			shop := &shopv1.LittleEcom{}
-			shop.Spec.MongoDB.Replicas = ptr.To(tt.desired)
+			shop.Spec.MongoDB.Replicas = new(tt.desired)
 			shop.Status.MongoDB = shopv1.MongoDBStatus{Initialized: tt.initialized, Members: members(tt.members)}
 			got := mongoDBStatefulSetReplicas(shop)
 			if (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {

@@ -37,8 +37,10 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 	}
 	builders = append(builders,
 		generated{shopv1.ConditionRabbitMQReady, s.RabbitMQErlangCookie()},
-		generated{shopv1.ConditionBackendReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentBackend), resource.ComponentBackend, resource.ComponentBackend)},
-		generated{shopv1.ConditionNotifierReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentNotifier), resource.ComponentNotifier, resource.ComponentNotifier)},
+		generated{shopv1.ConditionBackendReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentBackend),
+			resource.ComponentBackend, resource.ComponentBackend)},
+		generated{shopv1.ConditionNotifierReady, s.Credentials(n.RabbitMQUserSecret(resource.ComponentNotifier),
+			resource.ComponentNotifier, resource.ComponentNotifier)},
 		generated{shopv1.ConditionAuthReady, s.AuthSigningKey()},
 		// The shop's pods run under their own account with no API access.
 		generated{shopv1.ConditionBackendReady, s.ServiceAccount()},

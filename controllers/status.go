@@ -20,6 +20,9 @@ type conditionStatus struct {
 	message string
 }
 
+// msgNotCreated is the message of a component whose workload does not exist yet.
+const msgNotCreated = "not created yet"
+
 func (c conditionStatus) apply(shop *shopv1.LittleEcom, conditionType string) {
 	meta.SetStatusCondition(&shop.Status.Conditions, metav1.Condition{
 		Type: conditionType, Status: c.status, Reason: c.reason, Message: c.message,
@@ -79,7 +82,7 @@ func statefulSetCondition(sts *appsv1.StatefulSet, failure error) conditionStatu
 		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
 	}
 	if sts == nil {
-		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
 	}
 	desired := int32(1)
 	if sts.Spec.Replicas != nil {
@@ -95,7 +98,7 @@ func deploymentCondition(d *appsv1.Deployment, failure error) conditionStatus {
 		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
 	}
 	if d == nil {
-		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, "not created yet"}
+		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
 	}
 	desired := int32(1)
 	if d.Spec.Replicas != nil {

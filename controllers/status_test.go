@@ -17,7 +17,7 @@ func TestStatefulSetCondition(t *testing.T) {
 	sts := func(replicas, ready, updated int32, generation, observed int64) *appsv1.StatefulSet {
 		return &appsv1.StatefulSet{
 			ObjectMeta: metav1.ObjectMeta{Generation: generation},
-			Spec:       appsv1.StatefulSetSpec{Replicas: ptr.To(replicas)},
+			Spec:       appsv1.StatefulSetSpec{Replicas: new(replicas)},
 			Status:     appsv1.StatefulSetStatus{ReadyReplicas: ready, UpdatedReplicas: updated, ObservedGeneration: observed},
 		}
 	}
@@ -64,7 +64,7 @@ func TestDeploymentCondition_CountsAvailableNotJustReady(t *testing.T) {
 func readyState(shop *shopv1.LittleEcom) *reconcileState {
 	st := newReconcileState(resource.NewShop(shop, nil))
 	ready := func(n int32) *appsv1.StatefulSet {
-		return &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(n)},
+		return &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: new(n)},
 			Status: appsv1.StatefulSetStatus{ReadyReplicas: n, UpdatedReplicas: n}}
 	}
 	st.statefulSets[resource.ComponentMongoDB] = ready(3)
