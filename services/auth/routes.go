@@ -5,39 +5,27 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/health"
+	"littleecom.io/littleecom/services/internal/httpx"
 )
-
-// route is one ServeMux pattern and its handler.
-type route struct {
-	pattern string
-	handler http.Handler
-}
 
 // routes lists every endpoint of the service in one place. It builds method values only, so
 // Routes can call it on a zero Service.
-func (s *Service) routes() []route {
-	return []route{
-		{"POST /auth/register", s.handle(s.register)},
-		{"POST /auth/signin", s.handle(s.signin)},
-		{"POST /auth/token", s.handle(s.token)},
-		{"POST /auth/refresh", s.handle(s.refresh)},
-		{"POST /auth/logout", s.handle(s.logout)},
-		{"POST /auth/validate", s.handle(s.validate)},
-		{"DELETE /auth/delete", s.handle(s.deleteAccount)},
-		{"GET " + contract.PathJWKS, http.HandlerFunc(s.jwks)},
+func (s *Service) routes() []httpx.Route {
+	return []httpx.Route{
+		httpx.On("POST /auth/register", s.handle(s.register)),
+		httpx.On("POST /auth/signin", s.handle(s.signin)),
+		httpx.On("POST /auth/token", s.handle(s.token)),
+		httpx.On("POST /auth/refresh", s.handle(s.refresh)),
+		httpx.On("POST /auth/logout", s.handle(s.logout)),
+		httpx.On("POST /auth/validate", s.handle(s.validate)),
+		httpx.On("DELETE /auth/delete", s.handle(s.deleteAccount)),
+		httpx.On("GET "+contract.PathJWKS, http.HandlerFunc(s.jwks)),
 
-		{"GET " + contract.PathHealthz, health.Healthz()},
-		{"GET " + contract.PathReadyz, http.HandlerFunc(s.readyz)},
-		{"GET " + contract.PathMetrics, http.HandlerFunc(s.serveMetrics)},
+		httpx.On("GET "+contract.PathHealthz, health.Healthz()),
+		httpx.On("GET "+contract.PathReadyz, http.HandlerFunc(s.readyz)),
+		httpx.On("GET "+contract.PathMetrics, http.HandlerFunc(s.serveMetrics)),
 	}
 }
 
 // Routes returns the ServeMux patterns the service registers, for the OpenAPI test.
-func Routes() []string {
-	routes := (&Service{}).routes()
-	patterns := make([]string, 0, len(routes))
-	for _, r := range routes {
-		patterns = append(patterns, r.pattern)
-	}
-	return patterns
-}
+func Routes() []string { return httpx.Patterns((&Service{}).routes()) }

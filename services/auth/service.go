@@ -119,15 +119,5 @@ func (s *Service) Signer() *tokens.Signer { return s.signer }
 // Handler is the service's HTTP handler: the routes behind request ids, logging, panic
 // recovery, CORS (when enabled) and metrics.
 func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, rt.handler)
-	}
-	return httpx.Chain(httpx.ProblemNotFound(mux),
-		httpx.RequestID,
-		httpx.Logger(s.log),
-		httpx.Recover,
-		httpx.CORS(s.cfg.CORS),
-		s.metrics.HTTPMiddleware(nil),
-	)
+	return httpx.Stack(s.routes(), s.log, s.cfg.CORS, s.metrics.HTTPMiddleware(nil))
 }

@@ -66,17 +66,7 @@ func New(d Deps) *Service {
 // Handler is the whole HTTP API with its middleware: panics become 500s, every request has
 // an id and a log line, CORS when configured (off when an edge answers it), metrics by route.
 func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range s.routes() {
-		mux.Handle(r.pattern, r.handler)
-	}
-	return httpx.Chain(httpx.ProblemNotFound(mux),
-		httpx.Recover,
-		httpx.RequestID,
-		httpx.Logger(s.log),
-		httpx.CORS(s.cors),
-		s.metrics.HTTPMiddleware(nil),
-	)
+	return httpx.Stack(s.routes(), s.log, s.cors, s.metrics.HTTPMiddleware(nil))
 }
 
 // requestTimeout bounds the database work of one request, well inside the server's

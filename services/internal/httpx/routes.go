@@ -1,0 +1,39 @@
+package httpx
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Route is one ServeMux pattern ("POST /item") and its handler. Each service lists its
+// routes in one routes.go as a []Route.
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// On is the Route for pattern.
+func On(pattern string, h http.Handler) Route { return Route{Pattern: pattern, Handler: h} }
+
+// Patterns returns the patterns of routes, for the test that compares them with the
+// OpenAPI document.
+func Patterns(routes []Route) []string {
+	out := make([]string, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, r.Pattern)
+	}
+	return out
+}
+
+// Stack is a service's whole HTTP handler: routes on a ServeMux (unknown paths and methods
+// answered as problem+json) behind the middleware every service shares, outermost first:
+// request id, the request's log line, panic recovery (inside the logger, so a recovered panic
+// is logged with its request id as a 500), CORS (a no-op when the edge answers it) and
+// route metrics.
+func Stack(routes []Route, log *slog.Logger, cors CORSConfig, metrics func(http.Handler) http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	return Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(cors), metrics)
+}
