@@ -139,7 +139,7 @@ type EndpointsStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.readyComponents`,description="Ready components out of enabled ones"
 // +kubebuilder:printcolumn:name="ReplicaSet",type=string,JSONPath=`.status.mongodb.state`
-// +kubebuilder:printcolumn:name="API",type=string,JSONPath=`.status.endpoints.api`,priority=1
+// +kubebuilder:printcolumn:name="API",type=string,JSONPath=`.status.endpoints.api`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LittleEcom struct {
 	metav1.TypeMeta `json:",inline"`
