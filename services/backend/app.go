@@ -21,7 +21,7 @@ import (
 	"littleecom.io/littleecom/services/internal/tokens"
 )
 
-// App is a running backend: database client, outbox relay and HTTP API.
+// App is a running backend: database client, event relay and HTTP API.
 type App struct {
 	cfg     Config
 	log     *slog.Logger
@@ -33,8 +33,8 @@ type App struct {
 	closeOnce sync.Once
 }
 
-// Start connects to MongoDB, creates the indexes and starts the outbox relay. RabbitMQ need
-// not be up: the relay keeps trying, and events wait in the outbox meanwhile.
+// Start connects to MongoDB, creates the indexes and starts the event relay. RabbitMQ need
+// not be up: the relay keeps trying, and events wait in their documents meanwhile.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	client, err := mongox.Connect(ctx, cfg.Mongo)
 	if err != nil {
@@ -44,7 +44,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rl *relay.Relay
-	opts := []store.Option{store.WithWriteHook(func() { rl.Nudge() })}
+	opts := []store.Option{store.WithEventHook(func(e store.Event) { rl.Enqueue(e) })}
 	if isFerretDB(ictx, client) {
 		log.Info("FerretDB detected: queueing database operations",
 			"concurrent_writes", ferretDBWriters, "concurrent_reads", ferretDBReaders)
@@ -55,7 +55,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	rl = relay.New(st, cfg.AMQP, log.With("component", "outbox-relay"), relay.Hooks{
+	rl = relay.New(st, cfg.AMQP, log.With("component", "event-relay"), relay.Hooks{
 		Published: func(key string) { m.EventsPublished.WithLabelValues(key).Inc() },
 		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
 	})
@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
 		Ready: map[string]func(context.Context) error{"mongodb": mongox.Ping(client)},
-		// Requests succeed while RabbitMQ is down (events wait in the outbox), so a broker
+		// Requests succeed while RabbitMQ is down (events wait in their documents), so a broker
 		// outage must not take every backend replica out of its Service.
 		ReadyOptional: map[string]func(context.Context) error{"rabbitmq": rl.Check},
 	})
@@ -82,7 +82,7 @@ func (a *App) Handler() http.Handler { return a.service.Handler() }
 
 // Serve answers HTTP on ln until ctx is done, then shuts down gracefully: in-flight requests
 // finish (bounded by ShutdownTimeout), the relay finishes its batch, the database closes.
-// Events not yet published stay in the outbox for the next start or another replica.
+// Events not yet published stay in their documents for the next start or another replica.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := httpx.NewServer(ln.Addr().String(), a.Handler())
 	err := httpx.ServeListener(ctx, srv, ln, a.log, a.cfg.ShutdownTimeout)

@@ -54,7 +54,7 @@ func newShop(t testing.TB, opts ...shopOption) *shop {
 
 	cfg := backend.Config{
 		Mongo: mongox.Config{URI: mongoURI, Database: contract.DatabaseBackend, MaxPoolSize: 32, ConnectTimeout: 5 * time.Second},
-		AMQP: relay.Config{URL: vhost, Poll: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond,
+		AMQP: relay.Config{URL: vhost, RecoverEvery: 200 * time.Millisecond, MinBackoff: 50 * time.Millisecond,
 			MaxBackoff: 300 * time.Millisecond, DialTimeout: time.Second},
 		JWKSURL:         jwks.URL + contract.PathJWKS,
 		Issuer:          contract.DefaultIssuer,

@@ -11,7 +11,7 @@ import (
 
 // TestShutdown_FinishesInFlightRequests plays SIGTERM while a request is half sent: the
 // request completes, Serve returns nil, new connections are refused, and the request's event
-// is either published or still in the outbox for the next start.
+// is either published or still in its item for the next start.
 func TestShutdown_FinishesInFlightRequests(t *testing.T) {
 	s := newShop(t)
 	body, w := io.Pipe()

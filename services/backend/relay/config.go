@@ -15,15 +15,24 @@ type Config struct {
 	Username string
 	Password config.Secret
 
-	// Batch is how many entries are read and published per round, all confirms outstanding
-	// at once (waiting for each confirm in turn is ten times slower).
+	// Batch is how many events are published per round, all confirms outstanding at once
+	// (waiting for each confirm in turn is ten times slower).
 	Batch int
-	// Poll is how often the outbox is read when no write nudged the relay (other replicas'
-	// writes, entries left by a crash).
-	Poll time.Duration
-	// Linger is how long the relay waits after a nudge before reading the outbox, so that
-	// under load one round publishes the events of many requests (each round costs a few
-	// database round trips whatever its size). It adds that much latency to each event.
+	// MaxQueued bounds the events held in memory (a long broker outage); more wait in their
+	// documents for recovery.
+	MaxQueued int
+	// RecoverEvery is how often the relay looks in the database for events nobody handed it:
+	// those of a process that died before publishing them, or dropped by MaxQueued. It also
+	// looks at start and after every new connection. On FerretDB the query scans the items.
+	RecoverEvery time.Duration
+	// RecoverAfter is how old a pending event must be before recovery takes it, so that the
+	// relay of the replica that wrote it (which has it in memory) publishes it alone. It
+	// must exceed the longest a request's insert can take (and the replicas' clock skew):
+	// recovery moves its checkpoint to now minus RecoverAfter.
+	RecoverAfter time.Duration
+	// Linger is how long the relay waits after a new event before publishing, so that under
+	// load one round publishes the events of many requests (each round costs a database
+	// round trip to record them, whatever its size). It adds that much latency to each event.
 	Linger time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failure, doubling in between.
 	MinBackoff, MaxBackoff time.Duration
@@ -41,8 +50,14 @@ func (c Config) withDefaults() Config {
 	if c.Batch <= 0 {
 		c.Batch = 200
 	}
-	if c.Poll <= 0 {
-		c.Poll = time.Second
+	if c.MaxQueued <= 0 {
+		c.MaxQueued = 10000
+	}
+	if c.RecoverEvery <= 0 {
+		c.RecoverEvery = 30 * time.Second
+	}
+	if c.RecoverAfter <= 0 {
+		c.RecoverAfter = time.Minute
 	}
 	if c.Linger <= 0 {
 		c.Linger = 10 * time.Millisecond

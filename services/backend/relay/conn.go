@@ -23,7 +23,7 @@ func (r *Relay) channel() (*amqp.Channel, error) {
 		Heartbeat:  10 * time.Second,
 		Locale:     "en_US",
 		Dial:       amqp.DefaultDial(r.cfg.DialTimeout),
-		Properties: amqp.Table{"connection_name": "littleecom-backend-outbox-relay"},
+		Properties: amqp.Table{"connection_name": "littleecom-backend-event-relay"},
 	}
 	if r.cfg.Username != "" {
 		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: r.cfg.Username, Password: r.cfg.Password.Reveal()}}
@@ -47,7 +47,7 @@ func (r *Relay) channel() (*amqp.Channel, error) {
 	}
 	r.conn, r.ch = conn, ch
 	r.setState(nil)
-	r.log.Info("outbox relay connected to rabbitmq", "url", redact(r.cfg.URL))
+	r.log.Info("event relay connected to rabbitmq", "url", redact(r.cfg.URL))
 	return ch, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,15 +15,16 @@ import (
 	"littleecom.io/littleecom/services/backend/store"
 )
 
-// Source is the outbox: store.Store implements it.
+// Source is where events wait: store.Store implements it.
 type Source interface {
-	// Events returns up to limit entries ready to publish, oldest first.
-	Events(ctx context.Context, limit int) ([]store.Event, error)
-	// Published removes entries the broker confirmed.
+	// PendingEvents looks for events created before before that were never recorded as
+	// published (recovery), at most limit per collection.
+	PendingEvents(ctx context.Context, before time.Time, limit int) (store.Recovery, error)
+	// Published records events the broker confirmed.
 	Published(ctx context.Context, events []store.Event) error
+	// Recovered advances the recovery checkpoint once every event before through is out.
+	Recovered(ctx context.Context, through time.Time) error
 }
-
-var _ Source = (*store.Store)(nil)
 
 // Hooks report outcomes to metrics. Nil hooks are ignored.
 type Hooks struct {
@@ -30,7 +32,7 @@ type Hooks struct {
 	Failed    func(routingKey string)
 }
 
-// Relay drains the outbox into RabbitMQ. Run it in one goroutine; Nudge and Check may be
+// Relay publishes events to RabbitMQ. Run it in one goroutine; Enqueue and Check may be
 // called from any.
 type Relay struct {
 	src   Source
@@ -42,27 +44,99 @@ type Relay struct {
 	// Owned by the Run goroutine.
 	conn *amqp.Connection
 	ch   *amqp.Channel
+	// unrecorded holds events the broker confirmed that could not be recorded as published
+	// yet; they are recorded before anything else is published.
+	unrecorded []store.Event
+	// recovering holds the ids of the events the last recovery found, until they are out;
+	// then the checkpoint moves to through. Nil when no recovery is under way.
+	recovering map[string]bool
+	through    time.Time
 
 	mu      sync.Mutex
 	lastErr error // nil once connected; the last failure otherwise
+	queue   []store.Event
+	// known holds the ids of events queued, in flight or confirmed but not yet recorded, so
+	// that recovery does not queue an event twice.
+	known map[string]struct{}
 }
 
-// New returns a Relay that reads src and publishes to cfg.URL.
+// New returns a Relay that publishes to cfg.URL the events handed to Enqueue, and those
+// src still holds (recovery).
 func New(src Source, cfg Config, log *slog.Logger, hooks Hooks) *Relay {
 	return &Relay{
 		src: src, cfg: cfg.withDefaults(), log: log, hooks: hooks,
 		nudge:   make(chan struct{}, 1),
 		lastErr: errNotConnected,
+		known:   map[string]struct{}{},
 	}
 }
 
-// Nudge wakes the relay after a write queued an event, so events go out in milliseconds
-// rather than at the next poll. It never blocks.
-func (r *Relay) Nudge() {
-	select {
-	case r.nudge <- struct{}{}:
-	default:
+// Enqueue hands the relay an event whose document was written, so it goes out in
+// milliseconds without a database read. It never blocks. When MaxQueued events already
+// wait (a long broker outage) it drops the event from memory: it stays in its document,
+// and recovery publishes it later.
+func (r *Relay) Enqueue(e store.Event) {
+	if r.add([]store.Event{e}) > 0 {
+		select {
+		case r.nudge <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// add queues the events not already known and returns how many it queued.
+func (r *Relay) add(evs []store.Event) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range evs {
+		if _, ok := r.known[e.ID]; ok || len(r.queue) >= r.cfg.MaxQueued {
+			continue
+		}
+		r.known[e.ID] = struct{}{}
+		r.queue = append(r.queue, e)
+		n++
+	}
+	return n
+}
+
+// take removes up to n events from the front of the queue; they stay known.
+func (r *Relay) take(n int) []store.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n = min(n, len(r.queue))
+	out := make([]store.Event, n)
+	copy(out, r.queue)
+	r.queue = r.queue[n:]
+	if len(r.queue) == 0 {
+		r.queue = nil // let the array go after a burst
+	}
+	return out
+}
+
+// putBack returns events that were not confirmed to the front of the queue.
+func (r *Relay) putBack(evs []store.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.queue = append(slices.Clip(evs), r.queue...)
+	r.mu.Unlock()
+}
+
+// forget drops recorded events from known.
+func (r *Relay) forget(evs []store.Event) {
+	r.mu.Lock()
+	for _, e := range evs {
+		delete(r.known, e.ID)
+	}
+	r.mu.Unlock()
+}
+
+func (r *Relay) queued() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.queue)
 }
 
 // Check reports whether the relay is connected to RabbitMQ, for /readyz.
@@ -78,16 +152,18 @@ func (r *Relay) setState(err error) {
 	r.mu.Unlock()
 }
 
-// Run drains the outbox until ctx is done, retrying with back-off while RabbitMQ or the
-// database fails. It returns nil on cancellation.
+// Run publishes events until ctx is done, retrying with back-off while RabbitMQ or the
+// database fails. It recovers events left in the database at start, after every new
+// connection and every RecoverEvery. It returns nil on cancellation.
 func (r *Relay) Run(ctx context.Context) error {
 	defer r.disconnect()
 	backoff := r.cfg.MinBackoff
-	poll := time.NewTicker(r.cfg.Poll)
-	defer poll.Stop()
+	recoverTick := time.NewTicker(r.cfg.RecoverEvery)
+	defer recoverTick.Stop()
+	sweep := true
 	for {
-		if err := r.drain(ctx); err != nil {
-			r.log.WarnContext(ctx, "outbox relay failed; retrying", "err", err, "retry_in", backoff)
+		if err := r.drain(ctx, &sweep); err != nil {
+			r.log.WarnContext(ctx, "event relay failed; retrying", "err", err, "retry_in", backoff)
 			// Full jitter, so replicas that lost the broker together do not return together.
 			wait := backoff/2 + rand.N(backoff/2+1)
 			backoff = min(backoff*2, r.cfg.MaxBackoff)
@@ -103,28 +179,35 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.nudge:
+			// Let a few more requests' events arrive, so one round serves many.
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-time.After(r.cfg.Linger):
 			}
-		case <-poll.C:
+		case <-recoverTick.C:
+			sweep = true
 		}
 	}
 }
 
-// drain publishes batches until the outbox has nothing ready. It keeps the connection open
-// even when idle, so that /readyz tells whether the broker is reachable.
-func (r *Relay) drain(ctx context.Context) error {
+// drain recovers events when asked to, then publishes batches until the queue is empty. It
+// keeps the connection open even when idle, so that /readyz tells whether the broker is
+// reachable.
+func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 	for ctx.Err() == nil {
+		fresh := r.ch == nil
 		ch, err := r.channel()
 		if err != nil {
 			r.setState(err)
 			return err
 		}
+		if fresh {
+			*sweep = true // what failed to go out before may have been dropped from memory
+		}
 		// A batch in flight is finished even when shutdown begins: its confirms are on the way.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
-		n, err := r.publishBatch(bctx, ch)
+		err = r.round(bctx, ch, sweep)
 		cancel()
 		if err != nil {
 			// The channel may be fine (a database error), but a fresh one costs little
@@ -133,19 +216,77 @@ func (r *Relay) drain(ctx context.Context) error {
 			r.setState(err)
 			return err
 		}
-		if n < r.cfg.Batch {
+		if r.queued() == 0 && len(r.unrecorded) == 0 && !*sweep && r.recovering == nil {
 			return nil
 		}
 	}
 	return nil
 }
 
-// publishBatch publishes one batch with all its confirms outstanding, then deletes the
-// confirmed entries. It returns how many entries were ready.
-func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error) {
-	evs, err := r.src.Events(ctx, r.cfg.Batch)
-	if err != nil || len(evs) == 0 {
-		return 0, err
+// round does one step: record what the broker confirmed, or advance the recovery
+// checkpoint, or recover (once the queue is empty), or publish one batch.
+func (r *Relay) round(ctx context.Context, ch *amqp.Channel, sweep *bool) error {
+	if len(r.unrecorded) > 0 {
+		if err := r.src.Published(ctx, r.unrecorded); err != nil {
+			return err
+		}
+		r.done(r.unrecorded)
+		r.unrecorded = nil
+		return nil
+	}
+	if r.recovering != nil && len(r.recovering) == 0 {
+		if err := r.src.Recovered(ctx, r.through); err != nil {
+			return fmt.Errorf("advance recovery checkpoint: %w", err)
+		}
+		r.recovering = nil
+		return nil
+	}
+	if *sweep && r.queued() == 0 && r.recovering == nil {
+		return r.recover(ctx, sweep)
+	}
+	if r.queued() == 0 {
+		// Nothing to publish: recovered events are still known elsewhere (another
+		// batch's retry); look again next time.
+		r.recovering = nil
+		return nil
+	}
+	return r.publishBatch(ctx, ch)
+}
+
+// recover queues the events that wait in the database without anyone having handed them
+// to this relay, and remembers them so that the checkpoint advances once they are out.
+// It runs on the Run goroutine, so no event is recorded while it reads: what it finds is
+// pending, or known here.
+func (r *Relay) recover(ctx context.Context, sweep *bool) error {
+	limit := max(r.cfg.MaxQueued/2, 1)
+	rec, err := r.src.PendingEvents(ctx, time.Now().Add(-r.cfg.RecoverAfter), limit)
+	if err != nil {
+		return fmt.Errorf("recover pending events: %w", err)
+	}
+	if n := r.add(rec.Events); n > 0 {
+		r.log.InfoContext(ctx, "recovered pending events", "count", n)
+	}
+	r.recovering, r.through = make(map[string]bool, len(rec.Events)), rec.Through
+	r.mu.Lock()
+	for _, e := range rec.Events {
+		if _, ok := r.known[e.ID]; !ok {
+			r.recovering = nil // memory full: this look cannot complete, the next one will
+			break
+		}
+		r.recovering[e.ID] = true
+	}
+	r.mu.Unlock()
+	// A look that stopped at its limit, or could not queue everything, goes on later.
+	*sweep = r.recovering == nil || len(rec.Events) >= limit
+	return nil
+}
+
+// publishBatch publishes one batch with all its confirms outstanding, then records the
+// confirmed events as published.
+func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
+	evs := r.take(r.cfg.Batch)
+	if len(evs) == 0 {
+		return nil
 	}
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(evs))
 	var pubErr error
@@ -166,30 +307,44 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) (int, error)
 		confirms = append(confirms, dc)
 	}
 
-	var acked []store.Event
+	var acked, failed []store.Event
 	for i, dc := range confirms {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
 			pubErr = fmt.Errorf("wait for confirm: %w", err)
+			failed = append(failed, evs[i:len(confirms)]...)
 			break
 		}
 		if !ok {
-			// Nacked, or the channel closed first: it stays in the outbox for the next round.
+			// Nacked, or the channel closed first: it goes out again.
 			r.hook(r.hooks.Failed, evs[i].RoutingKey)
 			if pubErr == nil {
 				pubErr = fmt.Errorf("broker did not confirm %s event %s", evs[i].RoutingKey, evs[i].ID)
 			}
+			failed = append(failed, evs[i])
 			continue
 		}
 		acked = append(acked, evs[i])
 	}
+	failed = append(failed, evs[len(confirms):]...) // never published
+	r.putBack(failed)
 	if err := r.src.Published(ctx, acked); err != nil {
-		return 0, err // they go out again: at least once
+		// The broker has them; record them before anything else (not republish them).
+		r.unrecorded = acked
+		return err
 	}
-	for _, e := range acked {
+	r.done(acked)
+	return pubErr
+}
+
+// done counts events confirmed and recorded (the metric says an event is fully out) and
+// forgets them.
+func (r *Relay) done(evs []store.Event) {
+	for _, e := range evs {
 		r.hook(r.hooks.Published, e.RoutingKey)
+		delete(r.recovering, e.ID)
 	}
-	return len(evs), pubErr
+	r.forget(evs)
 }
 
 func (r *Relay) hook(fn func(string), key string) {

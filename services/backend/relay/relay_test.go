@@ -37,9 +37,14 @@ func newStore(t *testing.T, opts ...store.Option) *store.Store {
 // events by routing key.
 func startRelay(t *testing.T, s *store.Store, amqpURL string) (*relay.Relay, func(string) int) {
 	t.Helper()
+	return startRelayWith(t, s, relay.Config{URL: amqpURL, MaxBackoff: 300 * time.Millisecond})
+}
+
+func startRelayWith(t *testing.T, s *store.Store, cfg relay.Config) (*relay.Relay, func(string) int) {
+	t.Helper()
 	var mu sync.Mutex
 	counts := map[string]int{}
-	r := relay.New(s, relay.Config{URL: amqpURL, Poll: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond},
+	r := relay.New(s, cfg,
 		slog.New(slog.NewTextHandler(io.Discard, nil)),
 		relay.Hooks{Published: func(k string) { mu.Lock(); counts[k]++; mu.Unlock() }})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,7 +57,7 @@ func startRelay(t *testing.T, s *store.Store, amqpURL string) (*relay.Relay, fun
 func TestRelay_PublishesAddAndBuyPersistently(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
 	var r *relay.Relay
-	s := newStore(t, store.WithWriteHook(func() { r.Nudge() }))
+	s := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
 	r, published := startRelay(t, s, vhost)
 	ctx := context.Background()
 
@@ -84,9 +89,7 @@ func TestRelay_PublishesAddAndBuyPersistently(t *testing.T) {
 	if published(contract.RoutingKeyItemAdded) != 1 || published(contract.RoutingKeyItemBought) != 1 {
 		t.Errorf("published hooks: add %d, buy %d", published(contract.RoutingKeyItemAdded), published(contract.RoutingKeyItemBought))
 	}
-	if evs, _ := s.Events(ctx, 10); len(evs) != 0 {
-		t.Errorf("outbox not drained: %+v", evs)
-	}
+	waitPending(t, s, 0)
 }
 
 func TestRelay_BrokerDownThenBack(t *testing.T) {
@@ -97,7 +100,7 @@ func TestRelay_BrokerDownThenBack(t *testing.T) {
 	viaProxy.Host = proxy.Addr
 
 	var r *relay.Relay
-	s := newStore(t, store.WithWriteHook(func() { r.Nudge() }))
+	s := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
 	r, _ = startRelay(t, s, viaProxy.String())
 	ctx := context.Background()
 
@@ -111,8 +114,8 @@ func TestRelay_BrokerDownThenBack(t *testing.T) {
 	if err := r.Check(ctx); err == nil {
 		t.Error("Check passes while the broker is unreachable")
 	}
-	if evs, _ := s.Events(ctx, 100); len(evs) != n {
-		t.Fatalf("outbox holds %d events while the broker is down, want %d", len(evs), n)
+	if rec, _ := s.PendingEvents(ctx, time.Now().Add(time.Hour), 100); len(rec.Events) != n {
+		t.Fatalf("documents hold %d pending events while the broker is down, want %d", len(rec.Events), n)
 	}
 
 	proxy.Start()
@@ -132,5 +135,76 @@ func TestRelay_BrokerDownThenBack(t *testing.T) {
 	}
 	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, 1, 15*time.Second); len(got) != 1 || got[0].Event.Item != "after-cut" {
 		t.Fatalf("after a cut connection: %+v", got)
+	}
+}
+
+// waitPending waits until the documents hold want pending events.
+func waitPending(t *testing.T, s *store.Store, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, err := s.PendingEvents(context.Background(), time.Now().Add(time.Hour), 100)
+		if err == nil && len(rec.Events) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pending events = %d (%v), want %d", len(rec.Events), err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A process that dies right after its insert, before its relay heard of the event, leaves
+// the event in the document: a fresh relay publishes it from recovery, exactly once, at
+// start and, for one written while it runs, at its next periodic look.
+func TestRelay_RecoversEventsOfACrashedProcess(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	crashed := newStore(t) // no event hook: the in-memory hand-over never happens
+	ctx := context.Background()
+	it, err := crashed.CreateItem(ctx, "seller@example.com", "lamp", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := crashed.CreateItem(ctx, "seller@example.com", "chair", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := crashed.Buy(ctx, other.ID, "buyer@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := relay.Config{URL: vhost, MaxBackoff: 300 * time.Millisecond,
+		RecoverEvery: 300 * time.Millisecond, RecoverAfter: 100 * time.Millisecond}
+	_, published := startRelayWith(t, crashed, cfg)
+	added := backendtest.Drain(t, vhost, contract.QueueItemAdded, 2, 10*time.Second)
+	bought := backendtest.Drain(t, vhost, contract.QueueItemBought, 1, 10*time.Second)
+	if len(added) != 2 || len(bought) != 1 || bought[0].MessageID != o.EventID {
+		t.Fatalf("recovered %d add and %d buy events, want 2 and 1: %+v %+v", len(added), len(bought), added, bought)
+	}
+	ids := map[string]bool{added[0].MessageID: true, added[1].MessageID: true}
+	if !ids[it.EventID] || !ids[other.EventID] {
+		t.Errorf("recovered adds %v, want %s and %s", ids, it.EventID, other.EventID)
+	}
+	waitPending(t, crashed, 0)
+
+	// Written while the relay runs, never handed to it: the periodic look finds it.
+	late, err := crashed.CreateItem(ctx, "seller@example.com", "late", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, 1, 10*time.Second); len(got) != 1 || got[0].MessageID != late.EventID {
+		t.Fatalf("periodic recovery: %+v", got)
+	}
+	waitPending(t, crashed, 0)
+
+	// Another fresh relay on the same database finds nothing left to publish.
+	startRelayWith(t, crashed, cfg)
+	time.Sleep(time.Second)
+	if n := published(contract.RoutingKeyItemAdded) + published(contract.RoutingKeyItemBought); n != 4 {
+		t.Errorf("first relay published %d events, want 4", n)
+	}
+	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, 0, time.Second); len(got) != 0 {
+		t.Errorf("a second relay republished %d events", len(got))
 	}
 }

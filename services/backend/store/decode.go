@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,16 +24,4 @@ func decodeAll[T any](ctx context.Context, cur *mongo.Cursor) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, cur.Err()
-}
-
-// decodeOne decodes a FindOne result; ErrNotFound when there is none.
-func decodeOne(res *mongo.SingleResult, v any) error {
-	raw, err := res.Raw()
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	return bson.Unmarshal(raw, v)
 }

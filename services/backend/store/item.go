@@ -21,14 +21,16 @@ type Item struct {
 	Owner string `bson:"owner"`
 	// OwnerEmail is the seller's full e-mail; permission checks use it, never Owner, because
 	// two sellers on different domains can share a local part.
-	OwnerEmail string    `bson:"owner_email"`
-	Name       string    `bson:"name"`
-	Price      float64   `bson:"price"`
-	Status     string    `bson:"status"`
-	Buyer      string    `bson:"buyer_email,omitempty"`
-	EventID    string    `bson:"event_id"` // the add event; the relay checks it before publishing
-	CreatedAt  time.Time `bson:"created_at"`
-	UpdatedAt  time.Time `bson:"updated_at"`
+	OwnerEmail string  `bson:"owner_email"`
+	Name       string  `bson:"name"`
+	Price      float64 `bson:"price"`
+	Status     string  `bson:"status"`
+	Buyer      string  `bson:"buyer_email,omitempty"`
+	// EventID and CreatedAt, with the fields above, are the item's add event, written in
+	// the same insert as the item (see outbox.go).
+	EventID   string    `bson:"event_id"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 // Field names of item and order documents that queries, projections and indexes use; they
@@ -40,6 +42,8 @@ const (
 	fieldStatus     = "status"
 	fieldBuyerEmail = "buyer_email"
 	fieldUpdatedAt  = "updated_at"
+	fieldCreatedAt  = "created_at"
+	fieldBoughtAt   = "bought_at"
 )
 
 // OwnerName returns the local part of an e-mail address.

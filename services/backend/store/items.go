@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// CreateItem puts a new item on sale for the seller and queues its add event.
+// CreateItem puts a new item on sale for the seller. The item carries its add event: one
+// insert writes both (see outbox.go).
 func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price float64) (Item, error) {
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // as stored, so a recovered event is the same
 	it := Item{
 		ID:         bson.NewObjectID(),
 		Owner:      OwnerName(sellerEmail),
@@ -26,20 +27,16 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
-	ev := contract.ItemEvent{
-		Email: sellerEmail, Item: name, Price: price,
-		EventID: it.EventID, ItemID: it.ID.Hex(), Seller: sellerEmail,
-		OccurredAt: now.Format(timeFormat),
-	}
-	if err := s.queue(ctx, contract.RoutingKeyItemAdded, CollItems, it.ID, ev); err != nil {
+	ev, err := addEvent(&it)
+	if err != nil {
 		return Item{}, err
 	}
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.items.InsertOne(ctx, it) }); err != nil {
-		s.abandon(it.EventID, err)
+		// Even when the outcome is unknown (a timeout), nothing is lost: if the server did
+		// write the item, the event is in it and the relay's recovery publishes it.
 		return Item{}, fmt.Errorf("insert item: %w", err)
 	}
-	s.local.commit(it.EventID)
-	s.written()
+	s.emit(ev)
 	return it, nil
 }
 

@@ -16,6 +16,8 @@ type Order struct {
 	Seller      string        `bson:"seller"` // local part, like Item.Owner
 	Name        string        `bson:"name"`
 	Price       float64       `bson:"price"`
-	EventID     string        `bson:"event_id"` // the buy event; the relay checks it before publishing
-	BoughtAt    time.Time     `bson:"bought_at"`
+	// EventID and BoughtAt, with the fields above, are the buy event, written in the same
+	// insert as the claim (see outbox.go).
+	EventID  string    `bson:"event_id"`
+	BoughtAt time.Time `bson:"bought_at"`
 }

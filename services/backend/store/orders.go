@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"littleecom.io/littleecom/internal/contract"
 )
 
 // Buy sells the item to the buyer. Of many concurrent buyers exactly one succeeds; the others
@@ -27,39 +26,37 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		return Order{}, ErrOwnItem
 	}
 
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // as stored, so a recovered event is the same
 	o := Order{
 		ItemID: id, BuyerEmail: buyerEmail, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
 	}
-	ev := contract.ItemEvent{
-		Email: buyerEmail, Item: it.Name, Price: it.Price,
-		EventID: o.EventID, ItemID: id.Hex(), Seller: it.OwnerEmail,
-		OccurredAt: now.Format(timeFormat),
-	}
-	if err := s.queue(ctx, contract.RoutingKeyItemBought, CollOrders, id, ev); err != nil {
+	ev, err := buyEvent(&o)
+	if err != nil {
 		return Order{}, err
 	}
+	// The claim and its event in one insert: a lost race writes neither.
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
-		s.abandon(o.EventID, err) // a lost race or a refused write publishes nothing
 		if mongo.IsDuplicateKeyError(err) {
 			return Order{}, ErrSold
 		}
 		return Order{}, fmt.Errorf("insert order for %s: %w", id.Hex(), err)
 	}
 
-	// The buy has happened. If marking the item sold fails, the event is left for the relay's
-	// database check (by forgetting it here), which marks the item sold before publishing.
+	// The buy has happened: the order decides who won, and every later claim fails on its
+	// key whatever the item's status says. Marking the item sold is a second, separate
+	// write that only takes it out of the listings, so a crash or failure before it cannot
+	// let a second buyer win or change what the event says. The event is handed to the
+	// relay only once the mark succeeded; otherwise it stays in the order, where the
+	// relay's recovery finds it and marks the item sold before publishing (PendingEvents).
 	_, err = s.setByID(ctx, s.items, id, bson.D{
 		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerEmail, Value: buyerEmail}, {Key: fieldUpdatedAt, Value: now},
 	})
 	if err != nil {
-		slog.WarnContext(ctx, "mark item sold; the outbox relay will", "item_id", id.Hex(), "err", err)
-		s.local.forget(o.EventID)
+		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
 	} else {
-		s.local.commit(o.EventID)
+		s.emit(ev)
 	}
-	s.written()
 	return o, nil
 }
 

@@ -1,145 +1,92 @@
 package store
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// The outbox without transactions.
+// Events live in the document they describe.
 //
-// FerretDB has no multi-document transactions, so the event and the domain write cannot be
-// committed together. The order of the two writes decides what a crash between them costs:
+// FerretDB has no multi-document transactions, so an event kept in a collection of its own
+// could not be committed with its domain write: one of the two writes would come first, and
+// a crash between them would lose the event or invent one. Instead the domain document is
+// its event: the item carries everything its ecom.item.add says (seller, name, price, time)
+// plus the event's id, the order (the buy claim) everything its ecom.item.buy says plus its
+// id. A single-document insert is atomic on MongoDB and on FerretDB, so the event exists if
+// and only if the write happened: never lost, never invented, with one insert per request
+// and nothing to clean up after a crash. The message is made from the document
+// (addEvent, buyEvent) rather than stored a second time in it: on FerretDB every lookup by
+// _id scans the table's rows, and a sub-document with the event made each buy 30 % dearer.
 //
-//  1. The event is inserted into the outbox first, as a pending entry under a fresh event id.
-//  2. The domain document (item or order) is written carrying the same event id.
+// The relay learns of a new event in memory from the request (WithEventHook), publishes it
+// with confirms, then records it as published (Published): one insert of small documents
+// per batch. It does not clear anything from the event's document, since on FerretDB an
+// update of one document scans its collection, even by _id (the SQLite index on _id is not
+// the expression FerretDB's lookups use): a clear per event cost 10 to 30 ms of database
+// CPU at a few thousand items and could not keep up with writes
+// (docs/performance-backend.md). An event is pending until a record says it was published.
 //
-// The relay publishes an entry only once its domain write is known to have succeeded:
-//   - Entries this process wrote are settled in memory (local below): the request marks its
-//     event committed after the domain write succeeded, so the relay needs no read to know.
-//   - Any other entry (another replica's, or left by a process that died) waits ForeignAfter,
-//     then the relay looks for a domain document carrying the event id (one read by _id): found
-//     means publish, not found and older than OrphanAfter means the write never happened, and
-//     the entry is deleted. Waiting also keeps two replicas from publishing the same entry.
+// Events nobody handed the relay (its process died first, a buy whose item could not be
+// marked sold, memory full during a broker outage) are found by PendingEvents, which the
+// relay runs at start, on reconnect and periodically. It looks only at documents written
+// since the recovery checkpoint, which Recovered advances once everything before it is
+// published and which forgets the records before it; so the records and each look stay as
+// small as the events of the last minutes.
 //
-// A crash after step 1 thus publishes nothing; a crash after step 2 loses nothing, since the
-// entry is already there. A domain write the server refused deletes its entry at once (best
-// effort; the relay would anyway); one whose outcome is unknown leaves it to the relay's check.
-
-// OrphanAfter is how long a pending entry may wait for its domain write before the relay
-// deletes it. Requests time out long before this.
-const OrphanAfter = 2 * time.Minute
-
-// ForeignAfter is how long the relay leaves an entry that this process did not write (or no
-// longer remembers) to the replica that wrote it, before checking its domain write itself.
-const ForeignAfter = 10 * time.Second
+// Before this design the backend kept a collection named outbox, written before each domain
+// write. Nothing reads it any more, and the checkpoint starts at the first start of this
+// design (EnsureIndexes), so older items are not announced again: a shop upgraded while
+// entries were still waiting there (RabbitMQ down during the upgrade) needs the previous
+// backend to drain it first, or those events are not sent. Pre-1.0, a note is all it gets.
 
 // timeFormat is how events carry timestamps.
 const timeFormat = time.RFC3339Nano
 
-// Event is an outbox entry: a message waiting to be published.
+// Event is a pending event with the document that carries it: what the relay publishes.
 type Event struct {
-	ID         string        `bson:"_id"`
-	RoutingKey string        `bson:"routing_key"`
-	Body       []byte        `bson:"body"`
-	Writer     string        `bson:"writer"`    // Store.instance of the process that queued it
-	Source     string        `bson:"source"`    // collection of the domain write
-	SourceID   bson.ObjectID `bson:"source_id"` // _id of the domain document
-	CreatedAt  time.Time     `bson:"created_at"`
+	ID         string
+	RoutingKey string
+	Body       []byte
+	CreatedAt  time.Time
+	Source     string        // collection of the document: CollItems or CollOrders
+	SourceID   bson.ObjectID // its _id
 }
 
 // newEventID returns a random id, unique per event, that the notifier deduplicates on.
 func newEventID() string { return rand.Text() }
 
-// queue inserts the pending outbox entry for an event about the document id in source.
-func (s *Store) queue(ctx context.Context, key, source string, id bson.ObjectID, ev contract.ItemEvent) error {
-	body, err := json.Marshal(ev)
+// addEvent is the ecom.item.add event of it. A recovered event shows the item's name and
+// price as they are then, which a PUT may have changed.
+func addEvent(it *Item) (Event, error) {
+	return newEvent(CollItems, it.ID, contract.RoutingKeyItemAdded, it.EventID, it.CreatedAt, contract.ItemEvent{
+		Email: it.OwnerEmail, Item: it.Name, Price: it.Price,
+		EventID: it.EventID, ItemID: it.ID.Hex(), Seller: it.OwnerEmail,
+		OccurredAt: it.CreatedAt.Format(timeFormat),
+	})
+}
+
+// buyEvent is the ecom.item.buy event of o.
+func buyEvent(o *Order) (Event, error) {
+	return newEvent(CollOrders, o.ItemID, contract.RoutingKeyItemBought, o.EventID, o.BoughtAt, contract.ItemEvent{
+		Email: o.BuyerEmail, Item: o.Name, Price: o.Price,
+		EventID: o.EventID, ItemID: o.ItemID.Hex(), Seller: o.SellerEmail,
+		OccurredAt: o.BoughtAt.Format(timeFormat),
+	})
+}
+
+func newEvent(source string, id bson.ObjectID, key, eventID string, at time.Time, body contract.ItemEvent) (Event, error) {
+	b, err := json.Marshal(body)
 	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+		return Event{}, fmt.Errorf("encode event %s: %w", key, err)
 	}
-	e := Event{
-		ID: ev.EventID, RoutingKey: key, Body: body, Writer: s.instance,
-		Source: source, SourceID: id, CreatedAt: s.now().UTC(),
-	}
-	s.local.begin(e.ID)
-	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.outbox.InsertOne(ctx, e) }); err != nil {
-		s.local.forget(e.ID)
-		return fmt.Errorf("queue event %s: %w", key, err)
-	}
-	return nil
+	return Event{ID: eventID, RoutingKey: key, Body: b, CreatedAt: at, Source: source, SourceID: id}, nil
 }
 
-// abandon handles the entry of a domain write that returned err. When the server refused
-// the write, it did not happen: the entry is deleted. When the outcome is unknown (a timeout,
-// a broken connection: the server may still have written), the entry is left to the relay's
-// check of the domain document, which publishes it if the write did happen.
-func (s *Store) abandon(id string, err error) {
-	var we mongo.WriteException
-	if errors.As(err, &we) || mongo.IsDuplicateKeyError(err) {
-		s.unqueue(id)
-		return
-	}
-	s.local.forget(id)
-}
-
-// unqueue deletes the entry of a domain write that failed. It must not depend on the
-// request's context, which may be what failed.
-func (s *Store) unqueue(id string) {
-	s.local.forget(id)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
-		return s.outbox.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}})
-	}); err != nil {
-		// Harmless: the relay deletes the orphan after OrphanAfter.
-		slog.WarnContext(ctx, "delete orphan outbox entry", "event_id", id, "err", err)
-	}
-}
-
-// local tracks the outbox entries this process queued: in flight until their domain write
-// returns, then committed until published. An entry it does not know is checked in the
-// database instead.
-type local struct {
-	mu        sync.Mutex
-	committed map[string]bool // event id -> domain write succeeded
-}
-
-func newLocal() *local { return &local{committed: map[string]bool{}} }
-
-func (l *local) begin(id string) { l.set(id, false) }
-
-// commit records that the domain write of the event succeeded: the relay may publish it.
-func (l *local) commit(id string) { l.set(id, true) }
-
-func (l *local) set(id string, v bool) {
-	l.mu.Lock()
-	l.committed[id] = v
-	l.mu.Unlock()
-}
-
-func (l *local) forget(ids ...string) {
-	l.mu.Lock()
-	for _, id := range ids {
-		delete(l.committed, id)
-	}
-	l.mu.Unlock()
-}
-
-// state says whether the event is known here, and if so whether it is committed.
-func (l *local) state(id string) (known, committed bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	committed, known = l.committed[id]
-	return known, committed
-}
+// emit hands a committed event to the relay (WithEventHook).
+func (s *Store) emit(e Event) { s.onEvent(e) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,85 +13,232 @@ import (
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// Events returns up to limit outbox entries, oldest first, whose domain write is known to
-// have succeeded: the ones the relay may publish (see outbox.go). On the way it deletes
-// orphans (entries whose domain write never happened, older than OrphanAfter) and finishes
-// buys whose item was not yet marked sold because the process died between the claim and the
-// mark.
-func (s *Store) Events(ctx context.Context, limit int) ([]Event, error) {
-	cur, err := s.outbox.Find(ctx, bson.D{},
-		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
-	pending, err := decodeAll[Event](ctx, cur)
-	if err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
-	if len(pending) == 0 {
-		return nil, nil
-	}
+// checkpointID is the _id of the recovery checkpoint document in CollRelay; fieldThrough
+// its field: every event created before it has been published.
+const (
+	checkpointID = "recovery"
+	fieldThrough = "through"
+)
 
-	var ready, orphans []Event
-	now := s.now()
-	for _, e := range pending {
-		known, committed := s.local.state(e.ID)
-		switch {
-		case committed:
-			ready = append(ready, e)
-			continue
-		case known:
-			continue // its request is still writing
-		case e.Writer != s.instance && now.Sub(e.CreatedAt) < ForeignAfter:
-			continue // its writer will publish it
-		}
-		ok, err := s.domainWritten(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case ok:
-			ready = append(ready, e)
-		case now.Sub(e.CreatedAt) > OrphanAfter:
-			orphans = append(orphans, e)
-		}
-		// Otherwise the domain write may still be under way: look again next time.
-	}
-	if err := s.Published(ctx, orphans); err != nil {
-		return nil, fmt.Errorf("delete orphans: %w", err)
-	}
-	return ready, nil
+// published is the record of an event the broker confirmed.
+type published struct {
+	EventID   string    `bson:"_id"`
+	CreatedAt time.Time `bson:"created_at"`
 }
 
-// domainWritten reports whether the document the event is about exists with the event's id.
-// One lookup by _id per event: FerretDB answers those from its index and scans the whole
-// collection for anything else, $in included. For a buy it also makes sure the item is
-// marked sold, finishing a buy whose process died between the claim and the mark.
-func (s *Store) domainWritten(ctx context.Context, e Event) (bool, error) {
-	coll := s.items
-	if e.Source == CollOrders {
-		coll = s.orders
+// Published records events the broker confirmed: one insert of many small documents per
+// batch, whatever the size of the shop. Recording an event twice (it was published twice:
+// at least once) is not an error.
+func (s *Store) Published(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	var doc struct {
-		EventID string `bson:"event_id"`
+	docs := make([]any, len(events))
+	for i, e := range events {
+		docs[i] = published{EventID: e.ID, CreatedAt: e.CreatedAt}
 	}
-	err := decodeOne(coll.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: e.SourceID}},
-		options.FindOne().SetProjection(bson.D{{Key: "event_id", Value: 1}})), &doc)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+	_, err := write(ctx, s, func() (*mongo.InsertManyResult, error) {
+		return s.published.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	})
+	if err != nil && !onlyDuplicates(err) {
+		return fmt.Errorf("record %d published events: %w", len(events), err)
 	}
-	if err != nil {
-		return false, fmt.Errorf("check %s %s for event %s: %w", e.Source, e.SourceID.Hex(), e.ID, err)
+	return nil
+}
+
+// onlyDuplicates reports whether every error of a bulk insert is a duplicate key.
+func onlyDuplicates(err error) bool {
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+		return false
 	}
-	if doc.EventID != e.ID {
-		return false, nil // another buyer's order: this entry's claim lost
-	}
-	if e.Source == CollOrders {
-		if err := s.ensureSold(ctx, e.SourceID); err != nil {
-			return false, err
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
 		}
 	}
-	return true, nil
+	return true
+}
+
+// Recovery is what one look for pending events found.
+type Recovery struct {
+	// Events are pending: created since the checkpoint and not recorded as published.
+	Events []Event
+	// Through is how far the look got: once Events are published, every event created
+	// before Through is, and Recovered(Through) may advance the checkpoint.
+	Through time.Time
+}
+
+// PendingEvents looks for events of documents written between the recovery checkpoint and
+// before that were never recorded as published, at most limit per collection, oldest first. The relay
+// runs it at start, on reconnect and periodically, to publish the events of a process that
+// died before its relay did; a live relay has its own events in memory, which is why before
+// lags the present by more than a request can last. For an order it first makes sure the
+// item is marked sold, finishing a buy whose process died between the claim and the mark.
+//
+// On FerretDB these queries scan the collections (only exact _id filters reach SQLite), so
+// the relay runs them rarely; on MongoDB the indexes on created_at and bought_at answer them.
+func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) (Recovery, error) {
+	from, err := s.checkpoint(ctx)
+	if err != nil {
+		return Recovery{}, err
+	}
+	rec := Recovery{Through: before}
+	if !from.Before(before) {
+		rec.Through = from
+		return rec, nil
+	}
+	var all []Event
+	for _, q := range []struct {
+		coll  *mongo.Collection
+		field string
+	}{{s.items, fieldCreatedAt}, {s.orders, fieldBoughtAt}} {
+		evs, err := s.eventsIn(ctx, q.coll, q.field, from, before, limit)
+		if err != nil {
+			return Recovery{}, err
+		}
+		if len(evs) == limit {
+			// More may follow the last one read: the look got only this far.
+			if last := evs[len(evs)-1].CreatedAt; last.Before(rec.Through) {
+				rec.Through = last
+			}
+		}
+		all = append(all, evs...)
+	}
+	done, err := s.publishedAmong(ctx, all)
+	if err != nil {
+		return Recovery{}, err
+	}
+	for _, e := range all {
+		if done[e.ID] || e.CreatedAt.After(rec.Through) {
+			continue
+		}
+		if e.Source == CollOrders {
+			if err := s.ensureSold(ctx, e.SourceID); err != nil {
+				return Recovery{}, err
+			}
+		}
+		rec.Events = append(rec.Events, e)
+	}
+	return rec, nil
+}
+
+// eventsIn returns the events of the documents of coll whose field (their event time) is in
+// [from, before), oldest first.
+func (s *Store) eventsIn(ctx context.Context, coll *mongo.Collection, field string, from, before time.Time, limit int) ([]Event, error) {
+	filter := bson.D{{Key: field, Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: before}}}}
+	opts := options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: field, Value: 1}})
+	cur, err := read(ctx, s, func() (*mongo.Cursor, error) { return coll.Find(ctx, filter, opts) })
+	if err != nil {
+		return nil, fmt.Errorf("find events in %s: %w", coll.Name(), err)
+	}
+	defer func() { _ = cur.Close(ctx) }()
+	var out []Event
+	for cur.Next(ctx) {
+		var (
+			e   Event
+			err error
+		)
+		if coll == s.orders {
+			var o Order
+			if err = bson.Unmarshal(cur.Current, &o); err == nil && o.EventID != "" {
+				e, err = buyEvent(&o)
+			}
+		} else {
+			var it Item
+			if err = bson.Unmarshal(cur.Current, &it); err == nil && it.EventID != "" {
+				e, err = addEvent(&it)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("event of a document in %s: %w", coll.Name(), err)
+		}
+		if e.ID != "" {
+			out = append(out, e)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("find events in %s: %w", coll.Name(), err)
+	}
+	return out, nil
+}
+
+// publishedAmong returns which of evs are recorded as published.
+func (s *Store) publishedAmong(ctx context.Context, evs []Event) (map[string]bool, error) {
+	done := make(map[string]bool, len(evs))
+	if len(evs) == 0 {
+		return done, nil
+	}
+	ids := make(bson.A, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	cur, err := read(ctx, s, func() (*mongo.Cursor, error) {
+		return s.published.Find(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: "$in", Value: ids}}}},
+			options.Find().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find publication records: %w", err)
+	}
+	recs, err := decodeAll[published](ctx, cur)
+	if err != nil {
+		return nil, fmt.Errorf("find publication records: %w", err)
+	}
+	for _, r := range recs {
+		done[r.EventID] = true
+	}
+	return done, nil
+}
+
+// checkpoint returns the recovery checkpoint; zero before the first.
+func (s *Store) checkpoint(ctx context.Context) (time.Time, error) {
+	var doc struct {
+		Through time.Time `bson:"through"`
+	}
+	raw, err := read(ctx, s, func() (bson.Raw, error) {
+		return s.relay.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}}).Raw()
+	})
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, nil
+	}
+	if err == nil {
+		err = bson.Unmarshal(raw, &doc)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read recovery checkpoint: %w", err)
+	}
+	return doc.Through, nil
+}
+
+// startCheckpoint sets the recovery checkpoint to now unless there is one: documents
+// written before the first start of this design had their events published through the
+// old outbox collection.
+func (s *Store) startCheckpoint(ctx context.Context) error {
+	_, err := s.relay.InsertOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}, {Key: fieldThrough, Value: s.now().UTC()}})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("start recovery checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Recovered advances the recovery checkpoint to through, once every event created before
+// it has been published, and forgets the publication records before it. The checkpoint
+// only moves forward ($max), so replicas recovering at once cannot move it back.
+func (s *Store) Recovered(ctx context.Context, through time.Time) error {
+	_, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
+		return s.relay.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: fieldThrough, Value: through}}}}, options.UpdateOne().SetUpsert(true))
+	})
+	if err != nil {
+		return fmt.Errorf("advance recovery checkpoint: %w", err)
+	}
+	_, err = write(ctx, s, func() (*mongo.DeleteResult, error) {
+		return s.published.DeleteMany(ctx, bson.D{{Key: fieldCreatedAt, Value: bson.D{{Key: "$lt", Value: through}}}})
+	})
+	if err != nil {
+		return fmt.Errorf("forget publication records: %w", err)
+	}
+	return nil
 }
 
 // ensureSold marks a bought item sold if it is not yet. Normally Buy did it already and this
@@ -104,26 +252,6 @@ func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
 		bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
-	}
-	return nil
-}
-
-// Published removes entries from the outbox once the broker has confirmed them.
-func (s *Store) Published(ctx context.Context, events []Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	ids := make(bson.A, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	if _, err := write(ctx, s, func() (*mongo.DeleteResult, error) {
-		return s.outbox.DeleteMany(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: "$in", Value: ids}}}})
-	}); err != nil {
-		return fmt.Errorf("delete published outbox entries: %w", err)
-	}
-	for _, e := range events {
-		s.local.forget(e.ID)
 	}
 	return nil
 }

@@ -12,70 +12,167 @@ import (
 	"littleecom.io/littleecom/services/backend/store"
 )
 
-// clock is a settable time source.
-type clock struct {
+// hooked collects the events a Store hands to its relay.
+type hooked struct {
 	mu  sync.Mutex
-	now time.Time
+	evs []store.Event
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func (h *hooked) add(e store.Event) { h.mu.Lock(); h.evs = append(h.evs, e); h.mu.Unlock() }
+func (h *hooked) all() []store.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]store.Event(nil), h.evs...)
 }
 
-func TestEvents_OnlyForExistingDomainWrites(t *testing.T) {
-	clk := &clock{now: time.Now()}
-	s, db := newStore(t, store.WithClock(clk.Now))
+// later is a cutoff that takes every pending event, however young.
+func later() time.Time { return time.Now().Add(time.Hour) }
+
+func TestEvents_WrittenWithTheirDocumentAndDoneWhenPublished(t *testing.T) {
+	h := &hooked{}
+	s, db := newStore(t, store.WithEventHook(h.add))
 	ctx := testCtx(t)
 
 	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A process that died after queueing an event but before its domain write leaves this:
-	orphan := store.Event{
-		ID: "orphan", RoutingKey: contract.RoutingKeyItemAdded, Body: []byte(`{}`),
-		Source: store.CollItems, SourceID: bson.NewObjectID(), CreatedAt: clk.Now(),
+	if got := h.all(); len(got) != 1 || got[0].ID != it.EventID || got[0].RoutingKey != contract.RoutingKeyItemAdded ||
+		got[0].Source != store.CollItems || got[0].SourceID != it.ID || len(got[0].Body) == 0 {
+		t.Fatalf("hook got %+v, want the add of %s", got, it.ID.Hex())
 	}
-	if _, err := db.Collection(store.CollOutbox).InsertOne(ctx, orphan); err != nil {
+	// The event is the item document itself: its id is in it, and nothing else was written.
+	var doc store.Item
+	if err := db.Collection(store.CollItems).FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-
-	evs, err := s.Events(ctx, 100)
+	if doc.EventID != it.EventID || !doc.CreatedAt.Equal(it.CreatedAt) {
+		t.Fatalf("item document = %+v, want event %s at %v", doc, it.EventID, it.CreatedAt)
+	}
+	names, err := db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].ID != it.EventID || evs[0].RoutingKey != contract.RoutingKeyItemAdded {
-		t.Fatalf("events = %+v, want only the add of %s", evs, it.ID.Hex())
+	for _, n := range names {
+		if n != store.CollItems && n != store.CollRelay && n != store.CollPublished && n != store.CollOrders {
+			t.Errorf("unexpected collection %q", n)
+		}
+		if n == store.CollPublished || n == store.CollOrders {
+			if c, _ := db.Collection(n).CountDocuments(ctx, bson.D{}); c != 0 {
+				t.Errorf("creating an item wrote %d documents to %s", c, n)
+			}
+		}
 	}
-	// The orphan's domain write might still be under way: it stays until OrphanAfter.
-	if n, _ := db.Collection(store.CollOutbox).CountDocuments(ctx, bson.D{{Key: "_id", Value: "orphan"}}); n != 1 {
-		t.Fatalf("young orphan deleted too early")
+
+	// Recovery leaves young events to the relay that has them in memory.
+	if rec, err := s.PendingEvents(ctx, time.Now().Add(-time.Minute), 10); err != nil || len(rec.Events) != 0 {
+		t.Fatalf("young events recovered: %+v, %v", rec, err)
 	}
-	clk.Add(store.OrphanAfter + time.Second)
-	if _, err := s.Events(ctx, 100); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := db.Collection(store.CollOutbox).CountDocuments(ctx, bson.D{{Key: "_id", Value: "orphan"}}); n != 0 {
-		t.Fatalf("old orphan not deleted")
+	evs := pendingNow(t, s, 1)
+	if evs[0].ID != it.EventID || string(evs[0].Body) != string(h.all()[0].Body) {
+		t.Fatalf("pending = %+v", evs)
 	}
 
 	// Deleting the item does not cancel its add event: it happened.
 	if err := s.DeleteItem(ctx, it.ID, "seller@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	evs, err = s.Events(ctx, 100)
-	if err != nil || len(evs) != 1 {
-		t.Fatalf("events after delete = %+v, %v", evs, err)
-	}
+	evs = pendingNow(t, s, 1)
 	if err := s.Published(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	if evs, _ := s.Events(ctx, 100); len(evs) != 0 {
-		t.Fatalf("published events still pending: %+v", evs)
+	if err := s.Published(ctx, evs); err != nil { // published twice: at least once
+		t.Fatalf("recording an event twice: %v", err)
 	}
+	pendingNow(t, s, 0)
+	if n, _ := db.Collection(store.CollPublished).CountDocuments(ctx, bson.D{}); n != 1 {
+		t.Fatalf("publication records = %d, want 1", n)
+	}
+}
+
+// pendingNow returns the pending events however young, and checks how many there are.
+func pendingNow(t *testing.T, s *store.Store, want int) []store.Event {
+	t.Helper()
+	rec, err := s.PendingEvents(testCtx(t), later(), 100)
+	if err != nil || len(rec.Events) != want {
+		t.Fatalf("pending = %+v, %v; want %d events", rec.Events, err, want)
+	}
+	return rec.Events
+}
+
+// The checkpoint bounds what recovery reads and what the publication records keep.
+func TestRecovered_CheckpointForgetsWhatIsBehindIt(t *testing.T) {
+	clk := time.Now()
+	s, db := newStore(t, store.WithClock(func() time.Time { return clk }))
+	ctx := testCtx(t)
+	old, err := s.CreateItem(ctx, "seller@example.com", "old", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk = clk.Add(time.Minute)
+	if _, err := s.CreateItem(ctx, "seller@example.com", "new", 1); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.PendingEvents(ctx, clk, 100) // before the new one
+	if err != nil || len(rec.Events) != 1 || rec.Events[0].ID != old.EventID || !rec.Through.Equal(clk) {
+		t.Fatalf("first look = %+v, %v", rec, err)
+	}
+	if err := s.Published(ctx, rec.Events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recovered(ctx, rec.Through); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.Collection(store.CollPublished).CountDocuments(ctx, bson.D{}); n != 0 {
+		t.Errorf("records behind the checkpoint = %d, want 0", n)
+	}
+	// The old event is behind the checkpoint (published), the new one still pending.
+	evs := pendingNow(t, s, 1)
+	if evs[0].ID == old.EventID {
+		t.Errorf("an event behind the checkpoint is pending again")
+	}
+	// The checkpoint never moves back.
+	if err := s.Recovered(ctx, clk.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	pendingNow(t, s, 1)
+
+	// A look stopped by its limit gets only as far as the last event it read.
+	clk = clk.Add(time.Minute)
+	if _, err := s.CreateItem(ctx, "seller@example.com", "newer", 1); err != nil {
+		t.Fatal(err)
+	}
+	rec, err = s.PendingEvents(ctx, later(), 1)
+	if err != nil || len(rec.Events) != 1 || !rec.Through.Equal(rec.Events[0].CreatedAt) {
+		t.Fatalf("limited look = %+v, %v", rec, err)
+	}
+}
+
+func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
+	h := &hooked{}
+	s, _ := newStore(t, store.WithEventHook(h.add))
+	ctx := testCtx(t)
+	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Buy(ctx, it.ID, "b@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
+		t.Fatalf("second buyer: %v", err)
+	}
+	got := h.all()
+	if len(got) != 2 || got[1].ID != o.EventID || got[1].RoutingKey != contract.RoutingKeyItemBought ||
+		got[1].Source != store.CollOrders || got[1].SourceID != it.ID {
+		t.Fatalf("hook got %+v, want the add and one buy", got)
+	}
+	orders, err := s.ListOrders(ctx, "b@example.com", store.Page{Limit: 10})
+	if err != nil || len(orders) != 1 || orders[0].EventID != o.EventID {
+		t.Fatalf("orders = %+v, %v; want the one carrying the buy event", orders, err)
+	}
+	pendingNow(t, s, 2)
 }
 
 func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
@@ -85,17 +182,9 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A buy that claimed the item and died before marking it sold, some time ago (a live
-	// process's entries are left to it for ForeignAfter):
+	// A buy that claimed the item and died before marking it sold: the order and its event.
 	order := store.Order{ItemID: it.ID, BuyerEmail: "b@example.com", SellerEmail: it.OwnerEmail,
 		Seller: it.Owner, Name: it.Name, Price: it.Price, EventID: "buy-1", BoughtAt: time.Now()}
-	if _, err := db.Collection(store.CollOutbox).InsertOne(ctx, store.Event{
-		ID: "buy-1", RoutingKey: contract.RoutingKeyItemBought, Body: []byte(`{}`),
-		Writer: "dead process", Source: store.CollOrders, SourceID: it.ID,
-		CreatedAt: time.Now().Add(-store.ForeignAfter - time.Second),
-	}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := db.Collection(store.CollOrders).InsertOne(ctx, order); err != nil {
 		t.Fatal(err)
 	}
@@ -103,15 +192,9 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
 		t.Fatalf("second buyer: %v, want ErrSold", err)
 	}
-	evs, err := s.Events(ctx, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 {
-		t.Fatalf("events = %+v, want add and buy", evs)
-	}
+	pendingNow(t, s, 2)
 	if _, err := s.GetItem(ctx, it.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("item still available after relay: %v", err)
+		t.Fatalf("item still available after recovery: %v", err)
 	}
 	items, err := s.ListItems(ctx, "", store.Page{Limit: 10})
 	if err != nil || len(items) != 0 {
@@ -119,26 +202,15 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 	}
 }
 
-// Another replica's entry is left to it for ForeignAfter, then published by whichever relay
-// finds its domain write, so a dead replica's events still go out.
-func TestEvents_ForeignEntriesWaitForTheirWriter(t *testing.T) {
-	clk := &clock{now: time.Now()}
-	s, db := newStore(t, store.WithClock(clk.Now))
-	other := store.New(db.Client().Database(db.Name()), store.WithClock(clk.Now)) // another replica
+func TestPendingEvents_Bounded(t *testing.T) {
+	s, _ := newStore(t)
 	ctx := testCtx(t)
-	it, err := other.CreateItem(ctx, "seller@example.com", "lamp", 4)
-	if err != nil {
-		t.Fatal(err)
+	for range 5 {
+		if _, err := s.CreateItem(ctx, "seller@example.com", "lamp", 1); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if evs, err := s.Events(ctx, 10); err != nil || len(evs) != 0 {
-		t.Fatalf("a young foreign entry was taken: %+v, %v", evs, err)
-	}
-	if evs, err := other.Events(ctx, 10); err != nil || len(evs) != 1 {
-		t.Fatalf("its writer does not see it ready: %+v, %v", evs, err)
-	}
-	clk.Add(store.ForeignAfter + time.Second)
-	evs, err := s.Events(ctx, 10)
-	if err != nil || len(evs) != 1 || evs[0].ID != it.EventID {
-		t.Fatalf("after ForeignAfter: %+v, %v", evs, err)
+	if rec, err := s.PendingEvents(ctx, later(), 3); err != nil || len(rec.Events) != 3 {
+		t.Fatalf("pending = %d, %v; want the limit, 3", len(rec.Events), err)
 	}
 }

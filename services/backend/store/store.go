@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -17,34 +16,35 @@ import (
 const (
 	CollItems  = "items"
 	CollOrders = "orders"
-	CollOutbox = "outbox"
+	// CollPublished records the events the broker confirmed, by event id, until the
+	// recovery checkpoint passes them; CollRelay holds that checkpoint.
+	CollPublished = "events_published"
+	CollRelay     = "relay"
 )
 
 // Store is the backend's data access. It is safe for concurrent use.
 type Store struct {
-	items  *mongo.Collection
-	orders *mongo.Collection
-	outbox *mongo.Collection
+	items     *mongo.Collection
+	orders    *mongo.Collection
+	published *mongo.Collection
+	relay     *mongo.Collection
 
-	// written is called after a domain write that left an event in the outbox, so the relay
-	// publishes it now instead of at its next poll.
-	written func()
+	// onEvent is handed every event whose document was written, so the relay publishes it
+	// now, without reading the database (see outbox.go).
+	onEvent func(Event)
 	now     func() time.Time
 
 	// writes, when set, queues database writes (see gate.go).
 	writes chan struct{}
 	reads  chan struct{}
-
-	// instance identifies this process's outbox entries; local remembers their state.
-	instance string
-	local    *local
 }
 
 // Option configures a Store.
 type Option func(*Store)
 
-// WithWriteHook sets the function called after every write that queued an event.
-func WithWriteHook(fn func()) Option { return func(s *Store) { s.written = fn } }
+// WithEventHook sets the function handed each event after its document was written. It
+// must not block: it runs on the request's goroutine.
+func WithEventHook(fn func(Event)) Option { return func(s *Store) { s.onEvent = fn } }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
@@ -52,13 +52,12 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // New returns a Store on db.
 func New(db *mongo.Database, opts ...Option) *Store {
 	s := &Store{
-		items:    db.Collection(CollItems),
-		orders:   db.Collection(CollOrders),
-		outbox:   db.Collection(CollOutbox),
-		written:  func() {},
-		now:      time.Now,
-		instance: rand.Text(),
-		local:    newLocal(),
+		items:     db.Collection(CollItems),
+		orders:    db.Collection(CollOrders),
+		published: db.Collection(CollPublished),
+		relay:     db.Collection(CollRelay),
+		onEvent:   func(Event) {},
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -66,7 +65,8 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	return s
 }
 
-// EnsureIndexes creates the indexes the queries need. It is idempotent and runs at start.
+// EnsureIndexes creates the indexes the queries need and, the first time, the relay's
+// recovery checkpoint. It is idempotent and runs at start.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	specs := []struct {
 		coll *mongo.Collection
@@ -77,15 +77,18 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{s.items, bson.D{{Key: fieldOwner, Value: 1}, {Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
 		// A buyer's orders in id order.
 		{s.orders, bson.D{{Key: fieldBuyerEmail, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
-		// The relay drains the oldest entries first.
-		{s.outbox, bson.D{{Key: "created_at", Value: 1}}},
+		// The relay's recovery reads the events since its checkpoint (PendingEvents) and
+		// forgets older publication records.
+		{s.items, bson.D{{Key: fieldCreatedAt, Value: 1}}},
+		{s.orders, bson.D{{Key: fieldBoughtAt, Value: 1}}},
+		{s.published, bson.D{{Key: fieldCreatedAt, Value: 1}}},
 	}
 	for _, spec := range specs {
 		if _, err := spec.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: spec.keys}); err != nil {
 			return fmt.Errorf("create index on %s: %w", spec.coll.Name(), err)
 		}
 	}
-	return nil
+	return s.startCheckpoint(ctx)
 }
 
 // Ping checks that the database answers, for /readyz.
