@@ -5,5 +5,5 @@
 // It runs everything on this machine, on loopback only: FerretDB and the backend as child
 // processes (the same binary, re-executed in a child mode, so the backend is built from this
 // tree), a JWKS for the tokens it signs, and a fresh vhost on the local RabbitMQ so that the
-// backend's outbox relay publishes as in production. cmd/loadgen is its command.
+// backend's event relay publishes as in production. cmd/loadgen is its command.
 package loadgen

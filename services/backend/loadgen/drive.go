@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +28,9 @@ type phase struct {
 	name string
 	n    int
 	next func(i int) call
+	// events says that every successful request writes one event: the phase's CPU is read
+	// only once the relay has published and recorded them all, so it includes that work.
+	events bool
 }
 
 // result is what a phase measured.
@@ -36,6 +41,9 @@ type result struct {
 	p50, p99, max     time.Duration
 	serviceCPU, dbCPU time.Duration
 	firstErr          string
+	// settle is how long after the last response the relay had published and recorded the
+	// phase's events.
+	settle time.Duration
 }
 
 // driver sends requests to one backend and watches its and the database's CPU.
@@ -46,6 +54,8 @@ type driver struct {
 	maxDuration time.Duration
 	servicePID  int
 	dbPID       int
+	// events counts the events the backend should have published so far.
+	events int
 }
 
 // run drives p with d.concurrency workers until p.n requests are done or maxDuration passed.
@@ -96,6 +106,14 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var settle time.Duration
+	if p.events {
+		d.events += len(lat) - int(errs.Load())
+		if err := d.awaitPublished(context.WithoutCancel(ctx)); err != nil {
+			return result{}, err
+		}
+		settle = time.Since(start) - elapsed
+	}
 	svc1, err := cpuTime(d.servicePID)
 	if err != nil {
 		return result{}, err
@@ -107,7 +125,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 	slices.Sort(lat)
 	r := result{
 		name: p.name, requests: len(lat), errors: int(errs.Load()), elapsed: elapsed,
-		serviceCPU: svc1 - svc0, dbCPU: db1 - db0, firstErr: firstErr,
+		serviceCPU: svc1 - svc0, dbCPU: db1 - db0, firstErr: firstErr, settle: settle,
 	}
 	if len(lat) > 0 {
 		r.p50 = lat[len(lat)*50/100]
@@ -115,6 +133,56 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 		r.max = lat[len(lat)-1]
 	}
 	return r, nil
+}
+
+// awaitPublished waits until the backend's metrics count d.events events published (the
+// relay counts an event once the broker confirmed it and it was recorded as published).
+func (d *driver) awaitPublished(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := d.published(ctx)
+		if err != nil {
+			return err
+		}
+		if n >= d.events {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the backend published %d of %d events within a minute", n, d.events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// published sums littleecom_events_published_total over its labels.
+func (d *driver) published(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if !strings.HasPrefix(l, "littleecom_events_published_total{") {
+			continue
+		}
+		if _, v, ok := strings.Cut(l, "} "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("metrics line %q: %w", l, err)
+			}
+			total += f
+		}
+	}
+	return int(total), nil
 }
 
 // do sends one request and checks its status.

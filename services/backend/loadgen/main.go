@@ -160,7 +160,7 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 		ids []string
 	)
 	keepID := func(b []byte) { mu.Lock(); ids = append(ids, string(b)); mu.Unlock() }
-	seed := phase{name: "seed", n: o.items, next: func(int) call {
+	seed := phase{name: "seed", n: o.items, events: true, next: func(int) call {
 		return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 	}}
 	if r, err := d.run(ctx, seed); err != nil || r.errors > 0 {
@@ -179,11 +179,11 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 		"item": {name: "GET /item/{id}", n: o.requests, next: func(i int) call {
 			return call{method: http.MethodGet, path: "/item/" + seeded[i%len(seeded)], want: 200}
 		}},
-		"post": {name: "POST /item", n: o.requests, next: func(int) call {
+		"post": {name: "POST /item", n: o.requests, events: true, next: func(int) call {
 			return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 		}},
 		// Each buy takes a distinct item that POST /item just created, so every one must win.
-		"buy": {name: "POST /buy/{id}", n: o.requests, next: func(i int) call {
+		"buy": {name: "POST /buy/{id}", n: o.requests, events: true, next: func(i int) call {
 			mu.Lock()
 			defer mu.Unlock()
 			return call{method: http.MethodPost, path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}

@@ -24,6 +24,12 @@ func printResult(w io.Writer, r result) error {
 		ms(r.p50), ms(r.p99), ms(r.max), r.errors, per(r.serviceCPU), per(r.dbCPU)); err != nil {
 		return err
 	}
+	if r.settle > 0 {
+		const note = "  its events were published and recorded %s after the last response (CPU includes it)\n"
+		if _, err := fmt.Fprintf(w, note, ms(r.settle)); err != nil {
+			return err
+		}
+	}
 	if r.firstErr != "" {
 		if _, err := fmt.Fprintf(w, "  first error: %s\n", r.firstErr); err != nil {
 			return err
