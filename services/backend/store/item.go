@@ -37,6 +37,8 @@ type Item struct {
 // are the bson tags of Item and Order.
 const (
 	fieldOwner      = "owner"
+	fieldOwnerEmail = "owner_email"
+	fieldEventID    = "event_id"
 	fieldName       = "name"
 	fieldPrice      = "price"
 	fieldStatus     = "status"
