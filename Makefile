@@ -69,7 +69,7 @@ bench: envtest rabbitmq ## Run the benchmarks (reported, never asserted).
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager and the services into bin/.
-	go build -o bin/manager ./cmd/manager
+	go build -o bin/ ./cmd/manager ./cmd/backend ./cmd/auth ./cmd/notifier
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig.
