@@ -50,6 +50,7 @@ const (
 	replicaSetCallTimeout = 20 * time.Second
 	replicaSetPrimaryWait = 3 * time.Second
 	replicaSetPoll        = 5 * time.Second
+	replicaSetMaxPoll     = time.Minute
 	replicaSetResync      = 2 * time.Minute
 )
 
@@ -146,15 +147,39 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 			"reconfigured replica set %s (%d step(s), config version %d)", desired.ReplicaSet, res.Reconfigs, res.ConfigVersion)
 	}
 	if !res.Ready {
-		st.requeue(replicaSetPoll)
+		st.requeue(replicaSetBackoff(shopKey, res.Phase, time.Now()))
 		return nil
 	}
+	waitingSince.Delete(shopKey)
 	if desired.Users != nil {
 		usersEnsured.Store(shopKey, digest)
 	}
 	// Member states change without any Kubernetes event; look again now and then.
 	st.requeue(replicaSetResync)
 	return nil
+}
+
+// waitingSince remembers, per shop, since when the replica set has been on its way in its
+// current phase (a condition's LastTransitionTime would not do: it moves only when the
+// status flips, so the wait for pods would count as waiting for a primary).
+var waitingSince sync.Map // namespace/name -> waitingPhase
+
+type waitingPhase struct {
+	phase mongors.Phase
+	since time.Time
+}
+
+// replicaSetBackoff is how long to wait before looking again at a replica set that is on
+// its way (electing a primary, a member catching up): the longer it has been in this phase,
+// the less often, from replicaSetPoll up to replicaSetMaxPoll, so a stuck set costs little.
+func replicaSetBackoff(key string, phase mongors.Phase, now time.Time) time.Duration {
+	v, _ := waitingSince.LoadOrStore(key, waitingPhase{phase: phase, since: now})
+	w := v.(waitingPhase)
+	if w.phase != phase {
+		w = waitingPhase{phase: phase, since: now}
+		waitingSince.Store(key, w)
+	}
+	return min(max(now.Sub(w.since)/4, replicaSetPoll), replicaSetMaxPoll)
 }
 
 // observeReplicaSet turns an Ensure result into the status observation.

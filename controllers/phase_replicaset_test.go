@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/utils/ptr"
 
@@ -65,6 +66,28 @@ func TestObserveReplicaSet_MapsPhasesToReasons(t *testing.T) {
 		observeReplicaSet(st, mongors.Result{Phase: phase})
 		if st.replicaSet.reason != reason {
 			t.Errorf("%s -> %s, want %s", phase, st.replicaSet.reason, reason)
+		}
+	}
+}
+
+func TestReplicaSetBackoff_GrowsWhileWaitingAndStaysBounded(t *testing.T) {
+	start := time.Now()
+	key := "ns/" + t.Name()
+	steps := []struct {
+		after time.Duration
+		phase mongors.Phase
+		want  time.Duration
+	}{
+		{0, mongors.PhaseWaitingForPrimary, replicaSetPoll},
+		{time.Second, mongors.PhaseWaitingForPrimary, replicaSetPoll},
+		{2 * time.Minute, mongors.PhaseWaitingForPrimary, 30 * time.Second},
+		{time.Hour, mongors.PhaseWaitingForPrimary, replicaSetMaxPoll},
+		// A new phase starts the clock again.
+		{time.Hour + time.Second, mongors.PhaseReconfiguring, replicaSetPoll},
+	}
+	for _, s := range steps {
+		if got := replicaSetBackoff(key, s.phase, start.Add(s.after)); got != s.want {
+			t.Errorf("%s after %s: got %s, want %s", s.phase, s.after, got, s.want)
 		}
 	}
 }
