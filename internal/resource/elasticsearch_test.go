@@ -6,17 +6,15 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 )
 
 func loggingShop(t *testing.T, mutate func(*shopv1.LittleEcomSpec)) *Shop {
 	t.Helper()
-	return newSvcShop(t, func(s *shopv1.LittleEcomSpec) {
+	return newTestShop(t, func(s *shopv1.LittleEcomSpec) {
 		s.Logging.Enabled = true
 		if mutate != nil {
 			mutate(s)
@@ -37,19 +35,6 @@ func envMap(c corev1.Container) map[string]string {
 		}
 	}
 	return out
-}
-
-// assertUpdateIsIdempotent builds b's object, updates it once more and wants no change.
-func assertUpdateIsIdempotent(t *testing.T, b Builder) {
-	t.Helper()
-	obj := svcBuild(t, b)
-	once := obj.DeepCopyObject().(client.Object)
-	if err := b.Update(obj); err != nil {
-		t.Fatal(err)
-	}
-	if !equality.Semantic.DeepEqual(once, obj) {
-		t.Errorf("Update applied twice changed the %T", obj)
-	}
 }
 
 func TestElasticsearchStatefulSet_Discovery(t *testing.T) {
@@ -74,7 +59,7 @@ func TestElasticsearchStatefulSet_Discovery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := loggingShop(t, func(s *shopv1.LittleEcomSpec) { s.Logging.Elasticsearch.Replicas = tt.replicas })
-			sts := svcBuild(t, s.ElasticsearchStatefulSet()).(*appsv1.StatefulSet)
+			sts := buildOnce(t, s.ElasticsearchStatefulSet()).(*appsv1.StatefulSet)
 			env := envMap(sts.Spec.Template.Spec.Containers[0])
 			for k, v := range tt.want {
 				if env[k] != v {
@@ -92,8 +77,8 @@ func TestElasticsearchStatefulSet_Discovery(t *testing.T) {
 
 func TestElasticsearchStatefulSet_Content(t *testing.T) {
 	s := loggingShop(t, nil)
-	sts := svcBuild(t, s.ElasticsearchStatefulSet()).(*appsv1.StatefulSet)
-	assertSvcOwnedAndLabelled(t, sts, "shop-elasticsearch", ComponentElasticsearch)
+	sts := buildOnce(t, s.ElasticsearchStatefulSet()).(*appsv1.StatefulSet)
+	assertOwned(t, sts, "shop-elasticsearch", ComponentElasticsearch)
 	if *sts.Spec.Replicas != 1 || sts.Spec.ServiceName != "shop-elasticsearch-headless" {
 		t.Errorf("replicas %d, serviceName %q", *sts.Spec.Replicas, sts.Spec.ServiceName)
 	}
@@ -174,7 +159,7 @@ func TestLoggingBuilders_UpdateAppliedTwiceChangesNothing(t *testing.T) {
 }
 
 func TestLoggingBuilders_DisabledWithTheSpec(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	for _, b := range []Builder{
 		s.ElasticsearchStatefulSet(), s.ElasticsearchService(), s.ElasticsearchHeadlessService(),
 		s.ElasticsearchCredentials(), s.ElasticsearchTransportCert(), s.KibanaDeployment(), s.KibanaServiceBuilder(),
@@ -192,7 +177,7 @@ func TestLoggingBuilders_DisabledWithTheSpec(t *testing.T) {
 func TestElasticsearchTransportCert_GeneratedOnce(t *testing.T) {
 	s := loggingShop(t, nil)
 	b := s.ElasticsearchTransportCert()
-	secret := svcBuild(t, b).(*corev1.Secret)
+	secret := buildOnce(t, b).(*corev1.Secret)
 	cert := string(secret.Data[TransportCertKey])
 	if !strings.Contains(cert, "BEGIN CERTIFICATE") || !strings.Contains(string(secret.Data[TransportKeyKey]), "PRIVATE KEY") {
 		t.Fatalf("secret data = %v", secret.Data)

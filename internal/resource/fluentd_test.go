@@ -153,8 +153,8 @@ func TestFluentd_TwoShopsDoNotClash(t *testing.T) {
 
 func TestFluentdDaemonSet_Content(t *testing.T) {
 	s := loggingShop(t, nil)
-	ds := svcBuild(t, s.FluentdDaemonSet()).(*appsv1.DaemonSet)
-	assertSvcOwnedAndLabelled(t, ds, "shop-fluentd", ComponentFluentd)
+	ds := buildOnce(t, s.FluentdDaemonSet()).(*appsv1.DaemonSet)
+	assertOwned(t, ds, "shop-fluentd", ComponentFluentd)
 	pod := ds.Spec.Template.Spec
 	if pod.ServiceAccountName != "shop-fluentd" || !*pod.AutomountServiceAccountToken {
 		t.Errorf("service account %q automount %v", pod.ServiceAccountName, *pod.AutomountServiceAccountToken)
@@ -181,8 +181,8 @@ func TestFluentdDaemonSet_Content(t *testing.T) {
 
 func TestFluentdClusterRBAC(t *testing.T) {
 	s := loggingShop(t, nil)
-	role := svcBuild(t, s.FluentdClusterRole()).(*rbacv1.ClusterRole)
-	binding := svcBuild(t, s.FluentdClusterRoleBinding()).(*rbacv1.ClusterRoleBinding)
+	role := buildOnce(t, s.FluentdClusterRole()).(*rbacv1.ClusterRole)
+	binding := buildOnce(t, s.FluentdClusterRoleBinding()).(*rbacv1.ClusterRoleBinding)
 	for _, obj := range []interface {
 		GetName() string
 		GetNamespace() string

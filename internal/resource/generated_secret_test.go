@@ -12,10 +12,10 @@ import (
 )
 
 func TestGeneratedSecret_CreatedOnceNeverRotated(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.Credentials("shop-mongodb-root", ComponentMongoDB, "root")
-	secret := svcBuild(t, b).(*corev1.Secret)
-	assertSvcOwnedAndLabelled(t, secret, "shop-mongodb-root", ComponentMongoDB)
+	secret := buildOnce(t, b).(*corev1.Secret)
+	assertOwned(t, secret, "shop-mongodb-root", ComponentMongoDB)
 	if string(secret.Data["username"]) != "root" || len(secret.Data["password"]) != 32 {
 		t.Fatalf("data = %q", secret.Data)
 	}
@@ -28,14 +28,14 @@ func TestGeneratedSecret_CreatedOnceNeverRotated(t *testing.T) {
 	if !bytes.Equal(secret.Data["password"], first) {
 		t.Error("Update rotated an existing password")
 	}
-	other := svcBuild(t, s.Credentials("x", ComponentMongoDB, "root")).(*corev1.Secret)
+	other := buildOnce(t, s.Credentials("x", ComponentMongoDB, "root")).(*corev1.Secret)
 	if bytes.Equal(other.Data["password"], first) {
 		t.Error("two generated passwords are equal")
 	}
 }
 
 func TestGeneratedSecret_FillsOnlyMissingKeys(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.Credentials("c", ComponentBackend, "backend")
 	secret := b.Build().(*corev1.Secret)
 	secret.Data = map[string][]byte{"password": []byte("chosen-by-admin")}
@@ -48,7 +48,7 @@ func TestGeneratedSecret_FillsOnlyMissingKeys(t *testing.T) {
 }
 
 func TestMongoDBKeyfile_IsValidForMongod(t *testing.T) {
-	secret := svcBuild(t, newSvcShop(t, nil).MongoDBKeyfile()).(*corev1.Secret)
+	secret := buildOnce(t, newTestShop(t, nil).MongoDBKeyfile()).(*corev1.Secret)
 	key := secret.Data[MongoDBKeyfileKey]
 	// mongod wants 6 to 1024 characters of the base64 set.
 	if len(key) < 6 || len(key) > 1024 {
@@ -60,7 +60,7 @@ func TestMongoDBKeyfile_IsValidForMongod(t *testing.T) {
 }
 
 func TestAuthSigningKey_IsAnEd25519PKCS8Key(t *testing.T) {
-	secret := svcBuild(t, newSvcShop(t, nil).AuthSigningKey()).(*corev1.Secret)
+	secret := buildOnce(t, newTestShop(t, nil).AuthSigningKey()).(*corev1.Secret)
 	block, _ := pem.Decode(secret.Data["signing-key.pem"])
 	if block == nil || block.Type != "PRIVATE KEY" {
 		t.Fatalf("not a PEM private key: %q", secret.Data["signing-key.pem"])

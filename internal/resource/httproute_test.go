@@ -13,7 +13,7 @@ import (
 
 func gatewayShop(t *testing.T, cors shopv1.CORSSpec) *Shop {
 	t.Helper()
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Gateway = &shopv1.GatewaySpec{
 			ParentRefs: []shopv1.GatewayParentRef{{Name: "public"}, {Name: "edge", Namespace: "infra", SectionName: "https"}},
 			Hostnames:  []string{"shop.example.com"},
@@ -27,7 +27,7 @@ func gatewayShop(t *testing.T, cors shopv1.CORSSpec) *Shop {
 }
 
 func TestHTTPRoute_EnabledOnlyWithSpecGateway(t *testing.T) {
-	if newSvcShop(t, nil).HTTPRoute().(Optional).Enabled() {
+	if newTestShop(t, nil).HTTPRoute().(Optional).Enabled() {
 		t.Error("no spec.gateway, no HTTPRoute")
 	}
 	if !gatewayShop(t, shopv1.CORSSpec{}).HTTPRoute().(Optional).Enabled() {
@@ -37,8 +37,8 @@ func TestHTTPRoute_EnabledOnlyWithSpecGateway(t *testing.T) {
 
 func TestHTTPRoute_Content(t *testing.T) {
 	s := gatewayShop(t, shopv1.CORSSpec{})
-	route := svcBuild(t, s.HTTPRoute()).(*gatewayv1.HTTPRoute)
-	assertSvcOwnedAndLabelled(t, route, "shop", ComponentGateway)
+	route := buildOnce(t, s.HTTPRoute()).(*gatewayv1.HTTPRoute)
+	assertOwned(t, route, "shop", ComponentGateway)
 
 	wantParents := []gatewayv1.ParentReference{
 		{Group: ptr.To[gatewayv1.Group]("gateway.networking.k8s.io"), Kind: ptr.To[gatewayv1.Kind]("Gateway"), Name: "public"},
@@ -88,7 +88,7 @@ func TestHTTPRoute_CORSWithCredentials(t *testing.T) {
 		AllowCredentials: true,
 		MaxAge:           ptr.To[int32](0),
 	})
-	route := svcBuild(t, s.HTTPRoute()).(*gatewayv1.HTTPRoute)
+	route := buildOnce(t, s.HTTPRoute()).(*gatewayv1.HTTPRoute)
 	want := &gatewayv1.HTTPCORSFilter{
 		AllowOrigins:     []gatewayv1.CORSOrigin{"https://shop.example.com", "https://admin.example.com"},
 		AllowCredentials: new(true),
@@ -114,7 +114,7 @@ func TestHTTPRoute_RefusesCredentialsWithAnyOrigin(t *testing.T) {
 func TestHTTPRoute_UpdateIsIdempotent(t *testing.T) {
 	s := gatewayShop(t, shopv1.CORSSpec{})
 	b := s.HTTPRoute()
-	route := svcBuild(t, b).(*gatewayv1.HTTPRoute)
+	route := buildOnce(t, b).(*gatewayv1.HTTPRoute)
 	route.Labels["team"] = "web"
 	again := route.DeepCopy()
 	if err := b.Update(again); err != nil {

@@ -14,13 +14,13 @@ import (
 )
 
 func TestIngress_Defaults(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.Ingress()
 	if !b.(Optional).Enabled() {
 		t.Fatal("the Ingress is on by default")
 	}
-	ing := svcBuild(t, b).(*networkingv1.Ingress)
-	assertSvcOwnedAndLabelled(t, ing, "shop", ComponentIngress)
+	ing := buildOnce(t, b).(*networkingv1.Ingress)
+	assertOwned(t, ing, "shop", ComponentIngress)
 	if got := ptr.Deref(ing.Spec.IngressClassName, ""); got != "nginx" {
 		t.Errorf("ingressClassName = %q, want nginx", got)
 	}
@@ -56,10 +56,10 @@ func TestIngress_Defaults(t *testing.T) {
 }
 
 func TestIngress_HostClassAndTLS(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Ingress = shopv1.IngressSpec{ClassName: "traefik", Host: "shop.example.com", TLSSecretName: "shop-tls"}
 	})
-	ing := svcBuild(t, s.Ingress()).(*networkingv1.Ingress)
+	ing := buildOnce(t, s.Ingress()).(*networkingv1.Ingress)
 	if got := ptr.Deref(ing.Spec.IngressClassName, ""); got != "traefik" {
 		t.Errorf("ingressClassName = %q", got)
 	}
@@ -73,8 +73,8 @@ func TestIngress_HostClassAndTLS(t *testing.T) {
 }
 
 func TestIngress_KibanaPathWhileLoggingIsOn(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Logging.Enabled = true })
-	ing := svcBuild(t, s.Ingress()).(*networkingv1.Ingress)
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Logging.Enabled = true })
+	ing := buildOnce(t, s.Ingress()).(*networkingv1.Ingress)
 	var got []string
 	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
 		got = append(got, p.Path+" "+p.Backend.Service.Name+":"+p.Backend.Service.Port.Name)
@@ -86,14 +86,14 @@ func TestIngress_KibanaPathWhileLoggingIsOn(t *testing.T) {
 }
 
 func TestIngress_Disabled(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.Enabled = new(false) })
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.Enabled = new(false) })
 	if s.Ingress().(Optional).Enabled() {
 		t.Error("spec.ingress.enabled=false must disable the Ingress")
 	}
 }
 
 func TestIngress_UpdateIsIdempotentAndKeepsForeignAnnotations(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Ingress.Host = "shop.example.com"
 		spec.Ingress.TLSSecretName = "tls"
 	})
@@ -175,7 +175,7 @@ func TestNginxCORSAnnotations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.CORS = tt.cors })
+			s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Ingress.CORS = tt.cors })
 			ing := s.Ingress().Build()
 			err := s.Ingress().Update(ing)
 			if tt.wantErr != "" {

@@ -12,8 +12,8 @@ import (
 
 func TestKibanaDeployment_Content(t *testing.T) {
 	s := loggingShop(t, func(s *shopv1.LittleEcomSpec) { s.Ingress.Host = "shop.example.com"; s.Ingress.TLSSecretName = "tls" })
-	dep := svcBuild(t, s.KibanaDeployment()).(*appsv1.Deployment)
-	assertSvcOwnedAndLabelled(t, dep, "shop-kibana", ComponentKibana)
+	dep := buildOnce(t, s.KibanaDeployment()).(*appsv1.Deployment)
+	assertOwned(t, dep, "shop-kibana", ComponentKibana)
 	c := dep.Spec.Template.Spec.Containers[0]
 	env := envMap(c)
 	for k, v := range map[string]string{
@@ -41,7 +41,7 @@ func TestKibanaDeployment_Content(t *testing.T) {
 	if envMap(init)["ELASTIC_PASSWORD"] != "secret:shop-elasticsearch-credentials/"+ElasticPasswordKey {
 		t.Errorf("init env = %v", init.Env)
 	}
-	svc := svcBuild(t, s.KibanaServiceBuilder()).(*corev1.Service)
+	svc := buildOnce(t, s.KibanaServiceBuilder()).(*corev1.Service)
 	if name, port := s.KibanaService(); svc.Name != name || svc.Spec.Ports[0].Port != port || port != 5601 {
 		t.Errorf("Kibana Service %s:%d, KibanaService() says %s:%d", svc.Name, svc.Spec.Ports[0].Port, name, port)
 	}
@@ -49,7 +49,7 @@ func TestKibanaDeployment_Content(t *testing.T) {
 
 func TestKibanaDeployment_NoPublicURLWithoutHost(t *testing.T) {
 	s := loggingShop(t, nil)
-	dep := svcBuild(t, s.KibanaDeployment()).(*appsv1.Deployment)
+	dep := buildOnce(t, s.KibanaDeployment()).(*appsv1.Deployment)
 	if _, ok := envMap(dep.Spec.Template.Spec.Containers[0])["SERVER_PUBLICBASEURL"]; ok {
 		t.Error("SERVER_PUBLICBASEURL set without an Ingress host")
 	}

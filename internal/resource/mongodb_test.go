@@ -15,13 +15,13 @@ import (
 
 func buildMongoSts(t *testing.T, mutate func(*shopv1.LittleEcomSpec)) (*Shop, *appsv1.StatefulSet) {
 	t.Helper()
-	s := newSvcShop(t, mutate)
-	return s, svcBuild(t, s.MongoDBStatefulSet()).(*appsv1.StatefulSet)
+	s := newTestShop(t, mutate)
+	return s, buildOnce(t, s.MongoDBStatefulSet()).(*appsv1.StatefulSet)
 }
 
 func TestMongoDBStatefulSet_Content(t *testing.T) {
 	_, sts := buildMongoSts(t, nil)
-	assertSvcOwnedAndLabelled(t, sts, "shop-mongodb", ComponentMongoDB)
+	assertOwned(t, sts, "shop-mongodb", ComponentMongoDB)
 	if *sts.Spec.Replicas != 3 {
 		t.Errorf("replicas = %d, want the default 3", *sts.Spec.Replicas)
 	}
@@ -89,9 +89,9 @@ func TestMongoDBStatefulSet_FollowsSpec(t *testing.T) {
 }
 
 func TestMongoDBStatefulSet_ReplicasOverrideDuringReconfig(t *testing.T) {
-	s := newSvcShop(t, func(s *shopv1.LittleEcomSpec) { s.MongoDB.Replicas = ptr.To[int32](1) })
+	s := newTestShop(t, func(s *shopv1.LittleEcomSpec) { s.MongoDB.Replicas = ptr.To[int32](1) })
 	s.MongoDBStatefulSetReplicas = ptr.To[int32](3)
-	sts := svcBuild(t, s.MongoDBStatefulSet()).(*appsv1.StatefulSet)
+	sts := buildOnce(t, s.MongoDBStatefulSet()).(*appsv1.StatefulSet)
 	if *sts.Spec.Replicas != 3 {
 		t.Errorf("replicas = %d, want the override 3 while members are removed", *sts.Spec.Replicas)
 	}
@@ -126,10 +126,10 @@ func TestMongoDBStatefulSet_KeepsOtherTemplateAnnotations(t *testing.T) {
 }
 
 func TestMongoDBHeadlessService(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.MongoDBHeadlessService()
-	svc := svcBuild(t, b).(*corev1.Service)
-	assertSvcOwnedAndLabelled(t, svc, "shop-mongodb-headless", ComponentMongoDB)
+	svc := buildOnce(t, b).(*corev1.Service)
+	assertOwned(t, svc, "shop-mongodb-headless", ComponentMongoDB)
 	if svc.Spec.ClusterIP != corev1.ClusterIPNone || !svc.Spec.PublishNotReadyAddresses {
 		t.Errorf("spec = %+v, want headless publishing not-ready addresses", svc.Spec)
 	}

@@ -47,8 +47,8 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			np := svcBuild(t, tt.b).(*networkingv1.NetworkPolicy)
-			assertSvcOwnedAndLabelled(t, np, "shop-"+tt.target, tt.target)
+			np := buildOnce(t, tt.b).(*networkingv1.NetworkPolicy)
+			assertOwned(t, np, "shop-"+tt.target, tt.target)
 			if np.Spec.PodSelector.MatchLabels[LabelComponent] != tt.target {
 				t.Errorf("policy selects %v", np.Spec.PodSelector.MatchLabels)
 			}
@@ -78,13 +78,13 @@ func TestPodDisruptionBudgets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSvcShop(t, func(s *shopv1.LittleEcomSpec) { s.Backend.Replicas = tt.replicas; s.Auth.Replicas = tt.replicas })
+			s := newTestShop(t, func(s *shopv1.LittleEcomSpec) { s.Backend.Replicas = tt.replicas; s.Auth.Replicas = tt.replicas })
 			for _, c := range []string{ComponentBackend, ComponentAuth} {
 				b := s.ServicePodDisruptionBudget(c)
 				if got := b.(Optional).Enabled(); got != tt.enabled {
 					t.Errorf("%s PDB enabled = %v, want %v", c, got, tt.enabled)
 				}
-				pdb := svcBuild(t, b).(*policyv1.PodDisruptionBudget)
+				pdb := buildOnce(t, b).(*policyv1.PodDisruptionBudget)
 				if pdb.Spec.MinAvailable.IntVal != 1 || pdb.Spec.MaxUnavailable != nil ||
 					pdb.Spec.Selector.MatchLabels[LabelComponent] != c {
 					t.Errorf("%s PDB spec = %+v", c, pdb.Spec)
@@ -92,8 +92,8 @@ func TestPodDisruptionBudgets(t *testing.T) {
 			}
 		})
 	}
-	pdb := svcBuild(t, newSvcShop(t, nil).MongoDBPodDisruptionBudget()).(*policyv1.PodDisruptionBudget)
-	assertSvcOwnedAndLabelled(t, pdb, "shop-mongodb", ComponentMongoDB)
+	pdb := buildOnce(t, newTestShop(t, nil).MongoDBPodDisruptionBudget()).(*policyv1.PodDisruptionBudget)
+	assertOwned(t, pdb, "shop-mongodb", ComponentMongoDB)
 	if pdb.Spec.MaxUnavailable.IntVal != 1 || pdb.Spec.MinAvailable != nil {
 		t.Errorf("mongodb PDB = %+v", pdb.Spec)
 	}

@@ -14,7 +14,7 @@ import (
 
 func rmqConfigMap(t *testing.T, s *Shop) *corev1.ConfigMap {
 	t.Helper()
-	return rmqBuild(t, s.RabbitMQConfigMap()).(*corev1.ConfigMap)
+	return buildOnce(t, s.RabbitMQConfigMap()).(*corev1.ConfigMap)
 }
 
 // confLines returns rabbitmq.conf's settings as key -> value, comments dropped.
@@ -38,8 +38,8 @@ func confLines(t *testing.T, conf string) map[string]string {
 }
 
 func TestRabbitMQConfigMap_Content(t *testing.T) {
-	cm := rmqConfigMap(t, newRMQShop(t, nil))
-	assertRMQOwned(t, cm, "shop-rabbitmq-config")
+	cm := rmqConfigMap(t, newTestShop(t, nil))
+	assertOwned(t, cm, "shop-rabbitmq-config", ComponentRabbitMQ)
 	if got := cm.Data[RabbitMQEnabledPluginsKey]; got != "[rabbitmq_management,rabbitmq_prometheus].\n" {
 		t.Errorf("enabled_plugins = %q", got)
 	}
@@ -120,7 +120,7 @@ func TestRabbitMQConfigMap_SpecChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conf := confLines(t, rmqConfigMap(t, newRMQShop(t, tt.mutate)).Data[RabbitMQConfKey])
+			conf := confLines(t, rmqConfigMap(t, newTestShop(t, tt.mutate)).Data[RabbitMQConfKey])
 			for k, want := range tt.want {
 				if conf[k] != want {
 					t.Errorf("%s = %q, want %q", k, conf[k], want)
@@ -136,7 +136,7 @@ func TestRabbitMQConfigMap_SpecChanges(t *testing.T) {
 }
 
 func TestRabbitMQConfigMap_BadStorageSizeIsAnError(t *testing.T) {
-	s := newRMQShop(t, func(s *shopv1.LittleEcomSpec) { s.RabbitMQ.Storage.Size = "lots" })
+	s := newTestShop(t, func(s *shopv1.LittleEcomSpec) { s.RabbitMQ.Storage.Size = "lots" })
 	b := s.RabbitMQConfigMap()
 	if err := b.Update(b.Build()); err == nil {
 		t.Error("Update accepted storage size \"lots\"")
@@ -144,13 +144,13 @@ func TestRabbitMQConfigMap_BadStorageSizeIsAnError(t *testing.T) {
 }
 
 func TestRabbitMQConfigMap_UpdateIsIdempotent(t *testing.T) {
-	assertRMQIdempotent(t, newRMQShop(t, nil).RabbitMQConfigMap())
+	assertUpdateIsIdempotent(t, newTestShop(t, nil).RabbitMQConfigMap())
 }
 
 func TestRabbitMQConfigMap_ConvergesAfterAnEdit(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.RabbitMQConfigMap()
-	want := rmqBuild(t, b).(*corev1.ConfigMap)
+	want := buildOnce(t, b).(*corev1.ConfigMap)
 	edited := want.DeepCopy()
 	edited.Data[RabbitMQConfKey] = "loopback_users = none\n"
 	edited.Data["extra"] = "x"

@@ -19,7 +19,7 @@ import (
 
 func rmqDefinitionsSecret(t *testing.T, s *Shop, users RabbitMQUsers) *corev1.Secret {
 	t.Helper()
-	return rmqBuild(t, s.RabbitMQDefinitions(users)).(*corev1.Secret)
+	return buildOnce(t, s.RabbitMQDefinitions(users)).(*corev1.Secret)
 }
 
 func parseDefinitions(t *testing.T, secret *corev1.Secret) rmqDefinitions {
@@ -52,8 +52,8 @@ func verifyRabbitMQHash(hash, password string) error {
 
 func TestRabbitMQDefinitions_Secret(t *testing.T) {
 	users := rmqTestUsers()
-	secret := rmqDefinitionsSecret(t, newRMQShop(t, nil), users)
-	assertRMQOwned(t, secret, "shop-rabbitmq-definitions")
+	secret := rmqDefinitionsSecret(t, newTestShop(t, nil), users)
+	assertOwned(t, secret, "shop-rabbitmq-definitions", ComponentRabbitMQ)
 	if secret.Type != corev1.SecretTypeOpaque || len(secret.Data) != 1 {
 		t.Errorf("type %q with %d keys, want Opaque with definitions.json only", secret.Type, len(secret.Data))
 	}
@@ -66,7 +66,7 @@ func TestRabbitMQDefinitions_Secret(t *testing.T) {
 
 func TestRabbitMQDefinitions_Users(t *testing.T) {
 	users := rmqTestUsers()
-	d := parseDefinitions(t, rmqDefinitionsSecret(t, newRMQShop(t, nil), users))
+	d := parseDefinitions(t, rmqDefinitionsSecret(t, newTestShop(t, nil), users))
 	want := []struct {
 		creds Credentials
 		tags  []string
@@ -100,7 +100,7 @@ func TestRabbitMQDefinitions_Users(t *testing.T) {
 }
 
 func TestRabbitMQDefinitions_Permissions(t *testing.T) {
-	d := parseDefinitions(t, rmqDefinitionsSecret(t, newRMQShop(t, nil), rmqTestUsers()))
+	d := parseDefinitions(t, rmqDefinitionsSecret(t, newTestShop(t, nil), rmqTestUsers()))
 	want := []rmqPermission{
 		{User: "admin", Vhost: "/", Configure: ".*", Write: ".*", Read: ".*"},
 		{User: "backend", Vhost: "/", Configure: "^$", Write: "^ecom-exchange$", Read: "^$"},
@@ -152,7 +152,7 @@ func TestRabbitMQDefinitions_Permissions(t *testing.T) {
 }
 
 func TestRabbitMQDefinitions_Topology(t *testing.T) {
-	d := parseDefinitions(t, rmqDefinitionsSecret(t, newRMQShop(t, nil), rmqTestUsers()))
+	d := parseDefinitions(t, rmqDefinitionsSecret(t, newTestShop(t, nil), rmqTestUsers()))
 
 	exchanges := map[string]rmqExchange{}
 	for _, e := range d.Exchanges {
@@ -215,24 +215,24 @@ func TestRabbitMQDefinitions_Topology(t *testing.T) {
 
 func TestRabbitMQDefinitions_DeterministicAcrossBuilds(t *testing.T) {
 	users := rmqTestUsers()
-	a := rmqDefinitionsSecret(t, newRMQShop(t, nil), users)
-	b := rmqDefinitionsSecret(t, newRMQShop(t, nil), users)
+	a := rmqDefinitionsSecret(t, newTestShop(t, nil), users)
+	b := rmqDefinitionsSecret(t, newTestShop(t, nil), users)
 	if !bytes.Equal(a.Data[RabbitMQDefinitionsKey], b.Data[RabbitMQDefinitionsKey]) {
 		t.Error("two builds from the same credentials differ")
 	}
 	users.Notifier.Password = "another-password-another-password"
-	c := rmqDefinitionsSecret(t, newRMQShop(t, nil), users)
+	c := rmqDefinitionsSecret(t, newTestShop(t, nil), users)
 	if bytes.Equal(a.Data[RabbitMQDefinitionsKey], c.Data[RabbitMQDefinitionsKey]) {
 		t.Error("a new password did not change the definitions")
 	}
 }
 
 func TestRabbitMQDefinitions_UpdateIsIdempotent(t *testing.T) {
-	assertRMQIdempotent(t, newRMQShop(t, nil).RabbitMQDefinitions(rmqTestUsers()))
+	assertUpdateIsIdempotent(t, newTestShop(t, nil).RabbitMQDefinitions(rmqTestUsers()))
 }
 
 func TestRabbitMQDefinitions_UserSuppliedAdminWins(t *testing.T) {
-	s := newRMQShop(t, func(s *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(s *shopv1.LittleEcomSpec) {
 		s.RabbitMQ.CredentialsSecretRef = &shopv1.SecretReference{Name: "my-admin"}
 	})
 	if got := s.RabbitMQAdminSecretName(); got != "my-admin" {
@@ -266,7 +266,7 @@ func TestRabbitMQDefinitions_RefusesIncompleteUsers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			users := rmqTestUsers()
 			tt.mutate(&users)
-			b := newRMQShop(t, nil).RabbitMQDefinitions(users)
+			b := newTestShop(t, nil).RabbitMQDefinitions(users)
 			err := b.Update(b.Build())
 			if err == nil {
 				t.Fatal("Update accepted incomplete users")

@@ -9,7 +9,7 @@ import (
 )
 
 func TestRabbitMQServices(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	tests := []struct {
 		name      string
 		builder   *ServiceBuilder
@@ -24,8 +24,8 @@ func TestRabbitMQServices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svc := rmqBuild(t, tt.builder).(*corev1.Service)
-			assertRMQOwned(t, svc, tt.wantName)
+			svc := buildOnce(t, tt.builder).(*corev1.Service)
+			assertOwned(t, svc, tt.wantName, ComponentRabbitMQ)
 			if got := svc.Spec.ClusterIP == corev1.ClusterIPNone; got != tt.headless {
 				t.Errorf("clusterIP = %q, headless want %v", svc.Spec.ClusterIP, tt.headless)
 			}
@@ -48,14 +48,14 @@ func TestRabbitMQServices(t *testing.T) {
 }
 
 func TestRabbitMQServices_TargetPortsExistOnTheContainer(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	sts := rmqStatefulSet(t, s)
 	named := map[string]int32{}
 	for _, p := range sts.Spec.Template.Spec.Containers[0].Ports {
 		named[p.Name] = p.ContainerPort
 	}
 	for _, b := range []*ServiceBuilder{s.RabbitMQService(), s.RabbitMQHeadlessService()} {
-		for _, p := range rmqBuild(t, b).(*corev1.Service).Spec.Ports {
+		for _, p := range buildOnce(t, b).(*corev1.Service).Spec.Ports {
 			if named[p.TargetPort.StrVal] != p.Port {
 				t.Errorf("%s: port %s targets %q, container has %v", b.name, p.Name, p.TargetPort.StrVal, named)
 			}
@@ -64,13 +64,13 @@ func TestRabbitMQServices_TargetPortsExistOnTheContainer(t *testing.T) {
 }
 
 func TestRabbitMQService_UpdateIsIdempotent(t *testing.T) {
-	s := newRMQShop(t, nil)
-	assertRMQIdempotent(t, s.RabbitMQService())
-	assertRMQIdempotent(t, s.RabbitMQHeadlessService())
+	s := newTestShop(t, nil)
+	assertUpdateIsIdempotent(t, s.RabbitMQService())
+	assertUpdateIsIdempotent(t, s.RabbitMQHeadlessService())
 }
 
 func TestRabbitMQURL(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	if got, want := s.RabbitMQURL(), "amqp://shop-rabbitmq.ns.svc.cluster.local:5672/"; got != want {
 		t.Errorf("RabbitMQURL() = %q, want %q", got, want)
 	}

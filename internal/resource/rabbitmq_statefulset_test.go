@@ -17,7 +17,7 @@ import (
 
 func rmqStatefulSet(t *testing.T, s *Shop) *appsv1.StatefulSet {
 	t.Helper()
-	return rmqBuild(t, s.RabbitMQStatefulSet()).(*appsv1.StatefulSet)
+	return buildOnce(t, s.RabbitMQStatefulSet()).(*appsv1.StatefulSet)
 }
 
 func rmqEnv(c corev1.Container) map[string]corev1.EnvVar {
@@ -37,8 +37,8 @@ func rmqMounts(c corev1.Container) map[string]corev1.VolumeMount {
 }
 
 func TestRabbitMQStatefulSet_Defaults(t *testing.T) {
-	sts := rmqStatefulSet(t, newRMQShop(t, nil))
-	assertRMQOwned(t, sts, "shop-rabbitmq")
+	sts := rmqStatefulSet(t, newTestShop(t, nil))
+	assertOwned(t, sts, "shop-rabbitmq", ComponentRabbitMQ)
 
 	if *sts.Spec.Replicas != 1 || sts.Spec.ServiceName != "shop-rabbitmq-headless" ||
 		sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement {
@@ -218,14 +218,14 @@ func TestRabbitMQStatefulSet_SpecChanges(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.check(t, rmqStatefulSet(t, newRMQShop(t, tt.mutate))) })
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, rmqStatefulSet(t, newTestShop(t, tt.mutate))) })
 	}
 }
 
 func TestRabbitMQStatefulSet_ConfigHashRollsPods(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.RabbitMQStatefulSet()
-	sts := rmqBuild(t, b).(*appsv1.StatefulSet)
+	sts := buildOnce(t, b).(*appsv1.StatefulSet)
 	if _, ok := sts.Spec.Template.Annotations[ConfigHashAnnotation]; ok {
 		t.Error("config hash annotation without a hash")
 	}
@@ -240,7 +240,7 @@ func TestRabbitMQStatefulSet_ConfigHashRollsPods(t *testing.T) {
 }
 
 func TestRabbitMQStatefulSet_KeepsImmutableFieldsOfACreatedSet(t *testing.T) {
-	s := newRMQShop(t, func(s *shopv1.LittleEcomSpec) { s.RabbitMQ.Storage.Size = "9Gi" })
+	s := newTestShop(t, func(s *shopv1.LittleEcomSpec) { s.RabbitMQ.Storage.Size = "9Gi" })
 	stored := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{
 		Name: "shop-rabbitmq", Namespace: "ns", CreationTimestamp: metav1.Now(),
 	}}
@@ -260,14 +260,14 @@ func TestRabbitMQStatefulSet_UpdateIsIdempotent(t *testing.T) {
 		s.RabbitMQ.Replicas = ptr.To[int32](3)
 		s.RabbitMQ.Image = "rabbitmq:3.13.7-management"
 	}} {
-		s := newRMQShop(t, mutate)
+		s := newTestShop(t, mutate)
 		s.ConfigHashes[ComponentRabbitMQ] = "h1"
-		assertRMQIdempotent(t, s.RabbitMQStatefulSet())
+		assertUpdateIsIdempotent(t, s.RabbitMQStatefulSet())
 	}
 }
 
 func TestRabbitMQStatefulSet_HoldsNoSecretValue(t *testing.T) {
-	s := newRMQShop(t, nil)
+	s := newTestShop(t, nil)
 	raw, err := json.Marshal(rmqStatefulSet(t, s))
 	if err != nil {
 		t.Fatal(err)

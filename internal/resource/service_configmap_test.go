@@ -26,7 +26,7 @@ const (
 
 func svcConfigMap(t *testing.T, s *Shop, component string) *corev1.ConfigMap {
 	t.Helper()
-	return svcBuild(t, s.ServiceConfigMap(component)).(*corev1.ConfigMap)
+	return buildOnce(t, s.ServiceConfigMap(component)).(*corev1.ConfigMap)
 }
 
 // TestServiceConfigMap_DefaultShop pins every key and value of spec: {} for each service.
@@ -74,8 +74,8 @@ func TestServiceConfigMap_DefaultShop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.component, func(t *testing.T) {
-			cm := svcConfigMap(t, newSvcShop(t, nil), tt.component)
-			assertSvcOwnedAndLabelled(t, cm, "shop-"+tt.component, tt.component)
+			cm := svcConfigMap(t, newTestShop(t, nil), tt.component)
+			assertOwned(t, cm, "shop-"+tt.component, tt.component)
 			for _, k := range slices.Sorted(maps.Keys(tt.want)) {
 				if got, ok := cm.Data[k]; !ok || got != tt.want[k] {
 					t.Errorf("%s = %q (present %v), want %q", k, got, ok, tt.want[k])
@@ -99,7 +99,7 @@ func TestServiceConfigMap_DefaultShop(t *testing.T) {
 // TestServiceConfigMap_NoSecretValue fills every secret the services use with a known value
 // and checks it appears nowhere in a ConfigMap: they travel by secretKeyRef only.
 func TestServiceConfigMap_NoSecretValue(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Notifier.SMTP.CredentialsSecretRef = &shopv1.SecretReference{Name: "relay"}
 		spec.Notifier.SMTP.Host = "smtp.example.com"
 	})
@@ -118,7 +118,7 @@ func TestMongoDBURI_ListsEveryMember(t *testing.T) {
 		replicas int32
 		rsName   string
 	}{{1, ""}, {3, "rs0"}, {5, "shop-rs"}, {7, ""}} {
-		s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+		s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 			spec.MongoDB.Replicas = new(tt.replicas)
 			spec.MongoDB.ReplicaSetName = tt.rsName
 		})
@@ -143,7 +143,7 @@ func TestMongoDBURI_ListsEveryMember(t *testing.T) {
 			}
 		}
 	}
-	if got := newSvcShop(t, nil).MongoDBURI(); got != svcURI3 {
+	if got := newTestShop(t, nil).MongoDBURI(); got != svcURI3 {
 		t.Errorf("default URI = %q, want %q", got, svcURI3)
 	}
 }
@@ -201,7 +201,7 @@ func TestServiceConfigMap_CORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSvcShop(t, tt.mutate)
+			s := newTestShop(t, tt.mutate)
 			for _, component := range svcComponents {
 				got := map[string]string{}
 				for k, v := range svcConfigMap(t, s, component).Data {
@@ -218,7 +218,7 @@ func TestServiceConfigMap_CORS(t *testing.T) {
 }
 
 func TestServiceConfigMap_SpecValues(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Auth.AccessTokenTTL = &metav1.Duration{Duration: 10 * time.Minute}
 		spec.Auth.RefreshTokenTTL = &metav1.Duration{Duration: 36 * time.Hour}
 		spec.Notifier.SMTP = shopv1.SMTPSpec{Host: "smtp.example.com", Port: 2525, From: "shop@example.com",
@@ -248,8 +248,8 @@ func TestServiceConfigMap_SpecValues(t *testing.T) {
 func TestServiceConfigMap_UpdateIsIdempotentAndConverges(t *testing.T) {
 	for _, component := range svcComponents {
 		t.Run(component, func(t *testing.T) {
-			b := newSvcShop(t, nil).ServiceConfigMap(component)
-			cm := svcBuild(t, b).(*corev1.ConfigMap)
+			b := newTestShop(t, nil).ServiceConfigMap(component)
+			cm := buildOnce(t, b).(*corev1.ConfigMap)
 			again := cm.DeepCopy()
 			if err := b.Update(again); err != nil {
 				t.Fatal(err)
@@ -272,7 +272,7 @@ func TestServiceConfigMap_UpdateIsIdempotentAndConverges(t *testing.T) {
 }
 
 func TestServiceBuilders_RejectUnknownComponent(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	for _, b := range []Builder{s.ServiceConfigMap("frontend"), s.ServiceDeployment("frontend")} {
 		if err := b.Update(b.Build()); err == nil {
 			t.Errorf("%T accepted component frontend", b)
@@ -281,7 +281,7 @@ func TestServiceBuilders_RejectUnknownComponent(t *testing.T) {
 }
 
 func TestServiceConfigMap_AuthTrustsTheConfiguredProxies(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Auth.TrustedProxies = []string{"10.0.0.0/8", "192.168.0.0/16"}
 	})
 	cm := svcConfigMap(t, s, ComponentAuth)

@@ -19,7 +19,7 @@ import (
 
 func svcDeployment(t *testing.T, s *Shop, component string) *appsv1.Deployment {
 	t.Helper()
-	return svcBuild(t, s.ServiceDeployment(component)).(*appsv1.Deployment)
+	return buildOnce(t, s.ServiceDeployment(component)).(*appsv1.Deployment)
 }
 
 // secretRef is where one env variable comes from.
@@ -51,11 +51,11 @@ func TestServiceDeployment_Defaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.component, func(t *testing.T) {
-			s := newSvcShop(t, nil)
+			s := newTestShop(t, nil)
 			s.ConfigHashes[tt.component] = "abc123"
 			dep := svcDeployment(t, s, tt.component)
 			name := "shop-" + tt.component
-			assertSvcOwnedAndLabelled(t, dep, name, tt.component)
+			assertOwned(t, dep, name, tt.component)
 
 			if got := ptr.Deref(dep.Spec.Replicas, -1); got != tt.replicas {
 				t.Errorf("replicas = %d, want %d", got, tt.replicas)
@@ -170,7 +170,7 @@ func assertSvcSecretEnv(t *testing.T, env []corev1.EnvVar, names []string, refs 
 }
 
 func TestServiceDeployment_SMTPCredentialsFromUserSecret(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Notifier.SMTP.CredentialsSecretRef = &shopv1.SecretReference{Name: "my-relay"}
 	})
 	env := svcDeployment(t, s, ComponentNotifier).Spec.Template.Spec.Containers[0].Env
@@ -197,7 +197,7 @@ func TestServiceDeployment_SMTPCredentialsFromUserSecret(t *testing.T) {
 // TestServiceDeployment_ReadsOnlyItsConfigInputs: every Secret and ConfigMap the pod reads
 // is listed in ConfigInputs, so that a change to any of them rolls the Deployment.
 func TestServiceDeployment_ReadsOnlyItsConfigInputs(t *testing.T) {
-	s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 		spec.Notifier.SMTP.CredentialsSecretRef = &shopv1.SecretReference{Name: "my-relay"}
 	})
 	for _, component := range svcComponents {
@@ -219,12 +219,12 @@ func TestServiceDeployment_ReadsOnlyItsConfigInputs(t *testing.T) {
 func TestServiceDeployment_UpdateIsIdempotent(t *testing.T) {
 	for _, component := range svcComponents {
 		t.Run(component, func(t *testing.T) {
-			s := newSvcShop(t, func(spec *shopv1.LittleEcomSpec) {
+			s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
 				spec.Notifier.SMTP.CredentialsSecretRef = &shopv1.SecretReference{Name: "relay"}
 			})
 			s.ConfigHashes[component] = "h1"
 			b := s.ServiceDeployment(component)
-			dep := svcBuild(t, b).(*appsv1.Deployment)
+			dep := buildOnce(t, b).(*appsv1.Deployment)
 			again := dep.DeepCopy()
 			if err := b.Update(again); err != nil {
 				t.Fatal(err)
@@ -240,9 +240,9 @@ func TestServiceDeployment_UpdateIsIdempotent(t *testing.T) {
 // Update keeps the selector, the API-defaulted fields and others' annotations, and changes
 // nothing else when the shop is unchanged.
 func TestServiceDeployment_UpdateOnStoredObject(t *testing.T) {
-	s := newSvcShop(t, nil)
+	s := newTestShop(t, nil)
 	b := s.ServiceDeployment(ComponentBackend)
-	stored := svcBuild(t, b).(*appsv1.Deployment)
+	stored := buildOnce(t, b).(*appsv1.Deployment)
 	stored.CreationTimestamp = metav1.Now()
 	stored.ResourceVersion = "7"
 	stored.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType}
@@ -265,9 +265,9 @@ func TestServiceDeployment_SpecChangesRollOut(t *testing.T) {
 	}
 	for _, component := range svcComponents {
 		t.Run(component, func(t *testing.T) {
-			s := newSvcShop(t, nil)
+			s := newTestShop(t, nil)
 			b := s.ServiceDeployment(component)
-			dep := svcBuild(t, b).(*appsv1.Deployment)
+			dep := buildOnce(t, b).(*appsv1.Deployment)
 			dep.CreationTimestamp = metav1.Now()
 
 			spec := &s.Instance.Spec
