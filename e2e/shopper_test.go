@@ -412,7 +412,7 @@ func waitForIngress(t *testing.T, stack *devstack.Stack) *networkingv1.Ingress {
 // answers with the Ingress's nginx annotations.
 func checkCORS(t *testing.T, api shop, ing *networkingv1.Ingress) {
 	a := ing.Annotations
-	if a[devstack.AnnotationEnableCORS] != "true" {
+	if a[resource.AnnotationNginxEnableCORS] != "true" {
 		t.Fatalf("the sample's Ingress does not enable CORS: %v", a)
 	}
 	origin := "https://shop.example.com"
@@ -422,22 +422,22 @@ func checkCORS(t *testing.T, api shop, ing *networkingv1.Ingress) {
 		t.Fatalf("preflight: %d %s, want 204", r.status, r.text())
 	}
 	wantOrigin := origin
-	if strings.TrimSpace(a[devstack.AnnotationCORSOrigin]) == "*" {
+	if strings.TrimSpace(a[resource.AnnotationNginxCORSAllowOrigin]) == "*" {
 		wantOrigin = "*"
 	}
 	for header, want := range map[string]string{
 		"Access-Control-Allow-Origin":  wantOrigin,
-		"Access-Control-Allow-Methods": a[devstack.AnnotationCORSMethods],
-		"Access-Control-Allow-Headers": a[devstack.AnnotationCORSHeaders],
-		"Access-Control-Max-Age":       a[devstack.AnnotationCORSMaxAge],
+		"Access-Control-Allow-Methods": a[resource.AnnotationNginxCORSAllowMethods],
+		"Access-Control-Allow-Headers": a[resource.AnnotationNginxCORSAllowHeaders],
+		"Access-Control-Max-Age":       a[resource.AnnotationNginxCORSMaxAge],
 	} {
 		if got := r.header.Values(header); len(got) != 1 || got[0] != want {
 			t.Errorf("preflight %s = %q, want exactly [%q] (from the Ingress)", header, got, want)
 		}
 	}
 	creds := r.header.Get("Access-Control-Allow-Credentials")
-	if (a[devstack.AnnotationCORSCredentials] == "true") != (creds == "true") {
-		t.Errorf("Access-Control-Allow-Credentials = %q, annotation %q", creds, a[devstack.AnnotationCORSCredentials])
+	if (a[resource.AnnotationNginxCORSAllowCreds] == "true") != (creds == "true") {
+		t.Errorf("Access-Control-Allow-Credentials = %q, annotation %q", creds, a[resource.AnnotationNginxCORSAllowCreds])
 	}
 	// A plain request gets exactly one Allow-Origin: the services' own CORS is off.
 	r = api.do(http.MethodGet, "/items", "", nil, "Origin", origin)

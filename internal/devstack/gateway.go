@@ -14,21 +14,15 @@ import (
 	"strings"
 	"sync"
 
+	"littleecom.io/littleecom/internal/resource"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
-// The ingress-nginx annotations the gateway honours, with ingress-nginx's defaults.
+// ingress-nginx's defaults for the CORS annotations (resource.AnnotationNginx*) the gateway
+// honours.
 const (
-	annotationPrefix          = "nginx.ingress.kubernetes.io/"
-	AnnotationEnableCORS      = annotationPrefix + "enable-cors"
-	AnnotationCORSOrigin      = annotationPrefix + "cors-allow-origin"
-	AnnotationCORSMethods     = annotationPrefix + "cors-allow-methods"
-	AnnotationCORSHeaders     = annotationPrefix + "cors-allow-headers"
-	AnnotationCORSExpose      = annotationPrefix + "cors-expose-headers"
-	AnnotationCORSCredentials = annotationPrefix + "cors-allow-credentials"
-	AnnotationCORSMaxAge      = annotationPrefix + "cors-max-age"
-
 	nginxDefaultMethods = "GET, PUT, POST, DELETE, PATCH, OPTIONS"
 	nginxDefaultHeaders = "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization"
 	nginxDefaultMaxAge  = "1728000"
@@ -50,14 +44,14 @@ type corsPolicy struct {
 }
 
 func corsFromAnnotations(a map[string]string) corsPolicy {
-	p := corsPolicy{enabled: strings.EqualFold(strings.TrimSpace(a[AnnotationEnableCORS]), "true")}
+	p := corsPolicy{enabled: strings.EqualFold(strings.TrimSpace(a[resource.AnnotationNginxEnableCORS]), "true")}
 	get := func(key, def string) string {
 		if v := strings.TrimSpace(a[key]); v != "" {
 			return v
 		}
 		return def
 	}
-	for o := range strings.SplitSeq(get(AnnotationCORSOrigin, "*"), ",") {
+	for o := range strings.SplitSeq(get(resource.AnnotationNginxCORSAllowOrigin, "*"), ",") {
 		switch o = strings.ToLower(strings.TrimSpace(o)); o {
 		case "":
 		case "*":
@@ -66,11 +60,11 @@ func corsFromAnnotations(a map[string]string) corsPolicy {
 			p.origins = append(p.origins, o)
 		}
 	}
-	p.methods = get(AnnotationCORSMethods, nginxDefaultMethods)
-	p.headers = get(AnnotationCORSHeaders, nginxDefaultHeaders)
-	p.expose = get(AnnotationCORSExpose, "")
-	p.credentials, _ = strconv.ParseBool(get(AnnotationCORSCredentials, "true")) // ingress-nginx defaults to true
-	p.maxAge = get(AnnotationCORSMaxAge, nginxDefaultMaxAge)
+	p.methods = get(resource.AnnotationNginxCORSAllowMethods, nginxDefaultMethods)
+	p.headers = get(resource.AnnotationNginxCORSAllowHeaders, nginxDefaultHeaders)
+	p.expose = get(resource.AnnotationNginxCORSExposeHeaders, "")
+	p.credentials, _ = strconv.ParseBool(get(resource.AnnotationNginxCORSAllowCreds, "true")) // ingress-nginx defaults to true
+	p.maxAge = get(resource.AnnotationNginxCORSMaxAge, nginxDefaultMaxAge)
 	return p
 }
 

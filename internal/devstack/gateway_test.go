@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"littleecom.io/littleecom/internal/resource"
+
 	"littleecom.io/littleecom/internal/mailsink"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -40,12 +42,12 @@ func shopIngress(version string, annotations map[string]string) *networkingv1.In
 }
 
 var openCORS = map[string]string{
-	AnnotationEnableCORS:      "true",
-	AnnotationCORSOrigin:      "*",
-	AnnotationCORSMethods:     "GET, PUT, POST, DELETE, PATCH, OPTIONS",
-	AnnotationCORSHeaders:     "Content-Type, Authorization",
-	AnnotationCORSCredentials: "false",
-	AnnotationCORSMaxAge:      "600",
+	resource.AnnotationNginxEnableCORS:       "true",
+	resource.AnnotationNginxCORSAllowOrigin:  "*",
+	resource.AnnotationNginxCORSAllowMethods: "GET, PUT, POST, DELETE, PATCH, OPTIONS",
+	resource.AnnotationNginxCORSAllowHeaders: "Content-Type, Authorization",
+	resource.AnnotationNginxCORSAllowCreds:   "false",
+	resource.AnnotationNginxCORSMaxAge:       "600",
 }
 
 // upstream answers with its name and, like a service with its own CORS on, its own
@@ -171,9 +173,9 @@ func TestGateway_ReplacesUpstreamCORSWithExactlyOneOrigin(t *testing.T) {
 
 func TestGateway_OriginListAndCredentials(t *testing.T) {
 	ann := map[string]string{
-		AnnotationEnableCORS:      "true",
-		AnnotationCORSOrigin:      "https://shop.example.com, https://*.example.org",
-		AnnotationCORSCredentials: "true",
+		resource.AnnotationNginxEnableCORS:      "true",
+		resource.AnnotationNginxCORSAllowOrigin: "https://shop.example.com, https://*.example.org",
+		resource.AnnotationNginxCORSAllowCreds:  "true",
 	}
 	srv := newTestGateway(t, &fakeIngress{ing: shopIngress("1", ann)})
 	for _, origin := range []string{"https://shop.example.com", "https://a.example.org"} {

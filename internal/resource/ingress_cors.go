@@ -14,15 +14,17 @@ import (
 // ingress-nginx CORS annotations. The operator owns exactly these keys on its Ingress;
 // every other annotation (cert-manager, rewrites, a user's own) is left alone.
 const (
-	nginxAnnotationPrefix                 = "nginx.ingress.kubernetes.io/"
-	AnnotationNginxEnableCORS             = nginxAnnotationPrefix + "enable-cors"
-	AnnotationNginxCORSAllowOrigin        = nginxAnnotationPrefix + "cors-allow-origin"
-	AnnotationNginxCORSAllowMethods       = nginxAnnotationPrefix + "cors-allow-methods"
-	AnnotationNginxCORSAllowHeaders       = nginxAnnotationPrefix + "cors-allow-headers"
-	AnnotationNginxCORSAllowCreds         = nginxAnnotationPrefix + "cors-allow-credentials"
-	AnnotationNginxCORSMaxAge             = nginxAnnotationPrefix + "cors-max-age"
-	nginxListSeparator                    = ", "
-	gatewayMinCORSMaxAge            int32 = 1
+	nginxAnnotationPrefix           = "nginx.ingress.kubernetes.io/"
+	AnnotationNginxEnableCORS       = nginxAnnotationPrefix + "enable-cors"
+	AnnotationNginxCORSAllowOrigin  = nginxAnnotationPrefix + "cors-allow-origin"
+	AnnotationNginxCORSAllowMethods = nginxAnnotationPrefix + "cors-allow-methods"
+	AnnotationNginxCORSAllowHeaders = nginxAnnotationPrefix + "cors-allow-headers"
+	AnnotationNginxCORSAllowCreds   = nginxAnnotationPrefix + "cors-allow-credentials"
+	AnnotationNginxCORSMaxAge       = nginxAnnotationPrefix + "cors-max-age"
+	// AnnotationNginxCORSExposeHeaders is not rendered by the operator; the dev gateway honours it.
+	AnnotationNginxCORSExposeHeaders       = nginxAnnotationPrefix + "cors-expose-headers"
+	nginxListSeparator                     = ", "
+	gatewayMinCORSMaxAge             int32 = 1
 )
 
 // nginxCORSAnnotations are the keys the Ingress builder manages; one that the rendering
