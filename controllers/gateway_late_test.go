@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"littleecom.io/littleecom/internal/envtestbin"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -43,7 +45,7 @@ var _ = Describe("LittleEcom when the Gateway API CRDs are installed after the o
 		env = &envtest.Environment{
 			CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 			ErrorIfCRDPathMissing: true,
-			BinaryAssetsDirectory: envtestAssets(),
+			BinaryAssetsDirectory: envtestbin.Find(),
 		}
 		var err error
 		restCfg, err = env.Start()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/internal/envtestbin"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -54,7 +56,7 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: envtestAssets(),
+		BinaryAssetsDirectory: envtestbin.Find(),
 	}
 	var err error
 	cfg, err = testEnv.Start()
@@ -89,16 +91,6 @@ var _ = AfterSuite(func() {
 	doubles.closeAll()
 	Expect(testEnv.Stop()).To(Succeed())
 })
-
-// envtestAssets is where hack/build-envtest.sh put kube-apiserver and etcd; `make test`
-// also sets KUBEBUILDER_ASSETS, which envtest prefers.
-func envtestAssets() string {
-	matches, _ := filepath.Glob(filepath.Join("..", "bin", "k8s", "*"))
-	if len(matches) == 0 {
-		return ""
-	}
-	return matches[len(matches)-1]
-}
 
 // countingClient counts every write the reconciler makes, status writes included.
 type countingClient struct {

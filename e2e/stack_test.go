@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/internal/envtestbin"
+
 	"littleecom.io/littleecom/internal/devstack"
 )
 
@@ -49,11 +51,11 @@ func randomHex(n int) string {
 // startStackIn starts the stack with its data (etcd, FerretDB) in dataDir.
 func startStackIn(t *testing.T, dataDir string) (*devstack.Stack, *logBuffer, error) {
 	t.Helper()
-	root, err := devstack.FindRoot()
+	root, err := envtestbin.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if devstack.FindAssets(root) == "" {
+	if envtestbin.Assets(root) == "" {
 		t.Fatal("no kube-apiserver/etcd: run make envtest (or make test), or set KUBEBUILDER_ASSETS")
 	}
 	logs := &logBuffer{}

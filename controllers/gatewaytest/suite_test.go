@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/internal/envtestbin"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -66,7 +68,7 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases"), httpRoutes},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: envtestAssets(),
+		BinaryAssetsDirectory: envtestbin.Find(),
 	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -92,14 +94,6 @@ var _ = AfterSuite(func() {
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
 })
-
-func envtestAssets() string {
-	matches, _ := filepath.Glob(filepath.Join("..", "..", "bin", "k8s", "*"))
-	if len(matches) == 0 {
-		return ""
-	}
-	return matches[len(matches)-1]
-}
 
 func newNamespace() string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gw-"}}

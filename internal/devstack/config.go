@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
+
+	"littleecom.io/littleecom/internal/envtestbin"
 )
 
 // Environment variables the dev runner reads.
@@ -55,7 +55,7 @@ type Config struct {
 
 func (c *Config) defaults() error {
 	if c.Root == "" {
-		root, err := FindRoot()
+		root, err := envtestbin.Root()
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (c *Config) defaults() error {
 	}
 	c.DataDir = cmp.Or(c.DataDir, filepath.Join(c.Root, "bin", "dev"))
 	if c.Assets == "" {
-		c.Assets = FindAssets(c.Root)
+		c.Assets = envtestbin.Assets(c.Root)
 	}
 	if c.Assets == "" {
 		return errors.New("no kube-apiserver/etcd: run make envtest (hack/build-envtest.sh builds them into bin/k8s) or set KUBEBUILDER_ASSETS")
@@ -90,39 +90,4 @@ func (c *Config) defaults() error {
 	}
 	c.Timeout = cmp.Or(c.Timeout, 3*time.Minute)
 	return nil
-}
-
-// FindRoot walks up from the working directory to the directory holding go.mod.
-func FindRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// FindAssets returns KUBEBUILDER_ASSETS, or the newest bin/k8s/<version> holding both
-// binaries, or "".
-func FindAssets(root string) string {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir
-	}
-	matches, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*"))
-	for _, dir := range slices.Backward(matches) {
-		_, e1 := os.Stat(filepath.Join(dir, "kube-apiserver"))
-		_, e2 := os.Stat(filepath.Join(dir, "etcd"))
-		if e1 == nil && e2 == nil {
-			return dir
-		}
-	}
-	return ""
 }

@@ -9,13 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/internal/envtestbin"
+
 	"littleecom.io/littleecom/internal/mongors"
 )
 
 // failFast starts a stack that must fail before the control plane, and returns the error.
 func failFast(t *testing.T, cfg Config) error {
 	t.Helper()
-	root, err := FindRoot()
+	root, err := envtestbin.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

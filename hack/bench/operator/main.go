@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/envtestbin"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func main() {
 func run() error {
 	n := flag.Int("n", 50, "number of LittleEcoms, one per namespace")
 	manager := flag.String("manager", "bin/manager", "manager binary")
-	assets := flag.String("assets", os.Getenv("KUBEBUILDER_ASSETS"), "directory with kube-apiserver and etcd")
+	assets := flag.String("assets", envtestbin.Find(), "directory with kube-apiserver and etcd (default: KUBEBUILDER_ASSETS or bin/k8s)")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
