@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/utils/ptr"
+
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/resource"
 )
@@ -78,34 +80,29 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 
 // statefulSetCondition is True when every replica of the current revision is ready.
 func statefulSetCondition(sts *appsv1.StatefulSet, failure error) conditionStatus {
-	if failure != nil {
-		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
-	}
-	if sts == nil {
-		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
-	}
-	desired := int32(1)
-	if sts.Spec.Replicas != nil {
-		desired = *sts.Spec.Replicas
+	if sts == nil || failure != nil {
+		return absentOrFailed(failure)
 	}
 	s := sts.Status
-	return replicasCondition(desired, s.ReadyReplicas, s.UpdatedReplicas, s.ObservedGeneration >= sts.Generation)
+	return replicasCondition(ptr.Deref(sts.Spec.Replicas, 1), s.ReadyReplicas, s.UpdatedReplicas, s.ObservedGeneration >= sts.Generation)
 }
 
 // deploymentCondition is True when every replica of the current revision is available.
 func deploymentCondition(d *appsv1.Deployment, failure error) conditionStatus {
+	if d == nil || failure != nil {
+		return absentOrFailed(failure)
+	}
+	s := d.Status
+	return replicasCondition(ptr.Deref(d.Spec.Replicas, 1), s.AvailableReplicas, s.UpdatedReplicas, s.ObservedGeneration >= d.Generation)
+}
+
+// absentOrFailed is the condition of a workload the reconcile could not apply, or has not
+// created yet.
+func absentOrFailed(failure error) conditionStatus {
 	if failure != nil {
 		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonReconcileFailed, safeMessage(failure)}
 	}
-	if d == nil {
-		return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
-	}
-	desired := int32(1)
-	if d.Spec.Replicas != nil {
-		desired = *d.Spec.Replicas
-	}
-	s := d.Status
-	return replicasCondition(desired, s.AvailableReplicas, s.UpdatedReplicas, s.ObservedGeneration >= d.Generation)
+	return conditionStatus{metav1.ConditionUnknown, shopv1.ReasonProgressing, msgNotCreated}
 }
 
 func replicasCondition(desired, ready, updated int32, observed bool) conditionStatus {
