@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/util/retry"
@@ -27,9 +29,16 @@ const (
 // Optional builder that is disabled deletes its child instead (and returns nil).
 // Unchanged children are not written: CreateOrUpdate compares before and after Update.
 func (r *LittleEcomReconciler) apply(ctx context.Context, st *reconcileState, b resource.Builder) (client.Object, error) {
+	obj, _, err := r.applyOp(ctx, st, b)
+	return obj, err
+}
+
+// applyOp is apply that also says what it did (created, updated, unchanged).
+func (r *LittleEcomReconciler) applyOp(ctx context.Context, st *reconcileState, b resource.Builder) (
+	client.Object, controllerutil.OperationResult, error) {
 	owner := st.shop.Instance
 	if opt, ok := b.(resource.Optional); ok && !opt.Enabled() {
-		return nil, r.deleteChild(ctx, st, b.Build())
+		return nil, controllerutil.OperationResultNone, r.deleteChild(ctx, st, b.Build())
 	}
 	obj := b.Build()
 	kind := kindOf(obj)
@@ -43,7 +52,7 @@ func (r *LittleEcomReconciler) apply(ctx context.Context, st *reconcileState, b 
 	if err != nil {
 		r.Recorder.Eventf(owner, nil, corev1.EventTypeWarning, eventApplyFailed, "Apply",
 			"applying %s %s: %s", kind, obj.GetName(), safeMessage(err))
-		return nil, fmt.Errorf("applying %s %s: %w", kind, obj.GetName(), err)
+		return nil, op, fmt.Errorf("applying %s %s: %w", kind, obj.GetName(), err)
 	}
 	switch op {
 	case controllerutil.OperationResultCreated:
@@ -51,7 +60,7 @@ func (r *LittleEcomReconciler) apply(ctx context.Context, st *reconcileState, b 
 	case controllerutil.OperationResultUpdated:
 		r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, eventUpdated, "Update", "updated %s %s", kind, obj.GetName())
 	}
-	return obj, nil
+	return obj, op, nil
 }
 
 // deleteChild removes a child the spec no longer asks for; already gone is fine.
@@ -61,7 +70,7 @@ func (r *LittleEcomReconciler) deleteChild(ctx context.Context, st *reconcileSta
 	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if !metav1IsControlledBy(obj, owner) {
+	if !metav1.IsControlledBy(obj, owner) {
 		// Never delete what someone else made under our name.
 		return nil
 	}
@@ -72,15 +81,6 @@ func (r *LittleEcomReconciler) deleteChild(ctx context.Context, st *reconcileSta
 	}
 	r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, eventDeleted, "Delete", "deleted %s %s", kind, obj.GetName())
 	return nil
-}
-
-func metav1IsControlledBy(obj client.Object, owner client.Object) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller && ref.UID == owner.GetUID() {
-			return true
-		}
-	}
-	return false
 }
 
 // kindOf names a typed object's kind for messages; typed objects carry no TypeMeta.

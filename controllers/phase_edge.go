@@ -8,13 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
@@ -68,18 +68,12 @@ func (r *LittleEcomReconciler) reconcileEdge(ctx context.Context, st *reconcileS
 // reconcileIngress applies the Ingress and, when it creates it, records the one event that
 // says ingress-nginx is retired.
 func (r *LittleEcomReconciler) reconcileIngress(ctx context.Context, st *reconcileState) error {
-	b := st.shop.Ingress()
-	existed := true
-	if st.shop.IngressEnabled() {
-		err := r.Get(ctx, client.ObjectKeyFromObject(b.Build()), &networkingv1.Ingress{})
-		existed = !apierrors.IsNotFound(err)
-	}
-	obj, err := r.apply(ctx, st, b)
+	obj, op, err := r.applyOp(ctx, st, st.shop.Ingress())
 	if err != nil || obj == nil {
 		return err
 	}
 	st.edge.ingress = obj.(*networkingv1.Ingress)
-	if !existed {
+	if op == controllerutil.OperationResultCreated {
 		r.Recorder.Eventf(st.shop.Instance, obj, corev1.EventTypeWarning, eventIngressNginxRetired, "Create",
 			"%s; its annotations configure CORS on Ingress %s. Consider spec.gateway: "+
 				"the operator then creates a Gateway API HTTPRoute with a CORS filter",

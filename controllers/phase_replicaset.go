@@ -65,7 +65,7 @@ type replicaSetObservation struct {
 
 // usersEnsured remembers, per shop, a digest of the users last created successfully, so
 // users are written once per change (and once per operator start), not on every resync.
-var usersEnsured sync.Map // namespace/name -> digest
+var usersEnsured sync.Map // shop UID -> digest
 
 // mongoDBStatefulSetReplicas keeps the StatefulSet at the members the replica set still
 // has while a scale-down removes them: pods go only after they left the set.
@@ -118,7 +118,8 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	if err != nil {
 		return st.fail(shopv1.ConditionReplicaSetInitialized, err)
 	}
-	shopKey := shop.Namespace + "/" + shop.Name
+	// By UID: a shop deleted and created again under its name has a new replica set.
+	shopKey := string(shop.UID)
 	if last, ok := usersEnsured.Load(shopKey); !ok || last != digest {
 		desired.Users = users
 	}
@@ -162,7 +163,7 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 // waitingSince remembers, per shop, since when the replica set has been on its way in its
 // current phase (a condition's LastTransitionTime would not do: it moves only when the
 // status flips, so the wait for pods would count as waiting for a primary).
-var waitingSince sync.Map // namespace/name -> waitingPhase
+var waitingSince sync.Map // shop UID -> waitingPhase
 
 type waitingPhase struct {
 	phase mongors.Phase
@@ -215,24 +216,20 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 // serviceUsers are the least-privilege users of the services: readWrite on their own
 // database, nothing else. digest identifies the set of credentials without revealing them.
 func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileState) ([]mongors.User, string, error) {
-	dbs := []struct{ component, db string }{
-		{resource.ComponentBackend, contract.DatabaseBackend},
-		{resource.ComponentAuth, contract.DatabaseAuth},
-		{resource.ComponentNotifier, contract.DatabaseNotifier},
-	}
 	h := sha256.New()
-	users := make([]mongors.User, 0, len(dbs))
-	for _, d := range dbs {
-		data, err := r.secret(ctx, st, st.shop.Names.MongoDBUserSecret(d.component))
+	users := make([]mongors.User, 0, len(resource.ServiceComponents))
+	for _, component := range resource.ServiceComponents {
+		db := resource.DatabaseOf(component)
+		data, err := r.secret(ctx, st, st.shop.Names.MongoDBUserSecret(component))
 		if err != nil {
 			return nil, "", err
 		}
 		u := mongors.User{DB: "admin", Name: string(data[contract.SecretKeyUsername]),
 			Password: string(data[contract.SecretKeyPassword]),
-			Roles:    []mongors.Role{{Role: "readWrite", DB: d.db}}}
+			Roles:    []mongors.Role{{Role: "readWrite", DB: db}}}
 		users = append(users, u)
 		// A hash.Hash's Write never returns an error.
-		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, d.db)
+		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, db)
 	}
 	return users, hex.EncodeToString(h.Sum(nil)), nil
 }

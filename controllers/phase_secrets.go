@@ -24,11 +24,7 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 			s.Credentials(n.MongoDBRootSecret(), resource.ComponentMongoDB, "root")})
 	}
 	builders = append(builders, generated{shopv1.ConditionMongoDBReady, s.MongoDBKeyfile()})
-	for _, c := range []struct{ component, condition string }{
-		{resource.ComponentBackend, shopv1.ConditionBackendReady},
-		{resource.ComponentAuth, shopv1.ConditionAuthReady},
-		{resource.ComponentNotifier, shopv1.ConditionNotifierReady},
-	} {
+	for _, c := range serviceComponents {
 		builders = append(builders, generated{c.condition, s.Credentials(n.MongoDBUserSecret(c.component), c.component, c.component)})
 	}
 	if spec.RabbitMQ.CredentialsSecretRef == nil {

@@ -5,7 +5,11 @@
 // unchanged shop needs no write. Builders make no API calls.
 package resource
 
-import "fmt"
+import (
+	"fmt"
+
+	"littleecom.io/littleecom/internal/contract"
+)
 
 // Component names, used in object names and in the app.kubernetes.io/component label.
 const (
@@ -84,3 +88,20 @@ func (n Names) Ingress() string { return n.Instance }
 
 // ServiceAccount is the service account of the shop's pods (no API access).
 func (n Names) ServiceAccount() string { return n.Instance }
+
+// ServiceComponents are the shop's own services, in start order.
+var ServiceComponents = []string{ComponentAuth, ComponentBackend, ComponentNotifier}
+
+// DatabaseOf is the MongoDB database a service works in: its ConfigMap names it and its
+// user may read and write only there.
+func DatabaseOf(component string) string {
+	switch component {
+	case ComponentBackend:
+		return contract.DatabaseBackend
+	case ComponentAuth:
+		return contract.DatabaseAuth
+	case ComponentNotifier:
+		return contract.DatabaseNotifier
+	}
+	return ""
+}

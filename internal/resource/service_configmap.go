@@ -83,15 +83,14 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		contract.EnvMongoAuthSource: mongoAuthSource,
 	}
 	maps.Copy(env, s.corsEnv())
+	env[contract.EnvMongoDatabase] = DatabaseOf(component)
 	switch component {
 	case ComponentBackend:
-		env[contract.EnvMongoDatabase] = contract.DatabaseBackend
 		env[contract.EnvAMQPURL] = s.RabbitMQURL()
 		env[contract.EnvAuthJWKSURL] = s.AuthJWKSURL()
 		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
 	case ComponentAuth:
-		env[contract.EnvMongoDatabase] = contract.DatabaseAuth
 		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
 		env[contract.EnvAuthAccessTokenTTL] = durationOr(spec.Auth.AccessTokenTTL, defaultAccessTokenTTL)
@@ -101,7 +100,6 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		env[contract.EnvTrustedProxies] = strings.Join(spec.Auth.TrustedProxies, ",")
 	case ComponentNotifier:
 		smtp := spec.Notifier.SMTP
-		env[contract.EnvMongoDatabase] = contract.DatabaseNotifier
 		env[contract.EnvAMQPURL] = s.RabbitMQURL()
 		// An empty host is meaningful: no relay configured, the notifier keeps events queued.
 		env[contract.EnvSMTPHost] = smtp.Host

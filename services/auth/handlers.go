@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
 
-	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/problem"
 )
@@ -251,7 +249,7 @@ func (s *Service) jwks(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
-	health.Handler(map[string]func(context.Context) error{"mongodb": s.ready}).ServeHTTP(w, r)
+	s.readiness.ServeHTTP(w, r)
 }
 
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/crypto/bcrypt"
 
+	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
@@ -19,13 +20,13 @@ import (
 
 // Service is the auth HTTP service.
 type Service struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *store
-	signer   *tokens.Signer
-	verifier *tokens.Verifier
-	metrics  *metrics.Metrics
-	ready    func(context.Context) error
+	cfg       Config
+	log       *slog.Logger
+	store     *store
+	signer    *tokens.Signer
+	verifier  *tokens.Verifier
+	metrics   *metrics.Metrics
+	readiness http.Handler // /readyz, built once
 
 	ttlIndexes bool
 
@@ -69,7 +70,7 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 		signer:     signer,
 		verifier:   tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
 		metrics:    metrics.New("auth"),
-		ready:      mongox.Ping(client),
+		readiness:  health.Handler(map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
 		byEmail:    newLimiter(cfg.SignInPerMinute, time.Minute),
 		byIP:       newLimiter(cfg.SignInPerMinute, time.Minute),
 		dummyHash:  dummy,

@@ -62,11 +62,14 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 
 // ListOrders returns a page of the buyer's orders, oldest item first.
 func (s *Store) ListOrders(ctx context.Context, buyerEmail string, p Page) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, p.filter(bson.D{{Key: fieldBuyerEmail, Value: buyerEmail}}), p.findOptions())
-	if err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	orders, err := decodeAll[Order](ctx, cur)
+	// Through the read gate, like every other read (FerretDB answers reads from scans).
+	orders, err := read(ctx, s, func() ([]Order, error) {
+		cur, err := s.orders.Find(ctx, p.filter(bson.D{{Key: fieldBuyerEmail, Value: buyerEmail}}), p.findOptions())
+		if err != nil {
+			return nil, err
+		}
+		return decodeAll[Order](ctx, cur)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}

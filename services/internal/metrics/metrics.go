@@ -27,6 +27,8 @@ type Metrics struct {
 	EventsConsumed  *prometheus.CounterVec // labels: event
 	EventsFailed    *prometheus.CounterVec // labels: event
 	EmailsSent      prometheus.Counter
+
+	handler http.Handler
 }
 
 // namespace prefixes every series the shop exports.
@@ -72,13 +74,13 @@ func New(service string) *Metrics {
 		m.EventsFailed, m.EmailsSent,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Built once: promhttp registers its own error counter in the registry it serves.
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	return m
 }
 
 // Handler serves the registry in the Prometheus exposition format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
-}
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Pattern is the usual routePattern: the ServeMux pattern the request matched (r.Pattern,
 // Go 1.22+), so that ids in paths do not explode the label's cardinality. Unmatched requests
