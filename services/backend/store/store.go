@@ -91,11 +91,6 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	return s.startCheckpoint(ctx)
 }
 
-// Ping checks that the database answers, for /readyz.
-func (s *Store) Ping(ctx context.Context) error {
-	return s.items.Database().Client().Ping(ctx, nil)
-}
-
 // Page selects a slice of a listing ordered by id: the items after After (zero: from the
 // start), at most Limit of them.
 type Page struct {

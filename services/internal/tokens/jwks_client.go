@@ -66,17 +66,6 @@ func (c *JWKSClient) Key(ctx context.Context, kid string) (ed25519.PublicKey, er
 	return nil, fmt.Errorf("kid %q: %w", kid, ErrUnknownKey)
 }
 
-// Refresh fetches the key set now (e.g. at start, to fail readiness early).
-func (c *JWKSClient) Refresh(ctx context.Context) error {
-	c.fetchMu.Lock()
-	defer c.fetchMu.Unlock()
-	err := c.fetch(ctx)
-	c.mu.Lock()
-	c.lastErr = err
-	c.mu.Unlock()
-	return err
-}
-
 func (c *JWKSClient) refresh(ctx context.Context) error {
 	c.fetchMu.Lock()
 	defer c.fetchMu.Unlock()

@@ -134,12 +134,3 @@ func BearerToken(r *http.Request) string {
 	}
 	return h
 }
-
-// Authenticate verifies the request's bearer token.
-func (v *Verifier) Authenticate(r *http.Request) (*Claims, error) {
-	tok := BearerToken(r)
-	if tok == "" {
-		return nil, problem.Unauthorizedf("missing bearer token")
-	}
-	return v.Verify(r.Context(), tok)
-}

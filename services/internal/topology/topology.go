@@ -97,16 +97,6 @@ func RetryQueueBindingArgs(d time.Duration) amqp.Table {
 	return amqp.Table{contract.ArgMatch: "all", RetryHeader: RetryQueueName(d)}
 }
 
-// RetryQueues lists the retry queue names for opts, shortest delay first.
-func RetryQueues(opts Options) []string {
-	delays := opts.delays()
-	names := make([]string, 0, len(delays))
-	for _, d := range delays {
-		names = append(names, RetryQueueName(d))
-	}
-	return names
-}
-
 // Declare declares the whole topology with the default retry delays. Declarations are
 // idempotent: calling it on every start, from several services, changes nothing once it
 // exists with the same arguments.
