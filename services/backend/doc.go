@@ -14,5 +14,5 @@
 //     replica unready: a deliberate choice to surface it, worth revisiting if it hurts.
 //
 // Under load, identical listing requests share one query (coalesce.go) and verified tokens
-// are remembered until they expire (tokencache.go); docs/performance-backend.md has figures.
+// are remembered until they expire (tokens.Verifier's cache); docs/performance-backend.md has figures.
 package backend

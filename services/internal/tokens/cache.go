@@ -12,7 +12,8 @@ const DefaultCacheSize = 10000
 // verifiedCache remembers tokens that passed verification until they expire. A client sends
 // the same access token with every request for its whole lifetime, and the signature check
 // dominates the CPU cost of an authenticated request; a map lookup replaces it. Only
-// successes are cached, so a refused token is checked afresh every time.
+// successes are cached, so a refused token is checked afresh every time. A token signed
+// with a key auth later withdraws stays trusted until it expires (the access-token TTL).
 type verifiedCache struct {
 	max int
 
