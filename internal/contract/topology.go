@@ -2,12 +2,10 @@ package contract
 
 import "time"
 
-// The broker topology as data, for the operator's definitions.json. The services declare the
-// same topology at start (services/internal/topology, which the operator cannot import: it is
-// internal to services/). RabbitMQ refuses a declaration whose type, durability or arguments
-// differ from the existing object's with PRECONDITION_FAILED, so both sides must produce
-// exactly what is below; topology.go in services/internal/topology is the reference this
-// table was written from, and a change to one is a change to both.
+// The broker topology as data: the operator renders its definitions.json from it and the
+// services declare it at start (services/internal/topology). RabbitMQ refuses a declaration
+// whose type, durability or arguments differ from the existing object's with
+// PRECONDITION_FAILED, so both sides take it from here.
 //
 //	ecom-exchange (topic)        ecom.item.add -> ecom-queue-item-added  {x-dead-letter-exchange: ecom-dlx}
 //	                             ecom.item.buy -> ecom-queue-item-bought {x-dead-letter-exchange: ecom-dlx}
@@ -67,7 +65,11 @@ type Topology struct {
 
 // ShopTopology returns the topology with the default RetryDelays. Each call returns fresh
 // maps and slices, so callers may modify what they get.
-func ShopTopology() Topology {
+func ShopTopology() Topology { return TopologyWith(RetryDelays) }
+
+// TopologyWith is the topology with other retry delays (tests use short ones). The
+// dead-letter queue comes first, so a work queue never dead-letters into nothing.
+func TopologyWith(retryDelays []time.Duration) Topology {
 	t := Topology{
 		Exchanges: []TopologyExchange{
 			{Name: Exchange, Kind: ExchangeKindTopic},
@@ -86,7 +88,7 @@ func ShopTopology() Topology {
 		}})
 		t.Bindings = append(t.Bindings, TopologyBinding{Exchange: Exchange, Queue: w.queue, RoutingKey: w.key})
 	}
-	for _, d := range RetryDelays {
+	for _, d := range retryDelays {
 		name := RetryQueueName(d)
 		t.Queues = append(t.Queues, TopologyQueue{Name: name, Arguments: map[string]any{
 			ArgMessageTTL:         int64(d / time.Millisecond),

@@ -24,9 +24,8 @@
 // The retry exchange is a headers exchange so that a retry can keep its original routing key
 // (needed for the way back) while the header RetryHeader picks the delay queue.
 //
-// The operator cannot import this package (it is internal to services/), so
-// contract.ShopTopology holds the same topology as data for its definitions.json; a test here
-// fails when the two disagree.
+// The topology itself is data in internal/contract (TopologyWith), which the operator's
+// definitions.json is rendered from too, so both sides declare the same arguments.
 package topology
 
 import (
@@ -102,43 +101,23 @@ func RetryQueueBindingArgs(d time.Duration) amqp.Table {
 // exists with the same arguments.
 func Declare(ch *amqp.Channel) error { return DeclareWith(ch, Options{}) }
 
-// DeclareWith is Declare with other retry delays.
+// DeclareWith is Declare with other retry delays. What it declares is
+// contract.TopologyWith, the same data the operator's definitions.json is rendered from.
 func DeclareWith(ch *amqp.Channel, opts Options) error {
-	exchanges := []struct{ name, kind string }{
-		{contract.Exchange, amqp.ExchangeTopic},
-		{contract.DeadLetterExchange, amqp.ExchangeFanout},
-		{contract.RetryExchange, amqp.ExchangeHeaders},
-	}
-	for _, e := range exchanges {
-		if err := ch.ExchangeDeclare(e.name, e.kind, true, false, false, false, nil); err != nil {
-			return fmt.Errorf("declare exchange %s: %w", e.name, err)
+	t := contract.TopologyWith(opts.delays())
+	for _, e := range t.Exchanges {
+		if err := ch.ExchangeDeclare(e.Name, e.Kind, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("declare exchange %s: %w", e.Name, err)
 		}
 	}
-
-	// The dead-letter queue first, so that a work queue never dead-letters into nothing.
-	if _, err := ch.QueueDeclare(contract.QueueDeadLetter, true, false, false, false, nil); err != nil {
-		return fmt.Errorf("declare queue %s: %w", contract.QueueDeadLetter, err)
-	}
-	if err := ch.QueueBind(contract.QueueDeadLetter, "", contract.DeadLetterExchange, false, nil); err != nil {
-		return fmt.Errorf("bind queue %s: %w", contract.QueueDeadLetter, err)
-	}
-
-	for _, b := range WorkQueues {
-		if _, err := ch.QueueDeclare(b.Queue, true, false, false, false, QueueArgs(b.Queue)); err != nil {
-			return fmt.Errorf("declare queue %s: %w", b.Queue, err)
-		}
-		if err := ch.QueueBind(b.Queue, b.RoutingKey, contract.Exchange, false, nil); err != nil {
-			return fmt.Errorf("bind queue %s to %s: %w", b.Queue, b.RoutingKey, err)
+	for _, q := range t.Queues {
+		if _, err := ch.QueueDeclare(q.Name, true, false, false, false, amqp.Table(q.Arguments)); err != nil {
+			return fmt.Errorf("declare queue %s: %w", q.Name, err)
 		}
 	}
-
-	for _, d := range opts.delays() {
-		name := RetryQueueName(d)
-		if _, err := ch.QueueDeclare(name, true, false, false, false, RetryQueueArgs(d)); err != nil {
-			return fmt.Errorf("declare queue %s: %w", name, err)
-		}
-		if err := ch.QueueBind(name, "", contract.RetryExchange, false, RetryQueueBindingArgs(d)); err != nil {
-			return fmt.Errorf("bind queue %s: %w", name, err)
+	for _, b := range t.Bindings {
+		if err := ch.QueueBind(b.Queue, b.RoutingKey, b.Exchange, false, amqp.Table(b.Arguments)); err != nil {
+			return fmt.Errorf("bind queue %s to %s: %w", b.Queue, b.Exchange, err)
 		}
 	}
 	return nil
@@ -172,43 +151,31 @@ func Ensure(conn *amqp.Connection, opts Options) error {
 
 // firstMissing names the first exchange or queue that does not exist, or "" when all do.
 func firstMissing(conn *amqp.Connection, opts Options) (string, error) {
-	type check struct {
-		name     string
-		exchange bool
-		kind     string
-		args     amqp.Table
-	}
-	delays := opts.delays()
-	checks := make([]check, 0, 4+len(WorkQueues)+len(delays))
-	checks = append(checks,
-		check{contract.Exchange, true, amqp.ExchangeTopic, nil},
-		check{contract.DeadLetterExchange, true, amqp.ExchangeFanout, nil},
-		check{contract.RetryExchange, true, amqp.ExchangeHeaders, nil},
-		check{contract.QueueDeadLetter, false, "", nil},
-	)
-	for _, b := range WorkQueues {
-		checks = append(checks, check{b.Queue, false, "", QueueArgs(b.Queue)})
-	}
-	for _, d := range delays {
-		checks = append(checks, check{RetryQueueName(d), false, "", RetryQueueArgs(d)})
-	}
+	t := contract.TopologyWith(opts.delays())
 	ch, err := conn.Channel()
 	if err != nil {
 		return "", fmt.Errorf("open channel: %w", err)
 	}
 	defer func() { _ = ch.Close() }()
-	for _, c := range checks {
-		if c.exchange {
-			err = ch.ExchangeDeclarePassive(c.name, c.kind, true, false, false, false, nil)
-		} else {
-			_, err = ch.QueueDeclarePassive(c.name, true, false, false, false, c.args)
-		}
+	check := func(name string, err error) (string, error) {
 		var amqpErr *amqp.Error
 		if errors.As(err, &amqpErr) && amqpErr.Code == amqp.NotFound {
-			return c.name, nil // the broker closed this channel; Ensure opens another
+			return name, nil // the broker closed this channel; Ensure opens another
 		}
 		if err != nil {
-			return "", fmt.Errorf("check %s: %w", c.name, err)
+			return "", fmt.Errorf("check %s: %w", name, err)
+		}
+		return "", nil
+	}
+	for _, e := range t.Exchanges {
+		if missing, err := check(e.Name, ch.ExchangeDeclarePassive(e.Name, e.Kind, true, false, false, false, nil)); missing != "" || err != nil {
+			return missing, err
+		}
+	}
+	for _, q := range t.Queues {
+		_, qerr := ch.QueueDeclarePassive(q.Name, true, false, false, false, amqp.Table(q.Arguments))
+		if missing, err := check(q.Name, qerr); missing != "" || err != nil {
+			return missing, err
 		}
 	}
 	return "", nil
