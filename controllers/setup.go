@@ -3,6 +3,12 @@ package controllers
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	shopv1 "littleecom.io/littleecom/api/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -42,4 +48,14 @@ func Setup(mgr ctrl.Manager, replicaSet ReplicaSetManager) (*LittleEcomReconcile
 		return nil, fmt.Errorf("setting up the LittleEcom controller: %w", err)
 	}
 	return r, nil
+}
+
+// NewScheme is the operator's scheme: Kubernetes' types, LittleEcom, and the Gateway API
+// (registered always; whether its CRDs are installed is found out at setup).
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(shopv1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
+	return scheme
 }

@@ -10,17 +10,12 @@ import (
 	// Auth plugins for kubeconfigs of managed clusters (exec, OIDC, ...).
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/controllers"
 )
 
@@ -50,10 +45,7 @@ func run() error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(shopv1.AddToScheme(scheme))
-	utilruntime.Must(gatewayv1.Install(scheme))
+	scheme := controllers.NewScheme()
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {

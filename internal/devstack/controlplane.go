@@ -14,33 +14,18 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/controllers"
 	"littleecom.io/littleecom/internal/resource"
 )
-
-// newScheme is the operator's scheme.
-func newScheme() *runtime.Scheme {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(shopv1.AddToScheme(scheme))
-	// As cmd/manager: the operator finds out itself whether the Gateway API CRDs are there
-	// (in make dev they are not, as in a cluster without them).
-	utilruntime.Must(gatewayv1.Install(scheme))
-	return scheme
-}
 
 // startControlPlane runs kube-apiserver and etcd (envtest) with etcd's data under the data
 // directory, installs the CRDs and writes a kubeconfig.
@@ -67,7 +52,7 @@ func (s *Stack) startControlPlane() error {
 			LastLines: append(s.writer("apiserver").Tail(), s.writer("etcd").Tail()...)}
 	}
 	s.restConfig = cfg
-	if s.client, err = client.New(cfg, client.Options{Scheme: newScheme()}); err != nil {
+	if s.client, err = client.New(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
 		return err
 	}
 	s.kubeconfig = filepath.Join(s.cfg.DataDir, "kubeconfig")
@@ -83,7 +68,7 @@ func (s *Stack) startControlPlane() error {
 func (s *Stack) startOperator() error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(s.writer("operator")), zap.ConsoleEncoder()))
 	mgr, err := ctrl.NewManager(s.restConfig, ctrl.Options{
-		Scheme:                 newScheme(),
+		Scheme:                 controllers.NewScheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  controllers.CacheOptions(),

@@ -56,7 +56,10 @@ func ConfigFromEnv() (Config, error) {
 		cfg.SMTP.Host = ""
 		cfg.NoRelay = true
 	}
-	return cfg, cfg.validate()
+	// validate also fills in defaults: run it before cfg is read for the return (Go leaves
+	// the order of `return cfg, cfg.validate()` unspecified).
+	err = cfg.validate()
+	return cfg, err
 }
 
 // LogValue lists the settings for the start-up log, without secrets.
