@@ -70,7 +70,7 @@ var usersEnsured sync.Map // shop UID -> digest
 // mongoDBStatefulSetReplicas keeps the StatefulSet at the members the replica set still
 // has while a scale-down removes them: pods go only after they left the set.
 func mongoDBStatefulSetReplicas(shop *shopv1.LittleEcom) *int32 {
-	desired := ptr.Deref(shop.Spec.MongoDB.Replicas, 3)
+	desired := resource.MongoDBReplicas(shop.Spec.MongoDB)
 	if members := int32(len(shop.Status.MongoDB.Members)); shop.Status.MongoDB.Initialized && members > desired {
 		return new(members)
 	}
@@ -110,7 +110,7 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	desired := mongors.Desired{
 		Topology: mongors.Topology{Name: shop.Name, Namespace: shop.Namespace,
 			ReplicaSet: shop.Spec.MongoDB.ReplicaSetName},
-		Members:      int(ptr.Deref(shop.Spec.MongoDB.Replicas, 3)),
+		Members:      int(resource.MongoDBReplicas(shop.Spec.MongoDB)),
 		PrimaryWait:  replicaSetPrimaryWait,
 		PollInterval: 250 * time.Millisecond,
 	}

@@ -3,6 +3,8 @@ package resource
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+	shopv1 "littleecom.io/littleecom/api/v1"
 )
 
 // The API server applies the CRD defaults; these mirror them for objects that were built in
@@ -37,3 +39,6 @@ func resourcesOr(r corev1.ResourceRequirements, cpu, memory, memoryLimit string)
 		},
 	}
 }
+
+// MongoDBReplicas is spec.mongodb.replicas, or its default: the replica set's member count.
+func MongoDBReplicas(spec shopv1.MongoDBSpec) int32 { return ptr.Deref(spec.Replicas, 3) }

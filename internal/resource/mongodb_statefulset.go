@@ -49,7 +49,7 @@ func (b *MongoDBStatefulSetBuilder) Update(obj client.Object) error {
 	if err := s.setOwnerAndLabels(sts, ComponentMongoDB); err != nil {
 		return err
 	}
-	sts.Spec.Replicas = replicasOr(spec.Replicas, 3)
+	sts.Spec.Replicas = new(MongoDBReplicas(spec))
 	if s.MongoDBStatefulSetReplicas != nil {
 		sts.Spec.Replicas = new(*s.MongoDBStatefulSetReplicas)
 	}

@@ -146,7 +146,7 @@ func (s *Shop) EdgeAnswersCORS() bool {
 // name and the auth source. It holds no credentials; those come from the user Secrets.
 func (s *Shop) MongoDBURI() string {
 	spec := s.Instance.Spec.MongoDB
-	members := int(*replicasOr(spec.Replicas, 3))
+	members := int(MongoDBReplicas(spec))
 	hosts := make([]string, members)
 	for i := range hosts {
 		hosts[i] = s.Names.MongoDBMemberHost(i)
