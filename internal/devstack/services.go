@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,22 +22,15 @@ import (
 
 // serviceComponents are the shop's services in start order: backend verifies tokens with
 // auth's keys, so auth comes first.
-var serviceComponents = []string{resource.ComponentAuth, resource.ComponentBackend, resource.ComponentNotifier}
+var serviceComponents = resource.ServiceComponents
 
 // probes are the kubelet's health checks of every stand-in, by workload name.
 func (s *Stack) probes() map[string]func(context.Context) bool {
 	n := s.names()
 	httpc := &http.Client{Timeout: 2 * time.Second}
 	probes := map[string]func(context.Context) bool{
-		n.MongoDB(): func(ctx context.Context) bool { return s.rs.ping(ctx) == nil },
-		n.RabbitMQ(): func(ctx context.Context) bool {
-			d := net.Dialer{Timeout: time.Second}
-			c, err := d.DialContext(ctx, "tcp", s.cfg.AMQPAddr)
-			if err == nil {
-				_ = c.Close()
-			}
-			return err == nil
-		},
+		n.MongoDB():  func(ctx context.Context) bool { return s.rs.ping(ctx) == nil },
+		n.RabbitMQ(): func(ctx context.Context) bool { return s.broker.check(ctx) == nil },
 	}
 	for _, c := range serviceComponents {
 		probes[n.Service(c)] = func(ctx context.Context) bool {
