@@ -6,12 +6,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -331,6 +333,43 @@ func TestShopper(t *testing.T) {
 		id := api.expect(api.do(http.MethodPost, "/item", seller.token, map[string]any{"name": "desk " + run, "price": 40}),
 			"add", http.StatusCreated).text()
 		decode(t, api.expect(api.do(http.MethodGet, "/item/"+id, "", nil), "read", http.StatusOK), &kept)
+	})
+
+	t.Run("a component that dies is named, with its last log lines", func(t *testing.T) {
+		// The notifier may still be rolling out the previous subtest's change: kill the one
+		// that has answered /readyz twice, half a second apart, under the same pid.
+		pid, seen := 0, 0
+		for deadline := time.Now().Add(30 * time.Second); seen < 2; time.Sleep(500 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the notifier did not settle")
+			}
+			p := stack.PIDs()["notifier"]
+			resp, err := http.Get("http://" + stack.Addrs()["notifier"] + "/readyz")
+			ok := err == nil && resp.StatusCode == http.StatusOK
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			switch {
+			case !ok || p == 0:
+				pid, seen = 0, 0
+			case p == pid:
+				seen++
+			default:
+				pid, seen = p, 1
+			}
+		}
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil { // its process group
+			t.Fatal(err)
+		}
+		select {
+		case err := <-stack.Failed():
+			var ce *devstack.ComponentError
+			if !errors.As(err, &ce) || ce.Component != "notifier" || len(ce.LastLines) == 0 {
+				t.Fatalf("Failed() = %v, want the notifier named with its last log lines", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the dead notifier was not reported")
+		}
 	})
 
 	t.Run("stopping leaves nothing running", func(t *testing.T) {
