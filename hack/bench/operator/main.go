@@ -186,7 +186,8 @@ type writeSnapshot struct {
 }
 
 func (s writeSnapshot) String() string {
-	kinds := []string{"littleecoms", "statefulsets", "deployments", "services", "secrets", "configmaps", "serviceaccounts"}
+	kinds := []string{"littleecoms", "statefulsets", "deployments", "services", "secrets", "configmaps", "serviceaccounts",
+		"ingresses", "networkpolicies", "poddisruptionbudgets"}
 	parts := make([]string, 0, len(kinds))
 	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("%s %d", k, s.byKind[k]))
@@ -222,6 +223,9 @@ func (w *writeCounter) start(ctx context.Context, dyn dynamic.Interface) error {
 		{Version: "v1", Resource: "secrets"},
 		{Version: "v1", Resource: "configmaps"},
 		{Version: "v1", Resource: "serviceaccounts"},
+		{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
+		{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"},
+		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
 	}
 	for _, gvr := range resources {
 		count := &atomic.Int64{}
