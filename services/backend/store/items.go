@@ -32,15 +32,11 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
-	res, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.items.InsertOne(ctx, newItemDoc(&it)) })
+	id, err := s.itemInserts.insert(ctx, newItemDoc(&it))
 	if err != nil {
 		// Even when the outcome is unknown (a timeout), nothing is lost: if the server did
 		// write the item, the event is in it and the relay's recovery publishes it.
 		return Item{}, fmt.Errorf("insert item: %w", err)
-	}
-	id, ok := res.InsertedID.(bson.ObjectID)
-	if !ok {
-		return Item{}, fmt.Errorf("insert item: id %v is not an ObjectID", res.InsertedID)
 	}
 	it.ID = id
 	// Encoding cannot fail for a finite price (checked above); if it did, the item is

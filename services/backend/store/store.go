@@ -37,6 +37,9 @@ type Store struct {
 	// writes, when set, queues database writes (see gate.go).
 	writes chan struct{}
 	reads  chan struct{}
+
+	// itemInserts sends new items by group commit (see insertbatch.go).
+	itemInserts *insertBatcher
 }
 
 // Option configures a Store.
@@ -62,7 +65,13 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	s.itemInserts = &insertBatcher{send: unorderedInsert(s.items, s.writeInsert)}
 	return s
+}
+
+// writeInsert runs an insert command through the write gate.
+func (s *Store) writeInsert(ctx context.Context, op func() (*mongo.InsertManyResult, error)) (*mongo.InsertManyResult, error) {
+	return write(ctx, s, op)
 }
 
 // EnsureIndexes creates the indexes the queries need and, the first time, the relay's
