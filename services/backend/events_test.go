@@ -3,9 +3,11 @@ package backend_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +67,65 @@ func TestEvents_OnePerSuccessfulWriteNoneForFailures(t *testing.T) {
 		return strings.Contains(s.Do("GET", "/metrics", "", "").Body,
 			`littleecom_events_published_total{event="ecom.item.buy",service="backend"} 1`)
 	}, "metrics count the buy event")
+}
+
+// Items added at the same moment share insert commands (group commit, store/insertbatch.go):
+// each request still gets its own item, and each item exactly one add event.
+func TestEvents_ConcurrentAddsEachGetTheirItemAndOneEvent(t *testing.T) {
+	s := newShop(t)
+	const sellers = 64
+	tokens := make([]string, sellers)
+	for i := range tokens {
+		tokens[i] = s.Token(fmt.Sprintf("seller%d@example.com", i))
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		idsOf = map[string]string{} // item id -> name
+		bad   []string
+	)
+	start := make(chan struct{})
+	for i := range sellers {
+		wg.Go(func() {
+			<-start
+			name := fmt.Sprintf("item %d", i)
+			r := s.Do("POST", "/item", tokens[i], fmt.Sprintf(`{"name":%q,"price":%d}`, name, i+1))
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status != http.StatusCreated {
+				bad = append(bad, fmt.Sprintf("%s: %d %s", name, r.Status, r.Body))
+				return
+			}
+			if prev, dup := idsOf[r.Body]; dup {
+				bad = append(bad, fmt.Sprintf("%s and %s both got id %s", prev, name, r.Body))
+			}
+			idsOf[r.Body] = name
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Fatalf("adds failed: %v", bad)
+	}
+	for id, name := range idsOf {
+		r := s.Do("GET", "/item/"+id, "", "")
+		var it struct{ Name string }
+		if err := json.Unmarshal([]byte(r.Body), &it); err != nil || it.Name != name {
+			t.Fatalf("GET /item/%s = %d %s, want %q", id, r.Status, r.Body, name)
+		}
+	}
+	added := backendtest.Drain(t, s.AMQPURL, contract.QueueItemAdded, sellers, 10*time.Second)
+	seen := map[string]bool{}
+	for _, m := range added {
+		e := m.Event
+		if idsOf[e.ItemID] != e.Item || seen[e.ItemID] {
+			t.Fatalf("add event %+v: not the item's, or a second one for it", e)
+		}
+		seen[e.ItemID] = true
+	}
+	if len(seen) != sellers {
+		t.Fatalf("%d add events for %d items", len(seen), sellers)
+	}
 }
 
 func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
