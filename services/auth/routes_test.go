@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/services/internal/mongox"
+
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/tokens"
 )
@@ -203,13 +205,16 @@ func TestPurgeExpired(t *testing.T) {
 	if e.svc.ttlIndexes {
 		t.Log("server has TTL indexes; testing the purge anyway")
 	}
-	if err := e.svc.store.purgeExpired(ctx, time.Now()); err != nil {
+	purgeAt := func(now time.Time) error {
+		return mongox.Purger{Sets: e.svc.store.expiring(), Now: func() time.Time { return now }}.Purge(ctx)
+	}
+	if err := purgeAt(time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != nil {
 		t.Fatalf("live token purged: %v", err)
 	}
-	if err := e.svc.store.purgeExpired(ctx, time.Now().Add(721*time.Hour)); err != nil {
+	if err := purgeAt(time.Now().Add(721 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != errNotFound {

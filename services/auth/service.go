@@ -98,20 +98,7 @@ func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration) {
 	if s.ttlIndexes {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, time.Minute)
-			if err := s.store.purgeExpired(pctx, s.now().UTC()); err != nil {
-				s.log.Warn("purge expired refresh tokens", "error", err)
-			}
-			cancel()
-		}
-	}
+	mongox.Purger{Sets: s.store.expiring(), Now: func() time.Time { return s.now() }}.Run(ctx, interval, s.log)
 }
 
 // Signer returns the token signer (for tests and tools that need the public key).

@@ -75,7 +75,7 @@ func newStore(db *mongo.Database) *store {
 
 // ensureIndexes creates the indexes the service relies on; it is idempotent, so every
 // replica runs it at start. It reports whether the server supports TTL indexes: FerretDB v1
-// does not, and then the service purges expired documents itself (purgeExpired).
+// does not, and then the service purges expired documents itself (PurgeLoop).
 func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error) {
 	sets := []struct {
 		coll   *mongo.Collection
@@ -100,41 +100,23 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 		}
 	}
 	ttlSupported = true
-	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
-		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys:    bson.D{{Key: fieldExpiresAt, Value: 1}},
-			Options: options.Index().SetExpireAfterSeconds(0).SetName("expires_at_ttl"),
-		})
-		var ce mongo.CommandError
-		switch {
-		case errors.As(err, &ce) && (ce.Code == codeNotImplemented || ce.Name == "NotImplemented"):
-			ttlSupported = false
-			// A plain index still makes the purge cheap.
-			if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-				Keys: bson.D{{Key: fieldExpiresAt, Value: 1}}, Options: options.Index().SetName("expires_at"),
-			}); err != nil {
-				return false, fmt.Errorf("create expiry index on %s: %w", coll.Name(), err)
-			}
-		case err != nil:
-			return false, fmt.Errorf("create TTL index on %s: %w", coll.Name(), err)
+	for _, e := range s.expiring() {
+		ttl, err := mongox.EnsureExpiry(ctx, e.Coll, e.Field, e.After)
+		if err != nil {
+			return false, err
 		}
+		ttlSupported = ttlSupported && ttl
 	}
 	return ttlSupported, nil
 }
 
-// codeNotImplemented is the server's error code for an unsupported feature.
-const codeNotImplemented = 238
-
-// purgeExpired deletes expired refresh tokens and revocation records, the TTL index's job
-// where the server has none.
-func (s *store) purgeExpired(ctx context.Context, now time.Time) error {
-	filter := bson.D{{Key: fieldExpiresAt, Value: bson.D{{Key: "$lt", Value: now}}}}
-	for _, coll := range []*mongo.Collection{s.tokens, s.revoked} {
-		if _, err := coll.DeleteMany(ctx, filter); err != nil {
-			return fmt.Errorf("purge expired %s: %w", coll.Name(), err)
-		}
+// expiring lists the documents that expire at their expires_at: refresh tokens, and the
+// marks of revoked families (which outlive every token of the family).
+func (s *store) expiring() []mongox.Expiring {
+	return []mongox.Expiring{
+		{Coll: s.tokens, Field: fieldExpiresAt},
+		{Coll: s.revoked, Field: fieldExpiresAt},
 	}
-	return nil
 }
 
 func (s *store) insertUser(ctx context.Context, u user) error {

@@ -10,7 +10,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"littleecom.io/littleecom/services/internal/mongox"
 )
@@ -43,12 +42,13 @@ const (
 	claimReleased = "released"
 )
 
-// Field names of claim and lease documents that queries and indexes use; they are the bson
-// tags of claimDoc.
+// Field names of claim, lease and sent documents that queries and indexes use; they are the
+// bson tags of claimDoc and sentDoc.
 const (
 	fieldStatus    = "status"
 	fieldGen       = "gen"
 	fieldClaimedAt = "claimed_at"
+	fieldSentAt    = "sent_at"
 )
 
 // claimDoc is one e-mail's claim.
@@ -116,21 +116,28 @@ func (c *claims) run(stop <-chan struct{}) (wait func()) {
 	return wg.Wait
 }
 
-// ensureIndexes expires claims after retention: the dedup window. Redeliveries come within
-// minutes; a month covers any replay an operator would do by hand. FerretDB v1 may refuse
-// TTL indexes; dedup works without them, so that error is returned for logging only.
-func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) error {
-	secs := int32(retention / time.Second)
-	for coll, field := range map[*mongo.Collection]string{c.coll: fieldClaimedAt, c.leases: fieldClaimedAt, c.sent: "sent_at"} {
-		_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys:    bson.D{{Key: field, Value: 1}},
-			Options: options.Index().SetExpireAfterSeconds(secs).SetName(field + "_ttl"),
-		})
-		if err != nil {
-			return fmt.Errorf("create TTL index on %s: %w", coll.Name(), err)
-		}
+// expiring lists the dedup documents, which expire after retention: the dedup window.
+// Redeliveries come within minutes; a month covers any replay an operator would do by hand.
+func (c *claims) expiring(retention time.Duration) []mongox.Expiring {
+	return []mongox.Expiring{
+		{Coll: c.coll, Field: fieldClaimedAt, After: retention},
+		{Coll: c.leases, Field: fieldClaimedAt, After: retention},
+		{Coll: c.sent, Field: fieldSentAt, After: retention},
 	}
-	return nil
+}
+
+// ensureIndexes makes the dedup documents expire after retention. It reports false if the
+// server has no TTL indexes (FerretDB v1): then the notifier deletes them itself.
+func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) (ttl bool, err error) {
+	ttl = true
+	for _, e := range c.expiring(retention) {
+		ok, err := mongox.EnsureExpiry(ctx, e.Coll, e.Field, e.After)
+		if err != nil {
+			return false, err
+		}
+		ttl = ttl && ok
+	}
+	return ttl, nil
 }
 
 func claimKey(eventID string, kind recipientKind) string { return eventID + "/" + string(kind) }

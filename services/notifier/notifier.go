@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/metrics"
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // Config is the notifier's settings. It is safe to log (secrets are config.Secret).
@@ -43,6 +45,10 @@ type Config struct {
 	ClaimLease time.Duration
 	// ClaimRetention is the dedup window.
 	ClaimRetention time.Duration
+	// ClaimPurgeEvery is how often expired claims are deleted where the database does not
+	// expire them itself (FerretDB). Claims live for a month by default: an hour late is
+	// nothing.
+	ClaimPurgeEvery time.Duration
 	// ReconnectMin and ReconnectMax bound the back-off between RabbitMQ connection attempts.
 	ReconnectMin, ReconnectMax time.Duration
 
@@ -95,11 +101,19 @@ func (n *Notifier) Run(ctx context.Context) error {
 		waitBatchers()
 	}()
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	if err := n.claims.ensureIndexes(ictx, n.cfg.ClaimRetention); err != nil {
-		// Dedup does not need the TTL index; only old claims stay longer.
-		n.log.Warn("claims kept without expiry", "err", err)
-	}
+	ttl, err := n.claims.ensureIndexes(ictx, n.cfg.ClaimRetention)
 	cancel()
+	switch {
+	case err != nil:
+		// Dedup does not need the expiry; only old claims stay longer.
+		n.log.Warn("claims kept without expiry", "err", err)
+	case !ttl:
+		n.log.Warn("the database has no TTL indexes (FerretDB): expired claims are purged by the notifier")
+		purger := mongox.Purger{Sets: n.claims.expiring(n.cfg.ClaimRetention), Now: n.claims.now}
+		var purging sync.WaitGroup
+		defer purging.Wait()
+		purging.Go(func() { purger.Run(ctx, n.cfg.ClaimPurgeEvery, n.log) })
+	}
 
 	backoff := n.cfg.ReconnectMin
 	for {
@@ -156,6 +170,9 @@ func (c *Config) validate() error {
 	}
 	if c.ClaimRetention <= 0 {
 		c.ClaimRetention = 30 * 24 * time.Hour
+	}
+	if c.ClaimPurgeEvery <= 0 {
+		c.ClaimPurgeEvery = time.Hour
 	}
 	if c.ReconnectMin <= 0 {
 		c.ReconnectMin = 500 * time.Millisecond

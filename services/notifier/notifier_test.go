@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/notifier"
 )
@@ -224,6 +226,34 @@ func TestDuplicatePublish_OneMailPerEvent(t *testing.T) {
 	if len(got["ann@example.test"]) != 1 || len(got["dan@example.test"]) != 1 || len(got) != 2 {
 		t.Fatalf("mails by recipient = %v, want one each", got)
 	}
+}
+
+// FerretDB has no TTL indexes: the notifier deletes claims past the dedup window itself, so
+// its collections do not grow for ever.
+func TestClaimsPastRetention_PurgedWithoutTTLIndexes(t *testing.T) {
+	r := newRig(t)
+	cfg := r.config()
+	cfg.ClaimRetention = 2 * time.Second
+	cfg.ClaimPurgeEvery = 100 * time.Millisecond
+	r.start(cfg)
+	r.publishEvent(contract.RoutingKeyItemBought, contract.ItemEvent{
+		Email: "bob@example.test", Seller: "ann@example.test", Item: "rug", Price: 3, EventID: "ev-purge",
+	})
+	r.waitMail(2, 10*time.Second)
+	count := func(coll string) int64 {
+		n, err := r.db.Collection(coll).CountDocuments(t.Context(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Within the window they are kept: that is the dedup.
+	eventually(t, time.Second, "both e-mails' claims and sent markers", func() bool {
+		return count("email_claims") == 2 && count("email_sent") == 2
+	})
+	eventually(t, 10*time.Second, "claims and sent markers purged", func() bool {
+		return count("email_claims") == 0 && count("email_sent") == 0
+	})
 }
 
 func TestGracefulShutdown_FinishesInFlightMessages(t *testing.T) {
