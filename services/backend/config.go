@@ -8,6 +8,7 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend/relay"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/mongox"
@@ -31,12 +32,8 @@ type Config struct {
 // authenticated route can work, and guessing auth's address would hide the mistake.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr: config.String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort)),
-		AMQP: relay.Config{
-			URL:      config.String(contract.EnvAMQPURL, "amqp://127.0.0.1:5672/"),
-			Username: config.String(contract.EnvAMQPUsername, ""),
-			Password: config.Secret(config.String(contract.EnvAMQPPassword, "")),
-		},
+		HTTPAddr:        config.String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort)),
+		AMQP:            relay.Config{Conn: amqpx.ConfigFromEnv()},
 		JWKSURL:         config.String(contract.EnvAuthJWKSURL, ""),
 		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
 		Audience:        config.String(contract.EnvAuthAudience, contract.DefaultAudience),

@@ -131,10 +131,10 @@ func TestEvents_ConcurrentAddsEachGetTheirItemAndOneEvent(t *testing.T) {
 func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
 	var proxy *backendtest.Proxy // not listening until Start: the broker is "down"
 	s := newShop(t, func(c *backend.Config) {
-		u, _ := url.Parse(c.AMQP.URL)
+		u, _ := url.Parse(c.AMQP.Conn.URL)
 		proxy = backendtest.NewProxy(t, u.Host)
 		u.Host = proxy.Addr
-		c.AMQP.URL = u.String()
+		c.AMQP.Conn.URL = u.String()
 	})
 
 	id := s.AddItem("seller@example.com", "lamp", 5) // 201 although RabbitMQ is unreachable

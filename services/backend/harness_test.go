@@ -19,6 +19,7 @@ import (
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend"
 	"littleecom.io/littleecom/services/backend/relay"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/testinfra"
 	"littleecom.io/littleecom/services/internal/tokens"
@@ -54,8 +55,8 @@ func newShop(t testing.TB, opts ...shopOption) *shop {
 
 	cfg := backend.Config{
 		Mongo: mongox.Config{URI: mongoURI, Database: contract.DatabaseBackend, MaxPoolSize: 32, ConnectTimeout: 5 * time.Second},
-		AMQP: relay.Config{URL: vhost, RecoverEvery: 200 * time.Millisecond, MinBackoff: 50 * time.Millisecond,
-			MaxBackoff: 300 * time.Millisecond, DialTimeout: time.Second},
+		AMQP: relay.Config{RecoverEvery: 200 * time.Millisecond, Conn: amqpx.Config{URL: vhost,
+			ReconnectMin: 50 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, DialTimeout: time.Second}},
 		JWKSURL:         jwks.URL + contract.PathJWKS,
 		Issuer:          contract.DefaultIssuer,
 		Audience:        contract.DefaultAudience,

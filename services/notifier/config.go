@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
+
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
 )
@@ -19,9 +21,7 @@ const (
 // ConfigFromEnv reads the notifier's settings from the contract's environment variables.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		AMQPURL:      config.String(contract.EnvAMQPURL, "amqp://127.0.0.1:5672/"),
-		AMQPUsername: config.String(contract.EnvAMQPUsername, "guest"),
-		AMQPPassword: config.Secret(config.String(contract.EnvAMQPPassword, "guest")),
+		AMQP: amqpx.ConfigFromEnv(),
 		SMTP: SMTPConfig{
 			Host:     config.String(contract.EnvSMTPHost, "127.0.0.1"),
 			From:     config.String(contract.EnvSMTPFrom, "LittleEcom <no-reply@littleecom.local>"),
@@ -56,17 +56,13 @@ func ConfigFromEnv() (Config, error) {
 		cfg.SMTP.Host = ""
 		cfg.NoRelay = true
 	}
-	// validate also fills in defaults: run it before cfg is read for the return (Go leaves
-	// the order of `return cfg, cfg.validate()` unspecified).
-	err = cfg.validate()
-	return cfg, err
+	return cfg.resolved()
 }
 
 // LogValue lists the settings for the start-up log, without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("amqp_url", c.AMQPURL),
-		slog.String("amqp_username", c.AMQPUsername),
+		slog.Any("rabbitmq", c.AMQP),
 		slog.Int("prefetch", c.Prefetch),
 		slog.Int("workers", c.Workers),
 		slog.Int("max_attempts", c.MaxAttempts),

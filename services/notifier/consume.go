@@ -2,11 +2,11 @@ package notifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
+
+	"littleecom.io/littleecom/services/internal/amqpx"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -144,25 +144,5 @@ func (n *Notifier) process(ctx context.Context, pub *amqp.Channel, j job) {
 
 // dial connects with credentials from their own settings, not from the URL.
 func (n *Notifier) dial() (*amqp.Connection, error) {
-	u, err := url.Parse(n.cfg.AMQPURL)
-	if err != nil {
-		return nil, fmt.Errorf("parse AMQP URL: %w", err)
-	}
-	cfg := amqp.Config{
-		Heartbeat:  10 * time.Second,
-		Locale:     "en_US",
-		Dial:       amqp.DefaultDial(10 * time.Second),
-		Properties: amqp.Table{"connection_name": "littleecom-notifier"},
-	}
-	if n.cfg.AMQPUsername != "" {
-		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: n.cfg.AMQPUsername, Password: n.cfg.AMQPPassword.Reveal()}}
-	}
-	conn, err := amqp.DialConfig(u.String(), cfg)
-	if err != nil {
-		if ae, ok := errors.AsType[*amqp.Error](err); ok {
-			return nil, fmt.Errorf("connect to rabbitmq at %s: %s", u.Redacted(), ae.Reason)
-		}
-		return nil, fmt.Errorf("connect to rabbitmq at %s: %w", u.Redacted(), err)
-	}
-	return conn, nil
+	return amqpx.Dial(n.cfg.AMQP, "littleecom-notifier")
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
+
 	dto "github.com/prometheus/client_model/go"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -85,16 +87,13 @@ func (r *rig) config() notifier.Config {
 	user := u.User.Username()
 	u.User = nil
 	return notifier.Config{
-		AMQPURL:      u.String(),
-		AMQPUsername: user,
-		AMQPPassword: config.Secret(pass),
-		Prefetch:     16,
-		Workers:      8,
-		MaxAttempts:  3,
-		RetryDelays:  testDelays,
-		ClaimLease:   time.Second,
-		ReconnectMin: 50 * time.Millisecond,
-		ReconnectMax: 200 * time.Millisecond,
+		AMQP: amqpx.Config{URL: u.String(), Username: user, Password: config.Secret(pass),
+			ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond},
+		Prefetch:    16,
+		Workers:     8,
+		MaxAttempts: 3,
+		RetryDelays: testDelays,
+		ClaimLease:  time.Second,
 		SMTP: notifier.SMTPConfig{
 			Host:        r.sink.Host(),
 			Port:        r.sink.Port(),

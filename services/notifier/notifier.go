@@ -14,10 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
 )
@@ -28,9 +29,8 @@ type Config struct {
 	// notifier must not consume (Main then only serves its probes).
 	NoRelay bool
 
-	AMQPURL      string // amqp://host:5672/vhost, no credentials
-	AMQPUsername string
-	AMQPPassword config.Secret
+	// AMQP is how to reach RabbitMQ, and how long to wait between connection attempts.
+	AMQP amqpx.Config
 
 	// Prefetch is the number of unacknowledged messages RabbitMQ hands each consumer (one
 	// per queue); Workers is how many messages are handled at once across both queues.
@@ -49,8 +49,6 @@ type Config struct {
 	// expire them itself (FerretDB). Claims live for a month by default: an hour late is
 	// nothing.
 	ClaimPurgeEvery time.Duration
-	// ReconnectMin and ReconnectMax bound the back-off between RabbitMQ connection attempts.
-	ReconnectMin, ReconnectMax time.Duration
 
 	SMTP SMTPConfig
 }
@@ -76,7 +74,8 @@ type Notifier struct {
 
 // New checks cfg and prepares a notifier whose claims live in db.
 func New(cfg Config, db *mongo.Database, m *metrics.Metrics, log *slog.Logger) (*Notifier, error) {
-	if err := cfg.validate(); err != nil {
+	cfg, err := cfg.resolved()
+	if err != nil {
 		return nil, err
 	}
 	return &Notifier{
@@ -115,7 +114,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 		purging.Go(func() { purger.Run(ctx, n.cfg.ClaimPurgeEvery, n.log) })
 	}
 
-	backoff := n.cfg.ReconnectMin
+	backoff := amqpx.NewBackoff(n.cfg.AMQP)
 	for {
 		start := time.Now()
 		err := n.session(ctx)
@@ -123,15 +122,15 @@ func (n *Notifier) Run(ctx context.Context) error {
 			return nil
 		}
 		if time.Since(start) > time.Minute {
-			backoff = n.cfg.ReconnectMin // it ran fine for a while: start over
+			backoff.Reset() // it ran fine for a while: start over
 		}
-		n.log.Warn("rabbitmq session ended; reconnecting", "err", err, "in", backoff)
+		wait := backoff.Next()
+		n.log.Warn("rabbitmq session ended; reconnecting", "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, n.cfg.ReconnectMax)
 	}
 }
 
@@ -143,26 +142,31 @@ func (n *Notifier) Ready(context.Context) error {
 	return nil
 }
 
-func (c *Config) validate() error {
+// resolved returns c checked, with its defaults filled in and the From address in its two
+// forms. It leaves c as it is, so calling it again on its result changes nothing.
+func (c Config) resolved() (Config, error) {
+	if err := c.AMQP.Validate(); err != nil {
+		return c, fmt.Errorf("notifier: %w", err)
+	}
+	c.AMQP = c.AMQP.WithDefaults()
+	if c.NoRelay {
+		return c, nil
+	}
 	switch {
-	case c.AMQPURL == "":
-		return errors.New("notifier: AMQP URL is empty")
-	case c.NoRelay:
-		return nil
 	case c.SMTP.Host == "" || c.SMTP.Port <= 0:
-		return fmt.Errorf("notifier: SMTP host %q port %d", c.SMTP.Host, c.SMTP.Port)
+		return c, fmt.Errorf("notifier: SMTP host %q port %d", c.SMTP.Host, c.SMTP.Port)
 	case c.SMTP.From == "":
-		return errors.New("notifier: SMTP from address is empty")
+		return c, errors.New("notifier: SMTP from address is empty")
 	}
 	from, err := mail.ParseAddress(c.SMTP.From)
 	if err != nil {
-		return fmt.Errorf("notifier: SMTP from address %q: %w", c.SMTP.From, err)
+		return c, fmt.Errorf("notifier: SMTP from address %q: %w", c.SMTP.From, err)
 	}
 	// The envelope (MAIL FROM) takes the bare address, the From header the full form.
 	c.SMTP.envelopeFrom, c.SMTP.From = from.Address, from.String()
 	switch {
 	case c.Prefetch <= 0 || c.Workers <= 0 || c.MaxAttempts <= 0:
-		return fmt.Errorf("notifier: prefetch %d, workers %d, max attempts %d must be positive",
+		return c, fmt.Errorf("notifier: prefetch %d, workers %d, max attempts %d must be positive",
 			c.Prefetch, c.Workers, c.MaxAttempts)
 	}
 	if c.ClaimLease <= 0 {
@@ -174,12 +178,6 @@ func (c *Config) validate() error {
 	if c.ClaimPurgeEvery <= 0 {
 		c.ClaimPurgeEvery = time.Hour
 	}
-	if c.ReconnectMin <= 0 {
-		c.ReconnectMin = 500 * time.Millisecond
-	}
-	if c.ReconnectMax < c.ReconnectMin {
-		c.ReconnectMax = 30 * time.Second
-	}
 	if c.SMTP.DialTimeout <= 0 {
 		c.SMTP.DialTimeout = 10 * time.Second
 	}
@@ -189,5 +187,5 @@ func (c *Config) validate() error {
 	if c.SMTP.MaxIdle <= 0 {
 		c.SMTP.MaxIdle = c.Workers
 	}
-	return nil
+	return c, nil
 }

@@ -35,7 +35,7 @@ type SMTPConfig struct {
 	// TLSConfig overrides the client TLS settings (tests); nil verifies Host normally.
 	TLSConfig *tls.Config
 
-	envelopeFrom string // the bare address of From, set by Config.validate
+	envelopeFrom string // the bare address of From, set by Config.resolved
 }
 
 // smtpConn keeps the TCP connection beside the client: net/smtp does not expose it, and

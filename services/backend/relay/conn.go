@@ -3,11 +3,10 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/topology"
 )
 
@@ -19,18 +18,9 @@ func (r *Relay) channel() (*amqp.Channel, error) {
 	}
 	r.disconnect()
 
-	cfg := amqp.Config{
-		Heartbeat:  10 * time.Second,
-		Locale:     "en_US",
-		Dial:       amqp.DefaultDial(r.cfg.DialTimeout),
-		Properties: amqp.Table{"connection_name": "littleecom-backend-event-relay"},
-	}
-	if r.cfg.Username != "" {
-		cfg.SASL = []amqp.Authentication{&amqp.PlainAuth{Username: r.cfg.Username, Password: r.cfg.Password.Reveal()}}
-	}
-	conn, err := amqp.DialConfig(r.cfg.URL, cfg)
+	conn, err := amqpx.Dial(r.cfg.Conn, "littleecom-backend-event-relay")
 	if err != nil {
-		return nil, fmt.Errorf("connect to rabbitmq at %s: %w", redact(r.cfg.URL), err)
+		return nil, err
 	}
 	if err := topology.Ensure(conn, r.cfg.Topology); err != nil {
 		_ = conn.Close()
@@ -47,7 +37,7 @@ func (r *Relay) channel() (*amqp.Channel, error) {
 	}
 	r.conn, r.ch = conn, ch
 	r.setState(nil)
-	r.log.Info("event relay connected to rabbitmq", "url", redact(r.cfg.URL))
+	r.log.Info("event relay connected to rabbitmq", "url", amqpx.Redact(r.cfg.Conn.URL))
 	return ch, nil
 }
 
@@ -57,15 +47,6 @@ func (r *Relay) disconnect() {
 		_ = r.conn.Close()
 	}
 	r.conn, r.ch = nil, nil
-}
-
-// redact removes a password from an AMQP URL before it is logged.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable url)"
-	}
-	return u.Redacted()
 }
 
 // errNotConnected is what the readiness check reports before the first connection.

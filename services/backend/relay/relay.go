@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/amqpx"
 )
 
 // Source is where events wait: store.Store implements it.
@@ -157,16 +157,14 @@ func (r *Relay) setState(err error) {
 // connection and every RecoverEvery. It returns nil on cancellation.
 func (r *Relay) Run(ctx context.Context) error {
 	defer r.disconnect()
-	backoff := r.cfg.MinBackoff
+	backoff := amqpx.NewBackoff(r.cfg.Conn)
 	recoverTick := time.NewTicker(r.cfg.RecoverEvery)
 	defer recoverTick.Stop()
 	sweep := true
 	for {
 		if err := r.drain(ctx, &sweep); err != nil {
-			r.log.WarnContext(ctx, "event relay failed; retrying", "err", err, "retry_in", backoff)
-			// Full jitter, so replicas that lost the broker together do not return together.
-			wait := backoff/2 + rand.N(backoff/2+1)
-			backoff = min(backoff*2, r.cfg.MaxBackoff)
+			wait := backoff.Next()
+			r.log.WarnContext(ctx, "event relay failed; retrying", "err", err, "retry_in", wait)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -174,7 +172,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		backoff = r.cfg.MinBackoff
+		backoff.Reset()
 		select {
 		case <-ctx.Done():
 			return nil

@@ -16,6 +16,7 @@ import (
 	"littleecom.io/littleecom/services/backend/internal/backendtest"
 	"littleecom.io/littleecom/services/backend/relay"
 	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
@@ -37,7 +38,7 @@ func newStore(t *testing.T, opts ...store.Option) *store.Store {
 // events by routing key.
 func startRelay(t *testing.T, s *store.Store, amqpURL string) (*relay.Relay, func(string) int) {
 	t.Helper()
-	return startRelayWith(t, s, relay.Config{URL: amqpURL, MaxBackoff: 300 * time.Millisecond})
+	return startRelayWith(t, s, relay.Config{Conn: amqpx.Config{URL: amqpURL, ReconnectMax: 300 * time.Millisecond}})
 }
 
 func startRelayWith(t *testing.T, s *store.Store, cfg relay.Config) (*relay.Relay, func(string) int) {
@@ -174,7 +175,7 @@ func TestRelay_RecoversEventsOfACrashedProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cfg := relay.Config{URL: vhost, MaxBackoff: 300 * time.Millisecond,
+	cfg := relay.Config{Conn: amqpx.Config{URL: vhost, ReconnectMax: 300 * time.Millisecond},
 		RecoverEvery: 300 * time.Millisecond, RecoverAfter: 100 * time.Millisecond}
 	_, published := startRelayWith(t, crashed, cfg)
 	added := backendtest.Drain(t, vhost, contract.QueueItemAdded, 2, 10*time.Second)
