@@ -126,7 +126,7 @@ func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs obj
 		return nil, fmt.Errorf("%s: %w", component, err)
 	}
 	mapped, mappings := mapEnv(env, localEndpoints{
-		MongoURI: s.ferret.uri(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
+		MongoURI: "mongodb://" + s.ferret.Addr() + "/", AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
 		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: s.authAddr, HTTPAddr: addr,
 	})
 	for _, k := range slices.Sorted(maps.Keys(s.cfg.ServiceEnv[component])) {

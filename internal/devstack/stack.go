@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"littleecom.io/littleecom/internal/ferret"
+
 	"littleecom.io/littleecom/internal/mailsink"
 
 	"k8s.io/client-go/rest"
@@ -51,7 +53,7 @@ type Stack struct {
 	stopLife context.CancelFunc
 	mgrDone  chan struct{}
 
-	ferret *ferret
+	ferret *ferret.Server
 	sink   *mailsink.Sink
 	rs     *ferretReplicaSet
 	broker *broker
@@ -109,10 +111,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	built := make(chan error, 1)
 	go func() { built <- s.buildServices(ctx, s.binDir) }()
 
-	if s.ferret, err = startFerretDB(filepath.Join(cfg.DataDir, "ferretdb"), "127.0.0.1:0", s.writer("ferretdb")); err != nil {
+	if s.ferret, err = ferret.Start("127.0.0.1:0", filepath.Join(cfg.DataDir, "ferretdb"), s.writer("ferretdb")); err != nil {
 		return nil, err
 	}
-	s.log.Info("FerretDB (SQLite) stands in for MongoDB", "addr", s.ferret.addr, "data", filepath.Join(cfg.DataDir, "ferretdb"))
+	s.log.Info("FerretDB (SQLite) stands in for MongoDB", "addr", s.ferret.Addr(), "data", filepath.Join(cfg.DataDir, "ferretdb"))
 	if s.sink, err = mailsink.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -204,7 +206,7 @@ func (s *Stack) buildServices(ctx context.Context, dir string) error {
 // are watched from launch.
 func (s *Stack) supervise() {
 	go func() {
-		<-s.ferret.done
+		<-s.ferret.Done()
 		if !s.stopping.Load() {
 			s.fail(&ComponentError{Component: "ferretdb", Reason: "stopped", LastLines: s.writer("ferretdb").Tail()})
 		}
@@ -269,7 +271,7 @@ func (s *Stack) Stop() error {
 			s.rs.close()
 		}
 		if s.ferret != nil {
-			s.ferret.stop()
+			s.ferret.Stop()
 		}
 		if s.sink != nil {
 			_ = s.sink.Close()
@@ -324,7 +326,7 @@ func (s *Stack) PIDs() map[string]int {
 
 // Addrs are the host:port of everything the stack listens on, by component.
 func (s *Stack) Addrs() map[string]string {
-	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.addr, "smtp": s.sink.Addr()}
+	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.Addr(), "smtp": s.sink.Addr()}
 	if u, err := url.Parse(s.restConfig.Host); err == nil {
 		out["kube-apiserver"] = u.Host
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"littleecom.io/littleecom/internal/ferret"
+
 	"littleecom.io/littleecom/internal/envtestbin"
 
 	"littleecom.io/littleecom/internal/mongors"
@@ -85,12 +87,12 @@ func TestStart_SaysHowToGetRabbitMQ(t *testing.T) {
 
 func TestFerretReplicaSet_ReportsTheStandInHonestly(t *testing.T) {
 	dir := t.TempDir()
-	f, err := startFerretDB(dir, "127.0.0.1:0", newPrefixWriter("ferretdb", &strings.Builder{}, new(sync.Mutex)))
+	f, err := ferret.Start("127.0.0.1:0", dir, newPrefixWriter("ferretdb", &strings.Builder{}, new(sync.Mutex)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.stop()
-	rs := &ferretReplicaSet{addr: f.addr, log: discardLogger()}
+	defer f.Stop()
+	rs := &ferretReplicaSet{addr: f.Addr(), log: discardLogger()}
 	defer rs.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -103,10 +105,10 @@ func TestFerretReplicaSet_ReportsTheStandInHonestly(t *testing.T) {
 		t.Errorf("result = %+v: want Ready, never initiated or reconfigured, saying it is a stand-in", res)
 	}
 	st := res.Status
-	if len(st.Members) != 1 || st.Members[0].Name != f.addr || st.Primary != f.addr || st.Members[0].State != mongors.StatePrimary {
+	if len(st.Members) != 1 || st.Members[0].Name != f.Addr() || st.Primary != f.Addr() || st.Members[0].State != mongors.StatePrimary {
 		t.Errorf("status = %+v, want one member named by FerretDB's address", st)
 	}
-	f.stop()
+	f.Stop()
 	if res, err := rs.Ensure(ctx, mongors.Target{}, mongors.Desired{}); err == nil || res.Ready || res.Phase != mongors.PhaseUnreachable {
 		t.Errorf("with FerretDB stopped: %+v, %v; want Unreachable", res, err)
 	}

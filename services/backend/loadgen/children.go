@@ -3,12 +3,10 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"runtime/pprof"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
-
+	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/services/backend"
 )
 
@@ -35,7 +33,7 @@ func runChild(ctx context.Context, args []string) (handled bool, err error) {
 			}
 			defer stop()
 		}
-		return true, runFerretDB(ctx, args[1], args[2])
+		return true, ferret.Run(ctx, args[1], args[2], os.Stderr)
 	case modeBackend:
 		if len(args) == 2 { // a CPU profile of the backend alone
 			stop, err := profile(args[1])
@@ -60,19 +58,4 @@ func profile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
-}
-
-// runFerretDB serves the MongoDB wire protocol on addr with SQLite files in dir.
-func runFerretDB(ctx context.Context, addr, dir string) error {
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-		// FerretDB logs every connection at info level.
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	if err != nil {
-		return fmt.Errorf("ferretdb: %w", err)
-	}
-	return f.Run(ctx)
 }
