@@ -2,7 +2,6 @@ package backend_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -72,10 +71,7 @@ func TestBuy_ConcurrentBuyersOverHTTP(t *testing.T) {
 	id := s.AddItem("seller@example.com", "last lamp", 99)
 
 	const buyers = 60
-	tokens := make([]string, buyers)
-	for i := range tokens {
-		tokens[i] = s.Token(fmt.Sprintf("buyer%d@example.com", i))
-	}
+	tokens := s.Tokens("buyer", buyers)
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex

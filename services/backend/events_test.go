@@ -74,10 +74,7 @@ func TestEvents_OnePerSuccessfulWriteNoneForFailures(t *testing.T) {
 func TestEvents_ConcurrentAddsEachGetTheirItemAndOneEvent(t *testing.T) {
 	s := newShop(t)
 	const sellers = 64
-	tokens := make([]string, sellers)
-	for i := range tokens {
-		tokens[i] = s.Token(fmt.Sprintf("seller%d@example.com", i))
-	}
+	tokens := s.Tokens("seller", sellers)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

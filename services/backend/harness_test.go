@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -115,6 +116,16 @@ func (s *shop) Token(email string) string {
 		s.t.Fatal(err)
 	}
 	return tok
+}
+
+// Tokens signs access tokens for n users <prefix>0@example.com, <prefix>1@example.com, ….
+func (s *shop) Tokens(prefix string, n int) []string {
+	s.t.Helper()
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = s.Token(fmt.Sprintf("%s%d@example.com", prefix, i))
+	}
+	return toks
 }
 
 // response is what a test looks at.

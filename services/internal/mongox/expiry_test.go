@@ -6,21 +6,28 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
-// FerretDB v1 refuses TTL indexes: EnsureExpiry says so (every time, it is run at each
-// start) and leaves a plain index for the purge.
-func TestEnsureExpiry_ReportsNoTTLOnFerretDB(t *testing.T) {
-	ctx := t.Context()
-	client, err := mongox.Connect(ctx, mongox.Config{URI: testinfra.StartFerretDB(t)})
+// ferretDB returns a client of a fresh embedded FerretDB.
+func ferretDB(t *testing.T) *mongo.Client {
+	t.Helper()
+	client, err := mongox.Connect(t.Context(), mongox.Config{URI: testinfra.StartFerretDB(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	coll := client.Database("expiry").Collection("docs")
+	return client
+}
+
+// FerretDB v1 refuses TTL indexes: EnsureExpiry says so (every time, it is run at each
+// start) and leaves a plain index for the purge.
+func TestEnsureExpiry_ReportsNoTTLOnFerretDB(t *testing.T) {
+	ctx := t.Context()
+	coll := ferretDB(t).Database("expiry").Collection("docs")
 	for range 2 {
 		ttl, err := mongox.EnsureExpiry(ctx, coll, "at", time.Hour)
 		if err != nil {
@@ -46,12 +53,7 @@ func TestEnsureExpiry_ReportsNoTTLOnFerretDB(t *testing.T) {
 // Purge deletes what expired in every set and keeps the rest.
 func TestPurger_DeletesOnlyExpired(t *testing.T) {
 	ctx := t.Context()
-	client, err := mongox.Connect(ctx, mongox.Config{URI: testinfra.StartFerretDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	db := client.Database("expiry")
+	db := ferretDB(t).Database("expiry")
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	tokens, claims := db.Collection("tokens"), db.Collection("claims")
 	for _, d := range []struct {
