@@ -19,13 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"littleecom.io/littleecom/internal/ferret"
-
-	"littleecom.io/littleecom/internal/mailsink"
-
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"littleecom.io/littleecom/internal/ferret"
+	"littleecom.io/littleecom/internal/mailsink"
 )
 
 // Stack is the whole shop on this machine: control plane, operator, backing services, the

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/ferret"
-
 	"littleecom.io/littleecom/internal/envtestbin"
-
+	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/internal/mongors"
 )
 

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
 
 	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/mailaddr"
 	"littleecom.io/littleecom/services/internal/problem"
 )
 
@@ -24,14 +23,9 @@ const (
 	maxPasswordLen = 72
 )
 
-// handle adapts a handler that returns an error to http.Handler, writing the error as
-// problem+json.
+// handle adapts a handler that returns an error (see httpx.Errors).
 func (s *Service) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			problem.Write(w, r, err)
-		}
-	})
+	return httpx.Errors(h)
 }
 
 // credentials is the body of register, signin, token and delete.
@@ -40,29 +34,13 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
-// normalizeEmail trims and lower-cases, so "Ann@Shop.example " and "ann@shop.example" are
-// one account.
-func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-func validEmail(email string) bool {
-	if len(email) > 254 {
-		return false
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return false
-	}
-	local, domain, ok := strings.Cut(email, "@")
-	return ok && local != "" && domain != "" && !strings.ContainsAny(email, " \t\r\n")
-}
-
 func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	var c credentials
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return err
 	}
-	email := normalizeEmail(c.Email)
-	if !validEmail(email) {
+	email := mailaddr.Normalize(c.Email)
+	if !mailaddr.Valid(email) {
 		return problem.Invalidf("invalid e-mail address")
 	}
 	if len(c.Password) < minPasswordLen {
@@ -94,7 +72,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, er
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return user{}, err
 	}
-	email := normalizeEmail(c.Email)
+	email := mailaddr.Normalize(c.Email)
 	if err := s.limit(r, email); err != nil {
 		return user{}, err
 	}

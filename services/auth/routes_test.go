@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/services/internal/mongox"
-
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/tokens"
 )
 

@@ -76,12 +76,10 @@ const requestTimeout = 10 * time.Second
 // handle adapts a handler that returns an error: errors become problem+json bodies. It also
 // bounds the request's context by requestTimeout.
 func (s *Service) handle(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return httpx.Errors(func(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 		defer cancel()
-		if err := fn(w, r.WithContext(ctx)); err != nil {
-			problem.Write(w, r, err)
-		}
+		return fn(w, r.WithContext(ctx))
 	})
 }
 

@@ -5,9 +5,8 @@ import (
 	"log/slog"
 	"os"
 
-	"littleecom.io/littleecom/services/internal/amqpx"
-
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
 )
 

@@ -6,10 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"littleecom.io/littleecom/services/internal/amqpx"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/topology"
 )
 

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/mail"
 	"strings"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/mailaddr"
 )
 
 // errMalformed marks a message that no retry can fix: it goes straight to the dead-letter queue.
@@ -57,9 +57,9 @@ func parseEvent(queue, messageID string, body []byte) (event, error) {
 	switch {
 	case e.Email == "":
 		return event{}, fmt.Errorf("%w: missing email", errMalformed)
-	case !validAddress(e.Email):
+	case !mailaddr.Valid(e.Email):
 		return event{}, fmt.Errorf("%w: email %q is not an address", errMalformed, e.Email)
-	case e.Seller != "" && !validAddress(e.Seller):
+	case e.Seller != "" && !mailaddr.Valid(e.Seller):
 		return event{}, fmt.Errorf("%w: seller %q is not an address", errMalformed, e.Seller)
 	case e.Item == "":
 		return event{}, fmt.Errorf("%w: missing item", errMalformed)
@@ -84,14 +84,4 @@ func eventID(eventID, messageID string, kind eventKind, body []byte) string {
 	}
 	sum := sha256.Sum256(append([]byte(string(kind)+"\x00"), body...))
 	return "sha256:" + hex.EncodeToString(sum[:16])
-}
-
-// validAddress accepts a bare addr-spec (what the shop stores), not "Name <addr>" forms, and
-// nothing with line breaks that could smuggle headers into the mail.
-func validAddress(s string) bool {
-	if strings.ContainsAny(s, "\r\n<>") {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s
 }

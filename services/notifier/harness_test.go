@@ -11,14 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/services/internal/amqpx"
-
 	dto "github.com/prometheus/client_model/go"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/mailsink"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"

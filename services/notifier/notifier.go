@@ -14,11 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"littleecom.io/littleecom/services/internal/amqpx"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
 )

@@ -3,6 +3,8 @@ package httpx
 import (
 	"log/slog"
 	"net/http"
+
+	"littleecom.io/littleecom/services/internal/problem"
 )
 
 // Route is one ServeMux pattern ("POST /item") and its handler. Each service lists its
@@ -36,4 +38,14 @@ func Stack(routes []Route, log *slog.Logger, cors CORSConfig, metrics func(http.
 		mux.Handle(r.Pattern, r.Handler)
 	}
 	return Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(cors), metrics)
+}
+
+// Errors adapts a handler that returns an error to http.Handler: a returned error is written
+// as a problem+json body with the status its problem code maps to.
+func Errors(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			problem.Write(w, r, err)
+		}
+	})
 }
