@@ -56,6 +56,14 @@ var errTempFailure = &smtp.SMTPError{
 	Message:      "mailsink: temporarily refusing mail",
 }
 
+// errNoMailbox is what the sink answers to RCPT for an address RefuseRecipient named: a 550
+// says the address will never work, so retrying is pointless.
+var errNoMailbox = &smtp.SMTPError{
+	Code:         550,
+	EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+	Message:      "mailsink: no such mailbox",
+}
+
 // Sink is a running in-process SMTP server.
 type Sink struct {
 	server    *smtp.Server
@@ -66,8 +74,9 @@ type Sink struct {
 
 	mu       sync.Mutex
 	messages []Message
-	failNext int  // refuse this many more messages
-	failing  bool // refuse every message until switched off
+	failNext int             // refuse this many more messages
+	failing  bool            // refuse every message until switched off
+	unknown  map[string]bool // recipients refused for good (550), by address
 	delay    time.Duration
 	changed  chan struct{}
 }
@@ -137,6 +146,16 @@ func (s *Sink) FailNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext = n
+}
+
+// RefuseRecipient makes the sink answer 550 (no such mailbox) to RCPT TO for addr, for good.
+func (s *Sink) RefuseRecipient(addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unknown == nil {
+		s.unknown = map[string]bool{}
+	}
+	s.unknown[strings.ToLower(addr)] = true
 }
 
 // SetFailing makes the sink answer 451 to every message until called with false.
@@ -252,6 +271,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !ss.authed {
 		return smtp.ErrAuthRequired
+	}
+	ss.sink.mu.Lock()
+	unknown := ss.sink.unknown[strings.ToLower(to)]
+	ss.sink.mu.Unlock()
+	if unknown {
+		return errNoMailbox
 	}
 	ss.to = append(ss.to, to)
 	return nil

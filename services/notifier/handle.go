@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -32,16 +33,37 @@ func (n *Notifier) handle(ctx context.Context, queue string, d amqp.Delivery) ou
 		return outcome{verdictPark, err}
 	}
 	log := n.log.With("queue", queue, "event_id", ev.ID)
+	// A recipient refused for good does not stop the event's other e-mails (the seller
+	// still hears of a sale to a mistyped buyer address); the message is parked afterwards.
+	var refused []error
 	for _, m := range emails(ev) {
-		if err := n.deliver(ctx, ev, m); err != nil {
+		err := n.deliver(ctx, ev, m)
+		switch {
+		case err == nil:
+		case errors.Is(err, errRecipientRefused):
+			log.Warn("recipient refused for good", "recipient", m.Kind, "err", err)
+			refused = append(refused, err)
+		case errors.Is(err, errBusy) || errors.Is(err, errStore):
 			log.Warn("e-mail not sent", "recipient", m.Kind, "err", err)
-			if errors.Is(err, errBusy) || errors.Is(err, errStore) {
-				return outcome{verdictWait, err}
-			}
+			return outcome{verdictWait, err}
+		default:
+			log.Warn("e-mail not sent", "recipient", m.Kind, "err", err)
 			return outcome{verdictRetry, err}
 		}
 	}
+	if len(refused) > 0 {
+		return outcome{verdictPark, joinErrors(refused)}
+	}
 	return outcome{verdictAck, nil}
+}
+
+// joinErrors is errors.Join on one line, for the reason header of a parked message.
+func joinErrors(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Errorf("%w: %s", errRecipientRefused, strings.Join(msgs, "; "))
 }
 
 // errStore marks a failure of the dedup store: retried without counting an attempt, since

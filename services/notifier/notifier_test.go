@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -110,6 +111,36 @@ func TestSMTPPermanentlyFailing_ParkedInDLQAfterMaxAttempts(t *testing.T) {
 	time.Sleep(3 * testDelays[len(testDelays)-1])
 	if d := r.queueDepth(contract.QueueItemAdded); d != 0 {
 		t.Errorf("%d messages still in the work queue", d)
+	}
+}
+
+// A 550 to RCPT TO will not change on a retry: the event's other e-mails go out, and the
+// message goes to the DLQ at once, not after every retry delay.
+func TestRecipientRefused_OtherMailSentThenParkedAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.sink.RefuseRecipient("nobody@example.test")
+	r.start(r.config())
+	r.publishEvent(contract.RoutingKeyItemBought, contract.ItemEvent{
+		Email: "nobody@example.test", Seller: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-550",
+	})
+	var parked []amqp.Delivery
+	eventually(t, 10*time.Second, "the message in the DLQ", func() bool {
+		parked = append(parked, r.deadLetters()...)
+		return len(parked) > 0
+	})
+	if len(parked) != 1 {
+		t.Fatalf("%d parked messages, want 1", len(parked))
+	}
+	reason := fmt.Sprint(parked[0].Headers[notifier.HeaderReason])
+	if !strings.Contains(reason, "550") || !strings.Contains(reason, "nobody@example.test") {
+		t.Errorf("reason %q: want the server's 550 for the refused address", reason)
+	}
+	if n, ok := parked[0].Headers[notifier.HeaderAttempts]; ok && fmt.Sprint(n) != "0" {
+		t.Errorf("parked after %v attempts, want at once", n)
+	}
+	got := byRecipient(r.sink.Messages())
+	if len(got["ann@example.test"]) != 1 || len(got) != 1 {
+		t.Fatalf("mails by recipient = %v, want the seller's notice only", got)
 	}
 }
 

@@ -97,6 +97,13 @@ func (s *sender) send(ctx context.Context, to string, msg []byte) error {
 	return nil
 }
 
+// errRecipientRefused marks a permanent (5xx) answer to RCPT TO: the server will never take
+// mail for this address (no such mailbox, relaying denied), so retrying only delays the
+// message's way to the dead-letter queue. Other 5xx answers (to MAIL or DATA, or to AUTH)
+// say more about the relay's configuration than about the message, and are retried: a
+// fixed relay then still delivers.
+var errRecipientRefused = errors.New("recipient refused by the SMTP server")
+
 // sentError wraps a failure after the data was written: retrying the same connection is
 // not safe to assume, and the message may have arrived.
 type sentError struct{ err error }
@@ -112,6 +119,9 @@ func (s *sender) transact(ctx context.Context, c *smtpConn, to string, msg []byt
 	}
 	if err := c.Rcpt(to); err != nil {
 		_ = c.Reset()
+		if reply, ok := errors.AsType[*textproto.Error](err); ok && reply.Code >= 500 && reply.Code < 600 {
+			return fmt.Errorf("smtp RCPT TO: %w: %w", errRecipientRefused, err)
+		}
 		return fmt.Errorf("smtp RCPT TO: %w", err)
 	}
 	w, err := c.Data()
