@@ -34,6 +34,8 @@ type LittleEcomReconciler struct {
 
 	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
 	gateway *gatewayAPI
+	// memory is what the reconciler keeps about each shop between reconciles.
+	memory shopMemory
 }
 
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;update;patch
@@ -51,6 +53,9 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	shop := &shopv1.LittleEcom{}
 	if err := r.Get(ctx, req.NamespacedName, shop); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.memory.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !shop.DeletionTimestamp.IsZero() {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,10 +62,6 @@ type replicaSetObservation struct {
 	primary     string
 }
 
-// usersEnsured remembers, per shop, a digest of the users last created successfully, so
-// users are written once per change (and once per operator start), not on every resync.
-var usersEnsured sync.Map // shop UID -> digest
-
 // mongoDBStatefulSetReplicas keeps the StatefulSet at the members the replica set still
 // has while a scale-down removes them: pods go only after they left the set.
 func mongoDBStatefulSetReplicas(shop *shopv1.LittleEcom) *int32 {
@@ -118,9 +113,8 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	if err != nil {
 		return st.fail(shopv1.ConditionReplicaSetInitialized, err)
 	}
-	// By UID: a shop deleted and created again under its name has a new replica set.
-	shopKey := string(shop.UID)
-	if last, ok := usersEnsured.Load(shopKey); !ok || last != digest {
+	memo := r.memory.of(shop)
+	if memo.usersDigest != digest {
 		desired.Users = users
 	}
 	target := mongors.Target{
@@ -148,39 +142,16 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 			"reconfigured replica set %s (%d step(s), config version %d)", desired.ReplicaSet, res.Reconfigs, res.ConfigVersion)
 	}
 	if !res.Ready {
-		st.requeue(replicaSetBackoff(shopKey, res.Phase, time.Now()))
+		st.requeue(memo.backoff(res.Phase, time.Now()))
 		return nil
 	}
-	waitingSince.Delete(shopKey)
+	memo.waiting = waitingPhase{}
 	if desired.Users != nil {
-		usersEnsured.Store(shopKey, digest)
+		memo.usersDigest = digest
 	}
 	// Member states change without any Kubernetes event; look again now and then.
 	st.requeue(replicaSetResync)
 	return nil
-}
-
-// waitingSince remembers, per shop, since when the replica set has been on its way in its
-// current phase (a condition's LastTransitionTime would not do: it moves only when the
-// status flips, so the wait for pods would count as waiting for a primary).
-var waitingSince sync.Map // shop UID -> waitingPhase
-
-type waitingPhase struct {
-	phase mongors.Phase
-	since time.Time
-}
-
-// replicaSetBackoff is how long to wait before looking again at a replica set that is on
-// its way (electing a primary, a member catching up): the longer it has been in this phase,
-// the less often, from replicaSetPoll up to replicaSetMaxPoll, so a stuck set costs little.
-func replicaSetBackoff(key string, phase mongors.Phase, now time.Time) time.Duration {
-	v, _ := waitingSince.LoadOrStore(key, waitingPhase{phase: phase, since: now})
-	w := v.(waitingPhase)
-	if w.phase != phase {
-		w = waitingPhase{phase: phase, since: now}
-		waitingSince.Store(key, w)
-	}
-	return min(max(now.Sub(w.since)/4, replicaSetPoll), replicaSetMaxPoll)
 }
 
 // observeReplicaSet turns an Ensure result into the status observation.

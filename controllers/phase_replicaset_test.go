@@ -72,7 +72,7 @@ func TestObserveReplicaSet_MapsPhasesToReasons(t *testing.T) {
 
 func TestReplicaSetBackoff_GrowsWhileWaitingAndStaysBounded(t *testing.T) {
 	start := time.Now()
-	key := "ns/" + t.Name()
+	var memo shopMemo
 	steps := []struct {
 		after time.Duration
 		phase mongors.Phase
@@ -86,7 +86,7 @@ func TestReplicaSetBackoff_GrowsWhileWaitingAndStaysBounded(t *testing.T) {
 		{time.Hour + time.Second, mongors.PhaseReconfiguring, replicaSetPoll},
 	}
 	for _, s := range steps {
-		if got := replicaSetBackoff(key, s.phase, start.Add(s.after)); got != s.want {
+		if got := memo.backoff(s.phase, start.Add(s.after)); got != s.want {
 			t.Errorf("%s after %s: got %s, want %s", s.phase, s.after, got, s.want)
 		}
 	}

@@ -87,11 +87,21 @@ var _ = Describe("MongoDB replica set", func() {
 		Expect(rs.Commands("replSetInitiate")).To(HaveLen(1))
 
 		By("forgetting what this operator process knew, as a restart does")
-		usersEnsured.Clear()
+		reconciler.memory.clear()
 		rs.ResetCommands()
 		updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Annotations = map[string]string{"poke": "1"} })
 		Eventually(func() int { return len(rs.Commands("createUser", "updateUser")) }, timeout, interval).Should(BeNumerically(">=", 3))
 		Expect(rs.Commands("replSetInitiate")).To(BeEmpty())
+	})
+
+	It("forgets a deleted shop", func() {
+		markStatefulSetReady(ns, name+"-mongodb")
+		readyShop()
+		Expect(reconciler.memory.remembers(key(ns, name))).To(BeTrue())
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, le)).To(Succeed())
+		Eventually(func() bool { return reconciler.memory.remembers(key(ns, name)) }, timeout, interval).Should(BeFalse())
 	})
 
 	It("scales up: grows the StatefulSet first, adds members once their pods are ready", func() {

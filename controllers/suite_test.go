@@ -32,6 +32,8 @@ var (
 	k8sClient client.Client // uncached, so assertions see the API server, not a cache
 	scheme    = NewScheme()
 	writes    *countingClient
+	// reconciler is the one the manager runs, for the specs that look at its memory.
+	reconciler *LittleEcomReconciler
 )
 
 func TestControllers(t *testing.T) {
@@ -63,14 +65,14 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	writes = &countingClient{Client: mgr.GetClient()}
-	r := &LittleEcomReconciler{
+	reconciler = &LittleEcomReconciler{
 		Client:     writes,
 		APIReader:  mgr.GetAPIReader(),
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder("littleecom-operator"),
 		ReplicaSet: testReplicaSet,
 	}
-	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
