@@ -161,14 +161,15 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 // replSetReconfig and at most maxSteps of them, then checks that the set has exactly the
 // desired members. stop is true when Ensure must return r, err.
 func reconfigure(ctx context.Context, pc Client, desired Desired, res Result) (r Result, err error, stop bool) {
-	for range maxSteps {
-		cfg, err := pc.Config(ctx)
-		if err != nil {
+	// The config last read is the one checked at the end: in steady state one read in all.
+	var cfg Config
+	for step := 0; ; step++ {
+		if cfg, err = pc.Config(ctx); err != nil {
 			return halt(failOrWait(res, err))
 		}
 		res.ConfigVersion = cfg.Version
 		next, changed := NextConfig(cfg, desired.Topology, desired.Members)
-		if !changed {
+		if !changed || step == maxSteps {
 			break
 		}
 		if msg := gate(res.Status, cfg, next, desired.Members); msg != "" {
@@ -195,7 +196,7 @@ func reconfigure(ctx context.Context, pc Client, desired Desired, res Result) (r
 			return halt(notYet(res, PhaseReconfiguring, "primary moved after reconfig to version %d", next.Version))
 		}
 	}
-	if cfg, err := pc.Config(ctx); err != nil || !SameMembers(cfg, desired.Members) {
+	if !SameMembers(cfg, desired.Members) {
 		return halt(notYet(res, PhaseReconfiguring, "replica set %q has not reached %d members yet", desired.ReplicaSet, desired.Members))
 	}
 	return res, nil, false

@@ -112,6 +112,10 @@ func TestEnsure_SecondCallChangesNothing(t *testing.T) {
 	if got := rs.Config().Lookup("version").Int32(); got != version {
 		t.Errorf("config version %d -> %d", version, got)
 	}
+	// A periodic look at a healthy set costs one status and one config read, no more.
+	if n := len(rs.Commands("replSetGetConfig")); n != 1 {
+		t.Errorf("%d replSetGetConfig commands on a set that needs no change, want 1", n)
+	}
 }
 
 func TestEnsure_CrashAfterInitiate_DoesNotInitiateAgain(t *testing.T) {
