@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
@@ -29,7 +31,12 @@ type heldBatcher struct {
 
 func newHeldBatcher(t *testing.T) *heldBatcher {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(testinfra.StartFerretDB(t)))
+	return newHeldBatcherOn(t, testinfra.StartFerretDB(t))
+}
+
+func newHeldBatcherOn(t *testing.T, uri string) *heldBatcher {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(time.Second))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -227,5 +234,39 @@ func TestInsertBatcher_CancelledLeaderStillGetsItsOutcome(t *testing.T) {
 	}
 	if got := h.keyOf(t, o.id); got != "leader" {
 		t.Fatalf("leader got the id of document %s", got)
+	}
+}
+
+// When the database goes away, every request of the command in flight and of the ones
+// queued behind it gets an error: none hangs, and the lead is handed on after a failure.
+func TestInsertBatcher_DatabaseGoneFailsEveryRequest(t *testing.T) {
+	db, err := ferret.Start("127.0.0.1:0", t.TempDir(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Stop)
+	h := newHeldBatcherOn(t, db.URI())
+	ctx := context.Background()
+	first := h.insertAsync(ctx, "first")
+	waitUntil(t, "the first command is sent", func() bool { return len(h.commandSizes()) == 1 })
+	outs := []<-chan insertOutcome{first}
+	for i := range 5 {
+		outs = append(outs, h.insertAsync(ctx, fmt.Sprintf("k%d", i)))
+	}
+	waitUntil(t, "all requests are queued", func() bool { return h.queued() == 5 })
+	db.Stop()
+	close(h.release)
+	for _, out := range outs {
+		select {
+		case o := <-out:
+			if o.err == nil {
+				t.Errorf("insert %s succeeded with the database gone", o.k)
+			}
+		case <-time.After(2 * insertBatchTimeout):
+			t.Fatal("a request hangs after the database went away")
+		}
+	}
+	if n := h.queued(); n != 0 {
+		t.Fatalf("%d requests left in the queue", n)
 	}
 }
