@@ -100,6 +100,25 @@ var _ = Describe("LittleEcom validation", func() {
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("replicaSetName cannot be changed after creation"))
 	})
+
+	It("lets Elasticsearch grow from three nodes, never from one, never shrink", func() {
+		setReplicas := func(name string, n int32) error {
+			le := &shopv1.LittleEcom{}
+			Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
+			le.Spec.Logging.Elasticsearch.Replicas = &n
+			return k8sClient.Update(ctx, le)
+		}
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "single", "logging: {enabled: true}"))).To(Succeed())
+		err := setReplicas("single", 3)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("elasticsearch replicas can only grow, and only from 3"))
+
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "cluster", "logging: {enabled: true, elasticsearch: {replicas: 3}}"))).To(Succeed())
+		Expect(setReplicas("cluster", 5)).To(Succeed())
+		err = setReplicas("cluster", 3)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("elasticsearch replicas can only grow"))
+	})
 })
 
 var _ = Describe("the samples in config/samples", func() {

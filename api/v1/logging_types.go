@@ -29,11 +29,15 @@ type LoggingSpec struct {
 
 // ElasticsearchSpec is the log store.
 type ElasticsearchSpec struct {
-	// replicas: 1 (single-node discovery) or 3 and more (master quorum).
+	// replicas: 1 (single-node discovery) or 3 and more (master quorum). After creation it can
+	// only grow, and only from 3: a single node has bootstrapped a cluster of its own, which
+	// new nodes cannot join safely (they would bootstrap a second one), and nodes cannot leave
+	// a cluster without voting-configuration exclusions, which this operator does not manage.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=9
 	// +kubebuilder:validation:XValidation:rule="self != 2",message="elasticsearch replicas must be 1 (single node) or at least 3 (a master quorum survives one loss)"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf || (oldSelf >= 3 && self > oldSelf)",message="elasticsearch replicas can only grow, and only from 3: a single node cannot be joined by new nodes, and nodes cannot leave a cluster (to start over, disable logging and delete the Elasticsearch volumes)"
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
