@@ -152,22 +152,23 @@ func elasticsearchHeapOpts(r corev1.ResourceRequirements) string {
 	return fmt.Sprintf("-Xms%dm -Xmx%dm", heapMi, heapMi)
 }
 
-// elasticsearchDiscoveryEnv is single-node discovery for one node; for three and more the
-// nodes find each other through the headless Service's pod DNS names and the first cluster
-// is bootstrapped with every node as a master candidate.
+// elasticsearchDiscoveryEnv is single-node discovery for one node. For three and more the
+// nodes find each other through the headless Service's name, whose DNS answer lists every
+// pod, ready or not (Elasticsearch tries every address a seed host resolves to), and the
+// first cluster is bootstrapped by the first three nodes, a master quorum whatever the
+// count. Neither depends on the count, so growing the cluster (the only change the API
+// allows) restarts no node.
 func (s *Shop) elasticsearchDiscoveryEnv() []corev1.EnvVar {
-	replicas := *replicasOr(s.Instance.Spec.Logging.Elasticsearch.Replicas, 1)
-	if replicas == 1 {
+	if *replicasOr(s.Instance.Spec.Logging.Elasticsearch.Replicas, 1) == 1 {
 		return []corev1.EnvVar{{Name: "discovery.type", Value: "single-node"}}
 	}
-	hosts := make([]string, replicas)
-	nodes := make([]string, replicas)
-	for i := range replicas {
-		nodes[i] = s.Names.elasticsearchPodName(i)
-		hosts[i] = fmt.Sprintf("%s.%s.%s.svc.cluster.local", nodes[i], s.Names.ElasticsearchHeadless(), s.Instance.Namespace)
+	const bootstrapNodes = 3
+	nodes := make([]string, bootstrapNodes)
+	for i := range nodes {
+		nodes[i] = s.Names.elasticsearchPodName(int32(i))
 	}
 	return []corev1.EnvVar{
-		{Name: "discovery.seed_hosts", Value: strings.Join(hosts, ",")},
+		{Name: "discovery.seed_hosts", Value: fmt.Sprintf("%s.%s.svc.cluster.local", s.Names.ElasticsearchHeadless(), s.Instance.Namespace)},
 		{Name: "cluster.initial_master_nodes", Value: strings.Join(nodes, ",")},
 	}
 }
