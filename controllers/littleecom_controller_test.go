@@ -222,6 +222,9 @@ var _ = Describe("LittleEcom controller", func() {
 	Context("when the spec changes", func() {
 		It("rolls replicas, image and resources out to the children", func() {
 			eventually(ns, name+"-auth", &appsv1.Deployment{})
+			backend := &appsv1.Deployment{}
+			eventually(ns, name+"-backend", backend)
+			backendHash := backend.Spec.Template.Annotations["littleecom.io/config-hash"]
 			updateShop(ns, name, func(le *shopv1.LittleEcom) {
 				le.Spec.MongoDB.Replicas = ptr.To[int32](5)
 				le.Spec.Auth.Replicas = ptr.To[int32](4)
@@ -238,10 +241,17 @@ var _ = Describe("LittleEcom controller", func() {
 				g.Expect(c.Image).To(Equal("littleecom/auth:0.2.0"))
 				g.Expect(c.Resources.Limits.Memory().String()).To(Equal("300Mi"))
 
-				cm := &corev1.ConfigMap{}
-				g.Expect(k8sClient.Get(ctx, key(ns, name+"-backend"), cm)).To(Succeed())
-				g.Expect(cm.Data[contract.EnvMongoURI]).To(ContainSubstring(name + "-mongodb-4."))
+				sts := &appsv1.StatefulSet{}
+				g.Expect(k8sClient.Get(ctx, key(ns, name+"-mongodb"), sts)).To(Succeed())
+				g.Expect(*sts.Spec.Replicas).To(BeEquivalentTo(5))
 			}, timeout, interval).Should(Succeed())
+
+			By("growing MongoDB without restarting the services: their seed list stays the same")
+			Expect(k8sClient.Get(ctx, key(ns, name+"-backend"), backend)).To(Succeed())
+			Expect(backend.Spec.Template.Annotations["littleecom.io/config-hash"]).To(Equal(backendHash))
+			cm := &corev1.ConfigMap{}
+			Expect(k8sClient.Get(ctx, key(ns, name+"-backend"), cm)).To(Succeed())
+			Expect(cm.Data[contract.EnvMongoURI]).NotTo(ContainSubstring(name + "-mongodb-3."))
 		})
 
 		It("rolls a workload when a Secret it reads changes", func() {

@@ -142,18 +142,24 @@ func (s *Shop) EdgeAnswersCORS() bool {
 	return ingress || spec.Gateway != nil
 }
 
-// MongoDBURI is the services' connection string: every member's stable host, the replica-set
-// name and the auth source. It holds no credentials; those come from the user Secrets.
+// MongoDBURI is the services' connection string: seed hosts, the replica-set name and the
+// auth source. It holds no credentials; those come from the user Secrets. The driver learns
+// the other members from the set itself, so the seeds are the first three members (fewer
+// when the set is smaller), which stay members at every size the set grows to: growing the
+// set changes no service's configuration and so restarts no service.
 func (s *Shop) MongoDBURI() string {
 	spec := s.Instance.Spec.MongoDB
-	members := int(MongoDBReplicas(spec))
-	hosts := make([]string, members)
+	hosts := make([]string, min(int(MongoDBReplicas(spec)), mongoDBSeeds))
 	for i := range hosts {
 		hosts[i] = s.Names.MongoDBMemberHost(i)
 	}
 	return fmt.Sprintf("mongodb://%s/?replicaSet=%s&authSource=%s",
 		strings.Join(hosts, ","), stringOr(spec.ReplicaSetName, "rs0"), mongoAuthSource)
 }
+
+// mongoDBSeeds is how many members the services' URI names: a client finds the set while
+// any of them answers.
+const mongoDBSeeds = 3
 
 // AuthJWKSURL is where the backend fetches auth's public keys to verify tokens locally.
 func (s *Shop) AuthJWKSURL() string {
