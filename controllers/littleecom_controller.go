@@ -169,6 +169,10 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&networkingv1.Ingress{})
 	b = watchLoggingAndPolicies(b)
+	b, err := r.watchUserSecrets(mgr, b)
+	if err != nil {
+		return err
+	}
 	// HTTPRoutes only when the Gateway API CRDs are installed: a watch on a missing kind fails.
 	c, err := r.gateway.ownRoutes(b).Named("littleecom").Build(r)
 	if err != nil {

@@ -289,6 +289,36 @@ var _ = Describe("LittleEcom controller", func() {
 			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no root Secret may be generated when the user supplies one")
 		})
 
+		It("rolls a workload at once when the user changes a Secret the spec names", func() {
+			ns2 := newNamespace()
+			smtp := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: "relay-login", Namespace: ns2},
+				StringData: map[string]string{"username": "shop", "password": "first"},
+			}
+			Expect(k8sClient.Create(ctx, smtp)).To(Succeed())
+			own := newShop(ns2, "rotates")
+			own.Spec.Notifier.SMTP.Host = "smtp.example.test"
+			own.Spec.Notifier.SMTP.CredentialsSecretRef = &shopv1.SecretReference{Name: "relay-login"}
+			Expect(k8sClient.Create(ctx, own)).To(Succeed())
+			d := &appsv1.Deployment{}
+			var hash string
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, key(ns2, "rotates-notifier"), d)).To(Succeed())
+				hash = d.Spec.Template.Annotations["littleecom.io/config-hash"]
+				g.Expect(hash).NotTo(BeEmpty())
+			}, timeout, interval).Should(Succeed())
+
+			// Nothing else brings a reconcile within the timeout: the shop's pods are not
+			// ready, so there is no polling, and the periodic resync is minutes away.
+			Expect(k8sClient.Get(ctx, key(ns2, "relay-login"), smtp)).To(Succeed())
+			smtp.Data["password"] = []byte("rotated")
+			Expect(k8sClient.Update(ctx, smtp)).To(Succeed())
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, key(ns2, "rotates-notifier"), d)).To(Succeed())
+				g.Expect(d.Spec.Template.Annotations["littleecom.io/config-hash"]).NotTo(Equal(hash))
+			}, timeout, interval).Should(Succeed())
+		})
+
 		It("reports a missing user Secret in the condition", func() {
 			ns2 := newNamespace()
 			own := newShop(ns2, "missing")

@@ -1,5 +1,7 @@
 package resource
 
+import shopv1 "littleecom.io/littleecom/api/v1"
+
 // ConfigInputs lists the Secrets and ConfigMaps a workload's pods read (by env or volume).
 // The reconciler hashes their data into ConfigHashes so that a change rolls the workload.
 type ConfigInputs struct {
@@ -47,4 +49,20 @@ func (s *Shop) RabbitMQAdminSecretName() string {
 		return ref.Name
 	}
 	return s.Names.RabbitMQAdminSecret()
+}
+
+// UserSecretNames lists the Secrets the shop's spec names (credentialsSecretRef): the user's
+// own, which the operator reads but does not manage.
+func UserSecretNames(shop *shopv1.LittleEcom) []string {
+	var names []string
+	for _, ref := range []*shopv1.SecretReference{
+		shop.Spec.MongoDB.CredentialsSecretRef,
+		shop.Spec.RabbitMQ.CredentialsSecretRef,
+		shop.Spec.Notifier.SMTP.CredentialsSecretRef,
+	} {
+		if ref != nil {
+			names = append(names, ref.Name)
+		}
+	}
+	return names
 }
