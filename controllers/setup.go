@@ -21,7 +21,8 @@ import (
 // CacheOptions keeps only the operator's own Secrets, ConfigMaps, ClusterRoles and
 // ClusterRoleBindings in the informer cache: a cluster's Secrets can be many and large, and
 // the operator must not hold them all in memory. Secrets a user names in the spec are read
-// through the API reader instead.
+// through the API reader instead, and their changes seen through a metadata-only watch
+// (watches_user_secrets.go).
 func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resource.LabelManagedBy: resource.ManagedBy})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
