@@ -56,7 +56,7 @@ func newShop(t testing.TB, opts ...shopOption) *shop {
 
 	cfg := backend.Config{
 		Mongo: mongox.Config{URI: mongoURI, Database: contract.DatabaseBackend, MaxPoolSize: 32, ConnectTimeout: 5 * time.Second},
-		AMQP: relay.Config{RecoverEvery: 200 * time.Millisecond, Conn: amqpx.Config{URL: vhost,
+		AMQP: relay.Config{RecoverEvery: 200 * time.Millisecond, RecordAfter: 100 * time.Millisecond, Conn: amqpx.Config{URL: vhost,
 			ReconnectMin: 50 * time.Millisecond, ReconnectMax: 300 * time.Millisecond, DialTimeout: time.Second}},
 		JWKSURL:         jwks.URL + contract.PathJWKS,
 		Issuer:          contract.DefaultIssuer,

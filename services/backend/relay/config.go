@@ -28,6 +28,16 @@ type Config struct {
 	// must exceed the longest a request's insert can take (and the replicas' clock skew):
 	// recovery moves its checkpoint to now minus RecoverAfter.
 	RecoverAfter time.Duration
+	// RecordAfter and RecordBatch say when confirmed events are recorded as published: once
+	// the oldest waited RecordAfter, or as soon as RecordBatch of them wait, with one insert
+	// for all of them. A record
+	// only keeps recovery from publishing the event again: if the process dies first, the
+	// event goes out a second time after RecoverAfter, and the notifier's dedup by event id
+	// sends its e-mail once. Recording each round's events at once cost a database write
+	// per 10 ms at low load; recording hundreds at once held the write gate long enough to
+	// lengthen the inserts' tail under load (docs/performance-backend.md).
+	RecordAfter time.Duration
+	RecordBatch int
 	// Linger is how long the relay waits after a new event before publishing, so that under
 	// load one round publishes the events of many requests (each round costs a database
 	// round trip to record them, whatever its size). It adds that much latency to each event.
@@ -52,6 +62,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RecoverAfter <= 0 {
 		c.RecoverAfter = time.Minute
+	}
+	if c.RecordAfter <= 0 {
+		c.RecordAfter = time.Second
+	}
+	if c.RecordBatch <= 0 {
+		c.RecordBatch = 64
 	}
 	if c.Linger <= 0 {
 		c.Linger = 10 * time.Millisecond

@@ -44,9 +44,10 @@ type Relay struct {
 	// Owned by the Run goroutine.
 	conn *amqp.Connection
 	ch   *amqp.Channel
-	// unrecorded holds events the broker confirmed that could not be recorded as published
-	// yet; they are recorded before anything else is published.
-	unrecorded []store.Event
+	// unrecorded holds events the broker confirmed and that are not recorded as published
+	// yet, since unrecordedSince; see recordDue.
+	unrecorded      []store.Event
+	unrecordedSince time.Time
 	// recovering holds the ids of the events the last recovery found, until they are out;
 	// then the checkpoint moves to through. Nil when no recovery is under way.
 	recovering map[string]bool
@@ -157,6 +158,7 @@ func (r *Relay) setState(err error) {
 // connection and every RecoverEvery. It returns nil on cancellation.
 func (r *Relay) Run(ctx context.Context) error {
 	defer r.disconnect()
+	defer r.recordOnExit(ctx)
 	backoff := amqpx.NewBackoff(r.cfg.Conn)
 	recoverTick := time.NewTicker(r.cfg.RecoverEvery)
 	defer recoverTick.Stop()
@@ -176,6 +178,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-r.recordTimer():
 		case <-r.nudge:
 			// Let a few more requests' events arrive, so one round serves many.
 			select {
@@ -214,7 +217,7 @@ func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 			r.setState(err)
 			return err
 		}
-		if r.queued() == 0 && len(r.unrecorded) == 0 && !*sweep && r.recovering == nil {
+		if r.queued() == 0 && !r.recordDue() && !*sweep && r.recovering == nil {
 			return nil
 		}
 	}
@@ -224,13 +227,8 @@ func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 // round does one step: record what the broker confirmed, or advance the recovery
 // checkpoint, or recover (once the queue is empty), or publish one batch.
 func (r *Relay) round(ctx context.Context, ch *amqp.Channel, sweep *bool) error {
-	if len(r.unrecorded) > 0 {
-		if err := r.src.Published(ctx, r.unrecorded); err != nil {
-			return err
-		}
-		r.done(r.unrecorded)
-		r.unrecorded = nil
-		return nil
+	if r.recordDue() {
+		return r.record(ctx)
 	}
 	if r.recovering != nil && len(r.recovering) == 0 {
 		if err := r.src.Recovered(ctx, r.through); err != nil {
@@ -326,13 +324,52 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
 	}
 	failed = append(failed, evs[len(confirms):]...) // never published
 	r.putBack(failed)
-	if err := r.src.Published(ctx, acked); err != nil {
-		// The broker has them; record them before anything else (not republish them).
-		r.unrecorded = acked
-		return err
+	// The broker has them: they are recorded later, with others (recordDue), and stay
+	// known until then so that recovery does not queue them again.
+	if len(acked) > 0 && len(r.unrecorded) == 0 {
+		r.unrecordedSince = time.Now()
 	}
-	r.done(acked)
+	r.unrecorded = append(r.unrecorded, acked...)
 	return pubErr
+}
+
+// recordDue says whether the confirmed events must be recorded now: RecordBatch of them
+// wait, or the oldest waited RecordAfter.
+func (r *Relay) recordDue() bool {
+	return len(r.unrecorded) >= r.cfg.RecordBatch ||
+		(len(r.unrecorded) > 0 && time.Since(r.unrecordedSince) >= r.cfg.RecordAfter)
+}
+
+// recordTimer fires when the waiting confirmed events become due; nil (never) when none wait.
+func (r *Relay) recordTimer() <-chan time.Time {
+	if len(r.unrecorded) == 0 {
+		return nil
+	}
+	return time.After(max(time.Until(r.unrecordedSince.Add(r.cfg.RecordAfter)), 0))
+}
+
+// record writes one publication record for every confirmed event waiting.
+func (r *Relay) record(ctx context.Context) error {
+	if err := r.src.Published(ctx, r.unrecorded); err != nil {
+		return fmt.Errorf("record published events: %w", err)
+	}
+	r.done(r.unrecorded)
+	r.unrecorded = nil
+	return nil
+}
+
+// recordOnExit records what the broker confirmed before Run returns, so that a clean stop
+// leaves nothing for recovery to publish again. It is bounded like a round.
+func (r *Relay) recordOnExit(ctx context.Context) {
+	if len(r.unrecorded) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
+	defer cancel()
+	if err := r.record(rctx); err != nil {
+		r.log.WarnContext(ctx, "confirmed events not recorded at stop; recovery will publish them again",
+			"count", len(r.unrecorded), "err", err)
+	}
 }
 
 // done counts events confirmed and recorded (the metric says an event is fully out) and

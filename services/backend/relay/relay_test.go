@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -87,10 +88,69 @@ func TestRelay_PublishesAddAndBuyPersistently(t *testing.T) {
 		b.Event.ItemID != it.ID.Hex() || b.Event.EventID == "" || b.Event.OccurredAt == "" {
 		t.Errorf("buy event = %+v", b)
 	}
+	waitPending(t, s, 0)
+	// The hook counts an event once it is confirmed and recorded.
 	if published(contract.RoutingKeyItemAdded) != 1 || published(contract.RoutingKeyItemBought) != 1 {
 		t.Errorf("published hooks: add %d, buy %d", published(contract.RoutingKeyItemAdded), published(contract.RoutingKeyItemBought))
 	}
-	waitPending(t, s, 0)
+}
+
+// countingSource counts the publication records the relay writes through the real store.
+type countingSource struct {
+	*store.Store
+	mu      sync.Mutex
+	records []int // events per Published call
+}
+
+func (c *countingSource) Published(ctx context.Context, evs []store.Event) error {
+	c.mu.Lock()
+	c.records = append(c.records, len(evs))
+	c.mu.Unlock()
+	return c.Store.Published(ctx, evs)
+}
+
+func (c *countingSource) recordSizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int(nil), c.records...)
+}
+
+// Confirmed events are recorded together: the events of several rounds in one write, as
+// soon as RecordBatch of them wait (or the oldest waited RecordAfter), and what is left
+// when the relay stops.
+func TestRelay_RecordsConfirmedEventsTogether(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	var r *relay.Relay
+	st := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
+	src := &countingSource{Store: st}
+	r = relay.New(src, relay.Config{Conn: amqpx.Config{URL: vhost}, RecordAfter: time.Hour, RecordBatch: 3},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), relay.Hooks{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const items = 5
+	for i := range items {
+		if _, err := st.CreateItem(context.Background(), "seller@example.com", fmt.Sprintf("item %d", i), 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond) // past the linger: one round each
+	}
+	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, items, 10*time.Second); len(got) != items {
+		t.Fatalf("published %d events, want %d", len(got), items)
+	}
+	if got := src.recordSizes(); len(got) != 1 || got[0] != 3 {
+		t.Fatalf("records = %v, want one of the first 3 events (RecordBatch)", got)
+	}
+	waitPending(t, st, 2) // confirmed, not yet recorded: recovery would still see them
+
+	cancel()
+	<-done
+	if got := src.recordSizes(); len(got) != 2 || got[1] != 2 {
+		t.Fatalf("records at stop = %v, want the last 2 events in one", got)
+	}
+	waitPending(t, st, 0)
 }
 
 func TestRelay_BrokerDownThenBack(t *testing.T) {
