@@ -197,6 +197,15 @@ func (r *Relay) Run(ctx context.Context) error {
 // reachable.
 func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 	for ctx.Err() == nil {
+		if r.recordDue() {
+			// Records need the database, not the broker: they are written while it is away.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
+			err := r.record(rctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
 		fresh := r.ch == nil
 		ch, err := r.channel()
 		if err != nil {
@@ -224,12 +233,9 @@ func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 	return nil
 }
 
-// round does one step: record what the broker confirmed, or advance the recovery
-// checkpoint, or recover (once the queue is empty), or publish one batch.
+// round does one step: advance the recovery checkpoint, or recover (once the queue is
+// empty), or publish one batch.
 func (r *Relay) round(ctx context.Context, ch *amqp.Channel, sweep *bool) error {
-	if r.recordDue() {
-		return r.record(ctx)
-	}
 	if r.recovering != nil && len(r.recovering) == 0 {
 		if err := r.src.Recovered(ctx, r.through); err != nil {
 			return fmt.Errorf("advance recovery checkpoint: %w", err)

@@ -199,6 +199,30 @@ func TestRelay_BrokerDownThenBack(t *testing.T) {
 	}
 }
 
+// What the broker confirmed is recorded even when the broker goes away right after: the
+// record needs the database only.
+func TestRelay_RecordsWhileTheBrokerIsAway(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	u, _ := url.Parse(vhost)
+	proxy := backendtest.NewProxy(t, u.Host)
+	viaProxy := *u
+	viaProxy.Host = proxy.Addr
+	proxy.Start()
+
+	var r *relay.Relay
+	s := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
+	r, _ = startRelayWith(t, s, relay.Config{RecordAfter: 500 * time.Millisecond,
+		Conn: amqpx.Config{URL: viaProxy.String(), ReconnectMax: 200 * time.Millisecond}})
+	if _, err := s.CreateItem(context.Background(), "seller@example.com", "lamp", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := backendtest.Drain(t, vhost, contract.QueueItemAdded, 1, 10*time.Second); len(got) != 1 {
+		t.Fatalf("published %d events, want 1", len(got))
+	}
+	proxy.Stop()
+	waitPending(t, s, 0)
+}
+
 // waitPending waits until the documents hold want pending events.
 func waitPending(t *testing.T, s *store.Store, want int) {
 	t.Helper()
