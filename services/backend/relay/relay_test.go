@@ -153,16 +153,24 @@ func TestRelay_RecordsConfirmedEventsTogether(t *testing.T) {
 	waitPending(t, st, 0)
 }
 
-func TestRelay_BrokerDownThenBack(t *testing.T) {
-	vhost := testinfra.AMQPVHost(t)
+// brokerViaProxy returns a fresh vhost's URL, and the URL of the same vhost through a proxy
+// that the test can stop and start (it starts stopped).
+func brokerViaProxy(t *testing.T) (vhost, viaProxy string, proxy *backendtest.Proxy) {
+	t.Helper()
+	vhost = testinfra.AMQPVHost(t)
 	u, _ := url.Parse(vhost)
-	proxy := backendtest.NewProxy(t, u.Host)
-	viaProxy := *u
-	viaProxy.Host = proxy.Addr
+	proxy = backendtest.NewProxy(t, u.Host)
+	via := *u
+	via.Host = proxy.Addr
+	return vhost, via.String(), proxy
+}
+
+func TestRelay_BrokerDownThenBack(t *testing.T) {
+	vhost, viaProxy, proxy := brokerViaProxy(t)
 
 	var r *relay.Relay
 	s := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
-	r, _ = startRelay(t, s, viaProxy.String())
+	r, _ = startRelay(t, s, viaProxy)
 	ctx := context.Background()
 
 	const n = 20
@@ -202,17 +210,13 @@ func TestRelay_BrokerDownThenBack(t *testing.T) {
 // What the broker confirmed is recorded even when the broker goes away right after: the
 // record needs the database only.
 func TestRelay_RecordsWhileTheBrokerIsAway(t *testing.T) {
-	vhost := testinfra.AMQPVHost(t)
-	u, _ := url.Parse(vhost)
-	proxy := backendtest.NewProxy(t, u.Host)
-	viaProxy := *u
-	viaProxy.Host = proxy.Addr
+	vhost, viaProxy, proxy := brokerViaProxy(t)
 	proxy.Start()
 
 	var r *relay.Relay
 	s := newStore(t, store.WithEventHook(func(e store.Event) { r.Enqueue(e) }))
 	r, _ = startRelayWith(t, s, relay.Config{RecordAfter: 500 * time.Millisecond,
-		Conn: amqpx.Config{URL: viaProxy.String(), ReconnectMax: 200 * time.Millisecond}})
+		Conn: amqpx.Config{URL: viaProxy, ReconnectMax: 200 * time.Millisecond}})
 	if _, err := s.CreateItem(context.Background(), "seller@example.com", "lamp", 1); err != nil {
 		t.Fatal(err)
 	}
