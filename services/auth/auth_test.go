@@ -41,6 +41,7 @@ func (s *syncBuffer) String() string {
 
 type testEnv struct {
 	t    *testing.T
+	cfg  Config
 	svc  *Service
 	h    http.Handler
 	logs *syncBuffer
@@ -62,6 +63,18 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	return startEnv(t, cfg)
+}
+
+// replica starts a second auth service on the same database and configuration, as a
+// second replica of the Deployment.
+func (e *testEnv) replica(t *testing.T) *testEnv {
+	t.Helper()
+	return startEnv(t, e.cfg)
+}
+
+func startEnv(t *testing.T, cfg Config) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	client, err := mongox.Connect(ctx, cfg.Mongo)
 	if err != nil {
@@ -73,7 +86,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, svc: svc, h: svc.Handler(), logs: logs}
+	return &testEnv{t: t, cfg: cfg, svc: svc, h: svc.Handler(), logs: logs}
 }
 
 type resp struct {

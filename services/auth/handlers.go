@@ -90,15 +90,26 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, er
 	return u, nil
 }
 
-// limit takes one attempt from the e-mail's and the client IP's budgets.
+// limit takes one attempt from the client IP's budget, then from the e-mail's: an IP over
+// its limit spends nothing of the accounts it tries.
 func (s *Service) limit(r *http.Request, email string) error {
-	okIP, waitIP := s.byIP.allow(clientIP(r, s.cfg.TrustedProxies))
-	okEmail, waitEmail := s.byEmail.allow(email)
-	if okIP && okEmail {
-		return nil
+	ctx := r.Context()
+	ok, wait, err := s.byIP.allow(ctx, clientIP(r, s.cfg.TrustedProxies))
+	if err != nil {
+		return problem.Internal(err)
 	}
-	httpx.LoggerFrom(r.Context()).Warn("sign-in rate limited", "by_ip", !okIP, "by_email", !okEmail)
-	return problem.TooManyf(max(waitIP, waitEmail), "too many sign-in attempts; retry later")
+	if !ok {
+		httpx.LoggerFrom(ctx).Warn("sign-in rate limited", "by", "ip")
+		return problem.TooManyf(wait, "too many sign-in attempts; retry later")
+	}
+	if ok, wait, err = s.byEmail.allow(ctx, email); err != nil {
+		return problem.Internal(err)
+	}
+	if !ok {
+		httpx.LoggerFrom(ctx).Warn("sign-in rate limited", "by", "email")
+		return problem.TooManyf(wait, "too many sign-in attempts; retry later")
+	}
+	return nil
 }
 
 // signin answers the access token as text/plain, which the original shop's clients read.

@@ -1,12 +1,21 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
 func TestSignin_RateLimitedPerEmail(t *testing.T) {
@@ -88,27 +97,81 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestLimiter_RefillsAndSweeps(t *testing.T) {
-	now := time.Unix(0, 0)
-	l := newLimiter(2, time.Minute)
-	l.now = func() time.Time { return now }
-	if ok, _ := l.allow("k"); !ok {
-		t.Fatal("1st refused")
+// Two replicas share the limit: of many concurrent attempts on one key, across both, exactly
+// `limit` pass; a full key costs no more inserts; the next window starts afresh.
+func TestLimiter_SharedAcrossReplicas(t *testing.T) {
+	client, err := mongox.Connect(t.Context(), mongox.Config{URI: testinfra.StartFerretDB(t)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ok, _ := l.allow("k"); !ok {
-		t.Fatal("2nd refused")
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	coll := client.Database(contract.DatabaseAuth).Collection(collSignInAttempts)
+	now := time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC)
+	replicas := []*limiter{newLimiter(coll, "email", 5), newLimiter(coll, "email", 5)}
+	for _, l := range replicas {
+		l.now = func() time.Time { return now }
 	}
-	ok, wait := l.allow("k")
-	if ok || wait <= 0 || wait > 30*time.Second {
-		t.Fatalf("3rd: ok=%v wait=%v", ok, wait)
+
+	var (
+		wg      sync.WaitGroup
+		allowed atomic.Int32
+		waits   = make(chan time.Duration, 40)
+	)
+	for i := range 40 {
+		wg.Go(func() {
+			ok, wait, err := replicas[i%2].allow(t.Context(), "ann@shop.example")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				allowed.Add(1)
+			} else {
+				waits <- wait
+			}
+		})
 	}
-	now = now.Add(30 * time.Second)
-	if ok, _ := l.allow("k"); !ok {
-		t.Fatal("refill after 30s refused")
+	wg.Wait()
+	close(waits)
+	if n := allowed.Load(); n != 5 {
+		t.Fatalf("%d attempts passed across two replicas, want the limit of 5", n)
 	}
-	now = now.Add(time.Hour)
-	l.sweep(now)
-	if len(l.buckets) != 0 {
-		t.Errorf("sweep kept %d buckets", len(l.buckets))
+	for w := range waits {
+		if w != 50*time.Second {
+			t.Fatalf("Retry-After %v, want the 50 s left of the window", w)
+		}
+	}
+	if ok, _, _ := replicas[0].allow(t.Context(), "bob@shop.example"); !ok {
+		t.Fatal("another key was refused")
+	}
+	n, err := coll.CountDocuments(t.Context(), bson.D{})
+	if err != nil || n != 6 {
+		t.Fatalf("%d attempt documents (%v), want 6: refusals write nothing", n, err)
+	}
+	for _, l := range replicas {
+		if ok, _, _ := l.allow(t.Context(), "ann@shop.example"); ok {
+			t.Fatal("a full key passed")
+		}
+	}
+
+	now = now.Add(time.Minute)
+	if ok, _, _ := replicas[1].allow(t.Context(), "ann@shop.example"); !ok {
+		t.Fatal("refused in the next window")
+	}
+}
+
+// Two auth replicas on one database enforce one limit for an e-mail.
+func TestSignin_LimitSharedByReplicas(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+	other := e.replica(t)
+	e.register("ann@shop.example", "secret1")
+	for i := range 10 {
+		env := []*testEnv{e, other}[i%2]
+		if r := env.do("POST", "/auth/signin", creds("ann@shop.example", "wrong12"), fromIP("192.0.2."+strconv.Itoa(i+1))); r.status != 401 {
+			t.Fatalf("attempt %d: %d", i+1, r.status)
+		}
+	}
+	for _, env := range []*testEnv{e, other} {
+		wantProblem(t, env.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.50")), 429)
 	}
 }

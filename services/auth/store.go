@@ -18,6 +18,7 @@ const (
 	collUsers           = "users"
 	collRefreshTokens   = "refresh_tokens"
 	collRevokedFamilies = "revoked_families"
+	collSignInAttempts  = "signin_attempts"
 )
 
 // Field names that queries and indexes use; they are the bson tags of user, refreshToken and
@@ -63,13 +64,16 @@ type revokedFamily struct {
 // store is auth's MongoDB access.
 type store struct {
 	users, tokens, revoked *mongo.Collection
+	// attempts holds the sign-in rate limit's slots (ratelimit.go).
+	attempts *mongo.Collection
 }
 
 func newStore(db *mongo.Database) *store {
 	return &store{
-		users:   db.Collection(collUsers),
-		tokens:  db.Collection(collRefreshTokens),
-		revoked: db.Collection(collRevokedFamilies),
+		users:    db.Collection(collUsers),
+		tokens:   db.Collection(collRefreshTokens),
+		revoked:  db.Collection(collRevokedFamilies),
+		attempts: db.Collection(collSignInAttempts),
 	}
 }
 
@@ -110,12 +114,14 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 	return ttlSupported, nil
 }
 
-// expiring lists the documents that expire at their expires_at: refresh tokens, and the
-// marks of revoked families (which outlive every token of the family).
+// expiring lists the documents that expire: refresh tokens, and the marks of revoked
+// families (which outlive every token of the family), at their expires_at; sign-in attempts
+// two windows after theirs.
 func (s *store) expiring() []mongox.Expiring {
 	return []mongox.Expiring{
 		{Coll: s.tokens, Field: fieldExpiresAt},
 		{Coll: s.revoked, Field: fieldExpiresAt},
+		{Coll: s.attempts, Field: fieldWindow, After: attemptsRetention},
 	}
 }
 
