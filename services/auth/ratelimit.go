@@ -19,7 +19,9 @@ import (
 // slot of its key's window by inserting {_id: "<scope>:<key hash>:<window>:<slot>"}; the
 // unique _id gives each slot to exactly one attempt, on MongoDB and on FerretDB alike (whose
 // conditional updates are not atomic under concurrency, so no counter is incremented). When
-// every slot is taken the attempt is refused until the window ends. Each replica remembers
+// every slot is taken the attempt is refused until the window ends. (Fixed windows let a
+// guesser spend two windows' attempts around a boundary: twice the limit in a short span,
+// never more.) Each replica remembers
 // the next slot to try and which keys are full, so a key costs at most limit+replicas inserts
 // a window, however hard it is hammered. Keys are stored hashed: the collection holds no
 // e-mail address or IP. Documents expire two windows after theirs (TTL index on MongoDB,
