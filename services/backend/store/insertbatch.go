@@ -139,7 +139,7 @@ func (b *insertBatcher) sendBatch(ctx context.Context, batch []*queuedInsert, me
 		docs[i] = q.doc
 	}
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insertBatchTimeout)
-	res, err := b.send(ictx, docs)
+	res, err := b.sendRecovering(ictx, docs)
 	cancel()
 	failed := map[int]error{}
 	var bwe mongo.BulkWriteException
@@ -169,6 +169,18 @@ func (b *insertBatcher) sendBatch(ctx context.Context, batch []*queuedInsert, me
 			close(q.done)
 		}
 	}
+}
+
+// sendRecovering sends the command, turning a panic into the batch's error: the requests
+// waiting on the command must be answered and the lead handed on, or every later insert
+// would wait for ever.
+func (b *insertBatcher) sendRecovering(ctx context.Context, docs []any) (res *mongo.InsertManyResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("insert command panicked: %v", p)
+		}
+	}()
+	return b.send(ctx, docs)
 }
 
 func insertedCount(res *mongo.InsertManyResult) int {

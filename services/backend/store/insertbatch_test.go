@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,5 +270,36 @@ func TestInsertBatcher_DatabaseGoneFailsEveryRequest(t *testing.T) {
 	}
 	if n := h.queued(); n != 0 {
 		t.Fatalf("%d requests left in the queue", n)
+	}
+}
+
+// A command that panics answers its requests with an error, and the next command goes out:
+// a stuck lead would make every later insert wait for ever.
+func TestInsertBatcher_PanickingCommandFailsItsBatchOnly(t *testing.T) {
+	h := newHeldBatcher(t)
+	held := h.send
+	var calls atomic.Int32
+	h.send = func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
+		res, err := held(ctx, docs)
+		if calls.Add(1) == 1 {
+			panic("driver bug")
+		}
+		return res, err
+	}
+	ctx := context.Background()
+	first := h.insertAsync(ctx, "first")
+	waitUntil(t, "the first command is sent", func() bool { return len(h.commandSizes()) == 1 })
+	second := h.insertAsync(ctx, "second")
+	waitUntil(t, "the second request is queued", func() bool { return h.queued() == 1 })
+	close(h.release)
+	if o := <-first; o.err == nil || !strings.Contains(o.err.Error(), "panicked") {
+		t.Fatalf("first: err = %v, want the panic as an error", o.err)
+	}
+	o := <-second
+	if o.err != nil {
+		t.Fatalf("second: %v", o.err)
+	}
+	if got := h.keyOf(t, o.id); got != "second" {
+		t.Fatalf("second got the id of document %s", got)
 	}
 }
