@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -68,12 +69,25 @@ func (c *coalescer[K, V]) do(ctx context.Context, key K, query func(context.Cont
 	}
 }
 
+// query runs one query under the coalescer's timeout, turning a panic into its error: the
+// requests sharing it must be answered, and a queued query may run on a goroutine of its
+// own, where a panic would end the process.
+func (c *coalescer[K, V]) query(query func(context.Context) (V, error)) (val V, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			var zero V
+			val, err = zero, fmt.Errorf("listing query panicked: %v", p)
+		}
+	}()
+	return query(ctx)
+}
+
 // run executes f, then starts the queued flight, if any, in its own goroutine, so that the
 // caller answers its request without waiting for the next query.
 func (c *coalescer[K, V]) run(key K, g *group[V], f *flight[V], query func(context.Context) (V, error)) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	f.val, f.err = query(ctx)
-	cancel()
+	f.val, f.err = c.query(query)
 	close(f.done)
 
 	c.mu.Lock()

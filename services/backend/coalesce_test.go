@@ -71,3 +71,37 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A query that panics answers the requests sharing it with an error, and the next query for
+// the key still runs: nothing waits for ever and the process goes on.
+func TestCoalescer_PanickingQueryFailsItsRequestsOnly(t *testing.T) {
+	c := newCoalescer[string, int](time.Second)
+	var calls atomic.Int64
+	gate := make(chan struct{})
+	query := func(context.Context) (int, error) {
+		if calls.Add(1) == 1 {
+			<-gate
+			panic("decoder bug")
+		}
+		return 7, nil
+	}
+	first := make(chan error, 1)
+	go func() { _, err := c.do(context.Background(), "k", query); first <- err }()
+	waitUntil(t, func() bool { return calls.Load() == 1 })
+	// Queued behind the panicking query: it runs on a goroutine of its own.
+	second := make(chan int, 1)
+	go func() { v, _ := c.do(context.Background(), "k", query); second <- v }()
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	if err := <-first; err == nil {
+		t.Fatal("the panicking query's request got no error")
+	}
+	select {
+	case v := <-second:
+		if v != 7 {
+			t.Fatalf("the next query answered %d, want 7", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request queued behind a panicking query never got its answer")
+	}
+}
