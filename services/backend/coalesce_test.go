@@ -78,7 +78,7 @@ func TestCoalescer_PanickingQueryFailsItsRequestsOnly(t *testing.T) {
 	c := newCoalescer[string, int](time.Second)
 	var calls atomic.Int64
 	gate := make(chan struct{})
-	query := func(context.Context) (int, error) {
+	query := func(context.Context) (int, error) { //nolint:unparam // coalescer.do dictates the signature; this query panics or succeeds
 		if calls.Add(1) == 1 {
 			<-gate
 			panic("decoder bug")
