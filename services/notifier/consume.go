@@ -3,6 +3,7 @@ package notifier
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -133,12 +134,25 @@ func (n *Notifier) session(ctx context.Context) error {
 // that a shutdown lets an in-flight message finish; the SMTP and database timeouts bound it.
 func (n *Notifier) process(ctx context.Context, pub *amqp.Channel, j job) {
 	hctx := context.WithoutCancel(ctx)
-	o := n.handle(hctx, j.queue, j.d)
+	o := n.handleRecovering(hctx, j.queue, j.d)
 	if err := n.settle(hctx, pub, j.queue, j.d, o); err != nil {
 		// Typically the connection went away: the broker redelivers the message, and the
 		// claims keep that from sending a second e-mail.
 		n.log.Warn("settling message failed; it will be redelivered", "queue", j.queue, "err", err)
 	}
+}
+
+// handleRecovering is handle that parks a message whose handling panicked, with the panic
+// as the reason: a bug that one message triggers must not end the process, or the message
+// would be redelivered to the next process and end it too, for ever.
+func (n *Notifier) handleRecovering(ctx context.Context, queue string, d amqp.Delivery) (o outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.log.Error("handling a message panicked; parking it", "queue", queue, "panic", p, "stack", string(debug.Stack()))
+			o = outcome{verdictPark, fmt.Errorf("handling panicked: %v", p)}
+		}
+	}()
+	return n.handle(ctx, queue, d)
 }
 
 // dial connects with credentials from their own settings, not from the URL.

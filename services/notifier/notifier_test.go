@@ -144,6 +144,33 @@ func TestRecipientRefused_OtherMailSentThenParkedAtOnce(t *testing.T) {
 	}
 }
 
+// A message whose handling panics (a bug) is parked with the panic as its reason, and the
+// notifier goes on with the next message instead of crashing on every redelivery.
+func TestHandlerPanic_ParkedAndTheNotifierGoesOn(t *testing.T) {
+	r := newRig(t)
+	r.start(r.config(), func(n *notifier.Notifier) {
+		notifier.SetHooks(n, func(key string) error {
+			if strings.HasPrefix(key, "ev-boom/") {
+				panic("a bug this event triggers")
+			}
+			return nil
+		}, nil)
+	})
+	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-boom"})
+	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "bob@example.test", Item: "rug", Price: 2, EventID: "ev-fine"})
+	var parked []amqp.Delivery
+	eventually(t, 10*time.Second, "the panicking message in the DLQ", func() bool {
+		parked = append(parked, r.deadLetters()...)
+		return len(parked) > 0
+	})
+	if reason := fmt.Sprint(parked[0].Headers[notifier.HeaderReason]); !strings.Contains(reason, "a bug this event triggers") {
+		t.Errorf("reason %q: want the panic", reason)
+	}
+	if m := r.waitMail(1, 10*time.Second); len(m) != 1 || m[0].To[0] != "bob@example.test" {
+		t.Fatalf("mails = %+v, want bob's only", m)
+	}
+}
+
 func TestMalformedMessage_StraightToDLQ(t *testing.T) {
 	r := newRig(t)
 	r.start(r.config())
