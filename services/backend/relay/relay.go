@@ -339,45 +339,6 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
 	return pubErr
 }
 
-// recordDue says whether the confirmed events must be recorded now: RecordBatch of them
-// wait, or the oldest waited RecordAfter.
-func (r *Relay) recordDue() bool {
-	return len(r.unrecorded) >= r.cfg.RecordBatch ||
-		(len(r.unrecorded) > 0 && time.Since(r.unrecordedSince) >= r.cfg.RecordAfter)
-}
-
-// recordTimer fires when the waiting confirmed events become due; nil (never) when none wait.
-func (r *Relay) recordTimer() <-chan time.Time {
-	if len(r.unrecorded) == 0 {
-		return nil
-	}
-	return time.After(max(time.Until(r.unrecordedSince.Add(r.cfg.RecordAfter)), 0))
-}
-
-// record writes one publication record for every confirmed event waiting.
-func (r *Relay) record(ctx context.Context) error {
-	if err := r.src.Published(ctx, r.unrecorded); err != nil {
-		return fmt.Errorf("record published events: %w", err)
-	}
-	r.done(r.unrecorded)
-	r.unrecorded = nil
-	return nil
-}
-
-// recordOnExit records what the broker confirmed before Run returns, so that a clean stop
-// leaves nothing for recovery to publish again. It is bounded like a round.
-func (r *Relay) recordOnExit(ctx context.Context) {
-	if len(r.unrecorded) == 0 {
-		return
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
-	defer cancel()
-	if err := r.record(rctx); err != nil {
-		r.log.WarnContext(ctx, "confirmed events not recorded at stop; recovery will publish them again",
-			"count", len(r.unrecorded), "err", err)
-	}
-}
-
 // done counts events confirmed and recorded (the metric says an event is fully out) and
 // forgets them.
 func (r *Relay) done(evs []store.Event) {
