@@ -16,6 +16,7 @@ import (
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend"
 	"littleecom.io/littleecom/services/backend/internal/backendtest"
+	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
 func TestEvents_OnePerSuccessfulWriteNoneForFailures(t *testing.T) {
@@ -126,10 +127,10 @@ func TestEvents_ConcurrentAddsEachGetTheirItemAndOneEvent(t *testing.T) {
 }
 
 func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
-	var proxy *backendtest.Proxy // not listening until Start: the broker is "down"
+	var proxy *testinfra.Proxy // not listening until Start: the broker is "down"
 	s := newShop(t, func(c *backend.Config) {
 		u, _ := url.Parse(c.AMQP.Conn.URL)
-		proxy = backendtest.NewProxy(t, u.Host)
+		proxy = testinfra.NewProxy(t, u.Host)
 		u.Host = proxy.Addr
 		c.AMQP.Conn.URL = u.String()
 	})

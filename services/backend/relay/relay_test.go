@@ -155,11 +155,11 @@ func TestRelay_RecordsConfirmedEventsTogether(t *testing.T) {
 
 // brokerViaProxy returns a fresh vhost's URL, and the URL of the same vhost through a proxy
 // that the test can stop and start (it starts stopped).
-func brokerViaProxy(t *testing.T) (vhost, viaProxy string, proxy *backendtest.Proxy) {
+func brokerViaProxy(t *testing.T) (vhost, viaProxy string, proxy *testinfra.Proxy) {
 	t.Helper()
 	vhost = testinfra.AMQPVHost(t)
 	u, _ := url.Parse(vhost)
-	proxy = backendtest.NewProxy(t, u.Host)
+	proxy = testinfra.NewProxy(t, u.Host)
 	via := *u
 	via.Host = proxy.Addr
 	return vhost, via.String(), proxy

@@ -1,4 +1,4 @@
-package backendtest
+package testinfra
 
 import (
 	"io"
