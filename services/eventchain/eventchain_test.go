@@ -86,7 +86,12 @@ func TestItemAddedWhileBrokerDown_MailedAfterItReturns(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-stopped })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("notifier Run: %v", err)
+		}
+	})
 
 	tok, _, err := signer.Sign("ann@shop.example", "sub-ann")
 	if err != nil {
