@@ -18,6 +18,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/resource"
 )
 
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
@@ -91,24 +92,20 @@ func setEdgeStatus(shop *shopv1.LittleEcom, st *reconcileState) {
 
 // edgeConditions are the edge's conditions that count towards Ready for this spec.
 func edgeConditions(shop *shopv1.LittleEcom) []string {
-	if edgeEnabled(shop.Spec) {
+	if resource.EdgeEnabled(shop.Spec) {
 		return []string{shopv1.ConditionIngressReady}
 	}
 	return nil
 }
 
-func edgeEnabled(spec shopv1.LittleEcomSpec) bool {
-	return ptr.Deref(spec.Ingress.Enabled, true) || spec.Gateway != nil
-}
-
 // edgeCondition derives IngressReady and the API URL. With both an Ingress and an HTTPRoute
 // the condition is True only when both serve; its message always covers both.
 func edgeCondition(spec shopv1.LittleEcomSpec, obs edgeObservation, failure error) (conditionStatus, string) {
-	if !edgeEnabled(spec) {
+	if !resource.EdgeEnabled(spec) {
 		return conditionStatus{metav1.ConditionFalse, shopv1.ReasonDisabled,
 			"no edge: spec.ingress.enabled is false and spec.gateway is not set"}, ""
 	}
-	ingressOn := ptr.Deref(spec.Ingress.Enabled, true)
+	ingressOn := resource.IngressEnabled(spec)
 	var parts []conditionStatus
 	var api string
 	if spec.Gateway != nil {
@@ -171,10 +168,7 @@ func ingressCondition(spec shopv1.IngressSpec, ing *networkingv1.Ingress) (condi
 			fmt.Sprintf("Ingress %s has no address yet: waiting for the %q ingress controller", ing.Name,
 				ptr.Deref(ing.Spec.IngressClassName, ""))}, ""
 	}
-	scheme := "http"
-	if spec.TLSSecretName != "" {
-		scheme = "https"
-	}
+	scheme := resource.IngressScheme(spec)
 	host := spec.Host
 	if host == "" || strings.HasPrefix(host, "*") {
 		host = addresses[0]

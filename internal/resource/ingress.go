@@ -6,6 +6,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
 )
 
@@ -37,9 +38,23 @@ func (s *Shop) EdgeRoutes() []EdgeRoute {
 		EdgeRoute{Path: "/", Service: s.Names.Service(ComponentBackend), PortName: httpPortName, Port: contract.HTTPPort})
 }
 
-// IngressEnabled reports whether the shop wants its Ingress (spec.ingress.enabled, on by default).
-func (s *Shop) IngressEnabled() bool {
-	return ptr.Deref(s.Instance.Spec.Ingress.Enabled, true)
+// IngressEnabled reports whether spec wants its Ingress (spec.ingress.enabled, on by default).
+func IngressEnabled(spec shopv1.LittleEcomSpec) bool {
+	return ptr.Deref(spec.Ingress.Enabled, true)
+}
+
+// EdgeEnabled reports whether an edge sits in front of the services: an Ingress (see
+// IngressEnabled) or an HTTPRoute (spec.gateway), or both.
+func EdgeEnabled(spec shopv1.LittleEcomSpec) bool {
+	return IngressEnabled(spec) || spec.Gateway != nil
+}
+
+// IngressScheme is the URL scheme the Ingress serves: https when it terminates TLS.
+func IngressScheme(in shopv1.IngressSpec) string {
+	if in.TLSSecretName != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // IngressBuilder is the Ingress `<n>` in front of auth and backend, answering CORS with
@@ -55,7 +70,7 @@ var (
 func (s *Shop) Ingress() Builder { return &IngressBuilder{shop: s} }
 
 // Enabled implements Optional.
-func (b *IngressBuilder) Enabled() bool { return b.shop.IngressEnabled() }
+func (b *IngressBuilder) Enabled() bool { return IngressEnabled(b.shop.Instance.Spec) }
 
 // Build implements Builder.
 func (b *IngressBuilder) Build() client.Object {

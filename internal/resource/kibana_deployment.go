@@ -126,14 +126,10 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 // kibanaPublicURL is the URL people reach Kibana at, when the Ingress has a host.
 func (s *Shop) kibanaPublicURL() string {
 	in := s.Instance.Spec.Ingress
-	if (in.Enabled != nil && !*in.Enabled) || in.Host == "" {
+	if !IngressEnabled(s.Instance.Spec) || in.Host == "" {
 		return ""
 	}
-	scheme := "http"
-	if in.TLSSecretName != "" {
-		scheme = "https"
-	}
-	return fmt.Sprintf("%s://%s%s", scheme, in.Host, KibanaPath)
+	return fmt.Sprintf("%s://%s%s", IngressScheme(in), in.Host, KibanaPath)
 }
 
 // elasticsearchUsersScript sets up the users of the logging stack. The passwords are

@@ -112,11 +112,11 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 	return env, nil
 }
 
-// corsEnv turns the services' CORS middleware off when an edge (Ingress or HTTPRoute)
-// answers CORS, and otherwise renders spec.ingress.cors for it: CORS is answered in exactly
+// corsEnv turns the services' CORS middleware off when an edge (Ingress or HTTPRoute, see
+// EdgeEnabled) sits in front of the services and answers CORS, and otherwise renders spec.ingress.cors for it: CORS is answered in exactly
 // one place, never twice (browsers reject duplicate Access-Control-Allow-Origin headers).
 func (s *Shop) corsEnv() map[string]string {
-	if s.EdgeAnswersCORS() {
+	if EdgeEnabled(s.Instance.Spec) {
 		return map[string]string{contract.EnvCORSEnabled: envFalse}
 	}
 	cors := s.Instance.Spec.Ingress.CORS
@@ -132,14 +132,6 @@ func (s *Shop) corsEnv() map[string]string {
 		contract.EnvCORSAllowCredentials: strconv.FormatBool(cors.AllowCredentials),
 		contract.EnvCORSMaxAge:           strconv.Itoa(int(maxAge)),
 	}
-}
-
-// EdgeAnswersCORS reports whether an Ingress (on unless spec.ingress.enabled is false) or
-// an HTTPRoute (spec.gateway) sits in front of the services and answers CORS for them.
-func (s *Shop) EdgeAnswersCORS() bool {
-	spec := s.Instance.Spec
-	ingress := spec.Ingress.Enabled == nil || *spec.Ingress.Enabled
-	return ingress || spec.Gateway != nil
 }
 
 // MongoDBURI is the services' connection string: seed hosts, the replica-set name and the
