@@ -103,15 +103,7 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 			}
 		}
 	}
-	ttlSupported = true
-	for _, e := range s.expiring() {
-		ttl, err := mongox.EnsureExpiry(ctx, e.Coll, e.Field, e.After)
-		if err != nil {
-			return false, err
-		}
-		ttlSupported = ttlSupported && ttl
-	}
-	return ttlSupported, nil
+	return mongox.EnsureExpiries(ctx, s.expiring())
 }
 
 // expiring lists the documents that expire: refresh tokens, and the marks of revoked

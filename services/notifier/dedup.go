@@ -129,15 +129,7 @@ func (c *claims) expiring(retention time.Duration) []mongox.Expiring {
 // ensureIndexes makes the dedup documents expire after retention. It reports false if the
 // server has no TTL indexes (FerretDB v1): then the notifier deletes them itself.
 func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) (ttl bool, err error) {
-	ttl = true
-	for _, e := range c.expiring(retention) {
-		ok, err := mongox.EnsureExpiry(ctx, e.Coll, e.Field, e.After)
-		if err != nil {
-			return false, err
-		}
-		ttl = ttl && ok
-	}
-	return ttl, nil
+	return mongox.EnsureExpiries(ctx, c.expiring(retention))
 }
 
 func claimKey(eventID string, kind recipientKind) string { return eventID + "/" + string(kind) }

@@ -53,6 +53,20 @@ type Expiring struct {
 	After time.Duration
 }
 
+// EnsureExpiries runs EnsureExpiry on every set, stopping at the first error. It reports
+// whether the server deletes them all itself (TTL indexes); false means Purger must.
+func EnsureExpiries(ctx context.Context, sets []Expiring) (ttl bool, err error) {
+	ttl = true
+	for _, e := range sets {
+		ok, err := EnsureExpiry(ctx, e.Coll, e.Field, e.After)
+		if err != nil {
+			return false, err
+		}
+		ttl = ttl && ok
+	}
+	return ttl, nil
+}
+
 // Purger deletes expired documents where the server does not (see EnsureExpiry).
 type Purger struct {
 	Sets []Expiring
