@@ -8,13 +8,18 @@ import (
 
 // Publication records: the relay writes one record per event the broker confirmed, so that
 // recovery does not publish it again. Confirmed events wait in Relay.unrecorded and are
-// recorded together (RecordAfter, RecordBatch), and at stop.
+// recorded together (RecordAfter, RecordBatch), at once while a recovery waits for them, and
+// at stop.
 
 // recordDue says whether the confirmed events must be recorded now: RecordBatch of them
-// wait, or the oldest waited RecordAfter.
+// wait, or the oldest waited RecordAfter, or a recovery waits for events to be out (done
+// empties it, so the checkpoint advances in the same drain instead of a sweep later).
 func (r *Relay) recordDue() bool {
-	return len(r.unrecorded) >= r.cfg.RecordBatch ||
-		(len(r.unrecorded) > 0 && time.Since(r.unrecordedSince) >= r.cfg.RecordAfter)
+	if len(r.unrecorded) == 0 {
+		return false
+	}
+	return len(r.unrecorded) >= r.cfg.RecordBatch || len(r.recovering) > 0 ||
+		time.Since(r.unrecordedSince) >= r.cfg.RecordAfter
 }
 
 // recordTimer fires when the waiting confirmed events become due; nil (never) when none wait.
