@@ -24,11 +24,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = client.Disconnect(dctx)
-	}()
+	defer func() { _ = mongox.Disconnect(ctx, client) }()
 
 	svc, err := New(ctx, cfg, client, log)
 	if err != nil {

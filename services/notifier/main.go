@@ -39,7 +39,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = client.Disconnect(context.WithoutCancel(ctx)) }()
+	defer func() { _ = mongox.Disconnect(ctx, client) }()
 
 	m := metrics.New("notifier")
 	if cfg.NoRelay {

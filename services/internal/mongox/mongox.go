@@ -99,10 +99,21 @@ func Connect(ctx context.Context, cfg Config) (*mongo.Client, error) {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := client.Ping(pctx, readpref.Primary()); err != nil {
-		_ = client.Disconnect(context.WithoutCancel(ctx))
+		_ = Disconnect(ctx, client)
 		return nil, fmt.Errorf("mongodb ping %s: %w", cfg.URI, err)
 	}
 	return client, nil
+}
+
+// DisconnectTimeout bounds Disconnect: a shutdown must not hang on an unreachable server.
+const DisconnectTimeout = 5 * time.Second
+
+// Disconnect closes client within DisconnectTimeout. It ignores ctx's cancellation (the
+// usual caller is a shutdown whose context has just ended) but keeps its values.
+func Disconnect(ctx context.Context, client *mongo.Client) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DisconnectTimeout)
+	defer cancel()
+	return client.Disconnect(ctx)
 }
 
 // Ping returns a readiness check for health.Handler: it pings the primary.
