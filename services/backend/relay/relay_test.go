@@ -129,6 +129,9 @@ func TestRelay_RecordsConfirmedEventsTogether(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	for r.Check(ctx) != nil { // connected: events do not pile up behind the first dial
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	const items = 5
 	for i := range items {
