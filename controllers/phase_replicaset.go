@@ -104,7 +104,7 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	}
 	desired := mongors.Desired{
 		Topology: mongors.Topology{Name: shop.Name, Namespace: shop.Namespace,
-			ReplicaSet: shop.Spec.MongoDB.ReplicaSetName},
+			ReplicaSet: resource.MongoDBReplicaSetName(shop.Spec.MongoDB)},
 		Members:      int(resource.MongoDBReplicas(shop.Spec.MongoDB)),
 		PrimaryWait:  replicaSetPrimaryWait,
 		PollInterval: 250 * time.Millisecond,
@@ -117,8 +117,8 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	if memo.usersDigest != digest {
 		desired.Users = users
 	}
+	// No Host: Ensure starts at member 0 of desired's Topology.
 	target := mongors.Target{
-		Host:             st.shop.Names.MongoDBMemberHost(0),
 		Username:         string(root[contract.SecretKeyUsername]),
 		Password:         string(root[contract.SecretKeyPassword]),
 		DirectConnection: true,
@@ -235,7 +235,7 @@ func setMongoDBStatus(shop *shopv1.LittleEcom, obs replicaSetObservation, failed
 		state = shopv1.ReasonUnreachable
 	}
 	shop.Status.MongoDB = shopv1.MongoDBStatus{
-		ReplicaSet:  shop.Spec.MongoDB.ReplicaSetName,
+		ReplicaSet:  resource.MongoDBReplicaSetName(shop.Spec.MongoDB),
 		State:       state,
 		Initialized: obs.initialized,
 		Members:     obs.members,

@@ -42,3 +42,9 @@ func resourcesOr(r corev1.ResourceRequirements, cpu, memory, memoryLimit string)
 
 // MongoDBReplicas is spec.mongodb.replicas, or its default: the replica set's member count.
 func MongoDBReplicas(spec shopv1.MongoDBSpec) int32 { return ptr.Deref(spec.Replicas, 3) }
+
+// MongoDBReplicaSetName is spec.mongodb.replicaSetName, or its default: the name mongod runs
+// with (--replSet) and the services' connection string names.
+func MongoDBReplicaSetName(spec shopv1.MongoDBSpec) string {
+	return stringOr(spec.ReplicaSetName, "rs0")
+}

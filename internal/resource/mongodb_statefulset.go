@@ -98,7 +98,7 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 			Image: image,
 			// The image's entrypoint creates the root user from MONGO_INITDB_ROOT_* on an empty
 			// data directory, then execs these arguments.
-			Args: []string{"mongod", "--replSet", stringOr(spec.ReplicaSetName, "rs0"), "--bind_ip_all",
+			Args: []string{"mongod", "--replSet", MongoDBReplicaSetName(spec), "--bind_ip_all",
 				"--auth", "--keyFile", keyfile, "--dbpath", mongoDataDir, "--port", fmt.Sprint(MongoDBPort)},
 			Ports: []corev1.ContainerPort{{Name: "mongodb", ContainerPort: MongoDBPort}},
 			Env: []corev1.EnvVar{

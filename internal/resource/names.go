@@ -6,9 +6,8 @@
 package resource
 
 import (
-	"fmt"
-
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/mongors"
 )
 
 // Component names, used in object names and in the app.kubernetes.io/component label.
@@ -49,9 +48,10 @@ func (n Names) MongoDBUserSecret(service string) string {
 	return n.prefixed("mongodb-" + service)
 }
 
-// MongoDBMemberHost is the stable DNS name of member i.
+// MongoDBMemberHost is the stable address (host:port) of member i, as the replica-set
+// config names it.
 func (n Names) MongoDBMemberHost(i int) string {
-	return fmt.Sprintf("%s-%d.%s.%s.svc.cluster.local:27017", n.MongoDB(), i, n.MongoDBHeadless(), n.Namespace)
+	return mongors.Topology{Name: n.Instance, Namespace: n.Namespace}.Host(i)
 }
 
 // RabbitMQ returns the StatefulSet and client Service name.

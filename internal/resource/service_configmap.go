@@ -146,7 +146,7 @@ func (s *Shop) MongoDBURI() string {
 		hosts[i] = s.Names.MongoDBMemberHost(i)
 	}
 	return fmt.Sprintf("mongodb://%s/?replicaSet=%s&authSource=%s",
-		strings.Join(hosts, ","), stringOr(spec.ReplicaSetName, "rs0"), mongoAuthSource)
+		strings.Join(hosts, ","), MongoDBReplicaSetName(spec), mongoAuthSource)
 }
 
 // mongoDBSeeds is how many members the services' URI names: a client finds the set while
