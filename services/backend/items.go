@@ -44,7 +44,7 @@ func (s *Service) getItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeProblem(err, id)
 	}
-	httpx.WriteJSON(w, http.StatusOK, toItemJSON(it))
+	writeItem(w, it)
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (s *Service) updateItem(w http.ResponseWriter, r *http.Request, caller stri
 	if err != nil {
 		return storeProblem(err, id)
 	}
-	httpx.WriteJSON(w, http.StatusOK, toItemJSON(it))
+	writeItem(w, it)
 	return nil
 }
 

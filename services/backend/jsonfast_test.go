@@ -3,11 +3,15 @@ package backend
 import (
 	"encoding/json"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/httpx"
 )
 
 func TestAppendItems_SameAsEncodingJSON(t *testing.T) {
@@ -30,6 +34,21 @@ func TestAppendItems_SameAsEncodingJSON(t *testing.T) {
 		got := appendItems(nil, list)
 		if string(got) != string(wb)+"\n" {
 			t.Errorf("appendItems:\n got %s\nwant %s", got, wb)
+		}
+	}
+}
+
+func TestWriteItem_SameAsWriteJSON(t *testing.T) {
+	for _, it := range []store.Item{
+		{ID: bson.NewObjectID(), Owner: "o", Name: "lamp", Price: 12.5},
+		{ID: bson.NewObjectID(), Owner: "<b>&amp;</b>", Name: "café ☕\u2028", Price: 1e-7},
+	} {
+		got, want := httptest.NewRecorder(), httptest.NewRecorder()
+		writeItem(got, it)
+		httpx.WriteJSON(want, http.StatusOK, toItemJSON(it))
+		if got.Code != want.Code || !reflect.DeepEqual(got.Header(), want.Header()) || got.Body.String() != want.Body.String() {
+			t.Errorf("writeItem: %d %v %q, want %d %v %q",
+				got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
 		}
 	}
 }
