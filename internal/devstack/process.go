@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,7 +21,8 @@ type process struct {
 	logs     *prefixWriter
 	done     chan struct{} // closed when the process exited
 	err      error         // exit status, valid after done
-	stopping chan struct{}
+	stopping chan struct{} // closed by the first stop
+	stopOnce sync.Once
 	env      map[string]string // as started, to notice a configuration change
 }
 
@@ -49,11 +51,7 @@ func (p *process) PID() int { return p.cmd.Process.Pid }
 
 // stop sends SIGTERM to the process group, and SIGKILL when it has not exited after grace.
 func (p *process) stop(grace time.Duration) {
-	select {
-	case <-p.stopping:
-	default:
-		close(p.stopping)
-	}
+	p.stopOnce.Do(func() { close(p.stopping) })
 	select {
 	case <-p.done:
 		return
