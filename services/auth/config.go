@@ -45,7 +45,7 @@ const (
 // ConfigFromEnv reads the contract's env vars.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr:        config.String(contract.EnvHTTPAddr, fmt.Sprintf(":%d", contract.HTTPPort)),
+		HTTPAddr:        config.HTTPAddr(),
 		SigningKeyPEM:   config.Secret(config.String(contract.EnvAuthSigningKey, "")),
 		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
 		Audience:        config.String(contract.EnvAuthAudience, contract.DefaultAudience),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/amqpx"
@@ -17,10 +18,15 @@ const (
 	DefaultMaxAttempts = 5
 )
 
+// DefaultShutdownTimeout bounds the HTTP server's graceful stop.
+const DefaultShutdownTimeout = 5 * time.Second
+
 // ConfigFromEnv reads the notifier's settings from the contract's environment variables.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		AMQP: amqpx.ConfigFromEnv(),
+		HTTPAddr:        config.HTTPAddr(),
+		ShutdownTimeout: DefaultShutdownTimeout,
+		AMQP:            amqpx.ConfigFromEnv(),
 		SMTP: SMTPConfig{
 			Host:     config.String(contract.EnvSMTPHost, "127.0.0.1"),
 			From:     config.String(contract.EnvSMTPFrom, "LittleEcom <no-reply@littleecom.local>"),
@@ -61,6 +67,7 @@ func ConfigFromEnv() (Config, error) {
 // LogValue lists the settings for the start-up log, without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("http_addr", c.HTTPAddr),
 		slog.Any("rabbitmq", c.AMQP),
 		slog.Int("prefetch", c.Prefetch),
 		slog.Int("workers", c.Workers),

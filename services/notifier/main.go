@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
@@ -43,13 +41,13 @@ func Main(ctx context.Context) error {
 
 	m := metrics.New("notifier")
 	if cfg.NoRelay {
-		return idle(ctx, log, m, mongox.Ping(client))
+		return idle(ctx, cfg, log, m, mongox.Ping(client))
 	}
 	n, err := New(cfg, client.Database(dbCfg.Database), m, log)
 	if err != nil {
 		return err
 	}
-	srv := httpx.NewServer(config.String(contract.EnvHTTPAddr, ":8080"), Routes(n, m, mongox.Ping(client)))
+	srv := httpx.NewServer(cfg.HTTPAddr, Routes(n, m, mongox.Ping(client)))
 
 	// The HTTP server outlives the consumer, so that probes and metrics keep answering while
 	// in-flight messages finish after SIGTERM; it stops once Run returned. If it fails, the
@@ -58,7 +56,7 @@ func Main(ctx context.Context) error {
 	defer stopHTTP()
 	httpErr := make(chan error, 1)
 	go func() {
-		httpErr <- httpx.Serve(httpCtx, srv, log, 5*time.Second)
+		httpErr <- httpx.Serve(httpCtx, srv, log, cfg.ShutdownTimeout)
 		stop()
 	}()
 	runErr := n.Run(ctx)
@@ -71,12 +69,12 @@ func Main(ctx context.Context) error {
 // idle runs a notifier that has no SMTP relay: it consumes nothing, so item events wait in
 // their queues (nothing is lost, nothing is dead-lettered) until a relay is configured and
 // the operator rolls the Deployment. Probes answer so the shop is not reported broken.
-func idle(ctx context.Context, log *slog.Logger, m *metrics.Metrics, dbPing func(context.Context) error) error {
+func idle(ctx context.Context, cfg Config, log *slog.Logger, m *metrics.Metrics, dbPing func(context.Context) error) error {
 	log.Warn("no SMTP relay configured (SMTP_HOST is empty): not consuming; item events wait in their queues")
 	mux := http.NewServeMux()
 	mux.Handle("GET "+contract.PathHealthz, health.Healthz())
 	mux.Handle("GET "+contract.PathReadyz, health.Handler(map[string]func(context.Context) error{"mongodb": dbPing}))
 	mux.Handle("GET "+contract.PathMetrics, m.Handler())
-	srv := httpx.NewServer(config.String(contract.EnvHTTPAddr, ":8080"), m.HTTPMiddleware(nil)(mux))
-	return httpx.Serve(ctx, srv, log, 5*time.Second)
+	srv := httpx.NewServer(cfg.HTTPAddr, m.HTTPMiddleware(nil)(mux))
+	return httpx.Serve(ctx, srv, log, cfg.ShutdownTimeout)
 }

@@ -28,6 +28,11 @@ type Config struct {
 	// notifier must not consume (Main then only serves its probes).
 	NoRelay bool
 
+	// HTTPAddr is where Main serves the probes and metrics; ShutdownTimeout bounds that
+	// server's graceful stop. Only Main uses them (ConfigFromEnv fills them).
+	HTTPAddr        string
+	ShutdownTimeout time.Duration
+
 	// AMQP is how to reach RabbitMQ, and how long to wait between connection attempts.
 	AMQP amqpx.Config
 

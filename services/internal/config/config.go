@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"littleecom.io/littleecom/internal/contract"
 )
 
 // String returns the variable, or def when it is unset or empty.
@@ -17,6 +19,12 @@ func String(key, def string) string {
 		return strings.TrimSpace(v)
 	}
 	return def
+}
+
+// HTTPAddr is the listen address of a service's HTTP server: HTTP_ADDR, or the contract's
+// port on every interface.
+func HTTPAddr() string {
+	return String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort))
 }
 
 // Int returns the variable as an int, or def when it is unset or empty.
