@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -70,9 +69,6 @@ func (s *Service) queryListing(ctx context.Context, key listingKey) (listing, er
 	// [] rather than null when empty.
 	return listing{body: appendItems(make([]byte, 0, 64+len(items)*128), items), link: link}, nil
 }
-
-// listingTimeout bounds a shared listing query.
-const listingTimeout = 10 * time.Second
 
 // parsePage reads ?limit= and ?after=.
 func parsePage(r *http.Request) (store.Page, error) {

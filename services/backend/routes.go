@@ -4,7 +4,9 @@ import (
 	"net/http"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/openapi"
 )
 
 // routes lists every endpoint of the service, in one place. It only builds closures and
@@ -20,10 +22,10 @@ func (s *Service) routes() []httpx.Route {
 		httpx.On("POST /buy/{id}", s.authed(s.buy)),
 		httpx.On("GET /orders", s.authed(s.listOrders)),
 
-		httpx.On("GET "+contract.PathHealthz, http.HandlerFunc(s.healthz)),
+		httpx.On("GET "+contract.PathHealthz, health.Healthz()),
 		httpx.On("GET "+contract.PathReadyz, http.HandlerFunc(s.readyz)),
 		httpx.On("GET "+contract.PathMetrics, http.HandlerFunc(s.serveMetrics)),
-		httpx.On("GET "+contract.PathOpenAPI, http.HandlerFunc(s.openapi)),
+		httpx.On("GET "+contract.PathOpenAPI, openapi.Handler()),
 	}
 }
 

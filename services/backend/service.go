@@ -43,7 +43,6 @@ type Service struct {
 	log      *slog.Logger
 	cors     httpx.CORSConfig
 	ready    http.Handler
-	prom     http.Handler
 	listings *coalescer[listingKey, listing]
 }
 
@@ -58,8 +57,7 @@ func New(d Deps) *Service {
 	return &Service{
 		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
 		ready:    health.WithOptional(d.Ready, d.ReadyOptional),
-		prom:     d.Metrics.Handler(),
-		listings: newCoalescer[listingKey, listing](listingTimeout),
+		listings: newCoalescer[listingKey, listing](requestTimeout),
 	}
 }
 
@@ -70,7 +68,8 @@ func (s *Service) Handler() http.Handler {
 }
 
 // requestTimeout bounds the database work of one request, well inside the server's
-// WriteTimeout, so a stuck database answers 500 (or 503) instead of holding connections.
+// WriteTimeout, so a stuck database answers 500 (or 503) instead of holding connections. It
+// bounds a shared listing query too (see coalesce.go).
 const requestTimeout = 10 * time.Second
 
 // handle adapts a handler that returns an error: errors become problem+json bodies. It also
