@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/resource"
 )
 
@@ -66,12 +67,22 @@ func (r *LittleEcomReconciler) applyOp(ctx context.Context, st *reconcileState, 
 // deleteChild removes a child the spec no longer asks for; already gone is fine.
 func (r *LittleEcomReconciler) deleteChild(ctx context.Context, st *reconcileState, obj client.Object) error {
 	owner := st.shop.Instance
+	return r.deleteOwned(ctx, owner, obj, func(o client.Object) bool { return metav1.IsControlledBy(o, owner) })
+}
+
+// deleteOwned deletes obj when it exists and owns says it is owner's, recording an event
+// either way the delete goes; already gone is fine. Never deleting what owns rejects keeps
+// the operator off anything someone else made under the same name.
+func (r *LittleEcomReconciler) deleteOwned(ctx context.Context, owner *shopv1.LittleEcom, obj client.Object,
+	owns func(client.Object) bool) error {
 	kind := kindOf(obj)
 	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		return client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s %s: %w", kind, obj.GetName(), err)
 	}
-	if !metav1.IsControlledBy(obj, owner) {
-		// Never delete what someone else made under our name.
+	if !owns(obj) {
 		return nil
 	}
 	if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -61,23 +59,14 @@ func (r *LittleEcomReconciler) finalize(ctx context.Context, instance *shopv1.Li
 // deleteClusterResources deletes the shop's ClusterRoleBinding and ClusterRole when they
 // exist and carry the shop's labels (never an object someone else made under the name).
 func (r *LittleEcomReconciler) deleteClusterResources(ctx context.Context, s *resource.Shop) error {
+	labelled := func(obj client.Object) bool {
+		l := obj.GetLabels()
+		return l[resource.LabelInstance] == s.Instance.Name && l[resource.LabelNamespace] == s.Instance.Namespace
+	}
 	for _, obj := range []client.Object{s.FluentdClusterRoleBinding().Build(), s.FluentdClusterRole().Build()} {
-		kind := kindOf(obj)
-		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-			if apierrors.IsNotFound(err) {
-				continue
-			}
-			return fmt.Errorf("reading %s %s: %w", kind, obj.GetName(), err)
+		if err := r.deleteOwned(ctx, s.Instance, obj, labelled); err != nil {
+			return err
 		}
-		if l := obj.GetLabels(); l[resource.LabelInstance] != s.Instance.Name || l[resource.LabelNamespace] != s.Instance.Namespace {
-			continue
-		}
-		if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-			r.Recorder.Eventf(s.Instance, nil, corev1.EventTypeWarning, eventDeleteFailed, "Delete",
-				"deleting %s %s: %s", kind, obj.GetName(), safeMessage(err))
-			return fmt.Errorf("deleting %s %s: %w", kind, obj.GetName(), err)
-		}
-		r.Recorder.Eventf(s.Instance, nil, corev1.EventTypeNormal, eventDeleted, "Delete", "deleted %s %s", kind, obj.GetName())
 	}
 	return nil
 }
