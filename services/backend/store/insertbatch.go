@@ -55,14 +55,11 @@ type queuedInsert struct {
 // insertCommand sends documents to the database in one unordered insert.
 type insertCommand func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error)
 
-// insertGate runs an insert command, e.g. through the Store's write gate.
-type insertGate func(ctx context.Context, op func() (*mongo.InsertManyResult, error)) (*mongo.InsertManyResult, error)
-
-// unorderedInsert returns the insertCommand for coll, run by gate.
-func unorderedInsert(coll *mongo.Collection, gate insertGate) insertCommand {
+// unorderedInsert returns the insertCommand for coll.
+func unorderedInsert(coll *mongo.Collection) insertCommand {
 	unordered := options.InsertMany().SetOrdered(false)
 	return func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
-		return gate(ctx, func() (*mongo.InsertManyResult, error) { return coll.InsertMany(ctx, docs, unordered) })
+		return coll.InsertMany(ctx, docs, unordered)
 	}
 }
 

@@ -45,10 +45,7 @@ func newHeldBatcherOn(t *testing.T, uri string) *heldBatcher {
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
 	coll := client.Database("batch").Collection("docs")
 	h := &heldBatcher{coll: coll, release: make(chan struct{})}
-	ungated := func(_ context.Context, op func() (*mongo.InsertManyResult, error)) (*mongo.InsertManyResult, error) {
-		return op()
-	}
-	send := unorderedInsert(coll, ungated)
+	send := unorderedInsert(coll)
 	h.insertBatcher = &insertBatcher{}
 	h.send = func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
 		h.mu.Lock()

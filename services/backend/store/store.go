@@ -65,13 +65,12 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	s.itemInserts = &insertBatcher{send: unorderedInsert(s.items, s.writeInsert)}
+	insertItems := unorderedInsert(s.items)
+	s.itemInserts = &insertBatcher{send: func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
+		// Through the write gate.
+		return write(ctx, s, func() (*mongo.InsertManyResult, error) { return insertItems(ctx, docs) })
+	}}
 	return s
-}
-
-// writeInsert runs an insert command through the write gate.
-func (s *Store) writeInsert(ctx context.Context, op func() (*mongo.InsertManyResult, error)) (*mongo.InsertManyResult, error) {
-	return write(ctx, s, op)
 }
 
 // EnsureIndexes creates the indexes the queries need and, the first time, the relay's
