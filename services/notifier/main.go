@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -71,10 +69,6 @@ func Main(ctx context.Context) error {
 // the operator rolls the Deployment. Probes answer so the shop is not reported broken.
 func idle(ctx context.Context, cfg Config, log *slog.Logger, m *metrics.Metrics, dbPing func(context.Context) error) error {
 	log.Warn("no SMTP relay configured (SMTP_HOST is empty): not consuming; item events wait in their queues")
-	mux := http.NewServeMux()
-	mux.Handle("GET "+contract.PathHealthz, health.Healthz())
-	mux.Handle("GET "+contract.PathReadyz, health.Handler(map[string]func(context.Context) error{"mongodb": dbPing}))
-	mux.Handle("GET "+contract.PathMetrics, m.Handler())
-	srv := httpx.NewServer(cfg.HTTPAddr, m.HTTPMiddleware(nil)(mux))
+	srv := httpx.NewServer(cfg.HTTPAddr, probes(m, map[string]func(context.Context) error{"mongodb": dbPing}))
 	return httpx.Serve(ctx, srv, log, cfg.ShutdownTimeout)
 }
