@@ -236,11 +236,3 @@ func (s *Service) jwks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, http.StatusOK, s.signer.JWKS())
 }
-
-func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
-	s.readiness.ServeHTTP(w, r)
-}
-
-func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	s.metrics.Handler().ServeHTTP(w, r)
-}

@@ -8,8 +8,8 @@ import (
 	"littleecom.io/littleecom/services/internal/httpx"
 )
 
-// routes lists every endpoint of the service in one place. It builds method values only, so
-// Routes can call it on a zero Service.
+// routes lists every endpoint of the service in one place. It builds method values and reads
+// handler fields only (nil on a zero Service), so Routes can call it on a zero Service.
 func (s *Service) routes() []httpx.Route {
 	return []httpx.Route{
 		httpx.On("POST /auth/register", s.handle(s.register)),
@@ -22,8 +22,8 @@ func (s *Service) routes() []httpx.Route {
 		httpx.On("GET "+contract.PathJWKS, http.HandlerFunc(s.jwks)),
 
 		httpx.On("GET "+contract.PathHealthz, health.Healthz()),
-		httpx.On("GET "+contract.PathReadyz, http.HandlerFunc(s.readyz)),
-		httpx.On("GET "+contract.PathMetrics, http.HandlerFunc(s.serveMetrics)),
+		httpx.On("GET "+contract.PathReadyz, s.readiness),
+		httpx.On("GET "+contract.PathMetrics, s.metricsHandler),
 	}
 }
 

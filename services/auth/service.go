@@ -20,13 +20,16 @@ import (
 
 // Service is the auth HTTP service.
 type Service struct {
-	cfg       Config
-	log       *slog.Logger
-	store     *store
-	signer    *tokens.Signer
-	verifier  *tokens.Verifier
-	metrics   *metrics.Metrics
-	readiness http.Handler // /readyz, built once
+	cfg      Config
+	log      *slog.Logger
+	store    *store
+	signer   *tokens.Signer
+	verifier *tokens.Verifier
+	metrics  *metrics.Metrics
+	// readiness (/readyz) and metricsHandler (/metrics) are built once; routes registers
+	// them as they are.
+	readiness      http.Handler
+	metricsHandler http.Handler
 
 	ttlIndexes bool
 
@@ -63,19 +66,21 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
 	}
 	cfg.BcryptCost = cost
+	m := metrics.New("auth")
 	return &Service{
-		cfg:        cfg,
-		log:        log,
-		store:      st,
-		signer:     signer,
-		verifier:   tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
-		metrics:    metrics.New("auth"),
-		readiness:  health.Handler(map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
-		byEmail:    newLimiter(st.attempts, "email", cfg.SignInPerMinute),
-		byIP:       newLimiter(st.attempts, "ip", cfg.SignInPerMinute),
-		dummyHash:  dummy,
-		ttlIndexes: ttl,
-		now:        time.Now,
+		cfg:            cfg,
+		log:            log,
+		store:          st,
+		signer:         signer,
+		verifier:       tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
+		metrics:        m,
+		readiness:      health.Handler(map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
+		metricsHandler: m.Handler(),
+		byEmail:        newLimiter(st.attempts, "email", cfg.SignInPerMinute),
+		byIP:           newLimiter(st.attempts, "ip", cfg.SignInPerMinute),
+		dummyHash:      dummy,
+		ttlIndexes:     ttl,
+		now:            time.Now,
 	}, nil
 }
 
