@@ -98,12 +98,8 @@ func (n *Notifier) session(ctx context.Context) error {
 		})
 	}
 	n.conn.Store(conn)
-	n.connected.Store(true)
 	n.log.Info("consuming", "queues", len(tags), "prefetch", n.cfg.Prefetch, "workers", n.cfg.Workers)
-	defer func() {
-		n.connected.Store(false)
-		n.conn.Store(nil)
-	}()
+	defer n.conn.Store(nil)
 
 	var result error
 	select {

@@ -72,8 +72,7 @@ type Notifier struct {
 	sender  *sender
 	hooks   hooks
 
-	conn      atomic.Pointer[amqp.Connection] // the live connection, nil between sessions
-	connected atomic.Bool
+	conn atomic.Pointer[amqp.Connection] // the live connection, nil between sessions
 }
 
 // New checks cfg and prepares a notifier whose claims live in db.
@@ -140,7 +139,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 
 // Ready reports whether the notifier holds a live RabbitMQ connection (for /readyz).
 func (n *Notifier) Ready(context.Context) error {
-	if !n.connected.Load() {
+	if n.conn.Load() == nil {
 		return errors.New("not connected to rabbitmq")
 	}
 	return nil
