@@ -11,8 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"littleecom.io/littleecom/internal/resource"
 )
 
 // rememberSecret keeps a Secret's data for hashing and for reading credentials.
@@ -43,15 +41,12 @@ func (r *LittleEcomReconciler) secret(ctx context.Context, st *reconcileState, n
 	return s.Data, nil
 }
 
-// hashConfig records in the Shop a checksum of everything component's pods read, so that
-// a changed Secret or ConfigMap rolls the workload.
+// hashConfig records in the Shop, as component's config hash, a checksum of the Secrets and
+// ConfigMaps its pods read (resource.Shop.ConfigInputs), so that a changed Secret or
+// ConfigMap rolls the workload. The ConfigMaps must have been applied (and remembered)
+// already.
 func (r *LittleEcomReconciler) hashConfig(ctx context.Context, st *reconcileState, component string) error {
-	return r.hashInputs(ctx, st, component, st.shop.ConfigInputs(component))
-}
-
-// hashInputs records in the Shop, as component's config hash, a checksum of the Secrets and
-// ConfigMaps in. The ConfigMaps must have been applied (and remembered) already.
-func (r *LittleEcomReconciler) hashInputs(ctx context.Context, st *reconcileState, component string, in resource.ConfigInputs) error {
+	in := st.shop.ConfigInputs(component)
 	h := sha256.New()
 	for _, name := range in.Secrets {
 		data, err := r.secret(ctx, st, name)

@@ -56,7 +56,7 @@ func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileSt
 			return err
 		}
 	}
-	if err := r.hashLoggingConfig(ctx, st, resource.ComponentElasticsearch); err != nil {
+	if err := r.hashConfig(ctx, st, resource.ComponentElasticsearch); err != nil {
 		return err
 	}
 	obj, err := r.apply(ctx, st, s.ElasticsearchStatefulSet())
@@ -65,7 +65,7 @@ func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileSt
 	}
 	st.logging.elasticsearch = obj.(*appsv1.StatefulSet)
 
-	if err := r.hashLoggingConfig(ctx, st, resource.ComponentKibana); err != nil {
+	if err := r.hashConfig(ctx, st, resource.ComponentKibana); err != nil {
 		return err
 	}
 	if obj, err = r.apply(ctx, st, s.KibanaDeployment()); err != nil {
@@ -86,7 +86,7 @@ func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileSt
 		return err
 	}
 	st.rememberConfigMap(cm)
-	if err := r.hashLoggingConfig(ctx, st, resource.ComponentFluentd); err != nil {
+	if err := r.hashConfig(ctx, st, resource.ComponentFluentd); err != nil {
 		return err
 	}
 	if obj, err = r.apply(ctx, st, s.FluentdDaemonSet()); err != nil {
@@ -121,12 +121,6 @@ func (r *LittleEcomReconciler) removeLogging(ctx context.Context, st *reconcileS
 		return errors.Join(append(errs, err)...)
 	}
 	return errors.Join(append(errs, r.removeClusterResourcesFinalizer(ctx, s.Instance))...)
-}
-
-// hashLoggingConfig records a checksum of what a logging component's pods read, so that a
-// changed Secret or ConfigMap rolls it (as hashConfig does for the core components).
-func (r *LittleEcomReconciler) hashLoggingConfig(ctx context.Context, st *reconcileState, component string) error {
-	return r.hashInputs(ctx, st, component, st.shop.LoggingConfigInputs(component))
 }
 
 // setLoggingStatus sets LoggingReady and status.endpoints.kibana.

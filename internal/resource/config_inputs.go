@@ -9,7 +9,7 @@ type ConfigInputs struct {
 	ConfigMaps []string
 }
 
-// ConfigInputs returns what component's pods read.
+// ConfigInputs returns what component's pods read: a core or a logging component.
 func (s *Shop) ConfigInputs(component string) ConfigInputs {
 	n, spec := s.Names, s.Instance.Spec
 	switch component {
@@ -39,6 +39,12 @@ func (s *Shop) ConfigInputs(component string) ConfigInputs {
 			in.Secrets = append(in.Secrets, ref.Name)
 		}
 		return in
+	case ComponentElasticsearch:
+		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret(), n.ElasticsearchTransportSecret()}}
+	case ComponentKibana:
+		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret()}}
+	case ComponentFluentd:
+		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret()}, ConfigMaps: []string{n.Fluentd()}}
 	}
 	return ConfigInputs{}
 }

@@ -82,17 +82,3 @@ func (o optional) Enabled() bool { return o.enabled }
 
 // KibanaService returns the name and port of Kibana's Service, for the Ingress's /kibana path.
 func (s *Shop) KibanaService() (name string, port int32) { return s.Names.Kibana(), KibanaPort }
-
-// LoggingConfigInputs returns what a logging component's pods read, for the config hash.
-func (s *Shop) LoggingConfigInputs(component string) ConfigInputs {
-	n := s.Names
-	switch component {
-	case ComponentElasticsearch:
-		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret(), n.ElasticsearchTransportSecret()}}
-	case ComponentKibana:
-		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret()}}
-	case ComponentFluentd:
-		return ConfigInputs{Secrets: []string{n.ElasticsearchCredentialsSecret()}, ConfigMaps: []string{n.Fluentd()}}
-	}
-	return ConfigInputs{}
-}
