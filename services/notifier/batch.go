@@ -2,12 +2,13 @@ package notifier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // inserter groups concurrent single-document inserts into one unordered InsertMany. Every
@@ -83,23 +84,16 @@ func (b *inserter) flush(batch []insertReq) {
 		docs[i] = r.doc
 	}
 	_, err := b.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	perDoc := make([]error, len(batch))
-	var bwe mongo.BulkWriteException
-	switch {
-	case err == nil:
-	case errors.As(err, &bwe) && bwe.WriteConcernError == nil:
-		for _, we := range bwe.WriteErrors {
-			if we.Index >= 0 && we.Index < len(batch) {
-				perDoc[we.Index] = mongo.WriteException{WriteErrors: mongo.WriteErrors{we.WriteError}}
-			}
-		}
-	default:
+	perDoc, whole := mongox.InsertManyErrors(err)
+	if whole != nil {
 		// The whole call failed: none of the documents can be taken as written.
-		for i := range perDoc {
-			perDoc[i] = fmt.Errorf("insert into %s: %w", b.coll.Name(), err)
-		}
+		whole = fmt.Errorf("insert into %s: %w", b.coll.Name(), whole)
 	}
 	for i, r := range batch {
-		r.res <- perDoc[i]
+		if whole != nil {
+			r.res <- whole
+		} else {
+			r.res <- perDoc[i]
+		}
 	}
 }

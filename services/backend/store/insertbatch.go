@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+
+	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // New items are inserted by group commit: the inserts that arrive while one insert command
@@ -138,15 +139,8 @@ func (b *insertBatcher) sendBatch(ctx context.Context, batch []*queuedInsert, me
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insertBatchTimeout)
 	res, err := b.sendRecovering(ictx, docs)
 	cancel()
-	failed := map[int]error{}
-	var bwe mongo.BulkWriteException
-	if errors.As(err, &bwe) && bwe.WriteConcernError == nil && len(bwe.WriteErrors) > 0 {
-		// Only some documents failed: the others are written.
-		for _, we := range bwe.WriteErrors {
-			failed[we.Index] = we
-		}
-		err = nil
-	}
+	// When only some documents failed, the others are written.
+	failed, err := mongox.InsertManyErrors(err)
 	// The driver lists the ids of the written documents only, in the batch's order.
 	if err == nil && (res == nil || len(res.InsertedIDs) != len(batch)-len(failed)) {
 		err = fmt.Errorf("insert answered %d ids for %d documents with %d failed", insertedCount(res), len(batch), len(failed))

@@ -48,12 +48,12 @@ func (s *Store) Published(ctx context.Context, events []Event) error {
 
 // onlyDuplicates reports whether every error of a bulk insert is a duplicate key.
 func onlyDuplicates(err error) bool {
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
+	perDoc, whole := mongox.InsertManyErrors(err)
+	if whole != nil || len(perDoc) == 0 {
 		return false
 	}
-	for _, we := range bwe.WriteErrors {
-		if !mongo.IsDuplicateKeyError(we) {
+	for _, e := range perDoc {
+		if !mongo.IsDuplicateKeyError(e) {
 			return false
 		}
 	}
