@@ -20,6 +20,7 @@ import (
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/topology"
 )
 
 // Config is the notifier's settings. It is safe to log (secrets are config.Secret).
@@ -41,8 +42,8 @@ type Config struct {
 	Prefetch    int
 	Workers     int
 	MaxAttempts int
-	// RetryDelays must match the retry queues declared (topology.DefaultRetryDelays unless
-	// a test declares others).
+	// RetryDelays must match the retry queues declared; empty means
+	// topology.DefaultRetryDelays (tests declare others).
 	RetryDelays []time.Duration
 	// ClaimLease is how long a claim protects an e-mail being sent before another worker
 	// may retake it; longer than SMTP's DialTimeout+SendTimeout.
@@ -171,6 +172,9 @@ func (c Config) resolved() (Config, error) {
 	case c.Prefetch <= 0 || c.Workers <= 0 || c.MaxAttempts <= 0:
 		return c, fmt.Errorf("notifier: prefetch %d, workers %d, max attempts %d must be positive",
 			c.Prefetch, c.Workers, c.MaxAttempts)
+	}
+	if len(c.RetryDelays) == 0 {
+		c.RetryDelays = topology.DefaultRetryDelays
 	}
 	if c.ClaimLease <= 0 {
 		c.ClaimLease = 2 * time.Minute

@@ -55,7 +55,7 @@ func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, queue string, 
 	} else {
 		waits++
 	}
-	delays := n.retryDelays()
+	delays := n.cfg.RetryDelays
 	delay := delays[min(step, len(delays)-1)]
 
 	headers := copyHeaders(d.Headers)
@@ -115,13 +115,6 @@ func (n *Notifier) publish(ctx context.Context, pub *amqp.Channel, exchange, key
 		return fmt.Errorf("broker refused the message (nack)")
 	}
 	return nil
-}
-
-func (n *Notifier) retryDelays() []time.Duration {
-	if len(n.cfg.RetryDelays) == 0 {
-		return topology.DefaultRetryDelays
-	}
-	return n.cfg.RetryDelays
 }
 
 // routingKeyOf is the routing key that fills queue.
