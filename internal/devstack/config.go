@@ -44,9 +44,6 @@ type Config struct {
 	// Ephemeral deletes the vhost and the imported users on Stop (tests). make dev keeps
 	// them, as it keeps FerretDB's data, so queued events survive a restart.
 	Ephemeral bool
-	// ServiceEnv is set on top of the mapped environment of a service (by component name);
-	// every entry is logged as a mapping. Tests use it; make dev sets nothing.
-	ServiceEnv map[string]map[string]string
 	// Log receives every component's prefixed logs (default os.Stderr).
 	Log io.Writer
 	// Timeout bounds Start (default 3 minutes; the service build is most of a cold start).

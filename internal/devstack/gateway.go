@@ -118,10 +118,9 @@ func (p corsPolicy) setHeaders(h http.Header, allowOrigin string) {
 
 // ingressRoute is one path of an Ingress rule and the Service behind it.
 type ingressRoute struct {
-	path     string
-	exact    bool
-	service  string
-	hostRule string // the rule's host, "" for any
+	path    string
+	exact   bool
+	service string
 }
 
 func (r ingressRoute) matches(path string) bool {
@@ -159,7 +158,7 @@ func compileIngress(ing *networkingv1.Ingress) routeTable {
 			}
 			path := cmp.Or(p.Path, "/")
 			exact := p.PathType != nil && *p.PathType == networkingv1.PathTypeExact
-			t.routes = append(t.routes, ingressRoute{path: path, exact: exact, service: p.Backend.Service.Name, hostRule: rule.Host})
+			t.routes = append(t.routes, ingressRoute{path: path, exact: exact, service: p.Backend.Service.Name})
 		}
 	}
 	// Longest path first; an Exact path before a Prefix of the same length.

@@ -3,11 +3,9 @@ package devstack
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,11 +127,6 @@ func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs obj
 		MongoURI: "mongodb://" + s.ferret.Addr() + "/", AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
 		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: s.authAddr, HTTPAddr: addr,
 	})
-	for _, k := range slices.Sorted(maps.Keys(s.cfg.ServiceEnv[component])) {
-		v := s.cfg.ServiceEnv[component][k]
-		mappings = append(mappings, Mapping{Name: k, From: mapped[k], To: v, Why: "set by the caller of devstack.Start"})
-		mapped[k] = v
-	}
 	if !verbose {
 		return mapped, nil
 	}

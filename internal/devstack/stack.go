@@ -294,9 +294,6 @@ func (s *Stack) Stop() error {
 // URL is the gateway's base URL.
 func (s *Stack) URL() string { return "http://" + s.listener.Addr().String() }
 
-// Kubeconfig is the path of a kubeconfig for the local control plane.
-func (s *Stack) Kubeconfig() string { return s.kubeconfig }
-
 // Client is an uncached client of the local control plane.
 func (s *Stack) Client() client.Client { return s.client }
 
@@ -305,9 +302,6 @@ func (s *Stack) Namespace() string { return s.cfg.Namespace }
 
 // Instance is the LittleEcom object's name.
 func (s *Stack) Instance() string { return s.instance }
-
-// Mail is what the SMTP sink received, oldest first.
-func (s *Stack) Mail() []Mail { return s.sink.Messages() }
 
 // StartupTime is how long Start took.
 func (s *Stack) StartupTime() time.Duration { return s.started }
