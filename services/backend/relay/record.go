@@ -30,8 +30,12 @@ func (r *Relay) recordTimer() <-chan time.Time {
 	return time.After(max(time.Until(r.unrecordedSince.Add(r.cfg.RecordAfter)), 0))
 }
 
-// record writes one publication record for every confirmed event waiting.
+// record writes one publication record for every confirmed event waiting. It is bounded
+// like a round, and not cancelled with ctx: records need the database, not the broker, and
+// are written while the broker is away and at stop.
 func (r *Relay) record(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
+	defer cancel()
 	if err := r.src.Published(ctx, r.unrecorded); err != nil {
 		return fmt.Errorf("record published events: %w", err)
 	}
@@ -41,14 +45,12 @@ func (r *Relay) record(ctx context.Context) error {
 }
 
 // recordOnExit records what the broker confirmed before Run returns, so that a clean stop
-// leaves nothing for recovery to publish again. It is bounded like a round.
+// leaves nothing for recovery to publish again.
 func (r *Relay) recordOnExit(ctx context.Context) {
 	if len(r.unrecorded) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
-	defer cancel()
-	if err := r.record(rctx); err != nil {
+	if err := r.record(ctx); err != nil {
 		r.log.WarnContext(ctx, "confirmed events not recorded at stop; recovery will publish them again",
 			"count", len(r.unrecorded), "err", err)
 	}

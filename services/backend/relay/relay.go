@@ -77,7 +77,7 @@ func New(src Source, cfg Config, log *slog.Logger, hooks Hooks) *Relay {
 // wait (a long broker outage) it drops the event from memory: it stays in its document,
 // and recovery publishes it later.
 func (r *Relay) Enqueue(e store.Event) {
-	if r.add([]store.Event{e}) > 0 {
+	if n, _ := r.add([]store.Event{e}); n > 0 {
 		select {
 		case r.nudge <- struct{}{}:
 		default:
@@ -85,20 +85,25 @@ func (r *Relay) Enqueue(e store.Event) {
 	}
 }
 
-// add queues the events not already known and returns how many it queued.
-func (r *Relay) add(evs []store.Event) int {
+// add queues the events not already known. It returns how many it queued, and whether all
+// of evs are known now (false when MaxQueued left some out).
+func (r *Relay) add(evs []store.Event) (n int, allKnown bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
+	allKnown = true
 	for _, e := range evs {
-		if _, ok := r.known[e.ID]; ok || len(r.queue) >= r.cfg.MaxQueued {
+		if _, ok := r.known[e.ID]; ok {
+			continue
+		}
+		if len(r.queue) >= r.cfg.MaxQueued {
+			allKnown = false
 			continue
 		}
 		r.known[e.ID] = struct{}{}
 		r.queue = append(r.queue, e)
 		n++
 	}
-	return n
+	return n, allKnown
 }
 
 // take removes up to n events from the front of the queue; they stay known.
@@ -198,11 +203,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) drain(ctx context.Context, sweep *bool) error {
 	for ctx.Err() == nil {
 		if r.recordDue() {
-			// Records need the database, not the broker: they are written while it is away.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ConfirmTimeout)
-			err := r.record(rctx)
-			cancel()
-			if err != nil {
+			if err := r.record(ctx); err != nil {
 				return err
 			}
 		}
@@ -265,19 +266,17 @@ func (r *Relay) recover(ctx context.Context, sweep *bool) error {
 	if err != nil {
 		return fmt.Errorf("recover pending events: %w", err)
 	}
-	if n := r.add(rec.Events); n > 0 {
+	n, allKnown := r.add(rec.Events)
+	if n > 0 {
 		r.log.InfoContext(ctx, "recovered pending events", "count", n)
 	}
-	r.recovering, r.through = make(map[string]bool, len(rec.Events)), rec.Through
-	r.mu.Lock()
-	for _, e := range rec.Events {
-		if _, ok := r.known[e.ID]; !ok {
-			r.recovering = nil // memory full: this look cannot complete, the next one will
-			break
+	r.recovering, r.through = nil, rec.Through
+	if allKnown { // else memory full: this look cannot complete, the next one will
+		r.recovering = make(map[string]bool, len(rec.Events))
+		for _, e := range rec.Events {
+			r.recovering[e.ID] = true
 		}
-		r.recovering[e.ID] = true
 	}
-	r.mu.Unlock()
 	// A look that stopped at its limit, or could not queue everything, goes on later.
 	*sweep = r.recovering == nil || len(rec.Events) >= limit
 	return nil
