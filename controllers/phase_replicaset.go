@@ -14,7 +14,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/mongors"
 	"littleecom.io/littleecom/internal/resource"
 )
@@ -118,9 +117,10 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 		desired.Users = users
 	}
 	// No Host: Ensure starts at member 0 of desired's Topology.
+	rootUser := resource.CredentialsOf(root)
 	target := mongors.Target{
-		Username:         string(root[contract.SecretKeyUsername]),
-		Password:         string(root[contract.SecretKeyPassword]),
+		Username:         rootUser.Username,
+		Password:         rootUser.Password,
 		DirectConnection: true,
 		Timeout:          5 * time.Second,
 	}
@@ -195,9 +195,9 @@ func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileSt
 		if err != nil {
 			return nil, "", err
 		}
-		u := mongors.User{DB: "admin", Name: string(data[contract.SecretKeyUsername]),
-			Password: string(data[contract.SecretKeyPassword]),
-			Roles:    []mongors.Role{{Role: "readWrite", DB: db}}}
+		c := resource.CredentialsOf(data)
+		u := mongors.User{DB: "admin", Name: c.Username, Password: c.Password,
+			Roles: []mongors.Role{{Role: "readWrite", DB: db}}}
 		users = append(users, u)
 		// A hash.Hash's Write never returns an error.
 		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, db)

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/resource"
 )
 
@@ -66,7 +65,7 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 			continue
 		}
 		data, err := r.secret(ctx, st, ref.ref.Name)
-		if err == nil && (len(data[contract.SecretKeyUsername]) == 0 || len(data[contract.SecretKeyPassword]) == 0) {
+		if c := resource.CredentialsOf(data); err == nil && (c.Username == "" || c.Password == "") {
 			err = errors.New("Secret " + ref.ref.Name + " must have the keys username and password")
 		}
 		if err != nil {

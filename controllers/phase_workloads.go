@@ -72,7 +72,7 @@ func (r *LittleEcomReconciler) rabbitMQUsers(ctx context.Context, st *reconcileS
 		if err != nil {
 			return resource.Credentials{}, err
 		}
-		return resource.Credentials{Username: string(data["username"]), Password: string(data["password"])}, nil
+		return resource.CredentialsOf(data), nil
 	}
 	var users resource.RabbitMQUsers
 	var errs [3]error

@@ -31,12 +31,18 @@ type RabbitMQUsers struct {
 	Admin, Backend, Notifier Credentials
 }
 
-// CredentialsFromSecret reads the username and password keys of secret.
-func CredentialsFromSecret(secret *corev1.Secret) (Credentials, error) {
-	c := Credentials{
-		Username: string(secret.Data[contract.SecretKeyUsername]),
-		Password: string(secret.Data[contract.SecretKeyPassword]),
+// CredentialsOf reads the username and password keys of a Secret's data; a missing key
+// reads as empty.
+func CredentialsOf(data map[string][]byte) Credentials {
+	return Credentials{
+		Username: string(data[contract.SecretKeyUsername]),
+		Password: string(data[contract.SecretKeyPassword]),
 	}
+}
+
+// CredentialsFromSecret reads the username and password keys of secret; both must be set.
+func CredentialsFromSecret(secret *corev1.Secret) (Credentials, error) {
+	c := CredentialsOf(secret.Data)
 	if c.Username == "" || c.Password == "" {
 		return Credentials{}, fmt.Errorf("secret %s needs non-empty %q and %q", secret.Name, contract.SecretKeyUsername, contract.SecretKeyPassword)
 	}
