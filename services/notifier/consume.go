@@ -13,10 +13,10 @@ import (
 	"littleecom.io/littleecom/services/internal/topology"
 )
 
-// job is one delivery on its way to a worker.
+// job is one delivery on its way to a worker, with the binding of the queue it came from.
 type job struct {
-	queue string
-	d     amqp.Delivery
+	from topology.Binding
+	d    amqp.Delivery
 }
 
 // session runs one RabbitMQ connection: declare, consume both queues, feed the workers. It
@@ -78,7 +78,7 @@ func (n *Notifier) session(ctx context.Context) error {
 						return
 					}
 					select {
-					case work <- job{queue: b.Queue, d: d}:
+					case work <- job{from: b, d: d}:
 					case <-stop:
 						return
 					}
@@ -130,11 +130,11 @@ func (n *Notifier) session(ctx context.Context) error {
 // that a shutdown lets an in-flight message finish; the SMTP and database timeouts bound it.
 func (n *Notifier) process(ctx context.Context, pub *amqp.Channel, j job) {
 	hctx := context.WithoutCancel(ctx)
-	o := n.handleRecovering(hctx, j.queue, j.d)
-	if err := n.settle(hctx, pub, j.queue, j.d, o); err != nil {
+	o := n.handleRecovering(hctx, j.from.Queue, j.d)
+	if err := n.settle(hctx, pub, j.from, j.d, o); err != nil {
 		// Typically the connection went away: the broker redelivers the message, and the
 		// claims keep that from sending a second e-mail.
-		n.log.Warn("settling message failed; it will be redelivered", "queue", j.queue, "err", err)
+		n.log.Warn("settling message failed; it will be redelivered", "queue", j.from.Queue, "err", err)
 	}
 }
 

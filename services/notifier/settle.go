@@ -28,9 +28,10 @@ const confirmTimeout = 10 * time.Second
 
 // settle acts on the outcome: ack, or republish (to the retry exchange or the dead-letter
 // exchange, with a publisher confirm) and then ack. Nothing is acked before its replacement
-// is confirmed, so a crash in between redelivers rather than loses.
-func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, queue string, d amqp.Delivery, o outcome) error {
-	event := routingKeyOf(queue)
+// is confirmed, so a crash in between redelivers rather than loses. from is the binding of
+// the queue d came from.
+func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, from topology.Binding, d amqp.Delivery, o outcome) error {
+	queue, event := from.Queue, from.RoutingKey
 	switch o.verdict {
 	case verdictAck:
 		if err := d.Ack(false); err != nil {
@@ -62,8 +63,9 @@ func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, queue string, 
 	headers[HeaderAttempts] = int32(attempts)
 	headers[HeaderWaits] = int32(waits)
 	headers[topology.RetryHeader] = topology.RetryQueueName(delay)
-	// The routing key comes from the queue, not the delivery: a message published straight
-	// into the queue would otherwise be dead-lettered back with a key nothing is bound to.
+	// The routing key comes from the queue's binding, not the delivery: a message published
+	// straight into the queue would otherwise be dead-lettered back with a key nothing is
+	// bound to.
 	if err := n.publish(ctx, pub, contract.RetryExchange, event, d, headers); err != nil {
 		// Without a confirmed retry, hand the message back to the queue: redelivered now
 		// rather than lost.
@@ -115,16 +117,6 @@ func (n *Notifier) publish(ctx context.Context, pub *amqp.Channel, exchange, key
 		return fmt.Errorf("broker refused the message (nack)")
 	}
 	return nil
-}
-
-// routingKeyOf is the routing key that fills queue.
-func routingKeyOf(queue string) string {
-	for _, b := range topology.WorkQueues {
-		if b.Queue == queue {
-			return b.RoutingKey
-		}
-	}
-	return queue
 }
 
 // copyHeaders copies the message's headers less RabbitMQ's own dead-letter bookkeeping,
