@@ -1,7 +1,9 @@
-// Package topology declares the shop's RabbitMQ exchanges, queues and bindings. It is the one
-// place that knows their arguments: the notifier and the backend call Declare at start, and
-// the operator's definitions builder uses QueueArgs and the other exported helpers, because
-// RabbitMQ refuses (PRECONDITION_FAILED) a second declaration whose arguments differ.
+// Package topology declares the shop's RabbitMQ exchanges, queues and bindings. What it
+// declares is data in internal/contract (TopologyWith), which the operator's definitions.json
+// is rendered from too (contract.ShopTopology), so both sides declare the same arguments:
+// RabbitMQ refuses (PRECONDITION_FAILED) a second declaration whose arguments differ. The
+// notifier and the backend call Ensure at start; QueueArgs and the other argument helpers
+// give the same arguments to code that declares one queue itself (passive checks in tests).
 //
 // The topology (names from internal/contract):
 //
@@ -23,9 +25,6 @@
 //
 // The retry exchange is a headers exchange so that a retry can keep its original routing key
 // (needed for the way back) while the header RetryHeader picks the delay queue.
-//
-// The topology itself is data in internal/contract (TopologyWith), which the operator's
-// definitions.json is rendered from too, so both sides declare the same arguments.
 package topology
 
 import (
