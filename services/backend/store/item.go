@@ -25,7 +25,6 @@ type Item struct {
 	Name       string  `bson:"name"`
 	Price      float64 `bson:"price"`
 	Status     string  `bson:"status"`
-	Buyer      string  `bson:"buyer_email,omitempty"`
 	// EventID and CreatedAt, with the fields above, are the item's add event, written in
 	// the same insert as the item (see outbox.go).
 	EventID   string    `bson:"event_id"`
