@@ -28,14 +28,21 @@ func (st *reconcileState) rememberConfigMap(obj client.Object) {
 }
 
 // secret returns a Secret's data: one the reconcile applied, or a user-supplied one read
-// straight from the API server (the cache holds only Secrets the operator manages).
+// straight from the API server (the cache holds only Secrets the operator manages). A
+// failed read is remembered too: the later phases of the reconcile get the same error
+// without asking the API server again.
 func (r *LittleEcomReconciler) secret(ctx context.Context, st *reconcileState, name string) (map[string][]byte, error) {
 	if data, ok := st.secretData[name]; ok {
 		return data, nil
 	}
+	if err, ok := st.secretErrs[name]; ok {
+		return nil, err
+	}
 	s := &corev1.Secret{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: st.shop.Instance.Namespace, Name: name}, s); err != nil {
-		return nil, fmt.Errorf("reading Secret %s: %w", name, err)
+		err = fmt.Errorf("reading Secret %s: %w", name, err)
+		st.secretErrs[name] = err
+		return nil, err
 	}
 	st.secretData[name] = s.Data
 	return s.Data, nil

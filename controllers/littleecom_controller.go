@@ -123,6 +123,8 @@ type reconcileState struct {
 	// secretData and configMapData by name, for config hashes and credentials
 	secretData    map[string]map[string][]byte
 	configMapData map[string]map[string]string
+	// secretErrs by name: a Secret that could not be read is not asked for again
+	secretErrs map[string]error
 	// failures by condition type, for status
 	failures     map[string]error
 	replicaSet   replicaSetObservation
@@ -138,6 +140,7 @@ func newReconcileState(shop *resource.Shop) *reconcileState {
 		deployments:   map[string]*appsv1.Deployment{},
 		secretData:    map[string]map[string][]byte{},
 		configMapData: map[string]map[string]string{},
+		secretErrs:    map[string]error{},
 		failures:      map[string]error{},
 	}
 }
