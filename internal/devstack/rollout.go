@@ -32,20 +32,20 @@ func (s *Stack) watchRollouts(ctx context.Context) {
 			if p == nil || p.died() {
 				continue
 			}
-			env, err := s.serviceEnv(ctx, c, p.addr, objs, false)
+			env, report, err := s.serviceEnv(ctx, c, p.addr, objs)
 			if err != nil || maps.Equal(env, p.env) {
 				continue
 			}
-			s.rollout(ctx, p, env, objs)
+			s.rollout(ctx, p, env, report)
 		}
 	}
 }
 
-// rollout replaces p with a process running env.
-func (s *Stack) rollout(ctx context.Context, p *process, env map[string]string, objs objects) {
+// rollout replaces p with a process running env, which report describes.
+func (s *Stack) rollout(ctx context.Context, p *process, env map[string]string, report envReport) {
 	log := s.log.With("service", p.name)
 	log.Info("the operator changed the configuration: restarting", "changed", strings.Join(changedNames(p.env, env), ","))
-	_, _ = s.serviceEnv(ctx, p.name, p.addr, objs, true) // log the new mappings
+	s.logEnv(p.name, report)
 	p.stop(5 * time.Second)
 	next, err := s.launch(p.name, p.addr, env)
 	if err != nil {

@@ -47,10 +47,15 @@ func (s *Stack) startServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.authAddr, err = freeAddr(); err != nil {
+	authAddr, err := freeAddr()
+	if err != nil {
 		return err
 	}
-	if err := s.startService(ctx, resource.ComponentAuth, s.authAddr, objs); err != nil {
+	s.endpoints = localEndpoints{
+		MongoURI: "mongodb://" + s.ferret.Addr() + "/", AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
+		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: authAddr,
+	}
+	if err := s.startService(ctx, resource.ComponentAuth, authAddr, objs); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
@@ -95,10 +100,11 @@ func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {
 // startService reads the component's Deployment, maps its environment to this machine and
 // runs the binary until it answers /readyz.
 func (s *Stack) startService(ctx context.Context, component, addr string, objs objects) error {
-	env, err := s.serviceEnv(ctx, component, addr, objs, true)
+	env, report, err := s.serviceEnv(ctx, component, addr, objs)
 	if err != nil {
 		return err
 	}
+	s.logEnv(component, report)
 	p, err := s.launch(component, addr, env)
 	if err != nil {
 		return err
@@ -111,38 +117,46 @@ func (s *Stack) startService(ctx context.Context, component, addr string, objs o
 	return nil
 }
 
+// envReport says how a service's environment was made, for the log.
+type envReport struct {
+	deployment string
+	variables  int // as the operator generated them
+	mappings   []Mapping
+	leftovers  []string // still pointing into the cluster
+}
+
 // serviceEnv is the component's environment as the operator generated it for its
-// Deployment, mapped to this machine; verbose logs every mapping and why.
-func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs objects, verbose bool) (map[string]string, error) {
+// Deployment, mapped to this machine, and a report of every mapping and why.
+func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs objects) (map[string]string, envReport, error) {
 	var dep appsv1.Deployment
 	key := client.ObjectKey{Namespace: s.cfg.Namespace, Name: s.names().Service(component)}
 	if err := s.client.Get(ctx, key, &dep); err != nil {
-		return nil, fmt.Errorf("%s: reading Deployment %s: %w", component, key, err)
+		return nil, envReport{}, fmt.Errorf("%s: reading Deployment %s: %w", component, key, err)
 	}
 	env, err := resolveEnv(&dep, component, objs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", component, err)
+		return nil, envReport{}, fmt.Errorf("%s: %w", component, err)
 	}
-	mapped, mappings := mapEnv(env, localEndpoints{
-		MongoURI: "mongodb://" + s.ferret.Addr() + "/", AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
-		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: s.authAddr, HTTPAddr: addr,
-	})
-	if !verbose {
-		return mapped, nil
-	}
+	ep := s.endpoints
+	ep.HTTPAddr = addr
+	mapped, mappings := mapEnv(env, ep)
+	return mapped, envReport{deployment: dep.Name, variables: len(env), mappings: mappings, leftovers: inClusterLeftovers(mapped)}, nil
+}
+
+// logEnv logs how the component's environment was made; secret values are masked.
+func (s *Stack) logEnv(component string, r envReport) {
 	log := s.log.With("service", component)
-	log.Info("configured from Deployment "+dep.Name, "variables", len(env), "mapped", len(mappings))
-	for _, m := range mappings {
+	log.Info("configured from Deployment "+r.deployment, "variables", r.variables, "mapped", len(r.mappings))
+	for _, m := range r.mappings {
 		from, to := m.From, m.To
 		if secretNames[m.Name] {
 			from, to = mask(from), mask(to)
 		}
 		log.Info("  mapped "+m.Name, "from", from, "to", to, "why", m.Why)
 	}
-	if left := inClusterLeftovers(mapped); len(left) > 0 {
-		log.Warn("variables still point into the cluster; the dev runner does not know them", "names", strings.Join(left, ","))
+	if len(r.leftovers) > 0 {
+		log.Warn("variables still point into the cluster; the dev runner does not know them", "names", strings.Join(r.leftovers, ","))
 	}
-	return mapped, nil
 }
 
 // launch starts the component's binary with env and registers it, unless the stack is

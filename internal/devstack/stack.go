@@ -57,8 +57,10 @@ type Stack struct {
 	rs     *ferretReplicaSet
 	broker *broker
 
-	binDir   string // the service binaries
-	authAddr string // local auth, for the backend's JWKS URL
+	binDir string // the service binaries
+	// endpoints are where the in-cluster endpoints live on this machine, known once auth's
+	// address is chosen; HTTPAddr is set per service.
+	endpoints localEndpoints
 
 	procsMu sync.Mutex
 	procs   map[string]*process
