@@ -31,11 +31,8 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		ItemID: id, BuyerEmail: buyerEmail, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
 	}
-	ev, err := buyEvent(&o)
-	if err != nil {
-		return Order{}, err
-	}
-	// The claim and its event in one insert: a lost race writes neither.
+	// The claim and its event in one insert: a lost race writes neither. The event is
+	// encoded for the relay only once the claim is won.
 	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return Order{}, ErrSold
@@ -54,8 +51,14 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 	})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
-	} else {
+		return o, nil
+	}
+	// Encoding cannot fail for the finite price of a stored item; if it did, the order is
+	// written all the same and its event is left to the relay's recovery.
+	if ev, err := buyEvent(&o); err == nil {
 		s.emit(ev)
+	} else {
+		slog.WarnContext(ctx, "encode buy event; left to the relay's recovery", "item_id", id.Hex(), "err", err)
 	}
 	return o, nil
 }
