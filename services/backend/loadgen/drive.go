@@ -27,7 +27,9 @@ type call struct {
 type phase struct {
 	name string
 	n    int
-	next func(i int) call
+	// limit, when set, caps n when the phase starts (what earlier phases left to use).
+	limit func() int
+	next  func(i int) call
 	// events says that every successful request writes one event: the phase's CPU is read
 	// only once the relay has published and recorded them all, so it includes that work.
 	events bool
@@ -60,6 +62,9 @@ type driver struct {
 
 // run drives p with d.concurrency workers until p.n requests are done or maxDuration passed.
 func (d *driver) run(ctx context.Context, p phase) (result, error) {
+	if p.limit != nil {
+		p.n = min(p.n, p.limit())
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.maxDuration)
 	defer cancel()
 	var (

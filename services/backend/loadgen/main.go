@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/tokens"
 )
 
@@ -183,7 +183,11 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 			return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
 		}},
 		// Each buy takes a distinct item that POST /item just created, so every one must win.
-		"buy": {name: "POST /buy/{id}", n: o.requests, events: true, next: func(i int) call {
+		"buy": {name: "POST /buy/{id}", n: o.requests, events: true, limit: func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(ids) // one buy per item POST /item created
+		}, next: func(i int) call {
 			mu.Lock()
 			defer mu.Unlock()
 			return call{method: http.MethodPost, path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}
@@ -203,9 +207,6 @@ func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) err
 		return err
 	}
 	for _, p := range phases {
-		if p.name == all["buy"].name {
-			p.n = min(p.n, len(ids)) // one buy per item POST /item created
-		}
 		r, err := d.run(ctx, p)
 		if err != nil {
 			return err
@@ -224,8 +225,7 @@ func serveJWKS(signer *tokens.Signer) (string, func(), error) {
 		return "", nil, err
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(signer.JWKS())
+		httpx.WriteJSON(w, http.StatusOK, signer.JWKS())
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String() + contract.PathJWKS, func() { _ = srv.Close() }, nil
