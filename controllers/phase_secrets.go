@@ -23,8 +23,9 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 			s.Credentials(n.MongoDBRootSecret(), resource.ComponentMongoDB, "root")})
 	}
 	builders = append(builders, generated{shopv1.ConditionMongoDBReady, s.MongoDBKeyfile()})
-	for _, c := range serviceComponents {
-		builders = append(builders, generated{c.condition, s.Credentials(n.MongoDBUserSecret(c.component), c.component, c.component)})
+	for _, component := range resource.ServiceComponents {
+		builders = append(builders, generated{serviceConditions[component],
+			s.Credentials(n.MongoDBUserSecret(component), component, component)})
 	}
 	if spec.RabbitMQ.CredentialsSecretRef == nil {
 		builders = append(builders, generated{shopv1.ConditionRabbitMQReady,

@@ -82,19 +82,19 @@ func (r *LittleEcomReconciler) rabbitMQUsers(ctx context.Context, st *reconcileS
 	return users, errors.Join(errs[:]...)
 }
 
-// serviceComponents are the shop's own services with their conditions, in start order.
-var serviceComponents = []struct{ component, condition string }{
-	{resource.ComponentAuth, shopv1.ConditionAuthReady},
-	{resource.ComponentBackend, shopv1.ConditionBackendReady},
-	{resource.ComponentNotifier, shopv1.ConditionNotifierReady},
+// serviceConditions are the conditions of the shop's own services, resource.ServiceComponents.
+var serviceConditions = map[string]string{
+	resource.ComponentAuth:     shopv1.ConditionAuthReady,
+	resource.ComponentBackend:  shopv1.ConditionBackendReady,
+	resource.ComponentNotifier: shopv1.ConditionNotifierReady,
 }
 
 // reconcileServices keeps auth, backend and notifier: ConfigMap, Deployment and Service each.
 func (r *LittleEcomReconciler) reconcileServices(ctx context.Context, st *reconcileState) error {
 	var errs []error
-	for _, c := range serviceComponents {
-		if err := r.reconcileService(ctx, st, c.component); err != nil {
-			errs = append(errs, st.fail(c.condition, err))
+	for _, component := range resource.ServiceComponents {
+		if err := r.reconcileService(ctx, st, component); err != nil {
+			errs = append(errs, st.fail(serviceConditions[component], err))
 		}
 	}
 	return errors.Join(errs...)

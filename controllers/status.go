@@ -61,13 +61,14 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 		apply(shop, shopv1.ConditionReplicaSetInitialized)
 	statefulSetCondition(st.statefulSets[resource.ComponentRabbitMQ], st.failures[shopv1.ConditionRabbitMQReady]).
 		apply(shop, shopv1.ConditionRabbitMQReady)
-	for _, c := range serviceComponents {
-		cs := deploymentCondition(st.deployments[c.component], st.failures[c.condition])
-		if c.component == resource.ComponentNotifier && spec.Notifier.SMTP.Host == "" && cs.status == metav1.ConditionTrue {
+	for _, component := range resource.ServiceComponents {
+		condition := serviceConditions[component]
+		cs := deploymentCondition(st.deployments[component], st.failures[condition])
+		if component == resource.ComponentNotifier && spec.Notifier.SMTP.Host == "" && cs.status == metav1.ConditionTrue {
 			cs.reason = shopv1.ReasonSMTPNotConfigured
 			cs.message = "running, but spec.notifier.smtp.host is empty: e-mails wait in the queue until a relay is configured"
 		}
-		cs.apply(shop, c.condition)
+		cs.apply(shop, condition)
 	}
 	setEdgeStatus(shop, st)
 	setLoggingStatus(shop, st)

@@ -69,8 +69,8 @@ func readyState(shop *shopv1.LittleEcom) *reconcileState {
 	}
 	st.statefulSets[resource.ComponentMongoDB] = ready(3)
 	st.statefulSets[resource.ComponentRabbitMQ] = ready(1)
-	for _, c := range serviceComponents {
-		st.deployments[c.component] = &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1)},
+	for _, component := range resource.ServiceComponents {
+		st.deployments[component] = &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1)},
 			Status: appsv1.DeploymentStatus{AvailableReplicas: 1, UpdatedReplicas: 1}}
 	}
 	st.replicaSet = replicaSetObservation{reason: shopv1.ReasonInitialized, initialized: true}
