@@ -33,6 +33,18 @@ const (
 // RetryDelays are the back-off steps of the retry queues, shortest first.
 var RetryDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
+// WorkQueue is a queue of item events and the routing key that fills it from Exchange.
+type WorkQueue struct {
+	Queue      string
+	RoutingKey string
+}
+
+// WorkQueues are the queues of item events, which the notifier consumes.
+var WorkQueues = []WorkQueue{
+	{Queue: QueueItemAdded, RoutingKey: RoutingKeyItemAdded},
+	{Queue: QueueItemBought, RoutingKey: RoutingKeyItemBought},
+}
+
 // RetryQueueName is the retry queue holding messages for delay d, e.g. "ecom-queue-retry-5s".
 func RetryQueueName(d time.Duration) string { return "ecom-queue-retry-" + d.String() }
 
@@ -79,14 +91,11 @@ func TopologyWith(retryDelays []time.Duration) Topology {
 		Queues:   []TopologyQueue{{Name: QueueDeadLetter}},
 		Bindings: []TopologyBinding{{Exchange: DeadLetterExchange, Queue: QueueDeadLetter}},
 	}
-	for _, w := range []struct{ queue, key string }{
-		{QueueItemAdded, RoutingKeyItemAdded},
-		{QueueItemBought, RoutingKeyItemBought},
-	} {
-		t.Queues = append(t.Queues, TopologyQueue{Name: w.queue, Arguments: map[string]any{
+	for _, w := range WorkQueues {
+		t.Queues = append(t.Queues, TopologyQueue{Name: w.Queue, Arguments: map[string]any{
 			ArgDeadLetterExchange: DeadLetterExchange,
 		}})
-		t.Bindings = append(t.Bindings, TopologyBinding{Exchange: Exchange, Queue: w.queue, RoutingKey: w.key})
+		t.Bindings = append(t.Bindings, TopologyBinding{Exchange: Exchange, Queue: w.Queue, RoutingKey: w.RoutingKey})
 	}
 	for _, d := range retryDelays {
 		name := RetryQueueName(d)

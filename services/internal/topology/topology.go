@@ -60,16 +60,10 @@ func (o Options) delays() []time.Duration {
 }
 
 // Binding is a work queue and the routing key that fills it from contract.Exchange.
-type Binding struct {
-	Queue      string
-	RoutingKey string
-}
+type Binding = contract.WorkQueue
 
 // WorkQueues are the queues the notifier consumes, with their bindings.
-var WorkQueues = []Binding{
-	{Queue: contract.QueueItemAdded, RoutingKey: contract.RoutingKeyItemAdded},
-	{Queue: contract.QueueItemBought, RoutingKey: contract.RoutingKeyItemBought},
-}
+var WorkQueues = contract.WorkQueues
 
 // QueueArgs are the arguments of a work queue (either of WorkQueues): rejected or expired
 // messages go to the dead-letter exchange, so nothing is dropped silently.
