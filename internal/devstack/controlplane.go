@@ -78,7 +78,7 @@ func (s *Stack) startOperator() error {
 	if err != nil {
 		return fmt.Errorf("operator: %w", err)
 	}
-	s.rs = &ferretReplicaSet{addr: s.ferret.Addr(), log: s.log.With("as", "replicaset")}
+	s.rs = &ferretReplicaSet{addr: s.ferret.Addr(), uri: s.ferret.URI(), log: s.log.With("as", "replicaset")}
 	if _, err := controllers.Setup(mgr, s.rs); err != nil {
 		return fmt.Errorf("operator: %w", err)
 	}

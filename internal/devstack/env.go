@@ -104,7 +104,7 @@ func optional(b *bool) bool { return b != nil && *b }
 
 // localEndpoints are where the in-cluster endpoints live on this machine.
 type localEndpoints struct {
-	// MongoURI is FerretDB's mongodb://host:port/.
+	// MongoURI is FerretDB's mongodb://host:port/?directConnection=true (ferret.Server.URI).
 	MongoURI string
 	// AMQPAddr is the broker's host:port and VHost the dev vhost the definitions went to.
 	AMQPAddr, VHost string
@@ -152,7 +152,7 @@ func mapEnv(env map[string]string, ep localEndpoints) (map[string]string, []Mapp
 		set(contract.EnvLogFormat, "text", "a person reads these logs in a terminal")
 	}
 	if _, ok := env[contract.EnvMongoURI]; ok {
-		set(contract.EnvMongoURI, ep.MongoURI+"?directConnection=true",
+		set(contract.EnvMongoURI, ep.MongoURI,
 			"the replica-set members are one local FerretDB, which has no replica-set commands (hence directConnection)")
 		const why = "FerretDB v1 (SQLite) cannot take the operator's per-service users: it has no createUser, refuses SCRAM " +
 			"(the driver's default) and accepts PLAIN without checking the password"

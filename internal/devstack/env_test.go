@@ -55,7 +55,7 @@ func TestMapEnv_MapsEveryInClusterEndpoint(t *testing.T) {
 		contract.EnvSMTPPort:      "587",
 		contract.EnvCORSEnabled:   "false",
 	}
-	out, ms := mapEnv(in, localEndpoints{MongoURI: "mongodb://127.0.0.1:1/", AMQPAddr: "127.0.0.1:5672", VHost: "dev",
+	out, ms := mapEnv(in, localEndpoints{MongoURI: "mongodb://127.0.0.1:1/?directConnection=true", AMQPAddr: "127.0.0.1:5672", VHost: "dev",
 		UserPrefix: "dev-", SMTPHost: "127.0.0.1", SMTPPort: 2525, AuthAddr: "127.0.0.1:3", HTTPAddr: "127.0.0.1:4"})
 	want := map[string]string{
 		contract.EnvHTTPAddr:     "127.0.0.1:4",

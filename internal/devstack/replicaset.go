@@ -25,6 +25,7 @@ const StandInMessage = "standalone FerretDB stand-in (make dev)"
 // services' users are not created (FerretDB v1 has no createUser; see mapEnv).
 type ferretReplicaSet struct {
 	addr string // FerretDB's host:port
+	uri  string // FerretDB's URI (ferret.Server.URI)
 	log  *slog.Logger
 
 	once, logOnce sync.Once
@@ -75,7 +76,7 @@ func (f *ferretReplicaSet) ping(ctx context.Context) error {
 func (f *ferretReplicaSet) connect() {
 	f.once.Do(func() {
 		f.client, f.err = mongo.Connect(options.Client().
-			ApplyURI("mongodb://" + f.addr + "/?directConnection=true").
+			ApplyURI(f.uri).
 			SetServerSelectionTimeout(3 * time.Second).SetAppName("littleecom-dev-replicaset"))
 	})
 }

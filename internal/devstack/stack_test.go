@@ -90,7 +90,7 @@ func TestFerretReplicaSet_ReportsTheStandInHonestly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Stop()
-	rs := &ferretReplicaSet{addr: f.Addr(), log: discardLogger()}
+	rs := &ferretReplicaSet{addr: f.Addr(), uri: f.URI(), log: discardLogger()}
 	defer rs.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
