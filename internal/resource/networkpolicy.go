@@ -19,10 +19,8 @@ type networkPolicyBuilder struct {
 	shop      *Shop
 	component string
 	// clients may reach ports; peers (the component's own pods) reach every port.
-	clients  []networkingv1.NetworkPolicyPeer
-	ports    []int32
-	enabled  bool
-	selfPeer bool
+	clients []networkingv1.NetworkPolicyPeer
+	ports   []int32
 }
 
 func (s *Shop) componentPeer(component string) networkingv1.NetworkPolicyPeer {
@@ -36,7 +34,7 @@ func (s *Shop) componentPeer(component string) networkingv1.NetworkPolicyPeer {
 // pods in any namespace (namespaceSelector {} matches every namespace; the operator's
 // namespace name is not known to the shop).
 func (s *Shop) MongoDBNetworkPolicy() Builder {
-	return &networkPolicyBuilder{shop: s, component: ComponentMongoDB, enabled: true, selfPeer: true,
+	return &networkPolicyBuilder{shop: s, component: ComponentMongoDB,
 		ports: []int32{MongoDBPort},
 		clients: []networkingv1.NetworkPolicyPeer{
 			s.componentPeer(ComponentBackend), s.componentPeer(ComponentAuth), s.componentPeer(ComponentNotifier),
@@ -47,7 +45,7 @@ func (s *Shop) MongoDBNetworkPolicy() Builder {
 // RabbitMQNetworkPolicy admits backend and notifier on AMQP and the other broker nodes
 // (clustering). The management UI and metrics are not reachable from other pods.
 func (s *Shop) RabbitMQNetworkPolicy() Builder {
-	return &networkPolicyBuilder{shop: s, component: ComponentRabbitMQ, enabled: true, selfPeer: true,
+	return &networkPolicyBuilder{shop: s, component: ComponentRabbitMQ,
 		ports:   []int32{RabbitMQAMQPPort},
 		clients: []networkingv1.NetworkPolicyPeer{s.componentPeer(ComponentBackend), s.componentPeer(ComponentNotifier)}}
 }
@@ -55,10 +53,10 @@ func (s *Shop) RabbitMQNetworkPolicy() Builder {
 // ElasticsearchNetworkPolicy admits Fluentd and Kibana on HTTP and the other nodes; it
 // exists while logging is enabled.
 func (s *Shop) ElasticsearchNetworkPolicy() Builder {
-	b := &networkPolicyBuilder{shop: s, component: ComponentElasticsearch, enabled: s.LoggingEnabled(), selfPeer: true,
+	b := &networkPolicyBuilder{shop: s, component: ComponentElasticsearch,
 		ports:   []int32{ElasticsearchHTTPPort},
 		clients: []networkingv1.NetworkPolicyPeer{s.componentPeer(ComponentFluentd), s.componentPeer(ComponentKibana)}}
-	return optional{Builder: b, enabled: b.enabled}
+	return optional{Builder: b, enabled: s.LoggingEnabled()}
 }
 
 // Build implements Builder.
@@ -82,9 +80,9 @@ func (b *networkPolicyBuilder) Update(obj client.Object) error {
 	for i, p := range b.ports {
 		ports[i] = networkingv1.NetworkPolicyPort{Protocol: &tcp, Port: ptrIntOrString(p)}
 	}
-	rules := []networkingv1.NetworkPolicyIngressRule{{From: b.clients, Ports: ports}}
-	if b.selfPeer {
-		rules = append(rules, networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{b.shop.componentPeer(b.component)}})
+	rules := []networkingv1.NetworkPolicyIngressRule{
+		{From: b.clients, Ports: ports},
+		{From: []networkingv1.NetworkPolicyPeer{b.shop.componentPeer(b.component)}},
 	}
 	np.Spec = networkingv1.NetworkPolicySpec{
 		PodSelector: metav1.LabelSelector{MatchLabels: SelectorLabels(b.shop.Instance.Name, b.component)},
