@@ -49,8 +49,9 @@ func Status(c Code) int {
 	}
 }
 
-// Write sends err as a problem+json response. Internal errors are logged with the request id
-// and answered with a generic detail, so no stack, query or driver message leaks to clients.
+// Write sends err as a problem+json response. Internal errors are logged (by the request's
+// logger, which carries the request id) and answered with a generic detail, so no stack,
+// query or driver message leaks to clients.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	code := CodeOf(err)
 	if code == "" {
@@ -69,7 +70,7 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 	errors.As(err, &pe)
 	if status >= 500 && code != Unavailable {
 		body.Detail = "internal error"
-		reqctx.Logger(ctx).ErrorContext(ctx, "request failed", "error", err, "request_id", body.RequestID)
+		reqctx.Logger(ctx).ErrorContext(ctx, "request failed", "error", err)
 	} else if pe != nil {
 		body.Detail = pe.Detail
 		if code == Unavailable {
