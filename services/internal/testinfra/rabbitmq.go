@@ -19,8 +19,21 @@ import (
 // EnvTestAMQPURL overrides the broker the tests use (default amqp://guest:guest@127.0.0.1:5672/).
 const EnvTestAMQPURL = "LITTLEECOM_TEST_AMQP_URL"
 
-// EnvTestRabbitMQAPI overrides the management API (default http://127.0.0.1:15672).
+// EnvTestRabbitMQAPI overrides the management API (default rabbitadmin.DefaultURL).
 const EnvTestRabbitMQAPI = "LITTLEECOM_TEST_RABBITMQ_API"
+
+// management is the test broker's management API as user (an empty URL is
+// rabbitadmin.DefaultURL).
+func management(user, pass string) rabbitadmin.Client {
+	return rabbitadmin.Client{URL: os.Getenv(EnvTestRabbitMQAPI), Username: user, Password: pass}
+}
+
+// randomSuffix is 12 random hex digits, for names no other test run uses.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 const notRunning = "RabbitMQ is not running: run hack/rabbitmq.sh start (make test does this)"
 
@@ -48,14 +61,8 @@ func AMQPVHost(t testing.TB) string {
 		user = u.User.Username()
 		pass, _ = u.User.Password()
 	}
-	api := os.Getenv(EnvTestRabbitMQAPI)
-	if api == "" {
-		api = "http://127.0.0.1:15672"
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	vhost := "test-" + strings.ToLower(sanitize(t.Name())) + "-" + hex.EncodeToString(b[:])
-	mgmt := rabbitadmin.Client{URL: api, Username: user, Password: pass}
+	vhost := "test-" + strings.ToLower(sanitize(t.Name())) + "-" + randomSuffix()
+	mgmt := management(user, pass)
 	ctx := context.Background()
 	esc := url.PathEscape(vhost)
 	if err := mgmt.PutVHost(ctx, vhost); err != nil {

@@ -2,10 +2,7 @@ package testinfra
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -25,15 +22,10 @@ func AMQPUser(t testing.TB, vhostURL string, perms Permissions) string {
 		t.Fatalf("vhost url: %v", err)
 	}
 	adminPass, _ := u.User.Password()
-	api := os.Getenv(EnvTestRabbitMQAPI)
-	if api == "" {
-		api = rabbitadmin.DefaultURL
-	}
-	mgmt := rabbitadmin.Client{URL: api, Username: u.User.Username(), Password: adminPass}
+	mgmt := management(u.User.Username(), adminPass)
 	vhost := strings.TrimPrefix(u.Path, "/")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name, pass := "user-"+hex.EncodeToString(b[:]), hex.EncodeToString(b[:])+"-pw"
+	id := randomSuffix()
+	name, pass := "user-"+id, id+"-pw"
 
 	ctx := context.Background()
 	if err := mgmt.PutUser(ctx, name, pass, ""); err != nil {
