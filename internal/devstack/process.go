@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"littleecom.io/littleecom/internal/contract"
 )
 
 // process is one shop service running as a local child process in its own process group,
@@ -111,6 +113,9 @@ func (e *ComponentError) Error() string {
 	return strings.TrimRight(sb.String(), "\n")
 }
 
+// readyURL is the process's readiness endpoint.
+func (p *process) readyURL() string { return "http://" + p.addr + contract.PathReadyz }
+
 // waitReady polls http://addr/readyz until it answers 200, the process dies or ctx ends.
 func (p *process) waitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: time.Second}
@@ -118,7 +123,7 @@ func (p *process) waitReady(ctx context.Context) error {
 	defer tick.Stop()
 	last := "no answer"
 	for {
-		ok, answer := probe(ctx, client, "http://"+p.addr+"/readyz")
+		ok, answer := probe(ctx, client, p.readyURL())
 		if ok {
 			return nil
 		}
@@ -135,12 +140,6 @@ func (p *process) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// ready reports whether url answers 200.
-func ready(ctx context.Context, client *http.Client, url string) bool {
-	ok, _ := probe(ctx, client, url)
-	return ok
 }
 
 // probe GETs url and reports whether it answered 200, and what it answered otherwise.

@@ -35,7 +35,11 @@ func (s *Stack) probes() map[string]func(context.Context) bool {
 			s.procsMu.Lock()
 			p := s.procs[c]
 			s.procsMu.Unlock()
-			return p != nil && !p.died() && ready(ctx, httpc, "http://"+p.addr+"/readyz")
+			if p == nil || p.died() {
+				return false
+			}
+			ok, _ := probe(ctx, httpc, p.readyURL())
+			return ok
 		}
 	}
 	return probes
