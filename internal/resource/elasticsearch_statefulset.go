@@ -168,14 +168,14 @@ func (s *Shop) elasticsearchDiscoveryEnv() []corev1.EnvVar {
 		nodes[i] = s.Names.elasticsearchPodName(int32(i))
 	}
 	return []corev1.EnvVar{
-		{Name: "discovery.seed_hosts", Value: fmt.Sprintf("%s.%s.svc.cluster.local", s.Names.ElasticsearchHeadless(), s.Instance.Namespace)},
+		{Name: "discovery.seed_hosts", Value: s.Names.ServiceHost(s.Names.ElasticsearchHeadless())},
 		{Name: "cluster.initial_master_nodes", Value: strings.Join(nodes, ",")},
 	}
 }
 
 // ElasticsearchURL is the client Service's URL inside the cluster.
 func (s *Shop) ElasticsearchURL() string {
-	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d", s.Names.Elasticsearch(), s.Instance.Namespace, ElasticsearchHTTPPort)
+	return fmt.Sprintf("http://%s:%d", s.Names.ServiceHost(s.Names.Elasticsearch()), ElasticsearchHTTPPort)
 }
 
 // ElasticsearchService is the clients' Service (Kibana, Fluentd): HTTP only.

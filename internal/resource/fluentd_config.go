@@ -81,7 +81,7 @@ func (s *Shop) FluentdConf() (string, error) {
 		"PosFile":     s.Names.FluentdPosFile(),
 		"BufferDir":   s.Names.FluentdBufferDir(),
 		"CRI":         CRILogExpression,
-		"ESHost":      s.Names.Elasticsearch() + "." + s.Instance.Namespace + ".svc.cluster.local",
+		"ESHost":      s.Names.ServiceHost(s.Names.Elasticsearch()),
 		"ESPort":      ElasticsearchHTTPPort,
 		"User":        FluentdESUser,
 		"IndexPrefix": LogIndexPrefix,

@@ -6,6 +6,8 @@
 package resource
 
 import (
+	"fmt"
+
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/mongors"
 )
@@ -88,6 +90,12 @@ func (n Names) Ingress() string { return n.Instance }
 
 // ServiceAccount is the service account of the shop's pods (no API access).
 func (n Names) ServiceAccount() string { return n.Instance }
+
+// ServiceHost is the cluster DNS name of the Service (or, under a headless Service, the
+// pod) named service in the shop's namespace.
+func (n Names) ServiceHost(service string) string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local", service, n.Namespace)
+}
 
 // ServiceComponents are the shop's own services, in start order.
 var ServiceComponents = []string{ComponentAuth, ComponentBackend, ComponentNotifier}

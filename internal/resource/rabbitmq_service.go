@@ -43,10 +43,10 @@ func (s *Shop) RabbitMQHeadlessService() *ServiceBuilder {
 // RabbitMQURL is the broker's AMQP URL (default vhost) without credentials; services read
 // their username and password from their own Secret.
 func (s *Shop) RabbitMQURL() string {
-	return fmt.Sprintf("amqp://%s.%s.svc.cluster.local:%d/", s.Names.RabbitMQ(), s.Instance.Namespace, RabbitMQAMQPPort)
+	return fmt.Sprintf("amqp://%s:%d/", s.Names.ServiceHost(s.Names.RabbitMQ()), RabbitMQAMQPPort)
 }
 
 // rabbitMQNodeName is the Erlang node name (RABBITMQ_USE_LONGNAME) of the pod named pod.
 func (s *Shop) rabbitMQNodeName(pod string) string {
-	return fmt.Sprintf("rabbit@%s.%s.%s.svc.cluster.local", pod, s.Names.RabbitMQHeadless(), s.Instance.Namespace)
+	return "rabbit@" + pod + "." + s.Names.ServiceHost(s.Names.RabbitMQHeadless())
 }

@@ -155,8 +155,7 @@ const mongoDBSeeds = 3
 
 // AuthJWKSURL is where the backend fetches auth's public keys to verify tokens locally.
 func (s *Shop) AuthJWKSURL() string {
-	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d%s",
-		s.Names.Service(ComponentAuth), s.Instance.Namespace, contract.HTTPPort, contract.PathJWKS)
+	return fmt.Sprintf("http://%s:%d%s", s.Names.ServiceHost(s.Names.Service(ComponentAuth)), contract.HTTPPort, contract.PathJWKS)
 }
 
 // durationOr renders d, or def when unset, as a Go duration string ("15m0s").
