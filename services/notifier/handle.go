@@ -32,7 +32,6 @@ func (n *Notifier) handle(ctx context.Context, queue string, d amqp.Delivery) ou
 	if err != nil {
 		return outcome{verdictPark, err}
 	}
-	log := n.log.With("queue", queue, "event_id", ev.ID)
 	// A recipient refused for good does not stop the event's other e-mails (the seller
 	// still hears of a sale to a mistyped buyer address); the message is parked afterwards.
 	var refused []error
@@ -41,13 +40,13 @@ func (n *Notifier) handle(ctx context.Context, queue string, d amqp.Delivery) ou
 		switch {
 		case err == nil:
 		case errors.Is(err, errRecipientRefused):
-			log.Warn("recipient refused for good", "recipient", m.Kind, "err", err)
+			n.log.Warn("recipient refused for good", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			refused = append(refused, err)
 		case errors.Is(err, errBusy) || errors.Is(err, errStore):
-			log.Warn("e-mail not sent", "recipient", m.Kind, "err", err)
+			n.log.Warn("e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			return outcome{verdictWait, err}
 		default:
-			log.Warn("e-mail not sent", "recipient", m.Kind, "err", err)
+			n.log.Warn("e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			return outcome{verdictRetry, err}
 		}
 	}
