@@ -59,21 +59,6 @@ func (m *shopMemory) forget(key types.NamespacedName) {
 	delete(m.shops, key)
 }
 
-// remembers reports whether there is an entry for the shop of this name.
-func (m *shopMemory) remembers(key types.NamespacedName) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.shops[key]
-	return ok
-}
-
-// clear forgets every shop, as an operator restart does.
-func (m *shopMemory) clear() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	clear(m.shops)
-}
-
 // backoff is how long to wait before looking again at a replica set that is on its way
 // (electing a primary, a member catching up): the longer it has been in this phase, the
 // less often, from replicaSetPoll up to replicaSetMaxPoll, so a stuck set costs little.

@@ -27,3 +27,18 @@ func TestShopMemory_OneEntryPerIncarnation(t *testing.T) {
 		t.Fatal("a forgotten shop is still remembered")
 	}
 }
+
+// remembers reports whether there is an entry for the shop of this name.
+func (m *shopMemory) remembers(key types.NamespacedName) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.shops[key]
+	return ok
+}
+
+// clear forgets every shop, as an operator restart does.
+func (m *shopMemory) clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.shops)
+}
