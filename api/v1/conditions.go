@@ -19,8 +19,6 @@ const (
 	ReasonReady = "Ready"
 	// ReasonProgressing: the workload is rolling out or waiting for replicas.
 	ReasonProgressing = "Progressing"
-	// ReasonUnavailable: the workload had been ready and lost readiness.
-	ReasonUnavailable = "Unavailable"
 	// ReasonScaledToZero: replicas is 0 by request.
 	ReasonScaledToZero = "ScaledToZero"
 	// ReasonDisabled: the component is switched off in the spec.

@@ -11,14 +11,9 @@ import (
 
 // MongoDB error codes the replica-set code reacts to (src/mongo/base/error_codes.yml).
 const (
-	CodeUserNotFound                           = 11
-	CodeUnauthorized                           = 13
 	CodeAuthenticationFailed                   = 18
 	CodeAlreadyInitialized                     = 23
 	CodeExceededTimeLimit                      = 50
-	CodeCommandNotFound                        = 59
-	CodeNodeNotFound                           = 74
-	CodeInvalidReplicaSetConfig                = 93
 	CodeNotYetInitialized                      = 94
 	CodeNewReplicaSetConfigurationIncompatible = 103
 	CodeConfigurationInProgress                = 109
@@ -66,7 +61,6 @@ const (
 	StateStartup    = "STARTUP"
 	StateStartup2   = "STARTUP2"
 	StateRecovering = "RECOVERING"
-	StateDown       = "(not reachable/healthy)"
 )
 
 // Status is what replSetGetStatus reports, reduced to what the operator shows and decides on.
