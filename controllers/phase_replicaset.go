@@ -39,7 +39,7 @@ func (m DriverReplicaSetManager) Ensure(ctx context.Context, target mongors.Targ
 // would need pods/portforward rights and could not give the driver the member names the
 // replica-set config must contain.
 func DefaultReplicaSetManager() ReplicaSetManager {
-	return DriverReplicaSetManager{Dialer: mongors.DriverDialer{AppName: "littleecom-operator"}}
+	return DriverReplicaSetManager{Dialer: mongors.DriverDialer{}}
 }
 
 // Bounds of one replica-set step inside a reconcile: a worker is never held for long, and
