@@ -51,8 +51,8 @@ func (s *Stack) startControlPlane() error {
 		return &ComponentError{Component: "control plane", Reason: fmt.Sprintf("kube-apiserver/etcd from %s: %v", s.cfg.Assets, err),
 			LastLines: append(s.writer("apiserver").Tail(), s.writer("etcd").Tail()...)}
 	}
-	s.restConfig = cfg
-	if s.client, err = client.New(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+	s.scheme = controllers.NewScheme()
+	if s.client, err = client.New(cfg, client.Options{Scheme: s.scheme}); err != nil {
 		return err
 	}
 	s.kubeconfig = filepath.Join(s.cfg.DataDir, "kubeconfig")
@@ -67,8 +67,8 @@ func (s *Stack) startControlPlane() error {
 // startOperator runs the operator in-process with the FerretDB stand-in as its replica set.
 func (s *Stack) startOperator() error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(s.writer("operator")), zap.ConsoleEncoder()))
-	mgr, err := ctrl.NewManager(s.restConfig, ctrl.Options{
-		Scheme:                 controllers.NewScheme(),
+	mgr, err := ctrl.NewManager(s.env.Config, ctrl.Options{
+		Scheme:                 s.scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  controllers.CacheOptions(),

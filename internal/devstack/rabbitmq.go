@@ -16,16 +16,15 @@ import (
 
 // broker is the local RabbitMQ and the dev vhost the operator's definitions go to.
 type broker struct {
-	amqpAddr string // host:port
-	api      string // management API base URL
-	user     string // the local broker's administrator (guest by default)
-	pass     string
+	amqpAddr string             // host:port
+	admin    rabbitadmin.Client // the management API, as the local broker's administrator (guest by default)
 	vhost    string
-	// prefix renames the operator's users: users are broker-wide, and this broker is shared
-	// with make test and other stacks, each of which has its own passwords for them.
-	prefix string
-	users  []string // as imported, for cleanup
+	users    []string // as imported, for cleanup
 }
+
+// prefix renames the operator's users: users are broker-wide, and this broker is shared
+// with make test and other stacks, each of which has its own passwords for them.
+func (b *broker) prefix() string { return b.vhost + "-" }
 
 // errRabbitMQDown says how to get a broker.
 var errRabbitMQDown = errors.New("RabbitMQ does not answer: run hack/rabbitmq.sh start (make dev and make test do; it installs Debian's rabbitmq-server when absent)")
@@ -44,15 +43,14 @@ func (b *broker) check(ctx context.Context) error {
 // users (renamed with the prefix), password hashes, permissions, exchanges, queues and
 // bindings, so the services log in as the operator made them, with least privilege.
 func (b *broker) importDefinitions(ctx context.Context, defs []byte) error {
-	rewritten, users, err := rewriteDefinitions(defs, b.vhost, b.prefix)
+	rewritten, users, err := rewriteDefinitions(defs, b.vhost, b.prefix())
 	if err != nil {
 		return err
 	}
 	b.users = users
 	// Broker-wide: the per-vhost import skips users and permissions, which are what the
 	// services log in with.
-	admin := rabbitadmin.Client{URL: b.api, Username: b.user, Password: b.pass}
-	err = admin.ImportBrokerDefinitions(ctx, rewritten)
+	err = b.admin.ImportBrokerDefinitions(ctx, rewritten)
 	if _, ok := errors.AsType[*net.OpError](err); ok {
 		// No management plugin: the CLI imports the same file (as root, next to the broker).
 		return b.ctl(ctx, rewritten)
@@ -98,11 +96,10 @@ func rewriteDefinitions(defs []byte, vhost, prefix string) ([]byte, []string, er
 
 // cleanup deletes the vhost (its queues and messages) and the imported users.
 func (b *broker) cleanup(ctx context.Context) error {
-	admin := rabbitadmin.Client{URL: b.api, Username: b.user, Password: b.pass}
 	errs := make([]error, 0, 1+len(b.users))
-	errs = append(errs, admin.DeleteVHost(ctx, b.vhost))
+	errs = append(errs, b.admin.DeleteVHost(ctx, b.vhost))
 	for _, u := range b.users {
-		errs = append(errs, admin.DeleteUser(ctx, u))
+		errs = append(errs, b.admin.DeleteUser(ctx, u))
 	}
 	return errors.Join(errs...)
 }

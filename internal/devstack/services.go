@@ -56,7 +56,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 		return err
 	}
 	s.endpoints = localEndpoints{
-		MongoURI: s.ferret.URI(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix,
+		MongoURI: s.ferret.URI(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix(),
 		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: authAddr,
 	}
 	if err := s.startService(ctx, resource.ComponentAuth, authAddr, objs); err != nil {

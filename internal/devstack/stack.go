@@ -19,12 +19,13 @@ import (
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/rest"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/internal/mailsink"
+	"littleecom.io/littleecom/internal/rabbitadmin"
 )
 
 // Stack is the whole shop on this machine: control plane, operator, backing services, the
@@ -39,9 +40,9 @@ type Stack struct {
 	listener net.Listener
 	server   *http.Server
 
-	env        *envtest.Environment
-	restConfig *rest.Config
-	client     client.Client // uncached: reads see the API server
+	env        *envtest.Environment // its Config reaches the local API server
+	scheme     *runtime.Scheme      // the operator's (controllers.NewScheme), for the client and the manager
+	client     client.Client        // uncached: reads see the API server
 	kubeconfig string
 	instance   string
 	// ingressReader reads through the operator's informer cache: the gateway sees every
@@ -102,15 +103,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if reaped := reapLeftovers(cfg.DataDir); len(reaped) > 0 {
 		s.log.Warn("stopped what a killed make dev left running on this data directory", "processes", strings.Join(reaped, ", "))
 	}
-	s.broker = &broker{amqpAddr: cfg.AMQPAddr, api: cfg.RabbitMQAPI, user: cfg.RabbitMQUser, pass: cfg.RabbitMQPassword,
-		vhost: cfg.VHost, prefix: cfg.VHost + "-"}
+	s.broker = &broker{amqpAddr: cfg.AMQPAddr, vhost: cfg.VHost,
+		admin: rabbitadmin.Client{URL: cfg.RabbitMQAPI, Username: cfg.RabbitMQUser, Password: cfg.RabbitMQPassword}}
 	if err := s.broker.check(ctx); err != nil {
 		return nil, err
 	}
 
 	s.binDir = filepath.Join(cfg.DataDir, "bin")
 	built := make(chan error, 1)
-	go func() { built <- s.buildServices(ctx, s.binDir) }()
+	go func() { built <- s.buildServices(ctx) }()
 
 	if s.ferret, err = ferret.Start("127.0.0.1:0", filepath.Join(cfg.DataDir, "ferretdb"), s.writer("ferretdb")); err != nil {
 		return nil, err
@@ -186,8 +187,9 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// buildServices builds cmd/{auth,backend,notifier} into dir with one go build.
-func (s *Stack) buildServices(ctx context.Context, dir string) error {
+// buildServices builds cmd/{auth,backend,notifier} into the binary directory with one go build.
+func (s *Stack) buildServices(ctx context.Context) error {
+	dir := s.binDir
 	t0 := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
 		"./cmd/auth", "./cmd/backend", "./cmd/notifier")
@@ -322,7 +324,7 @@ func (s *Stack) PIDs() map[string]int {
 // Addrs are the host:port of everything the stack listens on, by component.
 func (s *Stack) Addrs() map[string]string {
 	out := map[string]string{"gateway": s.listener.Addr().String(), "ferretdb": s.ferret.Addr(), "smtp": s.sink.Addr()}
-	if u, err := url.Parse(s.restConfig.Host); err == nil {
+	if u, err := url.Parse(s.env.Config.Host); err == nil {
 		out["kube-apiserver"] = u.Host
 	}
 	if e := s.env.ControlPlane.Etcd; e != nil && e.URL != nil {
