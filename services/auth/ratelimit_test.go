@@ -18,8 +18,19 @@ import (
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
+// limitWindow is a fixed moment ten seconds into a minute: the limits count per minute of
+// the wall clock, so a test that ran across a minute's end would see its budget renewed.
+var limitWindow = time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC)
+
+// pinLimitClock makes both sign-in limits of e see the time at.
+func (e *testEnv) pinLimitClock(at time.Time) {
+	e.svc.byEmail.now = func() time.Time { return at }
+	e.svc.byIP.now = func() time.Time { return at }
+}
+
 func TestSignin_RateLimitedPerEmail(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+	e.pinLimitClock(limitWindow)
 	e.register("ann@shop.example", "secret1")
 	for i := range 10 {
 		// Each attempt from another address: only the e-mail's budget applies.
@@ -43,7 +54,7 @@ func TestSignin_RateLimitedPerEmail(t *testing.T) {
 	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1"), fromIP("192.0.2.102")), 429)
 
 	// A minute later the budget is back.
-	e.svc.byEmail.now = func() time.Time { return time.Now().Add(time.Minute) }
+	e.svc.byEmail.now = func() time.Time { return limitWindow.Add(time.Minute) }
 	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.103")); r.status != 200 {
 		t.Errorf("after a minute: %d %s", r.status, r.body)
 	}
@@ -51,6 +62,7 @@ func TestSignin_RateLimitedPerEmail(t *testing.T) {
 
 func TestSignin_RateLimitedPerIP(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+	e.pinLimitClock(limitWindow)
 	for i := range 10 {
 		r := e.do("POST", "/auth/signin", creds("user"+strconv.Itoa(i)+"@shop.example", "secret1"), fromIP("198.51.100.7"))
 		if r.status != 401 {
@@ -164,6 +176,8 @@ func TestLimiter_SharedAcrossReplicas(t *testing.T) {
 func TestSignin_LimitSharedByReplicas(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
 	other := e.replica(t)
+	e.pinLimitClock(limitWindow)
+	other.pinLimitClock(limitWindow)
 	e.register("ann@shop.example", "secret1")
 	for i := range 10 {
 		env := []*testEnv{e, other}[i%2]
