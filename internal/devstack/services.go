@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -62,9 +63,10 @@ func (s *Stack) startServices(ctx context.Context) error {
 	if err := s.startService(ctx, resource.ComponentAuth, authAddr, objs); err != nil {
 		return err
 	}
+	rest := serviceComponents[1:]
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, c := range serviceComponents[1:] {
+	errs := make([]error, len(rest))
+	for i, c := range rest {
 		wg.Go(func() {
 			addr, err := freeAddr()
 			if err == nil {
@@ -74,12 +76,7 @@ func (s *Stack) startServices(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {

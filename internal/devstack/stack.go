@@ -187,21 +187,23 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// buildServices builds cmd/{auth,backend,notifier} into the binary directory with one go build.
+// buildServices builds cmd/<component> of every service into binDir with one go build.
 func (s *Stack) buildServices(ctx context.Context) error {
-	dir := s.binDir
 	t0 := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		"./cmd/auth", "./cmd/backend", "./cmd/notifier")
+	args := append(make([]string, 0, 3+len(serviceComponents)), "build", "-o", s.binDir+string(filepath.Separator))
+	for _, c := range serviceComponents {
+		args = append(args, "./cmd/"+c)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = s.cfg.Root
 	w := s.writer("build")
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Run(); err != nil {
-		return &ComponentError{Component: "build", Reason: "go build ./cmd/{auth,backend,notifier}: " + err.Error(), LastLines: w.Tail()}
+		return &ComponentError{Component: "build", Reason: "go build ./cmd/{" + strings.Join(serviceComponents, ",") + "}: " + err.Error(), LastLines: w.Tail()}
 	}
-	s.log.Info("built the services", "dir", dir, "took", time.Since(t0).Round(100*time.Millisecond))
+	s.log.Info("built the services", "dir", s.binDir, "took", time.Since(t0).Round(100*time.Millisecond))
 	return nil
 }
 
