@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/envtestbin"
-
 	"littleecom.io/littleecom/internal/devstack"
 )
 
@@ -51,18 +49,8 @@ func randomHex(n int) string {
 // startStackIn starts the stack with its data (etcd, FerretDB) in dataDir.
 func startStackIn(t *testing.T, dataDir string) (*devstack.Stack, *logBuffer, error) {
 	t.Helper()
-	root, err := envtestbin.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if envtestbin.Assets(root) == "" {
-		t.Fatal("no kube-apiserver/etcd: run make envtest (or make test), or set KUBEBUILDER_ASSETS")
-	}
 	logs := &logBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s, err := devstack.Start(ctx, devstack.Config{
-		Root:      root,
+	s, err := devstack.Start(context.Background(), devstack.Config{
 		DataDir:   dataDir,
 		Addr:      "127.0.0.1:0",
 		VHost:     "littleecom-e2e-" + randomHex(4),

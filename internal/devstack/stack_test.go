@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/envtestbin"
 	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/internal/mongors"
 )
@@ -17,11 +16,6 @@ import (
 // failFast starts a stack that must fail before the control plane, and returns the error.
 func failFast(t *testing.T, cfg Config) error {
 	t.Helper()
-	root, err := envtestbin.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Root = root
 	cfg.Assets = t.TempDir() // never reached: these failures come first
 	cfg.Log = &strings.Builder{}
 	cfg.DataDir = ifEmpty(cfg.DataDir, t.TempDir())
