@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,9 +34,24 @@ func secretMetadata() *metav1.PartialObjectMetadata {
 	return m
 }
 
-// watchUserSecrets adds to b a watch on Secret metadata through a cache of its own, which
-// the manager starts and stops.
+// userSecretIndex indexes the shops in the manager's cache by the Secrets their spec names
+// (resource.UserSecretNames), so that a Secret event finds its shops without listing all.
+const userSecretIndex = "littleecom.userSecretNames"
+
+// watchUserSecrets indexes the shops by the user Secrets they name and adds to b a watch on
+// Secret metadata through a cache of its own, which the manager starts and stops. It runs
+// once per manager: an index can be registered only once.
 func (r *LittleEcomReconciler) watchUserSecrets(mgr ctrl.Manager, b *builder.Builder) (*builder.Builder, error) {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &shopv1.LittleEcom{}, userSecretIndex,
+		func(obj client.Object) []string {
+			shop, ok := obj.(*shopv1.LittleEcom)
+			if !ok {
+				return nil
+			}
+			return resource.UserSecretNames(shop)
+		}); err != nil {
+		return nil, fmt.Errorf("indexing shops by their user Secrets: %w", err)
+	}
 	c, err := cache.New(mgr.GetConfig(), cache.Options{
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
@@ -61,16 +75,14 @@ func (r *LittleEcomReconciler) shopsNamingSecret(ctx context.Context, s *metav1.
 		return nil
 	}
 	shops := &shopv1.LittleEcomList{}
-	if err := r.List(ctx, shops, client.InNamespace(s.Namespace)); err != nil {
+	if err := r.List(ctx, shops, client.InNamespace(s.Namespace), client.MatchingFields{userSecretIndex: s.Name}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing shops for a changed Secret", "secret", s.Name)
 		return nil
 	}
 	var reqs []reconcile.Request
 	for i := range shops.Items {
-		if slices.Contains(resource.UserSecretNames(&shops.Items[i]), s.Name) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{
-				Namespace: shops.Items[i].Namespace, Name: shops.Items[i].Name}})
-		}
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{
+			Namespace: shops.Items[i].Namespace, Name: shops.Items[i].Name}})
 	}
 	return reqs
 }
