@@ -82,14 +82,13 @@ func (k *kubelet) syncDeployment(ctx context.Context, d *appsv1.Deployment) {
 	if !ok {
 		return
 	}
-	want := appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-		ReadyReplicas: r, AvailableReplicas: r, UnavailableReplicas: n - r}
-	s := d.Status
-	if s.ObservedGeneration == want.ObservedGeneration && s.Replicas == n && s.UpdatedReplicas == n &&
-		s.ReadyReplicas == r && s.AvailableReplicas == r && s.UnavailableReplicas == n-r {
+	want := *d.Status.DeepCopy()
+	want.ObservedGeneration = d.Generation
+	want.Replicas, want.UpdatedReplicas = n, n
+	want.ReadyReplicas, want.AvailableReplicas, want.UnavailableReplicas = r, r, n-r
+	if equality.Semantic.DeepEqual(d.Status, want) {
 		return
 	}
-	want.Conditions = d.Status.Conditions
 	d.Status = want
 	if err := k.c.Status().Update(ctx, d); err == nil {
 		k.log.Info("deployment status", "deployment", d.Name, "ready", r, "replicas", n)
@@ -102,14 +101,14 @@ func (k *kubelet) syncStatefulSet(ctx context.Context, sts *appsv1.StatefulSet) 
 	if !ok {
 		return
 	}
-	s := sts.Status
-	if s.ObservedGeneration == sts.Generation && s.Replicas == n && s.UpdatedReplicas == n &&
-		s.CurrentReplicas == n && s.ReadyReplicas == r && s.AvailableReplicas == r {
+	want := *sts.Status.DeepCopy()
+	want.ObservedGeneration = sts.Generation
+	want.Replicas, want.UpdatedReplicas, want.CurrentReplicas = n, n, n
+	want.ReadyReplicas, want.AvailableReplicas = r, r
+	if equality.Semantic.DeepEqual(sts.Status, want) {
 		return
 	}
-	sts.Status.ObservedGeneration = sts.Generation
-	sts.Status.Replicas, sts.Status.UpdatedReplicas, sts.Status.CurrentReplicas = n, n, n
-	sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = r, r
+	sts.Status = want
 	if err := k.c.Status().Update(ctx, sts); err == nil {
 		k.log.Info("statefulset status", "statefulset", sts.Name, "ready", r, "replicas", n)
 	}
