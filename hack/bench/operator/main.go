@@ -285,19 +285,22 @@ func startManager(ctx context.Context, binary, kubeconfig string) (*managerProce
 			case <-m.done:
 				return
 			case <-time.After(50 * time.Millisecond):
-				if rss := vmHWM(cmd.Process.Pid); rss > m.peak.Load() {
-					m.peak.Store(rss)
-				}
+				m.samplePeak()
 			}
 		}
 	}()
 	return m, nil
 }
 
-func (m *managerProcess) peakRSS() int64 {
+// samplePeak raises peak to the process's current high-water mark.
+func (m *managerProcess) samplePeak() {
 	if rss := vmHWM(m.cmd.Process.Pid); rss > m.peak.Load() {
 		m.peak.Store(rss)
 	}
+}
+
+func (m *managerProcess) peakRSS() int64 {
+	m.samplePeak()
 	return m.peak.Load()
 }
 
