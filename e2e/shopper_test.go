@@ -133,19 +133,14 @@ func TestShopper(t *testing.T) {
 	t.Run("the shop is Ready in the API server", func(t *testing.T) {
 		var le shopv1.LittleEcom
 		key := client.ObjectKey{Namespace: stack.Namespace(), Name: stack.Instance()}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		eventually(t, 20*time.Second, func() string {
+			return fmt.Sprintf("phase %q, conditions %+v", le.Status.Phase, le.Status.Conditions)
+		}, func() bool {
 			if err := stack.Client().Get(context.Background(), key, &le); err != nil {
 				t.Fatal(err)
 			}
-			if le.Status.Phase == shopv1.PhaseReady {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("phase %q, conditions %+v", le.Status.Phase, le.Status.Conditions)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+			return le.Status.Phase == shopv1.PhaseReady
+		})
 		// The replica set is the FerretDB stand-in, reported as what it is: one member.
 		ferret := stack.Addrs()["ferretdb"]
 		mdb := le.Status.MongoDB
@@ -278,11 +273,13 @@ func TestShopper(t *testing.T) {
 			{buyer.email, fmt.Sprintf("Order confirmation: %q for 15.00", name), fmt.Sprintf("You bought %q for 15.00", name)},
 			{seller.email, fmt.Sprintf("Sold: your item %q for 15.00", name), "to " + buyer.email},
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			var mails []devstack.Mail
+		var mails []devstack.Mail
+		var missing []string
+		eventually(t, 30*time.Second, func() string {
+			return fmt.Sprintf("e-mails not received within 30s: %s\nreceived: %+v", strings.Join(missing, "; "), mails)
+		}, func() bool {
+			mails, missing = nil, nil
 			decode(t, api.expect(api.do(http.MethodGet, devstack.PathMail, "", nil), "GET /dev/mail", http.StatusOK), &mails)
-			var missing []string
 			for _, w := range want {
 				if !slices.ContainsFunc(mails, func(m devstack.Mail) bool {
 					return slices.Equal(m.To, []string{w.to}) && m.Subject == w.subject && strings.Contains(m.Body, w.body) && m.From != ""
@@ -290,14 +287,8 @@ func TestShopper(t *testing.T) {
 					missing = append(missing, fmt.Sprintf("to %s %q", w.to, w.subject))
 				}
 			}
-			if len(missing) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("e-mails not received within 30s: %s\nreceived: %+v", strings.Join(missing, "; "), mails)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+			return len(missing) == 0
+		})
 	})
 
 	t.Run("a change to the shop reaches the services", func(t *testing.T) {
@@ -316,13 +307,8 @@ func TestShopper(t *testing.T) {
 		}
 		// The operator rewrites the notifier's ConfigMap and rolls its Deployment; the dev
 		// stack restarts the process with the new environment.
-		deadline := time.Now().Add(30 * time.Second)
-		for stack.PIDs()["notifier"] == before {
-			if time.Now().After(deadline) {
-				t.Fatal("the notifier was not restarted within 30s of the change")
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		eventually(t, 30*time.Second, func() string { return "the notifier was not restarted within 30s of the change" },
+			func() bool { return stack.PIDs()["notifier"] != before })
 		api.expect(api.do(http.MethodPost, "/item", seller.token, map[string]any{"name": "vase " + run, "price": 7}), "add", http.StatusCreated)
 		waitForMail(t, api, func(m devstack.Mail) bool { return m.From == from && strings.Contains(m.Subject, "vase "+run) })
 	})
@@ -405,21 +391,30 @@ func TestShopper(t *testing.T) {
 	})
 }
 
-// waitForMail waits up to 30 s for an e-mail that matches.
-func waitForMail(t *testing.T, api shop, match func(devstack.Mail) bool) {
+// eventually polls cond every 250 ms until it holds, and fails with what() when it does
+// not hold within the given time.
+func eventually(t *testing.T, within time.Duration, what func() string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var mails []devstack.Mail
-		decode(t, api.expect(api.do(http.MethodGet, devstack.PathMail, "", nil), "GET /dev/mail", http.StatusOK), &mails)
-		if slices.ContainsFunc(mails, match) {
-			return
-		}
+	deadline := time.Now().Add(within)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the e-mail did not arrive within 30s; received: %+v", mails)
+			t.Fatal(what())
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// waitForMail waits up to 30 s for an e-mail that matches.
+func waitForMail(t *testing.T, api shop, match func(devstack.Mail) bool) {
+	t.Helper()
+	var mails []devstack.Mail
+	eventually(t, 30*time.Second, func() string {
+		return fmt.Sprintf("the e-mail did not arrive within 30s; received: %+v", mails)
+	}, func() bool {
+		mails = nil
+		decode(t, api.expect(api.do(http.MethodGet, devstack.PathMail, "", nil), "GET /dev/mail", http.StatusOK), &mails)
+		return slices.ContainsFunc(mails, match)
+	})
 }
 
 func decode(t *testing.T, r response, v any) {
@@ -434,17 +429,14 @@ func waitForIngress(t *testing.T, stack *devstack.Stack) *networkingv1.Ingress {
 	t.Helper()
 	var ing networkingv1.Ingress
 	key := client.ObjectKey{Namespace: stack.Namespace(), Name: resource.Names{Instance: stack.Instance()}.Ingress()}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := stack.Client().Get(context.Background(), key, &ing)
-		if err == nil {
-			return &ing
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the operator did not create Ingress %s: %v", key, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	var err error
+	eventually(t, 20*time.Second, func() string {
+		return fmt.Sprintf("the operator did not create Ingress %s: %v", key, err)
+	}, func() bool {
+		err = stack.Client().Get(context.Background(), key, &ing)
+		return err == nil
+	})
+	return &ing
 }
 
 // checkCORS sends a preflight and a plain request from a browser origin and compares the
