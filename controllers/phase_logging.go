@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/resource"
@@ -116,6 +117,10 @@ func (r *LittleEcomReconciler) removeLogging(ctx context.Context, st *reconcileS
 		if _, err := r.apply(ctx, st, b); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if !controllerutil.ContainsFinalizer(s.Instance, ClusterResourcesFinalizer) {
+		// No finalizer, no cluster-scoped children (see ClusterResourcesFinalizer), as in finalize.
+		return errors.Join(errs...)
 	}
 	if err := r.deleteClusterResources(ctx, s); err != nil {
 		return errors.Join(append(errs, err)...)
