@@ -3,7 +3,6 @@ package backend
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -32,7 +31,7 @@ type Config struct {
 // authenticated route can work, and guessing auth's address would hide the mistake.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr:        config.String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort)),
+		HTTPAddr:        config.HTTPAddr(),
 		AMQP:            relay.Config{Conn: amqpx.ConfigFromEnv()},
 		JWKSURL:         config.String(contract.EnvAuthJWKSURL, ""),
 		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
