@@ -109,6 +109,29 @@ deploy: manifests kustomize ## Deploy the manager to the cluster of the current 
 undeploy: kustomize ## Remove the manager from the cluster.
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
+##@ Real cluster (a single node built from source on this machine; root, Linux)
+
+CLUSTER_DIR ?= $(LOCALBIN)/cluster
+
+.PHONY: images
+images: ## Build the OCI image archives into bin/images (no Docker engine); load them when the node is up.
+	go run ./hack/images build
+	@if hack/cluster.sh status >/dev/null 2>&1; then hack/cluster.sh load $(LOCALBIN)/images/*.tar; fi
+
+.PHONY: cluster
+cluster: envtest kustomize ## Bring up the node (or reuse it), build and load the images, deploy the operator and the sample shop; print its URL.
+	hack/cluster.sh up
+	$(MAKE) --no-print-directory images
+	hack/cluster-shop.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the node and undo every change it made to the host.
+	hack/cluster.sh down
+
+.PHONY: test-cluster
+test-cluster: cluster ## End-to-end suite against the real node (brings it up when needed).
+	hack/cluster-shop.sh test
+
 ##@ Dependencies (cached in bin/, versions in hack/versions.env)
 
 .PHONY: controller-gen
