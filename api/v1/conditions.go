@@ -40,6 +40,25 @@ const (
 	ReasonInitialized    = "Initialized"
 	ReasonReconfiguring  = "Reconfiguring"
 	ReasonUnreachable    = "Unreachable"
+	// ReasonExternalDatabase: spec.mongodb.external; the operator runs no replica set, so
+	// ReplicaSetInitialized is False with this reason and does not count towards Ready.
+	ReasonExternalDatabase = "ExternalDatabase"
+)
+
+// External database reasons for ConditionMongoDBReady (spec.mongodb.external). Their
+// messages name the Secret, its keys and the hosts, never a password or the URI's
+// credentials.
+const (
+	// ReasonExternalReachable: the database answered a ping with the Secret's credentials.
+	ReasonExternalReachable = "ExternalReachable"
+	// ReasonExternalUnreachable: no server answered the ping in time.
+	ReasonExternalUnreachable = "ExternalUnreachable"
+	// ReasonExternalAuthFailed: a server answered and refused the credentials.
+	ReasonExternalAuthFailed = "ExternalAuthFailed"
+	// ReasonExternalSecretMissing: the Secret, or its URI key, is not there.
+	ReasonExternalSecretMissing = "ExternalSecretMissing"
+	// ReasonExternalSecretInvalid: the URI is no valid mongodb:// or mongodb+srv:// string.
+	ReasonExternalSecretInvalid = "ExternalSecretInvalid"
 )
 
 // Edge reasons for ConditionIngressReady (Ingress and Gateway API HTTPRoute).

@@ -8,7 +8,8 @@ import (
 // LittleEcomSpec is the desired shop. Every section has defaults: `spec: {}` provisions a
 // working shop (MongoDB replica set, RabbitMQ, the three services and an Ingress with CORS).
 type LittleEcomSpec struct {
-	// mongodb is the replica set that stores items, accounts and notifier state.
+	// mongodb stores items, accounts and notifier state: a replica set the operator runs,
+	// or an existing MongoDB (mongodb.external).
 	// +kubebuilder:default={}
 	// +optional
 	MongoDB MongoDBSpec `json:"mongodb,omitzero"`
@@ -92,7 +93,8 @@ type LittleEcomStatus struct {
 	Endpoints EndpointsStatus `json:"endpoints,omitzero"`
 }
 
-// MongoDBStatus reports the replica set as the operator last saw it.
+// MongoDBStatus reports the replica set as the operator last saw it. For an external
+// database only state is set (ExternalDatabase): the operator does not manage its members.
 type MongoDBStatus struct {
 	// replicaSet is the replica-set name.
 	// +optional
