@@ -31,4 +31,7 @@ const (
 	SecretKeyUsername   = "username"
 	SecretKeyPassword   = "password"
 	SecretKeySigningKey = "signing-key.pem"
+	// SecretKeyURI is the default key of the connection string in the Secret that
+	// spec.mongodb.external names (its uriKey can name another).
+	SecretKeyURI = "uri"
 )

@@ -14,6 +14,9 @@ func (s *Shop) ConfigInputs(component string) ConfigInputs {
 	n, spec := s.Names, s.Instance.Spec
 	switch component {
 	case ComponentMongoDB:
+		if s.MongoDBExternal() != nil {
+			return ConfigInputs{}
+		}
 		return ConfigInputs{Secrets: []string{n.MongoDBKeyfileSecret(), s.MongoDBRootSecretName()}}
 	case ComponentRabbitMQ:
 		return ConfigInputs{
@@ -22,17 +25,17 @@ func (s *Shop) ConfigInputs(component string) ConfigInputs {
 		}
 	case ComponentBackend:
 		return ConfigInputs{
-			Secrets:    []string{n.MongoDBUserSecret(ComponentBackend), n.RabbitMQUserSecret(ComponentBackend)},
+			Secrets:    []string{s.serviceMongoDBSecret(ComponentBackend), n.RabbitMQUserSecret(ComponentBackend)},
 			ConfigMaps: []string{n.Service(ComponentBackend)},
 		}
 	case ComponentAuth:
 		return ConfigInputs{
-			Secrets:    []string{n.MongoDBUserSecret(ComponentAuth), n.AuthSigningKeySecret()},
+			Secrets:    []string{s.serviceMongoDBSecret(ComponentAuth), n.AuthSigningKeySecret()},
 			ConfigMaps: []string{n.Service(ComponentAuth)},
 		}
 	case ComponentNotifier:
 		in := ConfigInputs{
-			Secrets:    []string{n.MongoDBUserSecret(ComponentNotifier), n.RabbitMQUserSecret(ComponentNotifier)},
+			Secrets:    []string{s.serviceMongoDBSecret(ComponentNotifier), n.RabbitMQUserSecret(ComponentNotifier)},
 			ConfigMaps: []string{n.Service(ComponentNotifier)},
 		}
 		if ref := spec.Notifier.SMTP.CredentialsSecretRef; ref != nil {
@@ -49,6 +52,15 @@ func (s *Shop) ConfigInputs(component string) ConfigInputs {
 	return ConfigInputs{}
 }
 
+// serviceMongoDBSecret is the Secret with a service's MongoDB connection: its generated
+// user, or the external database's Secret.
+func (s *Shop) serviceMongoDBSecret(component string) string {
+	if ext := s.MongoDBExternal(); ext != nil {
+		return ext.SecretRef.Name
+	}
+	return s.Names.MongoDBUserSecret(component)
+}
+
 // RabbitMQAdminSecretName is the user's admin Secret when given, else the generated one.
 func (s *Shop) RabbitMQAdminSecretName() string {
 	if ref := s.Instance.Spec.RabbitMQ.CredentialsSecretRef; ref != nil {
@@ -57,11 +69,16 @@ func (s *Shop) RabbitMQAdminSecretName() string {
 	return s.Names.RabbitMQAdminSecret()
 }
 
-// UserSecretNames lists the Secrets the shop's spec names (credentialsSecretRef): the user's
-// own, which the operator reads but does not manage.
+// UserSecretNames lists the Secrets the shop's spec names (credentialsSecretRef, the
+// external MongoDB's secretRef): the user's own, which the operator reads but does not manage.
 func UserSecretNames(shop *shopv1.LittleEcom) []string {
 	var names []string
+	var external *shopv1.SecretReference
+	if ext := shop.Spec.MongoDB.External; ext != nil {
+		external = &ext.SecretRef
+	}
 	for _, ref := range []*shopv1.SecretReference{
+		external,
 		shop.Spec.MongoDB.CredentialsSecretRef,
 		shop.Spec.RabbitMQ.CredentialsSecretRef,
 		shop.Spec.Notifier.SMTP.CredentialsSecretRef,

@@ -82,6 +82,10 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		contract.EnvMongoURI:        s.MongoDBURI(),
 		contract.EnvMongoAuthSource: mongoAuthSource,
 	}
+	if s.MongoDBExternal() != nil {
+		// The external URI comes from the user's Secret (see serviceSecretEnv).
+		delete(env, contract.EnvMongoURI)
+	}
 	maps.Copy(env, s.corsEnv())
 	env[contract.EnvMongoDatabase] = DatabaseOf(component)
 	switch component {

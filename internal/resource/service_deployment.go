@@ -141,6 +141,9 @@ func (s *Shop) serviceSecretEnv(component string) []corev1.EnvVar {
 		secretEnv(contract.EnvMongoUsername, n.MongoDBUserSecret(component), contract.SecretKeyUsername),
 		secretEnv(contract.EnvMongoPassword, n.MongoDBUserSecret(component), contract.SecretKeyPassword),
 	}
+	if ext := s.MongoDBExternal(); ext != nil {
+		env = externalMongoDBEnv(ext)
+	}
 	switch component {
 	case ComponentBackend, ComponentNotifier:
 		env = append(env,
