@@ -39,9 +39,9 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return err
 	}
-	email := mailaddr.Normalize(c.Email)
-	if !mailaddr.Valid(email) {
-		return problem.Invalidf("invalid e-mail address")
+	email, err := mailaddr.Canonical(c.Email)
+	if err != nil {
+		return problem.Invalidf("%s", err.Error())
 	}
 	if len(c.Password) < minPasswordLen {
 		return problem.Invalidf("password must have at least %d characters", minPasswordLen)
@@ -72,7 +72,8 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, er
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return user{}, err
 	}
-	email := mailaddr.Normalize(c.Email)
+	// An address that has no canonical form has no account: it fails like an unknown one.
+	email, _ := mailaddr.Canonical(c.Email)
 	if err := s.limit(r, email); err != nil {
 		return user{}, err
 	}

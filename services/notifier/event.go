@@ -51,20 +51,24 @@ func parseEvent(queue, messageID string, body []byte) (event, error) {
 		return event{}, fmt.Errorf("%w: invalid JSON: %v", errMalformed, err)
 	}
 	e.Kind = kind
-	e.Email = strings.TrimSpace(e.Email)
-	e.Seller = strings.TrimSpace(e.Seller)
 	e.Item = strings.TrimSpace(e.Item)
+	var err error
 	switch {
-	case e.Email == "":
+	case strings.TrimSpace(e.Email) == "":
 		return event{}, fmt.Errorf("%w: missing email", errMalformed)
-	case !mailaddr.Valid(e.Email):
-		return event{}, fmt.Errorf("%w: email %q is not an address", errMalformed, e.Email)
-	case e.Seller != "" && !mailaddr.Valid(e.Seller):
-		return event{}, fmt.Errorf("%w: seller %q is not an address", errMalformed, e.Seller)
 	case e.Item == "":
 		return event{}, fmt.Errorf("%w: missing item", errMalformed)
 	case e.Price < 0 || math.IsInf(e.Price, 0):
 		return event{}, fmt.Errorf("%w: price %v", errMalformed, e.Price)
+	}
+	// Recipients in the shop's one canonical form (mailaddr): what auth registered.
+	if e.Email, err = mailaddr.Canonical(e.Email); err != nil {
+		return event{}, fmt.Errorf("%w: email: %v", errMalformed, err)
+	}
+	if e.Seller = strings.TrimSpace(e.Seller); e.Seller != "" {
+		if e.Seller, err = mailaddr.Canonical(e.Seller); err != nil {
+			return event{}, fmt.Errorf("%w: seller: %v", errMalformed, err)
+		}
 	}
 	e.ID = eventID(e.EventID, messageID, kind, body)
 	return e, nil
