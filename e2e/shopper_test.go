@@ -330,7 +330,7 @@ func TestShopper(t *testing.T) {
 				t.Fatal("the notifier did not settle")
 			}
 			p := stack.PIDs()["notifier"]
-			resp, err := http.Get("http://" + stack.Addrs()["notifier"] + "/readyz")
+			resp, err := http.Get("http://" + stack.Addrs()["notifier-management"] + contract.PathReadyz)
 			ok := err == nil && resp.StatusCode == http.StatusOK
 			if err == nil {
 				_ = resp.Body.Close()

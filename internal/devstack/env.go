@@ -112,8 +112,9 @@ type localEndpoints struct {
 	UserPrefix string
 	SMTPHost   string
 	SMTPPort   int
-	// AuthAddr is local auth's host:port; HTTPAddr the address this service listens on.
-	AuthAddr, HTTPAddr string
+	// AuthAddr is local auth's host:port; HTTPAddr the address this service listens on and
+	// ManagementAddr where it serves its probes and metrics.
+	AuthAddr, HTTPAddr, ManagementAddr string
 }
 
 // Mapping is one environment variable the dev runner changed, with the reason.
@@ -148,6 +149,7 @@ func mapEnv(env map[string]string, ep localEndpoints) (map[string]string, []Mapp
 	}
 
 	set(contract.EnvHTTPAddr, ep.HTTPAddr, "a free loopback port instead of the pod's :8080")
+	set(contract.EnvManagementAddr, ep.ManagementAddr, "a free loopback port instead of the pod's :8081 (probes and metrics)")
 	if _, ok := env[contract.EnvLogFormat]; ok {
 		set(contract.EnvLogFormat, "text", "a person reads these logs in a terminal")
 	}

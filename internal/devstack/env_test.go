@@ -56,18 +56,19 @@ func TestMapEnv_MapsEveryInClusterEndpoint(t *testing.T) {
 		contract.EnvCORSEnabled:   "false",
 	}
 	out, ms := mapEnv(in, localEndpoints{MongoURI: "mongodb://127.0.0.1:1/?directConnection=true", AMQPAddr: "127.0.0.1:5672", VHost: "dev",
-		UserPrefix: "dev-", SMTPHost: "127.0.0.1", SMTPPort: 2525, AuthAddr: "127.0.0.1:3", HTTPAddr: "127.0.0.1:4"})
+		UserPrefix: "dev-", SMTPHost: "127.0.0.1", SMTPPort: 2525, AuthAddr: "127.0.0.1:3", HTTPAddr: "127.0.0.1:4", ManagementAddr: "127.0.0.1:5"})
 	want := map[string]string{
-		contract.EnvHTTPAddr:     "127.0.0.1:4",
-		contract.EnvLogFormat:    "text",
-		contract.EnvMongoURI:     "mongodb://127.0.0.1:1/?directConnection=true",
-		contract.EnvAMQPURL:      "amqp://127.0.0.1:5672/dev",
-		contract.EnvAMQPUsername: "dev-backend",
-		contract.EnvAMQPPassword: "amqp-secret", // the operator's password, unchanged
-		contract.EnvAuthJWKSURL:  "http://127.0.0.1:3" + contract.PathJWKS,
-		contract.EnvSMTPHost:     "127.0.0.1",
-		contract.EnvSMTPPort:     "2525",
-		contract.EnvCORSEnabled:  "false", // the gateway answers CORS
+		contract.EnvHTTPAddr:       "127.0.0.1:4",
+		contract.EnvManagementAddr: "127.0.0.1:5",
+		contract.EnvLogFormat:      "text",
+		contract.EnvMongoURI:       "mongodb://127.0.0.1:1/?directConnection=true",
+		contract.EnvAMQPURL:        "amqp://127.0.0.1:5672/dev",
+		contract.EnvAMQPUsername:   "dev-backend",
+		contract.EnvAMQPPassword:   "amqp-secret", // the operator's password, unchanged
+		contract.EnvAuthJWKSURL:    "http://127.0.0.1:3" + contract.PathJWKS,
+		contract.EnvSMTPHost:       "127.0.0.1",
+		contract.EnvSMTPPort:       "2525",
+		contract.EnvCORSEnabled:    "false", // the gateway answers CORS
 	}
 	for k, v := range want {
 		if out[k] != v {

@@ -19,6 +19,7 @@ import (
 type process struct {
 	name     string
 	addr     string // host:port of its HTTP server
+	mgmtAddr string // host:port of its management server (probes, metrics)
 	cmd      *exec.Cmd
 	logs     *prefixWriter
 	done     chan struct{} // closed when the process exited
@@ -29,7 +30,7 @@ type process struct {
 }
 
 // startProcess runs bin with env (and nothing inherited but PATH and HOME).
-func startProcess(name, bin, addr string, env []string, logs *prefixWriter) (*process, error) {
+func startProcess(name, bin, addr, mgmtAddr string, env []string, logs *prefixWriter) (*process, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = env
 	cmd.Stdout = logs
@@ -40,7 +41,7 @@ func startProcess(name, bin, addr string, env []string, logs *prefixWriter) (*pr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: start %s: %w", name, bin, err)
 	}
-	p := &process{name: name, addr: addr, cmd: cmd, logs: logs, done: make(chan struct{}), stopping: make(chan struct{})}
+	p := &process{name: name, addr: addr, mgmtAddr: mgmtAddr, cmd: cmd, logs: logs, done: make(chan struct{}), stopping: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -113,8 +114,8 @@ func (e *ComponentError) Error() string {
 	return strings.TrimRight(sb.String(), "\n")
 }
 
-// readyURL is the process's readiness endpoint.
-func (p *process) readyURL() string { return "http://" + p.addr + contract.PathReadyz }
+// readyURL is the process's readiness endpoint, on its management port.
+func (p *process) readyURL() string { return "http://" + p.mgmtAddr + contract.PathReadyz }
 
 // waitReady polls http://addr/readyz until it answers 200, the process dies or ctx ends.
 func (p *process) waitReady(ctx context.Context) error {

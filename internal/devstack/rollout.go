@@ -32,7 +32,7 @@ func (s *Stack) watchRollouts(ctx context.Context) {
 			if p == nil || p.died() {
 				continue
 			}
-			env, report, err := s.serviceEnv(ctx, c, p.addr, objs)
+			env, report, err := s.serviceEnv(ctx, c, p.addr, p.mgmtAddr, objs)
 			if err != nil || maps.Equal(env, p.env) {
 				continue
 			}
@@ -47,7 +47,7 @@ func (s *Stack) rollout(ctx context.Context, p *process, env map[string]string, 
 	log.Info("the operator changed the configuration: restarting", "changed", strings.Join(changedNames(p.env, env), ","))
 	s.logEnv(p.name, report)
 	p.stop(5 * time.Second)
-	next, err := s.launch(p.name, p.addr, env)
+	next, err := s.launch(p.name, p.addr, p.mgmtAddr, env)
 	if err != nil {
 		log.Error("restart failed", "err", err)
 		return

@@ -101,12 +101,16 @@ func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {
 // startService reads the component's Deployment, maps its environment to this machine and
 // runs the binary until it answers /readyz.
 func (s *Stack) startService(ctx context.Context, component, addr string, objs objects) error {
-	env, report, err := s.serviceEnv(ctx, component, addr, objs)
+	mgmtAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	env, report, err := s.serviceEnv(ctx, component, addr, mgmtAddr, objs)
 	if err != nil {
 		return err
 	}
 	s.logEnv(component, report)
-	p, err := s.launch(component, addr, env)
+	p, err := s.launch(component, addr, mgmtAddr, env)
 	if err != nil {
 		return err
 	}
@@ -128,7 +132,7 @@ type envReport struct {
 
 // serviceEnv is the component's environment as the operator generated it for its
 // Deployment, mapped to this machine, and a report of every mapping and why.
-func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs objects) (map[string]string, envReport, error) {
+func (s *Stack) serviceEnv(ctx context.Context, component, addr, mgmtAddr string, objs objects) (map[string]string, envReport, error) {
 	var dep appsv1.Deployment
 	key := client.ObjectKey{Namespace: s.cfg.Namespace, Name: s.names().Service(component)}
 	if err := s.client.Get(ctx, key, &dep); err != nil {
@@ -139,7 +143,7 @@ func (s *Stack) serviceEnv(ctx context.Context, component, addr string, objs obj
 		return nil, envReport{}, fmt.Errorf("%s: %w", component, err)
 	}
 	ep := s.endpoints
-	ep.HTTPAddr = addr
+	ep.HTTPAddr, ep.ManagementAddr = addr, mgmtAddr
 	mapped, mappings := mapEnv(env, ep)
 	return mapped, envReport{deployment: dep.Name, variables: len(env), mappings: mappings, leftovers: inClusterLeftovers(mapped)}, nil
 }
@@ -162,13 +166,13 @@ func (s *Stack) logEnv(component string, r envReport) {
 
 // launch starts the component's binary with env and registers it, unless the stack is
 // stopping (Stop must see every process it has to stop).
-func (s *Stack) launch(component, addr string, env map[string]string) (*process, error) {
+func (s *Stack) launch(component, addr, mgmtAddr string, env map[string]string) (*process, error) {
 	s.procsMu.Lock()
 	defer s.procsMu.Unlock()
 	if s.stopping.Load() {
 		return nil, fmt.Errorf("%s: not started, the stack is stopping", component)
 	}
-	p, err := startProcess(component, filepath.Join(s.binDir, component), addr,
+	p, err := startProcess(component, filepath.Join(s.binDir, component), addr, mgmtAddr,
 		environ(env, os.Getenv("PATH"), os.Getenv("HOME")), s.writer(component))
 	if err != nil {
 		return nil, err

@@ -336,6 +336,7 @@ func (s *Stack) Addrs() map[string]string {
 	defer s.procsMu.Unlock()
 	for name, p := range s.procs {
 		out[name] = p.addr
+		out[name+"-management"] = p.mgmtAddr
 	}
 	return out
 }

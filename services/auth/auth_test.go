@@ -43,7 +43,8 @@ type testEnv struct {
 	t    *testing.T
 	cfg  Config
 	svc  *Service
-	h    http.Handler
+	h    http.Handler // the public port
+	mgmt http.Handler // the management port
 	logs *syncBuffer
 }
 
@@ -86,7 +87,7 @@ func startEnv(t *testing.T, cfg Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, cfg: cfg, svc: svc, h: svc.Handler(), logs: logs}
+	return &testEnv{t: t, cfg: cfg, svc: svc, h: svc.Handler(), mgmt: svc.ManagementHandler(), logs: logs}
 }
 
 type resp struct {

@@ -17,8 +17,10 @@ import (
 // Config is the auth service's settings. It is safe to log: the signing key is a Secret.
 type Config struct {
 	HTTPAddr string
-	Mongo    mongox.Config
-	CORS     httpx.CORSConfig
+	// ManagementAddr serves health, readiness and metrics (MANAGEMENT_ADDR).
+	ManagementAddr string
+	Mongo          mongox.Config
+	CORS           httpx.CORSConfig
 
 	// SigningKeyPEM is a PKCS#8 Ed25519 key; empty means an ephemeral key (dev only: tokens
 	// die with the process and replicas disagree).
@@ -46,6 +48,7 @@ const (
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		HTTPAddr:        config.HTTPAddr(),
+		ManagementAddr:  config.ManagementAddr(),
 		SigningKeyPEM:   config.Secret(config.String(contract.EnvAuthSigningKey, "")),
 		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
 		Audience:        config.String(contract.EnvAuthAudience, contract.DefaultAudience),
@@ -94,6 +97,7 @@ func (c Config) validate() error {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("management_addr", c.ManagementAddr),
 		slog.Any("mongo", c.Mongo),
 		slog.Bool("cors_enabled", c.CORS.Enabled),
 		slog.Bool("signing_key_set", c.SigningKeyPEM.IsSet()),

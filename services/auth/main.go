@@ -10,8 +10,8 @@ import (
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// Main runs the auth service until ctx is done: config from env, MongoDB, HTTP server with a
-// bounded graceful shutdown. cmd/auth calls it.
+// Main runs the auth service until ctx is done: config from env, MongoDB, the public and the
+// management HTTP servers with a bounded graceful shutdown. cmd/auth calls it.
 func Main(ctx context.Context) error {
 	log := logging.New("auth")
 	cfg, err := ConfigFromEnv()
@@ -31,6 +31,10 @@ func Main(ctx context.Context) error {
 		return err
 	}
 	go svc.PurgeLoop(ctx, time.Hour)
-	srv := httpx.NewServer(cfg.HTTPAddr, svc.Handler())
-	return httpx.Serve(ctx, srv, log, cfg.ShutdownTimeout)
+	ls, err := httpx.ListenAll(httpx.NewServer(cfg.HTTPAddr, svc.Handler()),
+		httpx.NewServer(cfg.ManagementAddr, svc.ManagementHandler()))
+	if err != nil {
+		return err
+	}
+	return httpx.ServeAll(ctx, log, cfg.ShutdownTimeout, ls...)
 }

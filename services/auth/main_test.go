@@ -17,14 +17,10 @@ import (
 // TestMain_ServesAndShutsDownGracefully runs the service as cmd/auth does, from env vars, and
 // stops it the way SIGTERM does: by cancelling the context.
 func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr, mgmtAddr := freeAddr(t), freeAddr(t)
 	key, _ := tokens.MarshalPrivateKeyPEM(tokens.GenerateKey())
 	t.Setenv(contract.EnvHTTPAddr, addr)
+	t.Setenv(contract.EnvManagementAddr, mgmtAddr)
 	t.Setenv(contract.EnvMongoURI, testinfra.StartFerretDB(t))
 	t.Setenv(contract.EnvAuthSigningKey, string(key))
 	t.Setenv(contract.EnvLogLevel, "error")
@@ -36,7 +32,7 @@ func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
 	base := "http://" + addr
 	var up bool
 	for range 100 {
-		if resp, err := http.Get(base + contract.PathReadyz); err == nil {
+		if resp, err := http.Get("http://" + mgmtAddr + contract.PathReadyz); err == nil {
 			_ = resp.Body.Close()
 			up = resp.StatusCode == 200
 			if up {
@@ -79,9 +75,23 @@ func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Main did not return after cancel")
 	}
-	if _, err := http.Get(base + contract.PathHealthz); err == nil {
+	if _, err := http.Get(base + contract.PathJWKS); err == nil {
 		t.Error("still serving after shutdown")
 	}
+	if _, err := http.Get("http://" + mgmtAddr + contract.PathHealthz); err == nil {
+		t.Error("the management port still serves after shutdown")
+	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
 }
 
 func TestMain_RefusesBadConfig(t *testing.T) {
@@ -89,6 +99,7 @@ func TestMain_RefusesBadConfig(t *testing.T) {
 	t.Setenv(contract.EnvMongoURI, testinfra.StartFerretDB(t))
 	t.Setenv(contract.EnvLogLevel, "error")
 	t.Setenv(contract.EnvHTTPAddr, "127.0.0.1:0")
+	t.Setenv(contract.EnvManagementAddr, "127.0.0.1:0")
 	if err := Main(context.Background()); err == nil || !strings.Contains(err.Error(), "signing key") {
 		t.Errorf("Main = %v", err)
 	}

@@ -4,11 +4,11 @@ import (
 	"net/http"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 )
 
-// routes lists every endpoint of the service in one place. It builds method values and reads
+// routes lists every endpoint of the public port in one place (the probes and metrics are on
+// the management port: ManagementHandler). It builds method values and reads
 // handler fields only (nil on a zero Service), so Routes can call it on a zero Service.
 func (s *Service) routes() []httpx.Route {
 	return []httpx.Route{
@@ -20,10 +20,6 @@ func (s *Service) routes() []httpx.Route {
 		httpx.On("POST /auth/validate", s.handle(s.validate)),
 		httpx.On("DELETE /auth/delete", s.handle(s.deleteAccount)),
 		httpx.On("GET "+contract.PathJWKS, http.HandlerFunc(s.jwks)),
-
-		httpx.On("GET "+contract.PathHealthz, health.Healthz()),
-		httpx.On("GET "+contract.PathReadyz, s.readiness),
-		httpx.On("GET "+contract.PathMetrics, s.metricsHandler),
 	}
 }
 

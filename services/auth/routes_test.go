@@ -295,18 +295,28 @@ func TestJWKS_PublishesTheVerificationKey(t *testing.T) {
 	}
 }
 
-func TestProbesAndMetrics(t *testing.T) {
+func TestProbesAndMetrics_OnTheManagementPortOnly(t *testing.T) {
 	e := newEnv(t)
-	if r := e.do("GET", contract.PathHealthz, ""); r.status != 200 {
+	mgmt := func(path string) resp {
+		req := httptest.NewRequest("GET", path, nil)
+		rec := httptest.NewRecorder()
+		e.mgmt.ServeHTTP(rec, req)
+		return resp{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
+	}
+	if r := mgmt(contract.PathHealthz); r.status != 200 {
 		t.Errorf("healthz %d", r.status)
 	}
-	if r := e.do("GET", contract.PathReadyz, ""); r.status != 200 || !strings.Contains(r.body, `"mongodb":"ok"`) {
+	if r := mgmt(contract.PathReadyz); r.status != 200 || !strings.Contains(r.body, `"mongodb":"ok"`) {
 		t.Errorf("readyz %d %s", r.status, r.body)
 	}
 	e.do("POST", "/auth/signin", creds("x@shop.example", "secret1"))
-	r := e.do("GET", contract.PathMetrics, "")
+	r := mgmt(contract.PathMetrics)
 	if r.status != 200 || !strings.Contains(r.body, `littleecom_http_requests_total{method="POST",route="POST /auth/signin",service="auth",status="401"} 1`) {
 		t.Errorf("metrics %d:\n%s", r.status, r.body)
+	}
+	// The public port, which the Ingress reaches, serves none of them.
+	for _, path := range []string{contract.PathHealthz, contract.PathReadyz, contract.PathMetrics} {
+		wantProblem(t, e.do("GET", path, ""), 404)
 	}
 	wantProblem(t, e.do("GET", "/auth/nowhere", ""), 404)
 	r = e.do("GET", "/auth/signin", "")
@@ -346,7 +356,7 @@ func TestCORSPreflightWhenEnabled(t *testing.T) {
 		t.Errorf("%d %v", r.status, r.header)
 	}
 	e = newEnv(t) // disabled: the edge answers CORS
-	r = e.do("GET", contract.PathHealthz, "", func(r *http.Request) { r.Header.Set("Origin", "https://shop.example") })
+	r = e.do("GET", contract.PathJWKS, "", func(r *http.Request) { r.Header.Set("Origin", "https://shop.example") })
 	if r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("CORS header while disabled: %v", r.header)
 	}

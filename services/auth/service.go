@@ -26,10 +26,8 @@ type Service struct {
 	signer   *tokens.Signer
 	verifier *tokens.Verifier
 	metrics  *metrics.Metrics
-	// readiness (/readyz) and metricsHandler (/metrics) are built once; routes registers
-	// them as they are.
-	readiness      http.Handler
-	metricsHandler http.Handler
+	// readiness is /readyz on the management port, built once.
+	readiness http.Handler
 
 	ttlIndexes bool
 
@@ -68,19 +66,18 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 	cfg.BcryptCost = cost
 	m := metrics.New("auth")
 	return &Service{
-		cfg:            cfg,
-		log:            log,
-		store:          st,
-		signer:         signer,
-		verifier:       tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
-		metrics:        m,
-		readiness:      health.Handler(map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
-		metricsHandler: m.Handler(),
-		byEmail:        newLimiter(st.attempts, "email", cfg.SignInPerMinute),
-		byIP:           newLimiter(st.attempts, "ip", cfg.SignInPerMinute),
-		dummyHash:      dummy,
-		ttlIndexes:     ttl,
-		now:            time.Now,
+		cfg:        cfg,
+		log:        log,
+		store:      st,
+		signer:     signer,
+		verifier:   tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
+		metrics:    m,
+		readiness:  health.Handler(log, map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
+		byEmail:    newLimiter(st.attempts, "email", cfg.SignInPerMinute),
+		byIP:       newLimiter(st.attempts, "ip", cfg.SignInPerMinute),
+		dummyHash:  dummy,
+		ttlIndexes: ttl,
+		now:        time.Now,
 	}, nil
 }
 
@@ -109,8 +106,13 @@ func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration) {
 // Signer returns the token signer (for tests and tools that need the public key).
 func (s *Service) Signer() *tokens.Signer { return s.signer }
 
-// Handler is the service's HTTP handler: the routes behind request ids, logging, panic
-// recovery, CORS (when enabled) and metrics.
+// Handler is the service's public HTTP handler: the routes behind request ids, logging,
+// panic recovery, CORS (when enabled) and metrics.
 func (s *Service) Handler() http.Handler {
 	return httpx.Stack(s.routes(), s.log, s.cfg.CORS, s.metrics.HTTPMiddleware(nil))
+}
+
+// ManagementHandler serves the probes and metrics, for the management port only.
+func (s *Service) ManagementHandler() http.Handler {
+	return health.Management(s.readiness, s.metrics.Handler())
 }

@@ -79,15 +79,20 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Handler is the HTTP API.
+// Handler is the HTTP API, for the public port.
 func (a *App) Handler() http.Handler { return a.service.Handler() }
 
-// Serve answers HTTP on ln until ctx is done, then shuts down gracefully: in-flight requests
-// finish (bounded by ShutdownTimeout), the relay finishes its batch, the database closes.
-// Events not yet published stay in their documents for the next start or another replica.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := httpx.NewServer(ln.Addr().String(), a.Handler())
-	err := httpx.ServeListener(ctx, srv, ln, a.log, a.cfg.ShutdownTimeout)
+// ManagementHandler is health, readiness and metrics, for the management port.
+func (a *App) ManagementHandler() http.Handler { return a.service.ManagementHandler() }
+
+// Serve answers the API on public and the probes and metrics on management until ctx is
+// done, then shuts down gracefully: in-flight requests finish (bounded by ShutdownTimeout),
+// the relay finishes its batch, the database closes. Events not yet published stay in their
+// documents for the next start or another replica.
+func (a *App) Serve(ctx context.Context, public, management net.Listener) error {
+	err := httpx.ServeAll(ctx, a.log, a.cfg.ShutdownTimeout,
+		httpx.Listener{Server: httpx.NewServer(public.Addr().String(), a.Handler()), Ln: public},
+		httpx.Listener{Server: httpx.NewServer(management.Addr().String(), a.ManagementHandler()), Ln: management})
 	return errors.Join(err, a.Close(context.WithoutCancel(ctx)))
 }
 
@@ -106,18 +111,18 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// Run starts the backend on cfg.HTTPAddr and serves until ctx is done.
+// Run starts the backend on cfg.HTTPAddr and cfg.ManagementAddr and serves until ctx is done.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("starting backend", "config", cfg)
 	a, err := Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ls, err := httpx.ListenAll(&http.Server{Addr: cfg.HTTPAddr}, &http.Server{Addr: cfg.ManagementAddr})
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err), a.Close(ctx))
+		return errors.Join(err, a.Close(ctx))
 	}
-	return a.Serve(ctx, ln)
+	return a.Serve(ctx, ls[0].Ln, ls[1].Ln)
 }
 
 // Main is the command's whole life: configuration and logger from the environment, then Run.

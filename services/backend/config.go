@@ -16,8 +16,10 @@ import (
 // Config is the backend's whole configuration, from the env vars of internal/contract.
 type Config struct {
 	HTTPAddr string
-	Mongo    mongox.Config
-	AMQP     relay.Config
+	// ManagementAddr serves health, readiness and metrics (MANAGEMENT_ADDR).
+	ManagementAddr string
+	Mongo          mongox.Config
+	AMQP           relay.Config
 	// JWKSURL is auth's key set; Issuer and Audience must match its tokens.
 	JWKSURL  string
 	Issuer   string
@@ -32,6 +34,7 @@ type Config struct {
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
 		HTTPAddr:        config.HTTPAddr(),
+		ManagementAddr:  config.ManagementAddr(),
 		AMQP:            relay.Config{Conn: amqpx.ConfigFromEnv()},
 		JWKSURL:         config.String(contract.EnvAuthJWKSURL, ""),
 		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
@@ -55,6 +58,7 @@ func ConfigFromEnv() (Config, error) {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("management_addr", c.ManagementAddr),
 		slog.Any("mongodb", c.Mongo),
 		slog.Any("amqp", c.AMQP),
 		slog.String("jwks_url", c.JWKSURL),

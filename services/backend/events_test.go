@@ -65,7 +65,7 @@ func TestEvents_OnePerSuccessfulWriteNoneForFailures(t *testing.T) {
 	}
 	waitFor(t, func() bool { return s.pendingEvents() == 0 }, "published events recorded")
 	waitFor(t, func() bool {
-		return strings.Contains(s.Do("GET", "/metrics", "", "").Body,
+		return strings.Contains(s.Management("/metrics").Body,
 			`littleecom_events_published_total{event="ecom.item.buy",service="backend"} 1`)
 	}, "metrics count the buy event")
 }
@@ -139,7 +139,7 @@ func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
 	if r := s.Do("POST", "/buy/"+id, s.Token("buyer@example.com"), ""); r.Status != 200 {
 		t.Fatalf("buy while broker is down = %d", r.Status)
 	}
-	r := s.Do("GET", "/readyz", "", "")
+	r := s.Management("/readyz")
 	var rep struct{ Checks map[string]string }
 	_ = json.Unmarshal([]byte(r.Body), &rep)
 	var degraded struct{ Status string }
@@ -169,7 +169,7 @@ func TestEvents_BrokerDownAtRequestTime(t *testing.T) {
 	if len(added) != 1 || len(bought) != 1 || added[0].Event.ItemID != id || bought[0].Event.ItemID != id {
 		t.Fatalf("after the broker returned: %d add, %d buy events", len(added), len(bought))
 	}
-	waitFor(t, func() bool { return strings.Contains(s.Do("GET", "/readyz", "", "").Body, `"status":"ok"`) }, "readyz ok after the broker returned")
+	waitFor(t, func() bool { return strings.Contains(s.Management("/readyz").Body, `"status":"ok"`) }, "readyz ok after the broker returned")
 }
 
 // pendingEvents counts the events (items and orders: each document is one) not recorded as

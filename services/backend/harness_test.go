@@ -31,6 +31,7 @@ import (
 type shop struct {
 	t       testing.TB
 	URL     string
+	MgmtURL string       // the management port: probes and metrics
 	Handler http.Handler // the same API without the network, for benchmarks
 	AMQPURL string       // the vhost, reached directly (the backend may go through a proxy)
 	Signer  *tokens.Signer
@@ -80,8 +81,12 @@ func newShop(t testing.TB, opts ...shopOption) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &shop{t: t, URL: "http://" + ln.Addr().String(), Handler: app.Handler(), AMQPURL: vhost, Signer: signer, Key: key, stop: cancel, done: make(chan error, 1)}
-	go func() { s.done <- app.Serve(ctx, ln) }()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &shop{t: t, URL: "http://" + ln.Addr().String(), MgmtURL: "http://" + mln.Addr().String(), Handler: app.Handler(), AMQPURL: vhost, Signer: signer, Key: key, stop: cancel, done: make(chan error, 1)}
+	go func() { s.done <- app.Serve(ctx, ln, mln) }()
 	t.Cleanup(func() { _ = s.Shutdown() })
 
 	client, err := mongo.Connect(options.Client().ApplyURI(mongoURI))
@@ -155,6 +160,18 @@ func (s *shop) Do(method, path, token, body string) response {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// Management GETs path from the management port.
+func (s *shop) Management(path string) response {
+	s.t.Helper()
+	resp, err := http.Get(s.MgmtURL + path)
+	if err != nil {
+		s.t.Fatalf("GET %s (management): %v", path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)

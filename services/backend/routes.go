@@ -1,15 +1,13 @@
 package backend
 
 import (
-	"net/http"
-
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/openapi"
 )
 
-// routes lists every endpoint of the service, in one place. It only builds closures and
+// routes lists every endpoint of the public port, in one place (the probes and metrics are
+// on the management port: ManagementHandler). It only builds closures and
 // method values, touching no field, so Routes can call it on a zero Service.
 func (s *Service) routes() []httpx.Route {
 	return []httpx.Route{
@@ -22,9 +20,6 @@ func (s *Service) routes() []httpx.Route {
 		httpx.On("POST /buy/{id}", s.authed(s.buy)),
 		httpx.On("GET /orders", s.authed(s.listOrders)),
 
-		httpx.On("GET "+contract.PathHealthz, health.Healthz()),
-		httpx.On("GET "+contract.PathReadyz, http.HandlerFunc(s.readyz)),
-		httpx.On("GET "+contract.PathMetrics, http.HandlerFunc(s.serveMetrics)),
 		httpx.On("GET "+contract.PathOpenAPI, openapi.Handler()),
 	}
 }

@@ -56,7 +56,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
-		ready:    health.WithOptional(d.Ready, d.ReadyOptional),
+		ready:    health.WithOptional(d.Log, d.Ready, d.ReadyOptional),
 		listings: newCoalescer[listingKey, listing](requestTimeout),
 	}
 }
@@ -65,6 +65,11 @@ func New(d Deps) *Service {
 // an id and a log line, CORS when configured (off when an edge answers it), metrics by route.
 func (s *Service) Handler() http.Handler {
 	return httpx.Stack(s.routes(), s.log, s.cors, s.metrics.HTTPMiddleware(nil))
+}
+
+// ManagementHandler serves the probes and metrics, for the management port only.
+func (s *Service) ManagementHandler() http.Handler {
+	return health.Management(s.ready, s.metrics.Handler())
 }
 
 // requestTimeout bounds the database work of one request, well inside the server's

@@ -60,8 +60,11 @@ func TestShutdown_FinishesInFlightRequests(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after the last request")
 	}
-	if _, err := http.Get(s.URL + "/healthz"); err == nil {
+	if _, err := http.Get(s.URL + "/items"); err == nil {
 		t.Error("a new request was served after shutdown")
+	}
+	if _, err := http.Get(s.MgmtURL + "/healthz"); err == nil {
+		t.Error("the management port still serves after shutdown")
 	}
 
 	n, _ := s.DB.Collection("items").CountDocuments(t.Context(), bson.D{})

@@ -24,7 +24,7 @@ const DefaultShutdownTimeout = 5 * time.Second
 // ConfigFromEnv reads the notifier's settings from the contract's environment variables.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr:        config.HTTPAddr(),
+		ManagementAddr:  config.ManagementAddr(),
 		ShutdownTimeout: DefaultShutdownTimeout,
 		AMQP:            amqpx.ConfigFromEnv(),
 		SMTP: SMTPConfig{
@@ -32,7 +32,8 @@ func ConfigFromEnv() (Config, error) {
 			From:     config.String(contract.EnvSMTPFrom, "LittleEcom <no-reply@littleecom.local>"),
 			Username: config.String(contract.EnvSMTPUsername, ""),
 			Password: config.Secret(config.String(contract.EnvSMTPPassword, "")),
-			StartTLS: config.String(contract.EnvSMTPStartTLS, contract.SMTPStartTLSIfAvailable),
+			// Unset: Always with relay credentials, IfAvailable without (Config.resolved).
+			StartTLS: config.String(contract.EnvSMTPStartTLS, ""),
 		},
 	}
 	var err error
@@ -49,7 +50,7 @@ func ConfigFromEnv() (Config, error) {
 		return cfg, err
 	}
 	switch cfg.SMTP.StartTLS {
-	case contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever:
+	case "", contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever:
 	default:
 		return cfg, fmt.Errorf("%s=%q: must be %s, %s or %s", contract.EnvSMTPStartTLS, cfg.SMTP.StartTLS,
 			contract.SMTPStartTLSIfAvailable, contract.SMTPStartTLSAlways, contract.SMTPStartTLSNever)
@@ -67,7 +68,7 @@ func ConfigFromEnv() (Config, error) {
 // LogValue lists the settings for the start-up log, without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("http_addr", c.HTTPAddr),
+		slog.String("management_addr", c.ManagementAddr),
 		slog.Any("rabbitmq", c.AMQP),
 		slog.Int("prefetch", c.Prefetch),
 		slog.Int("workers", c.Workers),

@@ -43,3 +43,23 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// SMTP_STARTTLS unset: Always when the relay has credentials, IfAvailable when it has none.
+func TestConfigFromEnv_StartTLSDefault(t *testing.T) {
+	t.Setenv(contract.EnvSMTPHost, "smtp.example.test")
+	cfg, err := ConfigFromEnv()
+	if err != nil || cfg.SMTP.StartTLS != contract.SMTPStartTLSIfAvailable {
+		t.Errorf("without credentials: %q %v", cfg.SMTP.StartTLS, err)
+	}
+	t.Setenv(contract.EnvSMTPUsername, "shop")
+	t.Setenv(contract.EnvSMTPPassword, "hunter2")
+	cfg, err = ConfigFromEnv()
+	if err != nil || cfg.SMTP.StartTLS != contract.SMTPStartTLSAlways {
+		t.Errorf("with credentials: %q %v", cfg.SMTP.StartTLS, err)
+	}
+	t.Setenv(contract.EnvSMTPStartTLS, contract.SMTPStartTLSIfAvailable) // said explicitly: kept
+	cfg, err = ConfigFromEnv()
+	if err != nil || cfg.SMTP.StartTLS != contract.SMTPStartTLSIfAvailable {
+		t.Errorf("explicit IfAvailable with credentials: %q %v", cfg.SMTP.StartTLS, err)
+	}
+}

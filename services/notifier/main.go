@@ -45,7 +45,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := httpx.NewServer(cfg.HTTPAddr, Routes(n, m, mongox.Ping(client)))
+	srv := httpx.NewServer(cfg.ManagementAddr, Routes(n, m, mongox.Ping(client)))
 
 	// The HTTP server outlives the consumer, so that probes and metrics keep answering while
 	// in-flight messages finish after SIGTERM; it stops once Run returned. If it fails, the
@@ -69,6 +69,6 @@ func Main(ctx context.Context) error {
 // the operator rolls the Deployment. Probes answer so the shop is not reported broken.
 func idle(ctx context.Context, cfg Config, log *slog.Logger, m *metrics.Metrics, dbPing func(context.Context) error) error {
 	log.Warn("no SMTP relay configured (SMTP_HOST is empty): not consuming; item events wait in their queues")
-	srv := httpx.NewServer(cfg.HTTPAddr, probes(m, map[string]func(context.Context) error{"mongodb": dbPing}))
+	srv := httpx.NewServer(cfg.ManagementAddr, probes(m, log, map[string]func(context.Context) error{"mongodb": dbPing}))
 	return httpx.Serve(ctx, srv, log, cfg.ShutdownTimeout)
 }

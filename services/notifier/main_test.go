@@ -19,7 +19,7 @@ func TestMain_FromEnvDeliversAndStops(t *testing.T) {
 	t.Setenv(contract.EnvSMTPHost, r.sink.Host())
 	t.Setenv(contract.EnvSMTPPort, itoa(r.sink.Port()))
 	t.Setenv(contract.EnvSMTPFrom, "no-reply@littleecom.test")
-	t.Setenv(contract.EnvHTTPAddr, "127.0.0.1:0")
+	t.Setenv(contract.EnvManagementAddr, "127.0.0.1:0")
 	t.Setenv(contract.EnvLogLevel, "error")
 
 	cancel, done := startMain()
@@ -37,7 +37,7 @@ func TestMain_WithoutRelayLeavesEventsQueued(t *testing.T) {
 	r := newRig(t)
 	setMainEnv(t, r)
 	t.Setenv(contract.EnvSMTPHost, "")
-	t.Setenv(contract.EnvHTTPAddr, "127.0.0.1:0")
+	t.Setenv(contract.EnvManagementAddr, "127.0.0.1:0")
 	t.Setenv(contract.EnvLogLevel, "error")
 
 	cancel, done := startMain()

@@ -29,9 +29,10 @@ type Config struct {
 	// notifier must not consume (Main then only serves its probes).
 	NoRelay bool
 
-	// HTTPAddr is where Main serves the probes and metrics; ShutdownTimeout bounds that
-	// server's graceful stop. Only Main uses them (ConfigFromEnv fills them).
-	HTTPAddr        string
+	// ManagementAddr is where Main serves the probes and metrics (MANAGEMENT_ADDR; the
+	// notifier has no public port); ShutdownTimeout bounds that server's graceful stop. Only
+	// Main uses them (ConfigFromEnv fills them).
+	ManagementAddr  string
 	ShutdownTimeout time.Duration
 
 	// AMQP is how to reach RabbitMQ, and how long to wait between connection attempts.
@@ -168,6 +169,7 @@ func (c Config) resolved() (Config, error) {
 	}
 	// The envelope (MAIL FROM) takes the bare address, the From header the full form.
 	c.SMTP.envelopeFrom, c.SMTP.From = from.Address, from.String()
+	c.SMTP.StartTLS = c.SMTP.startTLSMode()
 	switch {
 	case c.Prefetch <= 0 || c.Workers <= 0 || c.MaxAttempts <= 0:
 		return c, fmt.Errorf("notifier: prefetch %d, workers %d, max attempts %d must be positive",

@@ -23,7 +23,9 @@ type SMTPConfig struct {
 	From     string
 	Username string
 	Password config.Secret
-	// StartTLS is contract.SMTPStartTLSIfAvailable (default), Always or Never.
+	// StartTLS is contract.SMTPStartTLSIfAvailable, Always or Never. Empty means Always when
+	// Username is set (a password must never cross the network in the clear, and a relay
+	// that stops offering STARTTLS must not make it) and IfAvailable otherwise.
 	StartTLS string
 	// DialTimeout bounds the TCP connect, greeting, EHLO, STARTTLS and AUTH.
 	DialTimeout time.Duration
@@ -36,6 +38,18 @@ type SMTPConfig struct {
 	TLSConfig *tls.Config
 
 	envelopeFrom string // the bare address of From, set by Config.resolved
+}
+
+// startTLSMode is StartTLS with its default filled in.
+func (c SMTPConfig) startTLSMode() string {
+	switch {
+	case c.StartTLS != "":
+		return c.StartTLS
+	case c.Username != "":
+		return contract.SMTPStartTLSAlways
+	default:
+		return contract.SMTPStartTLSIfAvailable
+	}
 }
 
 // smtpConn keeps the TCP connection beside the client: net/smtp does not expose it, and
@@ -206,10 +220,7 @@ func (s *sender) handshake(c *smtpConn) error {
 	if err := c.Hello("notifier.littleecom"); err != nil {
 		return fmt.Errorf("smtp EHLO: %w", err)
 	}
-	mode := s.cfg.StartTLS
-	if mode == "" {
-		mode = contract.SMTPStartTLSIfAvailable
-	}
+	mode := s.cfg.startTLSMode()
 	offered, _ := c.Extension("STARTTLS")
 	switch {
 	case mode == contract.SMTPStartTLSNever:

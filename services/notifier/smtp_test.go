@@ -44,6 +44,11 @@ func TestSender_StartTLSModesAndAuth(t *testing.T) {
 		{name: "IfAvailable goes plain without STARTTLS", sink: plain, mode: contract.SMTPStartTLSIfAvailable},
 		{name: "Never stays plain", sink: withTLS, mode: contract.SMTPStartTLSNever, user: "notifier", pass: "s3cret"},
 		{name: "wrong password", sink: withTLS, mode: contract.SMTPStartTLSAlways, user: "notifier", pass: "nope", wantErr: "AUTH"},
+		// With credentials the default is Always: a relay that stops offering STARTTLS (or a
+		// man in the middle that strips it) must not get the password in the clear.
+		{name: "default with credentials upgrades", sink: withTLS, user: "notifier", pass: "s3cret", wantTLS: true},
+		{name: "default with credentials refuses a server without STARTTLS", sink: plain, user: "notifier", pass: "s3cret", wantErr: "does not offer STARTTLS"},
+		{name: "default without credentials goes plain without STARTTLS", sink: plain},
 		{name: "no credentials where required", sink: withTLS, mode: contract.SMTPStartTLSAlways, wantErr: "MAIL FROM"},
 	}
 	for _, tc := range cases {

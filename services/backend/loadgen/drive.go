@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"littleecom.io/littleecom/internal/contract"
 )
 
 // call is one request of a phase and the status it must get.
@@ -51,6 +53,7 @@ type result struct {
 // driver sends requests to one backend and watches its and the database's CPU.
 type driver struct {
 	base        string
+	management  string // the backend's management port, for /metrics
 	client      *http.Client
 	concurrency int
 	maxDuration time.Duration
@@ -161,7 +164,7 @@ func (d *driver) awaitPublished(ctx context.Context) error {
 
 // published sums littleecom_events_published_total over its labels.
 func (d *driver) published(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.management+contract.PathMetrics, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -110,12 +110,17 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	mgmtAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	childArgs := []string{modeBackend}
 	if o.cpuProfile != "" {
 		childArgs = append(childArgs, o.cpuProfile)
 	}
 	env := []string{
 		contract.EnvHTTPAddr + "=" + httpAddr,
+		contract.EnvManagementAddr + "=" + mgmtAddr,
 		contract.EnvMongoURI + "=mongodb://" + dbAddr + "/?directConnection=true",
 		contract.EnvAMQPURL + "=" + vhostURL,
 		contract.EnvAuthJWKSURL + "=" + jwksURL,
@@ -130,11 +135,11 @@ func run(ctx context.Context, o options) error {
 	}
 	defer svc.stop()
 	base := "http://" + httpAddr
-	if err := waitHTTP(ctx, base+contract.PathReadyz, 30*time.Second); err != nil {
+	if err := waitHTTP(ctx, "http://"+mgmtAddr+contract.PathReadyz, 30*time.Second); err != nil {
 		return fmt.Errorf("%w (logs: %s)", err, logs.Name())
 	}
 
-	d := &driver{base: base, client: newClient(o.concurrency), concurrency: o.concurrency,
+	d := &driver{base: base, management: "http://" + mgmtAddr, client: newClient(o.concurrency), concurrency: o.concurrency,
 		maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
 	return drive(ctx, d, signer, o)
 }

@@ -27,6 +27,12 @@ func HTTPAddr() string {
 	return String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort))
 }
 
+// ManagementAddr is the listen address of a service's management server (health, readiness
+// and metrics): MANAGEMENT_ADDR, or the contract's management port on every interface.
+func ManagementAddr() string {
+	return String(contract.EnvManagementAddr, ":"+strconv.Itoa(contract.ManagementPort))
+}
+
 // Int returns the variable as an int, or def when it is unset or empty.
 func Int(key string, def int) (int, error) {
 	v := String(key, "")

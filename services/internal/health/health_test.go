@@ -1,9 +1,12 @@
 package health_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -29,7 +32,7 @@ func TestHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			health.Handler(tt.checks).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			health.Handler(nil, tt.checks).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("status = %d", rec.Code)
 			}
@@ -67,10 +70,54 @@ func TestWithOptional_ReportsWithoutFailing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			health.WithOptional(tt.required, tt.optional).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			health.WithOptional(nil, tt.required, tt.optional).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.word) {
 				t.Errorf("got %d %s", rec.Code, rec.Body)
 			}
 		})
+	}
+}
+
+// A driver's error names hosts and the replica set: it goes to the log, never to the body.
+func TestHandler_KeepsErrorsOutOfTheBody(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	secret := "server selection error: mongodb-0.mongodb-headless.shop.svc.cluster.local:27017, rs0"
+	failing := true
+	h := health.Handler(log, map[string]func(context.Context) error{"mongodb": func(context.Context) error {
+		if failing {
+			return errors.New(secret)
+		}
+		return nil
+	}})
+	for range 3 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != 503 || strings.Contains(rec.Body.String(), "cluster.local") ||
+			!strings.Contains(rec.Body.String(), `"mongodb":"unavailable"`) {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	if n := strings.Count(logs.String(), "cluster.local"); n != 1 {
+		t.Errorf("the error was logged %d times over three probes, want once:\n%s", n, logs.String())
+	}
+	failing = false
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 200 || !strings.Contains(logs.String(), "passes again") {
+		t.Errorf("recovery: %d, logs:\n%s", rec.Code, logs.String())
+	}
+}
+
+func TestManagement(t *testing.T) {
+	ready := health.Handler(nil, nil)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })
+	h := health.Management(ready, metrics)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/item": 404, "/": 404} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, want)
+		}
 	}
 }

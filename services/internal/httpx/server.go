@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -32,6 +33,47 @@ func Serve(ctx context.Context, srv *http.Server, log *slog.Logger, shutdownTime
 		return fmt.Errorf("listen on %s: %w", srv.Addr, err)
 	}
 	return ServeListener(ctx, srv, ln, log, shutdownTimeout)
+}
+
+// Listener is a server with the listener it serves on.
+type Listener struct {
+	Server *http.Server
+	Ln     net.Listener
+}
+
+// ListenAll opens every server's Addr. On a failure it closes what it opened, so that a
+// service with a taken port fails at start, naming the address, before it serves anything.
+func ListenAll(srvs ...*http.Server) ([]Listener, error) {
+	out := make([]Listener, 0, len(srvs))
+	for _, srv := range srvs {
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			for _, l := range out {
+				_ = l.Ln.Close()
+			}
+			return nil, fmt.Errorf("listen on %s: %w", srv.Addr, err)
+		}
+		out = append(out, Listener{Server: srv, Ln: ln})
+	}
+	return out, nil
+}
+
+// ServeAll serves every listener until ctx is done or one of them fails, then shuts them all
+// down (each bounded by shutdownTimeout). A service's public and management servers live and
+// stop together: a service whose probes cannot be served would be killed anyway.
+func ServeAll(ctx context.Context, log *slog.Logger, shutdownTimeout time.Duration, ls ...Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(ls))
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		wg.Go(func() {
+			errs[i] = ServeListener(ctx, l.Server, l.Ln, log, shutdownTimeout)
+			cancel()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ServeListener is Serve on an existing listener (tests listen on 127.0.0.1:0).
