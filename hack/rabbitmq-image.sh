@@ -18,8 +18,10 @@ set -euo pipefail
 
 # The root set. dash is /bin/sh for the Debian scripts (rabbitmq-server, rabbitmqctl, erl are
 # shell scripts); coreutils has what they call (dirname, readlink, expr, date, df for the disk
-# monitor) and install, which the operator's init container runs.
-readonly ROOT_PACKAGES=(rabbitmq-server dash coreutils)
+# monitor) and install, which the operator's init container runs; libc-bin has getconf, which
+# the memory monitor asks for the page size. All three are Essential in Debian, so no
+# package lists them as dependencies.
+readonly ROOT_PACKAGES=(rabbitmq-server dash coreutils libc-bin)
 
 # Dependencies left out, with what they would bring: maintainer-script and admin tooling the
 # broker never runs. adduser, dpkg, debianutils: install-time helpers (users are written
@@ -114,7 +116,9 @@ download() {
 
 deb_of() {
   local debs=("$apt_dir/debs/$1"_*.deb)
-  ((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || die "expected one .deb of $1 in $apt_dir/debs, found ${#debs[@]}"
+  if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
+    die "expected one .deb of $1 in $apt_dir/debs, found ${#debs[@]}"
+  fi
   echo "${debs[0]}"
 }
 

@@ -11,11 +11,19 @@
 # When the namespaces' first process exits the kernel kills everything left in them.
 #
 # Usage: hack/rabbitmq-image/test.sh <image-dir>   (the directory hack/rabbitmq-image.sh wrote)
-# Needs root, unshare, overlayfs and jq.
+# KEEP_WORK=1 keeps the work directory (the volumes and the broker's logs) for a look after.
+# Needs root, unshare, overlayfs, jq and curl.
+#
+# The pod's variables (pod_name, volumes, main_mounts, ...) come from the rendered pod.sh.
+# shellcheck disable=SC2154
 set -euo pipefail
 
 log() { echo "rabbitmq-image test: $*" >&2; }
-die() { log "FAIL: $*"; exit 1; }
+die() {
+  [[ -n ${broker_log:-} && -f $broker_log ]] && tail -n 40 "$broker_log" >&2
+  log "FAIL: $*"
+  exit 1
+}
 
 # elapsed prints the milliseconds since start (a date +%s%3N value).
 elapsed() { echo "$(($(date +%s%3N) - $1))"; }
@@ -31,8 +39,12 @@ outer() {
   command -v jq >/dev/null || die "jq is needed to read config.json"
 
   work="$(mktemp -d /tmp/rabbitmq-image-test.XXXXXX)"
-  # shellcheck disable=SC2064 # expand now: work is local
-  trap "rm -rf '$work'" EXIT
+  if [[ -n ${KEEP_WORK:-} ]]; then
+    log "keeping $work (volumes, broker logs)"
+  else
+    # shellcheck disable=SC2064 # expand now: work is local
+    trap "rm -rf '$work'" EXIT
+  fi
   log "rendering the operator's broker pod"
   (cd "$root" && go run ./hack/rabbitmq-image/render "$work/pod")
   # shellcheck source=/dev/null
@@ -118,7 +130,9 @@ container_root() {
     mount --bind "$work/etc/$n" "$root/etc/$n"
   done
   # Read-only for this mount point only: the volumes mounted inside stay as they are.
-  [[ $read_only == true ]] && mount -o remount,bind,ro "$root"
+  if [[ $read_only == true ]]; then
+    mount -o remount,bind,ro "$root"
+  fi
   echo "$root"
 }
 
@@ -129,6 +143,7 @@ container_root() {
 container_command() {
   local root=$1
   shift
+  # shellcheck disable=SC2016 # the container's shell expands $1 and $@
   cmd=(env -i "${image_env[@]}" HOSTNAME="$pod_name" "${container_env[@]}"
     /usr/sbin/chroot --userspec="$run_as_user:$run_as_group" --groups="$fs_group" "$root"
     /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$workdir" "$@")
@@ -151,37 +166,52 @@ run_init_container() {
     die "the cookie is $(stat -c '%a %u:%g' "$cookie"), want 400 owned by $run_as_user"
 }
 
+# run_broker boots the broker container, checks it, stops it as the kubelet does (SIGTERM),
+# then boots it again on the same volumes, as a container restart in the same pod would.
 run_broker() {
-  local root start pid
+  local root
   root="$(container_root main "$main_read_only_root" "${main_mounts[@]}")"
   container_env=("${main_env[@]}")
   log "broker: ${image_cmd[*]} as $run_as_user:$run_as_group, env ${main_env[*]}"
-  start="$(date +%s%3N)"
-  local cmd
-  container_command "$root" "${image_cmd[@]}"
-  "${cmd[@]}" > "$work/broker.log" 2>&1 &
-  pid=$!
 
-  wait_ready "$root" "$pid" || {
-    tail -n 40 "$work/broker.log" >&2
-    die "the broker did not pass its readiness probe"
-  }
-  log "ready after $(elapsed "$start") ms"
+  start_broker "$root" first
   check_probes "$root"
   check_definitions "$root"
-  check_listeners "$root"
+  check_users "$root"
+  check_listeners
+  check_http
   check_logs
   check_read_only "$root"
+  stop_broker
 
+  start_broker "$root" restart
+  check_definitions "$root"
+  stop_broker
+}
+
+start_broker() {
+  local root=$1 boot=$2 start cmd
+  broker_log="$work/broker-$boot.log"
   start="$(date +%s%3N)"
-  kill -TERM "$pid"
-  wait "$pid" || die "the broker exited $? on SIGTERM, want 0"
+  container_command "$root" "${image_cmd[@]}"
+  "${cmd[@]}" > "$broker_log" 2>&1 &
+  broker_pid=$!
+  wait_ready "$root" "$broker_pid" || die "the broker did not pass its readiness probe ($boot boot)"
+  log "ready after $(elapsed "$start") ms ($boot boot)"
+}
+
+stop_broker() {
+  local start status=0
+  start="$(date +%s%3N)"
+  kill -TERM "$broker_pid"
+  wait "$broker_pid" || status=$?
+  ((status == 0)) || die "the broker exited $status on SIGTERM, want 0"
   log "stopped on SIGTERM in $(elapsed "$start") ms"
 }
 
 wait_ready() {
-  local root=$1 pid=$2 i
-  for i in $(seq 1 90); do
+  local root=$1 pid=$2 _
+  for _ in $(seq 1 90); do
     kill -0 "$pid" 2>/dev/null || return 1
     if in_container "$root" "${readiness_command[@]}" >/dev/null 2>&1; then return 0; fi
     sleep 1
@@ -220,9 +250,30 @@ check_definitions() {
   log "ok: users $users(no guest)"
 }
 
+# check_users: the definitions' password hashes work (the operator computes them itself).
+check_users() {
+  local root=$1 user
+  for user in "${users[@]}"; do
+    in_container "$root" rabbitmqctl -q authenticate_user "${user%%:*}" "${user#*:}" >/dev/null ||
+      die "user ${user%%:*} cannot authenticate with its password"
+  done
+  log "ok: ${#users[@]} users authenticate with their passwords"
+}
+
+# check_http: the management API answers the administrator, prometheus serves metrics.
+check_http() {
+  local admin=${users[0]}
+  curl -fsS -o /dev/null -u "$admin" "http://127.0.0.1:${port_management}/api/overview" ||
+    die "the management API refused the administrator"
+  local metrics
+  metrics="$(curl -fsS "http://127.0.0.1:${port_prometheus}/metrics")" || die "no metrics on port $port_prometheus"
+  grep -q '^rabbitmq_' <<< "$metrics" || die "no rabbitmq_ metrics on port $port_prometheus"
+  log "ok: management API on $port_management, metrics on $port_prometheus"
+}
+
 # check_listeners: every port the StatefulSet declares is listened on.
 check_listeners() {
-  local root=$1 port listening
+  local port listening
   listening="$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u | tr '\n' ' ')"
   for port in "${ports[@]}"; do
     [[ " $listening" == *" $port "* ]] || die "nothing listens on container port $port (listening: $listening)"
@@ -230,15 +281,17 @@ check_listeners() {
   log "ok: listening on ${ports[*]}"
 }
 
-# check_logs: the broker logs JSON lines to stdout (log.console.formatter = json).
+# check_logs: once configured, the broker logs JSON lines to stdout (log.console.formatter =
+# json; what comes before, the prelaunch and the banner, is plain text), and none is an error.
 check_logs() {
-  local lines
-  lines="$(grep -c '^{' "$work/broker.log" || true)"
-  ((lines > 0)) || { head -n 20 "$work/broker.log" >&2; die "no JSON log lines on stdout"; }
-  grep '^{' "$work/broker.log" | jq -e . >/dev/null || die "a log line is not JSON"
-  local other
-  other="$(grep -vc '^{' "$work/broker.log" || true)"
-  log "ok: $lines JSON log lines on stdout ($other other lines)"
+  local lines other errors
+  lines="$(grep -c '^{' "$broker_log" || true)"
+  ((lines > 0)) || die "no JSON log lines on stdout"
+  grep '^{' "$broker_log" | jq -e . >/dev/null || die "a log line is not JSON"
+  other="$(grep -vc '^{' "$broker_log" || true)"
+  errors="$(grep '^{' "$broker_log" | jq -r 'select(.level == "error" or .level == "critical") | .msg')"
+  [[ -z $errors ]] || die "errors logged: $errors"
+  log "ok: $lines JSON log lines on stdout, no errors ($other plain lines before logging is configured)"
 }
 
 check_read_only() {
