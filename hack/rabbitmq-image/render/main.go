@@ -355,7 +355,7 @@ func containerEnv(c corev1.Container, podName string) ([]string, error) {
 type script struct{ strings.Builder }
 
 func (b *script) scalar(name, value string) {
-	fmt.Fprintf(b, "%s=%s\n", name, shellQuote(value))
+	b.WriteString(name + "=" + shellQuote(value) + "\n")
 }
 
 func (b *script) array(name string, values []string) {
@@ -363,7 +363,7 @@ func (b *script) array(name string, values []string) {
 	for i, v := range values {
 		quoted[i] = shellQuote(v)
 	}
-	fmt.Fprintf(b, "%s=(%s)\n", name, strings.Join(quoted, " "))
+	b.WriteString(name + "=(" + strings.Join(quoted, " ") + ")\n")
 }
 
 // topology lists the exchanges and queues definitions.json declares.
