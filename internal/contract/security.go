@@ -35,3 +35,36 @@ const (
 // only) to take the account's unsold listings off sale and to refuse its remaining access
 // tokens; its MongoDB user needs that one privilege on this one collection.
 const CollAccountDeletions = "account_deletions"
+
+// E-mail verification, off by default (the original clients sign in right after they
+// register). When on, a new account signs in only after following the link auth mails it
+// through the notifier: auth publishes AccountEvent with RoutingKeyAccountVerify to Exchange
+// (it then needs EnvAMQPURL and a RabbitMQ user that may write to Exchange).
+const (
+	// EnvAuthEmailVerification turns verification on ("true"; default false).
+	EnvAuthEmailVerification = "AUTH_EMAIL_VERIFICATION"
+	// EnvAuthPublicURL is the shop's public base URL (e.g. https://shop.example.com), which
+	// the verification link starts with; required when verification is on.
+	EnvAuthPublicURL = "AUTH_PUBLIC_URL"
+	// PathVerifyEmail is auth's route that a verification link points at (?token=...).
+	PathVerifyEmail = "/auth/verify"
+
+	RoutingKeyAccountVerify = "ecom.account.verify"
+	QueueAccountVerify      = "ecom-queue-account-verify"
+)
+
+// VerifyWorkQueue is the queue of verification mails, which the notifier consumes when it
+// exists. It is not (yet) part of WorkQueues and the operator's definitions: a shop without
+// verification needs no such queue, and the notifier's least-privilege user cannot declare
+// it, so the notifier consumes it only where it was declared (by the operator's definitions
+// when verification is on, by the notifier itself on a broker where it may).
+var VerifyWorkQueue = WorkQueue{Queue: QueueAccountVerify, RoutingKey: RoutingKeyAccountVerify}
+
+// AccountEvent is the JSON body of RoutingKeyAccountVerify: whom to write and the link the
+// mail carries. EventID is unique per mail (a new link is a new event).
+type AccountEvent struct {
+	Email      string `json:"email"`
+	Link       string `json:"link"`
+	EventID    string `json:"event_id"`
+	OccurredAt string `json:"occurred_at,omitempty"`
+}

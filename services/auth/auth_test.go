@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,7 +59,11 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 		Audience:        contract.DefaultAudience,
 		AccessTokenTTL:  15 * time.Minute,
 		RefreshTokenTTL: 720 * time.Hour,
-		SignInPerMinute: 1000,
+		// Generous limits: the tests of the limits set their own.
+		SignInFailuresPerAccount: 1000,
+		SignInFailuresPerClient:  1000,
+		RegisterPerClient:        1000,
+		RegisterPerMinute:        1000,
 		BcryptCost:      bcrypt.MinCost, // the default cost would make the suite take minutes
 	}
 	for _, m := range mutate {
@@ -121,7 +126,7 @@ func (e *testEnv) do(method, path, body string, opts ...func(*http.Request)) res
 }
 
 func fromIP(ip string) func(*http.Request) {
-	return func(r *http.Request) { r.RemoteAddr = ip + ":40000" }
+	return func(r *http.Request) { r.RemoteAddr = net.JoinHostPort(ip, "40000") }
 }
 
 func creds(email, password string) string {

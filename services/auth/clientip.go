@@ -8,7 +8,23 @@ import (
 	"strings"
 )
 
-// clientIP is the address the per-IP sign-in limit counts. It is the TCP peer unless the peer
+// client is what the per-client limits count: an IPv4 address, or the /64 of an IPv6 one. An
+// IPv6 subscriber gets at least a /64 (RFC 6177), and any address in it costs nothing to
+// use, so counting single IPv6 addresses would give one attacker 2^64 budgets.
+func client(r *http.Request, trusted []netip.Prefix) string {
+	ip := clientIP(r, trusted)
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// clientIP is the address the per-client limits count. It is the TCP peer unless the peer
 // is a trusted proxy; then X-Forwarded-For is read from the right, skipping trusted proxies,
 // and the first untrusted address wins — the leftmost entries are whatever the client wrote
 // and cannot be believed.

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/mongox"
@@ -30,18 +33,34 @@ type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 
-	SignInPerMinute int
-	TrustedProxies  []netip.Prefix
-	BcryptCost      int
+	// Abuse limits (ratelimit.go): failed sign-ins per (account, client) and per client in
+	// each SignInWindow, registrations per client and in all per minute.
+	SignInFailuresPerAccount int
+	SignInFailuresPerClient  int
+	RegisterPerClient        int
+	RegisterPerMinute        int
+	TrustedProxies           []netip.Prefix
+	BcryptCost               int
+
+	// EmailVerification makes new accounts confirm their address through a mailed link
+	// (verify.go) before they sign in; PublicURL is where the link points; AMQP is how auth
+	// hands the mail to the notifier. Off by default: the original clients sign in right
+	// after they register.
+	EmailVerification bool
+	PublicURL         string
+	AMQP              amqpx.Config
 
 	ShutdownTimeout time.Duration
 }
 
-// Defaults for the token lifetimes.
+// Defaults for the token lifetimes and the abuse limits (see contract).
 const (
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 720 * time.Hour
-	DefaultSignInPerMinute = 10
+	DefaultAccessTokenTTL           = 15 * time.Minute
+	DefaultRefreshTokenTTL          = 720 * time.Hour
+	DefaultSignInFailuresPerAccount = 10
+	DefaultSignInFailuresPerClient  = 100
+	DefaultRegisterPerClient        = 40
+	DefaultRegisterPerMinute        = 600
 )
 
 // ConfigFromEnv reads the contract's env vars.
@@ -68,8 +87,34 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.RefreshTokenTTL, err = config.Duration(contract.EnvAuthRefreshTokenTTL, DefaultRefreshTokenTTL); err != nil {
 		return cfg, err
 	}
-	if cfg.SignInPerMinute, err = config.Int(contract.EnvAuthSignInPerMinute, DefaultSignInPerMinute); err != nil {
+	for _, l := range []struct {
+		dst *int
+		env string
+		def int
+	}{
+		{&cfg.SignInFailuresPerAccount, contract.EnvAuthSignInFailuresPerAccount, DefaultSignInFailuresPerAccount},
+		{&cfg.SignInFailuresPerClient, contract.EnvAuthSignInFailuresPerClient, DefaultSignInFailuresPerClient},
+		{&cfg.RegisterPerClient, contract.EnvAuthRegisterPerClient, DefaultRegisterPerClient},
+		{&cfg.RegisterPerMinute, contract.EnvAuthRegisterPerMinute, DefaultRegisterPerMinute},
+	} {
+		if *l.dst, err = config.Int(l.env, l.def); err != nil {
+			return cfg, err
+		}
+		if *l.dst <= 0 {
+			return cfg, fmt.Errorf("%s must be positive", l.env)
+		}
+	}
+	if cfg.EmailVerification, err = config.Bool(contract.EnvAuthEmailVerification, false); err != nil {
 		return cfg, err
+	}
+	if cfg.EmailVerification {
+		if cfg.PublicURL, err = publicURL(config.String(contract.EnvAuthPublicURL, "")); err != nil {
+			return cfg, err
+		}
+		cfg.AMQP = amqpx.ConfigFromEnv()
+		if err := cfg.AMQP.Validate(); err != nil {
+			return cfg, fmt.Errorf("%s needs RabbitMQ: %w", contract.EnvAuthEmailVerification, err)
+		}
 	}
 	for _, s := range config.List(contract.EnvTrustedProxies, nil) {
 		p, err := netip.ParsePrefix(s)
@@ -87,10 +132,19 @@ func (c Config) validate() error {
 		return fmt.Errorf("%s must be positive", contract.EnvAuthAccessTokenTTL)
 	case c.RefreshTokenTTL <= c.AccessTokenTTL:
 		return fmt.Errorf("%s must be longer than %s", contract.EnvAuthRefreshTokenTTL, contract.EnvAuthAccessTokenTTL)
-	case c.SignInPerMinute <= 0:
-		return fmt.Errorf("%s must be positive", contract.EnvAuthSignInPerMinute)
 	}
 	return nil
+}
+
+// publicURL checks the base of the verification links: an absolute http(s) URL without a
+// query; a trailing slash is dropped.
+func publicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if s == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%s=%q: want the shop's public URL, e.g. https://shop.example.com (required with %s)",
+			contract.EnvAuthPublicURL, s, contract.EnvAuthEmailVerification)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // LogValue lists the settings without secrets.
@@ -105,7 +159,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("audience", c.Audience),
 		slog.Duration("access_token_ttl", c.AccessTokenTTL),
 		slog.Duration("refresh_token_ttl", c.RefreshTokenTTL),
-		slog.Int("signin_per_minute", c.SignInPerMinute),
+		slog.Int("signin_failures_per_account", c.SignInFailuresPerAccount),
+		slog.Int("signin_failures_per_client", c.SignInFailuresPerClient),
+		slog.Int("register_per_client", c.RegisterPerClient),
+		slog.Int("register_per_minute", c.RegisterPerMinute),
 		slog.Int("trusted_proxies", len(c.TrustedProxies)),
+		slog.Bool("email_verification", c.EmailVerification),
+		slog.String("public_url", c.PublicURL),
+		slog.Any("amqp", c.AMQP),
 	)
 }

@@ -16,7 +16,8 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if cfg.AccessTokenTTL != 15*time.Minute || cfg.RefreshTokenTTL != 720*time.Hour || cfg.Issuer != contract.DefaultIssuer ||
 		cfg.Audience != contract.DefaultAudience || cfg.Mongo.Database != contract.DatabaseAuth || cfg.HTTPAddr != ":8080" ||
-		cfg.SignInPerMinute != 10 {
+		cfg.ManagementAddr != ":8081" || cfg.SignInFailuresPerAccount != 10 || cfg.SignInFailuresPerClient != 100 ||
+		cfg.RegisterPerClient != 40 || cfg.RegisterPerMinute != 600 || cfg.EmailVerification {
 		t.Errorf("defaults = %+v", cfg)
 	}
 
@@ -39,7 +40,11 @@ func TestConfigFromEnv(t *testing.T) {
 		contract.EnvAuthAccessTokenTTL:  "soon",
 		contract.EnvAuthRefreshTokenTTL: "1m", // shorter than the access TTL
 		contract.EnvTrustedProxies:      "10.0.0.0/99",
-		contract.EnvAuthSignInPerMinute: "0",
+		contract.EnvAuthSignInFailuresPerAccount: "0",
+		contract.EnvAuthSignInFailuresPerClient:  "-1",
+		contract.EnvAuthRegisterPerClient:        "many",
+		contract.EnvAuthRegisterPerMinute:        "0",
+		contract.EnvAuthEmailVerification:        "sometimes",
 	} {
 		t.Run(key, func(t *testing.T) {
 			t.Setenv(key, val)
@@ -47,5 +52,25 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Errorf("err = %v", err)
 			}
 		})
+	}
+}
+
+// Verification needs the public URL its links start with, and RabbitMQ to hand mails over.
+func TestConfigFromEnv_EmailVerification(t *testing.T) {
+	t.Setenv(contract.EnvAuthEmailVerification, "true")
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), contract.EnvAuthPublicURL) {
+		t.Errorf("without a public URL: %v", err)
+	}
+	for _, bad := range []string{"shop.example.com", "ftp://shop.example.com", "https://shop.example.com/?a=b", "https://"} {
+		t.Setenv(contract.EnvAuthPublicURL, bad)
+		if _, err := ConfigFromEnv(); err == nil {
+			t.Errorf("%s=%q accepted", contract.EnvAuthPublicURL, bad)
+		}
+	}
+	t.Setenv(contract.EnvAuthPublicURL, "https://shop.example.com/")
+	t.Setenv(contract.EnvAMQPURL, "amqp://rabbitmq.shop:5672/")
+	cfg, err := ConfigFromEnv()
+	if err != nil || !cfg.EmailVerification || cfg.PublicURL != "https://shop.example.com" || cfg.AMQP.URL != "amqp://rabbitmq.shop:5672/" {
+		t.Fatalf("%+v %v", cfg, err)
 	}
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,6 +35,10 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
+// register creates an account. Its answer does not depend on whether the address already
+// has one: the same 201 and body, after the same bcrypt hash, so registration tells no one
+// which addresses are customers (an account for a taken address is simply not made, and its
+// password is dropped). The original clients' flow, register then sign in, is unchanged.
 func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	var c credentials
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
@@ -49,68 +54,93 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	if len(c.Password) > maxPasswordLen {
 		return problem.Invalidf("password must have at most %d bytes", maxPasswordLen)
 	}
+	if err := s.limitRegistration(r); err != nil {
+		return err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(c.Password), s.cfg.BcryptCost)
 	if err != nil {
 		return problem.Internal(fmt.Errorf("hash password: %w", err))
 	}
 	u := user{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: s.now().UTC()}
-	if err := s.store.insertUser(r.Context(), u); err != nil {
-		if errors.Is(err, errDuplicate) {
-			return problem.Conflictf("e-mail already registered")
-		}
-		return problem.Internal(err)
+	if s.cfg.EmailVerification {
+		u.EmailVerified = new(false)
 	}
-	httpx.LoggerFrom(r.Context()).Info("account registered", "user_id", u.ID.Hex())
-	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"id": u.ID.Hex(), "email": email})
+	log := httpx.LoggerFrom(r.Context())
+	switch err := s.store.insertUser(r.Context(), u); {
+	case errors.Is(err, errDuplicate):
+		log.Info("registration for an address that has an account; answered as a new one")
+	case err != nil:
+		return problem.Internal(err)
+	default:
+		log.Info("account registered", "user_id", u.ID.Hex())
+		s.mailVerification(u)
+
+	}
+	httpx.WriteJSON(w, http.StatusCreated, registration{Email: email, VerificationRequired: s.cfg.EmailVerification})
 	return nil
 }
 
-// authenticate checks credentials under the sign-in rate limits. Every failure is the same
-// 401, whether the e-mail is unknown or the password wrong.
+// registration is the body of a 201 from register: the same for a new and a taken address.
+type registration struct {
+	Email string `json:"email"`
+	// VerificationRequired says a link was mailed that must be followed before sign-in.
+	VerificationRequired bool `json:"verification_required,omitempty"`
+}
+
+// authenticate checks credentials under the sign-in limits (limits.go). Every failure is the
+// same 401, whether the e-mail is unknown or the password wrong; an account whose address
+// is not verified yet gets 403 once its password is right.
 func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, error) {
 	var c credentials
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return user{}, err
 	}
 	// An address that has no canonical form has no account: it fails like an unknown one.
-	email, _ := mailaddr.Canonical(c.Email)
-	if err := s.limit(r, email); err != nil {
+	email, emailErr := mailaddr.Canonical(c.Email)
+	if emailErr != nil {
+		email = c.Email
+	}
+	ctx := r.Context()
+	attempt, err := s.startSignIn(r, email)
+	if err != nil {
 		return user{}, err
 	}
-	u, err := s.store.userByEmail(r.Context(), email)
-	switch {
-	case errors.Is(err, errNotFound):
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(c.Password))
-		return user{}, problem.Unauthorizedf("wrong e-mail or password")
-	case err != nil:
-		return user{}, problem.Internal(err)
+	u, err := s.checkPassword(ctx, email, emailErr == nil, c.Password)
+	if problem.CodeOf(err) != problem.Unauthorized {
+		// A right password (or our own failure) is not a failed attempt.
+		attempt.forgive(ctx)
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)) != nil {
-		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+	if err != nil {
+		return user{}, err
+	}
+	if !u.verified() {
+		s.mailVerification(u)
+		return user{}, problem.Forbiddenf("e-mail address not verified: follow the link in the verification mail (a new one is on its way)")
 	}
 	return u, nil
 }
 
-// limit takes one attempt from the client IP's budget, then from the e-mail's: an IP over
-// its limit spends nothing of the accounts it tries.
-func (s *Service) limit(r *http.Request, email string) error {
-	ctx := r.Context()
-	ok, wait, err := s.byIP.allow(ctx, clientIP(r, s.cfg.TrustedProxies))
-	if err != nil {
-		return problem.Internal(err)
+// checkPassword finds the account and compares the password, taking as long for an unknown
+// account as for a wrong password (no account enumeration by timing).
+func (s *Service) checkPassword(ctx context.Context, email string, canonical bool, password string) (user, error) {
+	var (
+		u   user
+		err = errNotFound
+	)
+	if canonical {
+		u, err = s.store.userByEmail(ctx, email)
 	}
-	if !ok {
-		httpx.LoggerFrom(ctx).Warn("sign-in rate limited", "by", "ip")
-		return problem.TooManyf(wait, "too many sign-in attempts; retry later")
+	switch {
+	case errors.Is(err, errNotFound):
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+	case err != nil:
+		return user{}, problem.Internal(err)
 	}
-	if ok, wait, err = s.byEmail.allow(ctx, email); err != nil {
-		return problem.Internal(err)
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
+		return user{}, problem.Unauthorizedf("wrong e-mail or password")
 	}
-	if !ok {
-		httpx.LoggerFrom(ctx).Warn("sign-in rate limited", "by", "email")
-		return problem.TooManyf(wait, "too many sign-in attempts; retry later")
-	}
-	return nil
+	return u, nil
 }
 
 // signin answers the access token as text/plain, which the original shop's clients read.
@@ -212,18 +242,20 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"email": c.Email, "exp": c.ExpiresAt.Unix()})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"email": c.Email, "sub": c.Subject, "exp": c.ExpiresAt.Unix()})
 	return nil
 }
 
-// deleteAccount removes the account and its refresh tokens. Access tokens already issued stay
-// valid until they expire (at most the access-token TTL): they are verified without a lookup.
+// deleteAccount removes the account and its refresh tokens, and records the deletion for the
+// backend, which then takes the account's unsold listings off sale and refuses the access
+// tokens it still holds (they are verified without asking auth). Its orders stay, keyed by
+// the account's id, which no later account gets: registering the address again starts afresh.
 func (s *Service) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.authenticate(w, r)
 	if err != nil {
 		return err
 	}
-	if err := s.store.deleteUser(r.Context(), u.ID); err != nil {
+	if err := s.store.deleteUser(r.Context(), u, s.now().UTC()); err != nil {
 		return problem.Internal(err)
 	}
 	httpx.LoggerFrom(r.Context()).Info("account deleted", "user_id", u.ID.Hex())

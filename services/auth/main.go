@@ -30,6 +30,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer svc.Close()
 	go svc.PurgeLoop(ctx, time.Hour)
 	ls, err := httpx.ListenAll(httpx.NewServer(cfg.HTTPAddr, svc.Handler()),
 		httpx.NewServer(cfg.ManagementAddr, svc.ManagementHandler()))

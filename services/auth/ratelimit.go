@@ -14,29 +14,32 @@ import (
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// Sign-in attempts are limited per key (an e-mail or a client IP) across every auth replica:
-// at most `limit` attempts per key in each fixed window of `per`. An attempt takes a numbered
-// slot of its key's window by inserting {_id: "<scope>:<key hash>:<window>:<slot>"}; the
-// unique _id gives each slot to exactly one attempt, on MongoDB and on FerretDB alike (whose
-// conditional updates are not atomic under concurrency, so no counter is incremented). When
-// every slot is taken the attempt is refused until the window ends. (Fixed windows let a
-// guesser spend two windows' attempts around a boundary: twice the limit in a short span,
-// never more.) Each replica remembers
-// the next slot to try and which keys are full, so a key costs at most limit+replicas inserts
-// a window, however hard it is hammered. Keys are stored hashed: the collection holds no
-// e-mail address or IP. Documents expire two windows after theirs (TTL index on MongoDB,
+// Auth's abuse limits count per key (a client, an account on one client, or the whole shop)
+// across every auth replica: at most `limit` counts per key in each fixed window of `per`.
+// A count takes a numbered slot of its key's window by inserting
+// {_id: "<scope>:<key hash>:<window>:<slot>"}; the unique _id gives each slot to exactly
+// one request, on MongoDB and on FerretDB alike (whose conditional updates are not atomic
+// under concurrency, so no counter is incremented). When every slot is taken the request is
+// refused until the window ends. (Fixed windows let a client spend two windows' budget
+// around a boundary: twice the limit in a short span, never more.)
+//
+// A slot is taken before the work it limits (the bcrypt comparison of a sign-in), so that a
+// thousand concurrent guesses get no more comparisons than the limit; a sign-in that turns
+// out right gives its slot back (refund), so only failures stay counted.
+//
+// Each replica remembers the next slot to try and which keys are full, so a hammered key
+// costs at most a pass over its slots a second. Keys are stored hashed: the collection holds
+// no e-mail address or IP. Documents expire two windows after theirs (TTL index on MongoDB,
 // PurgeLoop on FerretDB).
 
-// fieldWindow is the window start of an attempt document, which its expiry counts from.
-const fieldWindow = "window"
+// fieldExpires is when a slot document may be deleted.
+const fieldExpires = "expires_at"
 
-// signInWindow is the window of the limit: AUTH_SIGNIN_PER_MINUTE attempts per minute.
-const signInWindow = time.Minute
+// fullRecheck is how long a replica answers "full" for a key from memory before it looks
+// again for slots that were given back (by itself or by another replica).
+const fullRecheck = time.Second
 
-// attemptsRetention is how long attempt documents are kept: two windows.
-const attemptsRetention = 2 * signInWindow
-
-// limiter is one scope's shared limit ("email" or "ip").
+// limiter is one scope's shared limit.
 type limiter struct {
 	coll  *mongo.Collection
 	scope string
@@ -44,49 +47,95 @@ type limiter struct {
 	per   time.Duration
 	now   func() time.Time
 
-	mu     sync.Mutex
-	window time.Time      // the window next holds hints for
-	next   map[string]int // key hash -> next slot to try; > limit: full
+	mu       sync.Mutex
+	window   time.Time            // the window the hints below are for
+	next     map[string]int       // key hash -> lowest slot worth trying
+	fullTill map[string]time.Time // key hash -> until when "full" is answered from memory
 }
 
-func newLimiter(coll *mongo.Collection, scope string, limit int) *limiter {
-	return &limiter{coll: coll, scope: scope, limit: limit, per: signInWindow, now: time.Now, next: map[string]int{}}
+func newLimiter(coll *mongo.Collection, scope string, limit int, per time.Duration) *limiter {
+	return &limiter{coll: coll, scope: scope, limit: limit, per: per, now: time.Now,
+		next: map[string]int{}, fullTill: map[string]time.Time{}}
 }
 
-// allow takes one attempt for key. When none is left in the window it returns false and the
-// time until the window ends.
-func (l *limiter) allow(ctx context.Context, key string) (bool, time.Duration, error) {
+// ticket is a slot taken by take; refund gives it back.
+type ticket struct {
+	l     *limiter
+	doc   string // the slot document's _id
+	key   string // key hash
+	start time.Time
+	slot  int
+}
+
+// take counts one request for key. When the window's slots are all taken it returns false
+// and the time until the window ends.
+func (l *limiter) take(ctx context.Context, key string) (ticket, bool, time.Duration, error) {
 	now := l.now()
 	start := now.Truncate(l.per)
 	sum := sha256.Sum256([]byte(key))
 	id := hex.EncodeToString(sum[:16])
-	for slot := l.hint(start, id); slot <= l.limit; slot++ {
-		_, err := l.coll.InsertOne(ctx, bson.D{
-			{Key: mongox.FieldID, Value: fmt.Sprintf("%s:%s:%d:%d", l.scope, id, start.Unix(), slot)},
-			{Key: fieldWindow, Value: start},
-		})
-		if err == nil {
-			l.remember(start, id, slot+1)
-			return true, 0, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return false, 0, fmt.Errorf("take a sign-in attempt (%s): %w", l.scope, err)
-		}
+	wait := start.Add(l.per).Sub(now)
+	from, full := l.hint(start, id, now)
+	if full {
+		return ticket{}, false, wait, nil
 	}
-	l.remember(start, id, l.limit+1)
-	return false, start.Add(l.per).Sub(now), nil
+	for {
+		for slot := from; slot <= l.limit; slot++ {
+			doc := fmt.Sprintf("%s:%s:%d:%d", l.scope, id, start.Unix(), slot)
+			_, err := l.coll.InsertOne(ctx, bson.D{
+				{Key: mongox.FieldID, Value: doc},
+				{Key: fieldExpires, Value: start.Add(2 * l.per)},
+			})
+			if err == nil {
+				l.remember(start, id, slot+1)
+				return ticket{l: l, doc: doc, key: id, start: start, slot: slot}, true, 0, nil
+			}
+			if !mongo.IsDuplicateKeyError(err) {
+				return ticket{}, false, 0, fmt.Errorf("take a %s slot: %w", l.scope, err)
+			}
+		}
+		if from == 1 {
+			break
+		}
+		from = 1 // slots below the hint may have been given back
+	}
+	l.markFull(start, id, now.Add(fullRecheck))
+	return ticket{}, false, wait, nil
 }
 
-// hint returns the first slot worth trying for id in the window starting at start.
-func (l *limiter) hint(start time.Time, id string) int {
+// refund gives the slot back, so that the request it counted does not count. A zero ticket
+// is a no-op.
+func (t ticket) refund(ctx context.Context) error {
+	if t.l == nil {
+		return nil
+	}
+	if _, err := t.l.coll.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: t.doc}}); err != nil {
+		return fmt.Errorf("give back a %s slot: %w", t.l.scope, err)
+	}
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	if t.start.Equal(t.l.window) {
+		t.l.next[t.key] = min(max(t.l.next[t.key], 1), t.slot)
+		delete(t.l.fullTill, t.key)
+	}
+	return nil
+}
+
+// hint returns the first slot worth trying for id in the window starting at start, and
+// whether the key is known to be full.
+func (l *limiter) hint(start time.Time, id string, now time.Time) (int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !start.Equal(l.window) {
 		// A new window: the hints of the last one are worthless.
 		l.window = start
 		clear(l.next)
+		clear(l.fullTill)
 	}
-	return max(l.next[id], 1)
+	if till, ok := l.fullTill[id]; ok && now.Before(till) {
+		return 0, true
+	}
+	return max(l.next[id], 1), false
 }
 
 // remember records that the slots of id before next are taken.
@@ -95,5 +144,14 @@ func (l *limiter) remember(start time.Time, id string, next int) {
 	defer l.mu.Unlock()
 	if start.Equal(l.window) && next > l.next[id] {
 		l.next[id] = next
+	}
+}
+
+func (l *limiter) markFull(start time.Time, id string, till time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if start.Equal(l.window) {
+		l.next[id] = l.limit + 1
+		l.fullTill[id] = till
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -12,71 +13,234 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
-// limitWindow is a fixed moment ten seconds into a minute: the limits count per minute of
-// the wall clock, so a test that ran across a minute's end would see its budget renewed.
+// limitWindow is a fixed moment ten seconds into a minute (and into a quarter hour): the
+// limits count per window of the wall clock, so a test that ran across a window's end would
+// see its budget renewed.
 var limitWindow = time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC)
 
-// pinLimitClock makes both sign-in limits of e see the time at.
+// pinLimitClock makes every limit of e see the time at.
 func (e *testEnv) pinLimitClock(at time.Time) {
-	e.svc.byEmail.now = func() time.Time { return at }
-	e.svc.byIP.now = func() time.Time { return at }
+	for _, l := range []*limiter{e.svc.limits.signInAccount, e.svc.limits.signInClient,
+		e.svc.limits.registerClient, e.svc.limits.registerAll, e.svc.limits.verifyMails} {
+		l.now = func() time.Time { return at }
+	}
 }
 
-func TestSignin_RateLimitedPerEmail(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+// withDefaultLimits configures the limits as ConfigFromEnv does by default.
+func withDefaultLimits(c *Config) {
+	c.SignInFailuresPerAccount = DefaultSignInFailuresPerAccount
+	c.SignInFailuresPerClient = DefaultSignInFailuresPerClient
+	c.RegisterPerClient = DefaultRegisterPerClient
+	c.RegisterPerMinute = DefaultRegisterPerMinute
+}
+
+// The issue's office: twenty shoppers behind one address sign in within a minute, and one of
+// them a dozen times more. Successes spend nothing, so none is refused.
+func TestSignin_ShoppersBehindOneAddressAreNotThrottled(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
+	e.pinLimitClock(limitWindow)
+	const office = "198.51.100.20"
+	for i := range 20 {
+		email := fmt.Sprintf("shopper%d@shop.example", i)
+		if r := e.do("POST", "/auth/register", creds(email, "secret1"), fromIP(office)); r.status != 201 {
+			t.Fatalf("register %s: %d %s", email, r.status, r.body)
+		}
+	}
+	var wg sync.WaitGroup
+	statuses := make(chan int, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			statuses <- e.do("POST", "/auth/signin", creds(fmt.Sprintf("shopper%d@shop.example", i), "secret1"), fromIP(office)).status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Fatalf("a shopper behind the shared address got %d", s)
+		}
+	}
+	for i := range 15 {
+		if r := e.do("POST", "/auth/signin", creds("shopper0@shop.example", "secret1"), fromIP(office)); r.status != 200 {
+			t.Fatalf("sign-in %d of one shopper: %d", i+1, r.status)
+		}
+	}
+}
+
+// An attacker's failures from address A exhaust A's budget for the account; the owner, from
+// address B, signs in (and may even mistype: B has its own budget).
+func TestSignin_AttackerCannotLockTheOwnerOut(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
+	e.pinLimitClock(limitWindow)
+	e.register("ann@shop.example", "secret1")
+	const attacker, owner = "203.0.113.66", "192.0.2.10"
+	for i := range DefaultSignInFailuresPerAccount {
+		if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "guess"+strconv.Itoa(i)), fromIP(attacker)); r.status != 401 {
+			t.Fatalf("guess %d: %d", i+1, r.status)
+		}
+	}
+	// A's budget for ann is spent: even the right password is not compared from A.
+	r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP(attacker))
+	wantProblem(t, r, 429)
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > int(signInWindow/time.Second) {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	// /auth/token and /auth/delete compare passwords too, under the same limits.
+	wantProblem(t, e.do("POST", "/auth/token", creds("ann@shop.example", "secret1"), fromIP(attacker)), 429)
+	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1"), fromIP(attacker)), 429)
+
+	wantProblem(t, e.do("POST", "/auth/signin", creds("ann@shop.example", "typo123"), fromIP(owner)), 401)
+	if r := e.do("POST", "/auth/signin", creds("ANN@shop.example", "secret1"), fromIP(owner)); r.status != 200 {
+		t.Fatalf("the owner from another address: %d %s", r.status, r.body)
+	}
+	// The next window forgives A.
+	e.pinLimitClock(limitWindow.Add(signInWindow))
+	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP(attacker)); r.status != 200 {
+		t.Errorf("after the window: %d %s", r.status, r.body)
+	}
+}
+
+// One client spraying guesses over many accounts is stopped by its own budget; other
+// clients are not.
+func TestSignin_FailuresLimitedPerClientOverAllAccounts(t *testing.T) {
+	e := newEnv(t, withDefaultLimits, func(c *Config) { c.SignInFailuresPerClient = 10 })
 	e.pinLimitClock(limitWindow)
 	e.register("ann@shop.example", "secret1")
 	for i := range 10 {
-		// Each attempt from another address: only the e-mail's budget applies.
-		r := e.do("POST", "/auth/signin", creds("ann@shop.example", "wrong12"), fromIP("192.0.2."+strconv.Itoa(i+1)))
-		if r.status != 401 {
+		if r := e.do("POST", "/auth/signin", creds("user"+strconv.Itoa(i)+"@shop.example", "secret1"), fromIP("198.51.100.7")); r.status != 401 {
 			t.Fatalf("attempt %d: %d", i+1, r.status)
 		}
 	}
-	r := e.do("POST", "/auth/signin", creds("ANN@shop.example", "secret1"), fromIP("192.0.2.99"))
-	wantProblem(t, r, 429)
-	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
-		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
-	}
-	// Another account is not affected.
-	e.register("bob@shop.example", "secret1")
-	if r := e.do("POST", "/auth/signin", creds("bob@shop.example", "secret1"), fromIP("192.0.2.100")); r.status != 200 {
-		t.Errorf("bob: %d", r.status)
-	}
-	// The limit covers /auth/token and /auth/delete too: they check passwords as well.
-	wantProblem(t, e.do("POST", "/auth/token", creds("ann@shop.example", "secret1"), fromIP("192.0.2.101")), 429)
-	wantProblem(t, e.do("DELETE", "/auth/delete", creds("ann@shop.example", "secret1"), fromIP("192.0.2.102")), 429)
-
-	// A minute later the budget is back.
-	e.svc.byEmail.now = func() time.Time { return limitWindow.Add(time.Minute) }
-	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.103")); r.status != 200 {
-		t.Errorf("after a minute: %d %s", r.status, r.body)
+	wantProblem(t, e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("198.51.100.7")), 429)
+	// An untrusted peer cannot escape its budget with X-Forwarded-For.
+	wantProblem(t, e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("198.51.100.7"),
+		func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.9") }), 429)
+	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("198.51.100.8")); r.status != 200 {
+		t.Errorf("another client: %d", r.status)
 	}
 }
 
-func TestSignin_RateLimitedPerIP(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
+// A thousand guesses at once get no more password comparisons than the budget: a slot is
+// taken before the comparison.
+func TestSignin_ConcurrentGuessesGetNoMoreThanTheBudget(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
 	e.pinLimitClock(limitWindow)
-	for i := range 10 {
-		r := e.do("POST", "/auth/signin", creds("user"+strconv.Itoa(i)+"@shop.example", "secret1"), fromIP("198.51.100.7"))
-		if r.status != 401 {
+	e.register("ann@shop.example", "secret1")
+	const n = 60
+	var wg sync.WaitGroup
+	var unauthorized, limited atomic.Int32
+	for i := range n {
+		wg.Go(func() {
+			switch s := e.do("POST", "/auth/signin", creds("ann@shop.example", "guess"+strconv.Itoa(i)), fromIP("203.0.113.66")).status; s {
+			case 401:
+				unauthorized.Add(1)
+			case 429:
+				limited.Add(1)
+			default:
+				t.Errorf("status %d", s)
+			}
+		})
+	}
+	wg.Wait()
+	if got := unauthorized.Load(); got != DefaultSignInFailuresPerAccount {
+		t.Errorf("%d guesses compared, %d refused; want exactly %d compared", got, limited.Load(), DefaultSignInFailuresPerAccount)
+	}
+}
+
+// An IPv6 subscriber owns a /64: its addresses share one budget.
+func TestSignin_IPv6ClientsCountPer64(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
+	e.pinLimitClock(limitWindow)
+	e.register("ann@shop.example", "secret1")
+	for i := range DefaultSignInFailuresPerAccount {
+		ip := fmt.Sprintf("2001:db8:1:2::%x", i+1)
+		if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "guess12"), fromIP(ip)); r.status != 401 {
+			t.Fatalf("guess from %s: %d", ip, r.status)
+		}
+	}
+	wantProblem(t, e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("2001:db8:1:2:ffff::1")), 429)
+	if r := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("2001:db8:1:3::1")); r.status != 200 {
+		t.Errorf("the neighbouring /64: %d", r.status)
+	}
+}
+
+// Two auth replicas on one database count one budget.
+func TestSignin_LimitSharedByReplicas(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
+	other := e.replica(t)
+	e.pinLimitClock(limitWindow)
+	other.pinLimitClock(limitWindow)
+	e.register("ann@shop.example", "secret1")
+	for i := range DefaultSignInFailuresPerAccount {
+		env := []*testEnv{e, other}[i%2]
+		if r := env.do("POST", "/auth/signin", creds("ann@shop.example", "wrong12"), fromIP("192.0.2.50")); r.status != 401 {
 			t.Fatalf("attempt %d: %d", i+1, r.status)
 		}
 	}
-	r := e.do("POST", "/auth/signin", creds("fresh@shop.example", "secret1"), fromIP("198.51.100.7"))
-	wantProblem(t, r, 429)
-	if r.header.Get("Retry-After") == "" {
-		t.Error("no Retry-After")
+	for _, env := range []*testEnv{e, other} {
+		wantProblem(t, env.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.50")), 429)
 	}
-	// An untrusted peer cannot escape the limit with X-Forwarded-For.
-	wantProblem(t, e.do("POST", "/auth/signin", creds("fresh2@shop.example", "secret1"), fromIP("198.51.100.7"),
-		func(r *http.Request) { r.Header.Set("X-Forwarded-For", "203.0.113.9") }), 429)
+}
+
+// The scripted burst of the issue: 200 registrations from one address. The first
+// DefaultRegisterPerClient pass, the rest get 429 with Retry-After; other clients still
+// register.
+func TestRegister_BurstFromOneAddressIsThrottled(t *testing.T) {
+	e := newEnv(t, withDefaultLimits)
+	e.pinLimitClock(limitWindow)
+	created, limited := 0, 0
+	for i := range 200 {
+		r := e.do("POST", "/auth/register", creds(fmt.Sprintf("bot%d@shop.example", i), "secret1"), fromIP("203.0.113.99"))
+		switch r.status {
+		case 201:
+			created++
+		case 429:
+			limited++
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("registration %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	if created != DefaultRegisterPerClient || limited != 200-DefaultRegisterPerClient {
+		t.Errorf("%d created, %d refused; want %d created", created, limited, DefaultRegisterPerClient)
+	}
+	n, err := e.svc.store.users.CountDocuments(t.Context(), bson.D{})
+	if err != nil || n != int64(DefaultRegisterPerClient) {
+		t.Errorf("%d accounts (%v), want %d", n, err, DefaultRegisterPerClient)
+	}
+	if r := e.do("POST", "/auth/register", creds("office@shop.example", "secret1"), fromIP("192.0.2.77")); r.status != 201 {
+		t.Errorf("another client: %d", r.status)
+	}
+	e.pinLimitClock(limitWindow.Add(registerWindow))
+	if r := e.do("POST", "/auth/register", creds("later@shop.example", "secret1"), fromIP("203.0.113.99")); r.status != 201 {
+		t.Errorf("the next minute: %d", r.status)
+	}
+}
+
+// The shop's own limit holds however many addresses the registrations come from.
+func TestRegister_LimitedForTheWholeShop(t *testing.T) {
+	e := newEnv(t, withDefaultLimits, func(c *Config) { c.RegisterPerMinute = 5 })
+	e.pinLimitClock(limitWindow)
+	for i := range 5 {
+		if r := e.do("POST", "/auth/register", creds(fmt.Sprintf("u%d@shop.example", i), "secret1"), fromIP(fmt.Sprintf("192.0.2.%d", i+1))); r.status != 201 {
+			t.Fatalf("registration %d: %d", i+1, r.status)
+		}
+	}
+	wantProblem(t, e.do("POST", "/auth/register", creds("u9@shop.example", "secret1"), fromIP("192.0.2.99")), 429)
+	// The refused client's own budget was given back: it registers once the shop's allows.
+	e.pinLimitClock(limitWindow.Add(registerWindow))
+	if r := e.do("POST", "/auth/register", creds("u9@shop.example", "secret1"), fromIP("192.0.2.99")); r.status != 201 {
+		t.Errorf("the next minute: %d", r.status)
+	}
 }
 
 func TestClientIP(t *testing.T) {
@@ -84,16 +248,18 @@ func TestClientIP(t *testing.T) {
 	tests := []struct {
 		name, remote, xff string
 		trusted           []netip.Prefix
-		want              string
+		want, wantClient  string
 	}{
-		{"peer", "192.0.2.1:5000", "", trusted, "192.0.2.1"},
-		{"untrusted peer's XFF ignored", "192.0.2.1:5000", "203.0.113.9", trusted, "192.0.2.1"},
-		{"no trusted proxies: XFF ignored", "10.1.1.1:5000", "203.0.113.9", nil, "10.1.1.1"},
-		{"trusted proxy: client from XFF", "10.1.1.1:5000", "203.0.113.9", trusted, "203.0.113.9"},
-		{"spoofed left entries skipped", "10.1.1.1:5000", "1.2.3.4, 203.0.113.9", trusted, "203.0.113.9"},
-		{"chain of trusted proxies", "10.1.1.1:5000", "203.0.113.9, 10.2.2.2", trusted, "203.0.113.9"},
-		{"garbage XFF falls back to peer", "10.1.1.1:5000", "nonsense", trusted, "10.1.1.1"},
-		{"IPv6 peer", "[2001:db8::1]:5000", "", trusted, "2001:db8::1"},
+		{"peer", "192.0.2.1:5000", "", trusted, "192.0.2.1", "192.0.2.1"},
+		{"untrusted peer's XFF ignored", "192.0.2.1:5000", "203.0.113.9", trusted, "192.0.2.1", "192.0.2.1"},
+		{"no trusted proxies: XFF ignored", "10.1.1.1:5000", "203.0.113.9", nil, "10.1.1.1", "10.1.1.1"},
+		{"trusted proxy: client from XFF", "10.1.1.1:5000", "203.0.113.9", trusted, "203.0.113.9", "203.0.113.9"},
+		{"spoofed left entries skipped", "10.1.1.1:5000", "1.2.3.4, 203.0.113.9", trusted, "203.0.113.9", "203.0.113.9"},
+		{"chain of trusted proxies", "10.1.1.1:5000", "203.0.113.9, 10.2.2.2", trusted, "203.0.113.9", "203.0.113.9"},
+		{"garbage XFF falls back to peer", "10.1.1.1:5000", "nonsense", trusted, "10.1.1.1", "10.1.1.1"},
+		{"IPv6 peer: its /64", "[2001:db8:1:2:3:4:5:6]:5000", "", trusted, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"IPv4-mapped IPv6 is IPv4", "[::ffff:192.0.2.7]:5000", "", trusted, "192.0.2.7", "192.0.2.7"},
+		{"IPv6 from XFF", "10.1.1.1:5000", "2001:db8:9::1", trusted, "2001:db8:9::1", "2001:db8:9::/64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,25 +271,32 @@ func TestClientIP(t *testing.T) {
 			if got := clientIP(r, tt.trusted); got != tt.want {
 				t.Errorf("clientIP = %q, want %q", got, tt.want)
 			}
+			if got := client(r, tt.trusted); got != tt.wantClient {
+				t.Errorf("client = %q, want %q", got, tt.wantClient)
+			}
 		})
 	}
 }
 
-// Two replicas share the limit: of many concurrent attempts on one key, across both, exactly
-// `limit` pass; a full key costs no more inserts; the next window starts afresh.
-func TestLimiter_SharedAcrossReplicas(t *testing.T) {
+func limiterColl(t *testing.T) *mongo.Collection {
+	t.Helper()
 	client, err := mongox.Connect(t.Context(), mongox.Config{URI: testinfra.StartFerretDB(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	coll := client.Database(contract.DatabaseAuth).Collection(collSignInAttempts)
-	now := time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC)
-	replicas := []*limiter{newLimiter(coll, "email", 5), newLimiter(coll, "email", 5)}
+	return client.Database(contract.DatabaseAuth).Collection(collLimitSlots)
+}
+
+// Two replicas share the limit: of many concurrent takes of one key, across both, exactly
+// `limit` pass; a full key costs no more inserts; the next window starts afresh.
+func TestLimiter_SharedAcrossReplicas(t *testing.T) {
+	coll := limiterColl(t)
+	now := limitWindow
+	replicas := []*limiter{newLimiter(coll, "test", 5, time.Minute), newLimiter(coll, "test", 5, time.Minute)}
 	for _, l := range replicas {
 		l.now = func() time.Time { return now }
 	}
-
 	var (
 		wg      sync.WaitGroup
 		allowed atomic.Int32
@@ -131,7 +304,7 @@ func TestLimiter_SharedAcrossReplicas(t *testing.T) {
 	)
 	for i := range 40 {
 		wg.Go(func() {
-			ok, wait, err := replicas[i%2].allow(t.Context(), "ann@shop.example")
+			_, ok, wait, err := replicas[i%2].take(t.Context(), "ann@shop.example")
 			if err != nil {
 				t.Error(err)
 				return
@@ -146,46 +319,59 @@ func TestLimiter_SharedAcrossReplicas(t *testing.T) {
 	wg.Wait()
 	close(waits)
 	if n := allowed.Load(); n != 5 {
-		t.Fatalf("%d attempts passed across two replicas, want the limit of 5", n)
+		t.Fatalf("%d takes passed across two replicas, want the limit of 5", n)
 	}
 	for w := range waits {
 		if w != 50*time.Second {
 			t.Fatalf("Retry-After %v, want the 50 s left of the window", w)
 		}
 	}
-	if ok, _, _ := replicas[0].allow(t.Context(), "bob@shop.example"); !ok {
+	if _, ok, _, _ := replicas[0].take(t.Context(), "bob@shop.example"); !ok {
 		t.Fatal("another key was refused")
 	}
 	n, err := coll.CountDocuments(t.Context(), bson.D{})
 	if err != nil || n != 6 {
-		t.Fatalf("%d attempt documents (%v), want 6: refusals write nothing", n, err)
+		t.Fatalf("%d slot documents (%v), want 6: refusals write nothing", n, err)
 	}
-	for _, l := range replicas {
-		if ok, _, _ := l.allow(t.Context(), "ann@shop.example"); ok {
-			t.Fatal("a full key passed")
-		}
-	}
-
 	now = now.Add(time.Minute)
-	if ok, _, _ := replicas[1].allow(t.Context(), "ann@shop.example"); !ok {
+	if _, ok, _, _ := replicas[1].take(t.Context(), "ann@shop.example"); !ok {
 		t.Fatal("refused in the next window")
 	}
 }
 
-// Two auth replicas on one database enforce one limit for an e-mail.
-func TestSignin_LimitSharedByReplicas(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SignInPerMinute = 10 })
-	other := e.replica(t)
-	e.pinLimitClock(limitWindow)
-	other.pinLimitClock(limitWindow)
-	e.register("ann@shop.example", "secret1")
-	for i := range 10 {
-		env := []*testEnv{e, other}[i%2]
-		if r := env.do("POST", "/auth/signin", creds("ann@shop.example", "wrong12"), fromIP("192.0.2."+strconv.Itoa(i+1))); r.status != 401 {
-			t.Fatalf("attempt %d: %d", i+1, r.status)
+// A slot given back can be taken again, by the replica that gave it back at once and by
+// another once its memory of "full" is older than fullRecheck.
+func TestLimiter_RefundFreesASlotForEveryReplica(t *testing.T) {
+	coll := limiterColl(t)
+	now := limitWindow
+	a, b := newLimiter(coll, "test", 3, time.Minute), newLimiter(coll, "test", 3, time.Minute)
+	a.now = func() time.Time { return now }
+	b.now = func() time.Time { return now }
+	var tickets []ticket
+	for range 3 {
+		tk, ok, _, err := a.take(t.Context(), "k")
+		if err != nil || !ok {
+			t.Fatalf("take: %v %v", ok, err)
 		}
+		tickets = append(tickets, tk)
 	}
-	for _, env := range []*testEnv{e, other} {
-		wantProblem(t, env.do("POST", "/auth/signin", creds("ann@shop.example", "secret1"), fromIP("192.0.2.50")), 429)
+	if _, ok, _, _ := b.take(t.Context(), "k"); ok {
+		t.Fatal("b took a fourth slot")
+	}
+	if err := tickets[0].refund(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _, _ := b.take(t.Context(), "k"); ok {
+		t.Fatal("b looked again before fullRecheck: it should answer from memory")
+	}
+	now = now.Add(fullRecheck)
+	if _, ok, _, err := b.take(t.Context(), "k"); !ok || err != nil {
+		t.Fatalf("b did not find the slot given back: %v %v", ok, err)
+	}
+	if err := tickets[1].refund(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _, err := a.take(t.Context(), "k"); !ok || err != nil {
+		t.Fatalf("a did not retake its own slot at once: %v %v", ok, err)
 	}
 }

@@ -19,6 +19,7 @@ func (s *Service) routes() []httpx.Route {
 		httpx.On("POST /auth/logout", s.handle(s.logout)),
 		httpx.On("POST /auth/validate", s.handle(s.validate)),
 		httpx.On("DELETE /auth/delete", s.handle(s.deleteAccount)),
+		httpx.On("GET "+contract.PathVerifyEmail, s.handle(s.verifyEmail)),
 		httpx.On("GET "+contract.PathJWKS, http.HandlerFunc(s.jwks)),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -31,7 +32,13 @@ type Service struct {
 
 	ttlIndexes bool
 
-	byEmail, byIP *limiter
+	limits limits
+	// signingKey signs access tokens and verification links.
+	signingKey ed25519.PrivateKey
+	// verify is nil unless e-mail verification is on (verify.go); background runs its
+	// mails, which Close waits for.
+	verify     *verification
+	background sync.WaitGroup
 	// dummyHash is compared against when the e-mail is unknown, so that sign-in takes as
 	// long for a missing account as for a wrong password (no account enumeration by timing).
 	dummyHash []byte
@@ -65,7 +72,7 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 	}
 	cfg.BcryptCost = cost
 	m := metrics.New("auth")
-	return &Service{
+	s := &Service{
 		cfg:        cfg,
 		log:        log,
 		store:      st,
@@ -73,12 +80,25 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 		verifier:   tokens.NewVerifier(signer.Keys(), cfg.Issuer, cfg.Audience),
 		metrics:    m,
 		readiness:  health.Handler(log, map[string]func(context.Context) error{"mongodb": mongox.Ping(client)}),
-		byEmail:    newLimiter(st.attempts, "email", cfg.SignInPerMinute),
-		byIP:       newLimiter(st.attempts, "ip", cfg.SignInPerMinute),
+		limits:     newLimits(st, cfg),
+		signingKey: key,
 		dummyHash:  dummy,
 		ttlIndexes: ttl,
 		now:        time.Now,
-	}, nil
+	}
+	if cfg.EmailVerification {
+		s.verify = newVerification(cfg, s)
+	}
+	return s, nil
+}
+
+// Close waits for the verification mails being handed over and closes the connection to
+// RabbitMQ, if any. Main calls it after the HTTP servers stopped.
+func (s *Service) Close() {
+	s.background.Wait()
+	if s.verify != nil {
+		s.verify.publisher.close()
+	}
 }
 
 func signingKey(cfg Config, log *slog.Logger) (ed25519.PrivateKey, error) {

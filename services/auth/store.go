@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/accountdeletion"
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
@@ -18,14 +20,16 @@ const (
 	collUsers           = "users"
 	collRefreshTokens   = "refresh_tokens"
 	collRevokedFamilies = "revoked_families"
-	collSignInAttempts  = "signin_attempts"
+	// collLimitSlots holds the abuse limits' slots (ratelimit.go).
+	collLimitSlots = "limit_slots"
 )
 
 // Field names that queries and indexes use; they are the bson tags of user, refreshToken and
 // revokedFamily.
 const (
-	fieldEmail     = "email"
-	fieldExpiresAt = "expires_at"
+	fieldEmail         = "email"
+	fieldExpiresAt     = "expires_at"
+	fieldEmailVerified = "email_verified"
 )
 
 var (
@@ -33,13 +37,23 @@ var (
 	errDuplicate = errors.New("duplicate key")
 )
 
-// user is an account. The e-mail is stored normalized (trimmed, lower-case) and unique.
+// user is an account. The e-mail is stored canonical (mailaddr.Canonical) and unique. The
+// id is the account's identity, which access tokens carry as their subject and the backend
+// compares owners by: an address can pass to another person (a deleted account's address
+// registered again), an id never does.
 type user struct {
 	ID           bson.ObjectID `bson:"_id"`
 	Email        string        `bson:"email"`
 	PasswordHash []byte        `bson:"password_hash"`
 	CreatedAt    time.Time     `bson:"created_at"`
+	// EmailVerified is false while a new account has not followed its verification link
+	// (verification on); absent (nil) for accounts made without verification, which count
+	// as verified.
+	EmailVerified *bool `bson:"email_verified,omitempty"`
 }
+
+// verified reports whether the account may sign in.
+func (u user) verified() bool { return u.EmailVerified == nil || *u.EmailVerified }
 
 // refreshToken is one opaque refresh token, stored by the SHA-256 of its value so that a
 // database dump grants nothing. Parent is the hash of the token it replaced ("root:<family>"
@@ -64,16 +78,19 @@ type revokedFamily struct {
 // store is auth's MongoDB access.
 type store struct {
 	users, tokens, revoked *mongo.Collection
-	// attempts holds the sign-in rate limit's slots (ratelimit.go).
-	attempts *mongo.Collection
+	// slots holds the abuse limits' slots (ratelimit.go).
+	slots *mongo.Collection
+	// deletions records deleted accounts for the backend (accountdeletion).
+	deletions *mongo.Collection
 }
 
 func newStore(db *mongo.Database) *store {
 	return &store{
-		users:    db.Collection(collUsers),
-		tokens:   db.Collection(collRefreshTokens),
-		revoked:  db.Collection(collRevokedFamilies),
-		attempts: db.Collection(collSignInAttempts),
+		users:     db.Collection(collUsers),
+		tokens:    db.Collection(collRefreshTokens),
+		revoked:   db.Collection(collRevokedFamilies),
+		slots:     db.Collection(collLimitSlots),
+		deletions: db.Collection(contract.CollAccountDeletions),
 	}
 }
 
@@ -93,6 +110,10 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 			{Keys: bson.D{{Key: "family", Value: 1}}, Options: options.Index().SetName("family")},
 			{Keys: bson.D{{Key: "user_id", Value: 1}}, Options: options.Index().SetName("user_id")},
 		}},
+		// The backend reads the deletions since its last look.
+		{s.deletions, []mongo.IndexModel{
+			{Keys: bson.D{{Key: accountdeletion.FieldDeletedAt, Value: 1}}, Options: options.Index().SetName(accountdeletion.FieldDeletedAt)},
+		}},
 	}
 	for _, set := range sets {
 		// One at a time: FerretDB v1 drops the connection (a panic on its side) when one
@@ -106,14 +127,15 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 	return mongox.EnsureExpiries(ctx, s.expiring())
 }
 
-// expiring lists the documents that expire: refresh tokens, and the marks of revoked
-// families (which outlive every token of the family), at their expires_at; sign-in attempts
-// two windows after theirs.
+// expiring lists the documents that expire at their expires_at: refresh tokens, the marks
+// of revoked families (which outlive every token of the family), the limits' slots and the
+// records of deleted accounts.
 func (s *store) expiring() []mongox.Expiring {
 	return []mongox.Expiring{
 		{Coll: s.tokens, Field: fieldExpiresAt},
 		{Coll: s.revoked, Field: fieldExpiresAt},
-		{Coll: s.attempts, Field: fieldWindow, After: attemptsRetention},
+		{Coll: s.slots, Field: fieldExpires},
+		{Coll: s.deletions, Field: accountdeletion.FieldExpiresAt},
 	}
 }
 
@@ -125,6 +147,16 @@ func (s *store) insertUser(ctx context.Context, u user) error {
 		return fmt.Errorf("insert user: %w", err)
 	}
 	return nil
+}
+
+// setVerified marks the account's address verified.
+func (s *store) setVerified(ctx context.Context, id bson.ObjectID) (bool, error) {
+	res, err := s.users.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: fieldEmailVerified, Value: true}}}})
+	if err != nil {
+		return false, fmt.Errorf("mark e-mail verified: %w", err)
+	}
+	return res.MatchedCount > 0, nil
 }
 
 func (s *store) userByEmail(ctx context.Context, email string) (user, error) {
@@ -147,9 +179,17 @@ func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
 	return u, nil
 }
 
-// deleteUser removes the account and then its refresh tokens. A rotation racing with it may
+// deleteUser records the deletion for the backend, then removes the account and its refresh
+// tokens. The record comes first: if the rest fails, the client's retry deletes the account
+// and the backend has already taken its listings down and refuses its tokens, rather than an
+// account gone with its listings still for sale. A rotation racing with the deletion may
 // insert one more token, but refresh checks that the user still exists.
-func (s *store) deleteUser(ctx context.Context, id bson.ObjectID) error {
+func (s *store) deleteUser(ctx context.Context, u user, now time.Time) error {
+	rec := accountdeletion.Record{AccountID: u.ID.Hex(), Email: u.Email, DeletedAt: now, ExpiresAt: now.Add(accountdeletion.Retention)}
+	if _, err := s.deletions.InsertOne(ctx, rec); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("record account deletion: %w", err)
+	}
+	id := u.ID
 	if _, err := s.users.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}

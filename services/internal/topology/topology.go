@@ -173,3 +173,48 @@ func firstMissing(conn *amqp.Connection, opts Options) (string, error) {
 	}
 	return "", nil
 }
+
+// VerifyQueue is the queue of verification mails (contract.VerifyWorkQueue). It is optional:
+// only a shop with e-mail verification needs it, so it is not part of the topology Ensure
+// requires.
+var VerifyQueue = contract.VerifyWorkQueue
+
+// EnsureVerifyQueue makes sure the verification-mail queue exists and is bound, and reports
+// whether it does. It declares it (like the work queues: rejected messages go to the
+// dead-letter exchange) where the caller may; where it may not, a missing queue is no error,
+// just false: the shop has no verification. Call it after Ensure.
+func EnsureVerifyQueue(conn *amqp.Connection) (bool, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return false, fmt.Errorf("open channel: %w", err)
+	}
+	_, err = ch.QueueDeclarePassive(VerifyQueue.Queue, true, false, false, false, QueueArgs(VerifyQueue.Queue))
+	if err == nil {
+		_ = ch.Close()
+		return true, nil
+	}
+	if !isAMQP(err, amqp.NotFound) {
+		return false, fmt.Errorf("check %s: %w", VerifyQueue.Queue, err)
+	}
+	// The failed check closed that channel.
+	if ch, err = conn.Channel(); err != nil {
+		return false, fmt.Errorf("open channel: %w", err)
+	}
+	defer func() { _ = ch.Close() }()
+	_, err = ch.QueueDeclare(VerifyQueue.Queue, true, false, false, false, QueueArgs(VerifyQueue.Queue))
+	if err == nil {
+		err = ch.QueueBind(VerifyQueue.Queue, VerifyQueue.RoutingKey, contract.Exchange, false, nil)
+	}
+	switch {
+	case isAMQP(err, amqp.AccessRefused):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("declare %s: %w", VerifyQueue.Queue, err)
+	}
+	return true, nil
+}
+
+func isAMQP(err error, code int) bool {
+	var amqpErr *amqp.Error
+	return errors.As(err, &amqpErr) && amqpErr.Code == code
+}
