@@ -17,6 +17,7 @@ const (
 	toSellerListed recipientKind = "seller-listed" // item added: to the seller
 	toBuyer        recipientKind = "buyer"         // item bought: confirmation to the buyer
 	toSellerSold   recipientKind = "seller-sold"   // item bought: sold notice to the seller
+	toRegistrant   recipientKind = "verify"        // account verification: the link
 )
 
 // email is one message to send.
@@ -58,6 +59,15 @@ func emails(ev event) []email {
 			})
 		}
 		return out
+	case accountVerify:
+		return []email{{
+			Kind:    toRegistrant,
+			To:      ev.Email,
+			Subject: "Confirm your e-mail address for LittleEcom",
+			Body: fmt.Sprintf("Hello,\n\nsomeone, hopefully you, made a LittleEcom account with this address.\n"+
+				"Follow this link within 24 hours to confirm it:\n\n%s\n\n"+
+				"If it was not you, ignore this mail: without the confirmation the account cannot be used.\n\n-- LittleEcom\n", ev.Link),
+		}}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,12 +57,16 @@ func (n *Notifier) session(ctx context.Context) error {
 	// worker that will settle it.
 	work := make(chan job)
 	stop := make(chan struct{})
+	queues, err := n.queues(conn)
+	if err != nil {
+		return err
+	}
 	// gone reports a consumer whose deliveries ended on their own (the broker cancelled it,
 	// say because its queue was deleted): without it the session would idle forever.
-	gone := make(chan string, len(topology.WorkQueues))
+	gone := make(chan string, len(queues))
 	var feeders sync.WaitGroup
 	var tags []string
-	for _, b := range topology.WorkQueues {
+	for _, b := range queues {
 		tag := fmt.Sprintf("notifier-%s-%d", b.Queue, time.Now().UnixNano())
 		deliveries, err := sub.Consume(b.Queue, tag, false, false, false, false, nil)
 		if err != nil {
@@ -149,6 +154,22 @@ func (n *Notifier) handleRecovering(ctx context.Context, queue string, d amqp.De
 		}
 	}()
 	return n.handle(ctx, queue, d)
+}
+
+// queues are the queues to consume: the item events', and the verification mails' where
+// that queue exists (a shop with e-mail verification).
+func (n *Notifier) queues(conn *amqp.Connection) ([]topology.Binding, error) {
+	queues := slices.Clone(topology.WorkQueues)
+	ok, err := topology.EnsureVerifyQueue(conn)
+	if err != nil {
+		return nil, fmt.Errorf("declare topology: %w", err)
+	}
+	if ok {
+		queues = append(queues, topology.VerifyQueue)
+	} else {
+		n.log.Info("no verification-mail queue (" + topology.VerifyQueue.Queue + "): the shop does not verify e-mail addresses")
+	}
+	return queues, nil
 }
 
 // dial connects with credentials from their own settings, not from the URL.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -20,20 +21,24 @@ var errMalformed = errors.New("malformed event")
 type eventKind string
 
 const (
-	itemAdded  eventKind = "item_added"
-	itemBought eventKind = "item_bought"
+	itemAdded     eventKind = "item_added"
+	itemBought    eventKind = "item_bought"
+	accountVerify eventKind = "account_verify" // auth's verification mail
 )
 
 // kindOfQueue maps the consumed queues to their event.
 var kindOfQueue = map[string]eventKind{
-	contract.QueueItemAdded:  itemAdded,
-	contract.QueueItemBought: itemBought,
+	contract.QueueItemAdded:     itemAdded,
+	contract.QueueItemBought:    itemBought,
+	contract.QueueAccountVerify: accountVerify,
 }
 
 // event is a parsed, validated message.
 type event struct {
 	contract.ItemEvent
 	Kind eventKind
+	// Link is the verification link of an accountVerify event.
+	Link string
 	// ID is the dedup identity: event_id when the publisher set one, else the AMQP
 	// message-id, else a hash of the body (see eventID).
 	ID string
@@ -45,6 +50,9 @@ func parseEvent(queue, messageID string, body []byte) (event, error) {
 	kind, ok := kindOfQueue[queue]
 	if !ok {
 		return event{}, fmt.Errorf("%w: unknown queue %q", errMalformed, queue)
+	}
+	if kind == accountVerify {
+		return parseAccountEvent(messageID, body)
 	}
 	var e event
 	if err := json.Unmarshal(body, &e.ItemEvent); err != nil {
@@ -88,4 +96,27 @@ func eventID(eventID, messageID string, kind eventKind, body []byte) string {
 	}
 	sum := sha256.Sum256(append([]byte(string(kind)+"\x00"), body...))
 	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// parseAccountEvent decodes a verification mail's event: a canonical address and an absolute
+// http(s) link, the only user-influenced text of that mail.
+func parseAccountEvent(messageID string, body []byte) (event, error) {
+	var a contract.AccountEvent
+	if err := json.Unmarshal(body, &a); err != nil {
+		return event{}, fmt.Errorf("%w: invalid JSON: %v", errMalformed, err)
+	}
+	email, err := mailaddr.Canonical(a.Email)
+	if err != nil {
+		return event{}, fmt.Errorf("%w: email: %v", errMalformed, err)
+	}
+	u, err := url.Parse(a.Link)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(a.Link, " \t\r\n") {
+		return event{}, fmt.Errorf("%w: link %q", errMalformed, a.Link)
+	}
+	return event{
+		ItemEvent: contract.ItemEvent{Email: email, EventID: a.EventID, OccurredAt: a.OccurredAt},
+		Kind:      accountVerify,
+		Link:      a.Link,
+		ID:        eventID(a.EventID, messageID, accountVerify, body),
+	}, nil
 }

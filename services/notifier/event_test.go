@@ -27,6 +27,13 @@ func TestParseEvent(t *testing.T) {
 		{"display-name form", contract.QueueItemAdded, `{"email":"Ann <ann@x.test>","item":"lamp","price":3}`, true},
 		{"bad seller", contract.QueueItemBought, `{"email":"bob@x.test","item":"lamp","price":3,"seller":"nobody"}`, true},
 		{"unknown queue", "elsewhere", `{"email":"ann@x.test","item":"lamp","price":3}`, true},
+		{"look-alike address (U+017F)", contract.QueueItemAdded, `{"email":"ſam@x.test","item":"lamp","price":3}`, true},
+		{"address folded to canonical", contract.QueueItemAdded, `{"email":" Ann@X.test ","item":"lamp","price":3}`, false},
+		{"verification mail", contract.QueueAccountVerify, `{"email":"ann@x.test","link":"https://shop.example/auth/verify?token=abc","event_id":"v1"}`, false},
+		{"verification without a link", contract.QueueAccountVerify, `{"email":"ann@x.test","event_id":"v1"}`, true},
+		{"verification with a script link", contract.QueueAccountVerify, `{"email":"ann@x.test","link":"javascript:alert(1)"}`, true},
+		{"verification link with a line break", contract.QueueAccountVerify, `{"email":"ann@x.test","link":"https://shop.example/\r\nBcc: x@y.z"}`, true},
+		{"verification to a bad address", contract.QueueAccountVerify, `{"email":"nobody","link":"https://shop.example/auth/verify?token=abc"}`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

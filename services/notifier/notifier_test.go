@@ -1,6 +1,7 @@
 package notifier_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -378,4 +379,26 @@ func TestQueueDeleted_NotifierRedeclaresAndConsumesOn(t *testing.T) {
 	})
 	r.publishEvent(contract.RoutingKeyItemAdded, contract.ItemEvent{Email: "ann@example.test", Item: "lamp", Price: 1, EventID: "ev-10"})
 	r.waitMail(1, 10*time.Second)
+}
+
+// Auth's verification mails come through their own queue: one mail with the link, once per
+// event however often it is delivered.
+func TestNotifier_SendsVerificationMails(t *testing.T) {
+	r := newRig(t)
+	n := r.start(r.config())
+	eventually(t, 10*time.Second, "the notifier consumes", func() bool { return n.Ready(t.Context()) == nil })
+	link := "https://shop.example/auth/verify?token=" + strings.Repeat("x", 120)
+	body, _ := json.Marshal(contract.AccountEvent{Email: "Ann@Example.test", Link: link, EventID: "verify-1"})
+	r.publish(contract.RoutingKeyAccountVerify, body)
+	r.publish(contract.RoutingKeyAccountVerify, body) // a second publish of the same event
+	got := r.waitMail(1, 10*time.Second)
+	m := got[0]
+	if len(m.To) != 1 || m.To[0] != "ann@example.test" || !strings.Contains(m.Subject, "Confirm your e-mail address") ||
+		!strings.Contains(m.Body, link) {
+		t.Fatalf("mail = %+v", m)
+	}
+	eventually(t, 5*time.Second, "both deliveries consumed", func() bool { return r.consumed(contract.RoutingKeyAccountVerify) == 2 })
+	if c := r.sink.Count(); c != 1 {
+		t.Errorf("%d mails for one event, want 1", c)
+	}
 }
