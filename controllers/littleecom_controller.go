@@ -31,6 +31,9 @@ type LittleEcomReconciler struct {
 	Recorder  events.EventRecorder
 	// ReplicaSet drives replSetInitiate/Reconfig and users; nil skips that phase.
 	ReplicaSet ReplicaSetManager
+	// External checks the database of shops with spec.mongodb.external; the zero value
+	// is the production setting.
+	External ExternalMongoDB
 
 	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
 	gateway *gatewayAPI
@@ -128,6 +131,7 @@ type reconcileState struct {
 	// failures by condition type, for status
 	failures     map[string]error
 	replicaSet   replicaSetObservation
+	external     externalObservation
 	edge         edgeObservation
 	logging      loggingObservation
 	requeueAfter time.Duration

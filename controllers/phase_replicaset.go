@@ -75,6 +75,10 @@ func mongoDBStatefulSetReplicas(shop *shopv1.LittleEcom) *int32 {
 // spec.mongodb.replicas changes and creates the services' users.
 func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reconcileState) error {
 	shop := st.shop.Instance
+	if st.shop.MongoDBExternal() != nil {
+		st.replicaSet = replicaSetObservation{reason: shopv1.ReasonExternalDatabase, message: msgExternalReplicaSet}
+		return nil
+	}
 	prev := shop.Status.MongoDB
 	// Until told otherwise, keep what the last reconcile saw.
 	st.replicaSet = replicaSetObservation{reason: prev.State, initialized: prev.Initialized,
@@ -230,6 +234,11 @@ func replicaSetCondition(obs replicaSetObservation, failure error) conditionStat
 }
 
 func setMongoDBStatus(shop *shopv1.LittleEcom, obs replicaSetObservation, failed bool) {
+	if shop.Spec.MongoDB.External != nil {
+		// No replica set of ours: nothing about members to report, nothing stale to keep.
+		shop.Status.MongoDB = shopv1.MongoDBStatus{State: shopv1.ReasonExternalDatabase}
+		return
+	}
 	state := obs.reason
 	if failed {
 		state = shopv1.ReasonUnreachable

@@ -18,14 +18,18 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 		builder   resource.Builder
 	}
 	var builders []generated
-	if spec.MongoDB.CredentialsSecretRef == nil {
-		builders = append(builders, generated{shopv1.ConditionMongoDBReady,
-			s.Credentials(n.MongoDBRootSecret(), resource.ComponentMongoDB, "root")})
-	}
-	builders = append(builders, generated{shopv1.ConditionMongoDBReady, s.MongoDBKeyfile()})
-	for _, component := range resource.ServiceComponents {
-		builders = append(builders, generated{serviceConditions[component],
-			s.Credentials(n.MongoDBUserSecret(component), component, component)})
+	// An external database comes with its own credentials (spec.mongodb.external.secretRef,
+	// checked by the mongodb phase): no root, keyfile or per-service users of ours.
+	if s.MongoDBExternal() == nil {
+		if spec.MongoDB.CredentialsSecretRef == nil {
+			builders = append(builders, generated{shopv1.ConditionMongoDBReady,
+				s.Credentials(n.MongoDBRootSecret(), resource.ComponentMongoDB, "root")})
+		}
+		builders = append(builders, generated{shopv1.ConditionMongoDBReady, s.MongoDBKeyfile()})
+		for _, component := range resource.ServiceComponents {
+			builders = append(builders, generated{serviceConditions[component],
+				s.Credentials(n.MongoDBUserSecret(component), component, component)})
+		}
 	}
 	if spec.RabbitMQ.CredentialsSecretRef == nil {
 		builders = append(builders, generated{shopv1.ConditionRabbitMQReady,

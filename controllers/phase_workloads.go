@@ -10,9 +10,13 @@ import (
 	"littleecom.io/littleecom/internal/resource"
 )
 
-// reconcileMongoDB keeps the members' headless Service and StatefulSet.
+// reconcileMongoDB keeps the members' headless Service and StatefulSet, or checks the
+// external database the shop names instead.
 func (r *LittleEcomReconciler) reconcileMongoDB(ctx context.Context, st *reconcileState) error {
 	s := st.shop
+	if ext := s.MongoDBExternal(); ext != nil {
+		return r.reconcileExternalMongoDB(ctx, st, ext)
+	}
 	const cond = shopv1.ConditionMongoDBReady
 	if _, err := r.apply(ctx, st, s.MongoDBHeadlessService()); err != nil {
 		return st.fail(cond, err)

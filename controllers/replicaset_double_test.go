@@ -12,6 +12,7 @@ import (
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/mongors"
 	"littleecom.io/littleecom/internal/mongors/mongorstest"
+	"littleecom.io/littleecom/internal/resource"
 )
 
 // envtest has no pods, so no mongod either: the suite's replica-set manager is the real
@@ -46,7 +47,7 @@ func (d *doubleClusters) cluster(ctx context.Context, ns, name string) (*mongors
 	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: rootName}, root); err != nil {
 		return nil, err
 	}
-	topo := mongors.Topology{Name: name, Namespace: ns, ReplicaSet: le.Spec.MongoDB.ReplicaSetName}
+	topo := mongors.Topology{Name: name, Namespace: ns, ReplicaSet: resource.MongoDBReplicaSetName(le.Spec.MongoDB)}
 	hosts := make([]string, mongors.MaxVotingMembers)
 	for i := range hosts {
 		hosts[i] = topo.Host(i)

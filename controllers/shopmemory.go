@@ -13,8 +13,8 @@ import (
 // shopMemory is what the reconciler keeps about each shop between reconciles, in memory
 // only (an operator restart starts afresh, which costs one more round of writes): the
 // digest of the database users last ensured, so users are written once per change and not
-// on every resync, and since when the replica set waits in its current phase, for the
-// back-off. Entries are by name and belong to one incarnation of the shop (its UID): a shop
+// on every resync, since when the replica set waits in its current phase, for the
+// back-off, and the last check of an external database, so it is pinged once per resync. Entries are by name and belong to one incarnation of the shop (its UID): a shop
 // deleted and created again under its name has a new replica set and starts afresh, and a
 // deleted shop's entry goes when its reconcile finds it gone.
 type shopMemory struct {
@@ -28,6 +28,7 @@ type shopMemo struct {
 	uid         types.UID
 	usersDigest string // "" until users were ensured
 	waiting     waitingPhase
+	external    externalCheck // the last ping of an external database
 }
 
 type waitingPhase struct {

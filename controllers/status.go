@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -47,6 +48,10 @@ var coreConditions = []string{
 // (reason Disabled) and does not count.
 func componentConditions(shop *shopv1.LittleEcom) []string {
 	out := append([]string(nil), coreConditions...)
+	if shop.Spec.MongoDB.External != nil {
+		// The replica set is not the operator's: ReplicaSetInitialized says so and does not count.
+		out = slices.DeleteFunc(out, func(t string) bool { return t == shopv1.ConditionReplicaSetInitialized })
+	}
 	out = append(out, edgeConditions(shop)...)
 	return append(out, loggingConditions(shop)...)
 }
@@ -55,8 +60,7 @@ func componentConditions(shop *shopv1.LittleEcom) []string {
 // whether every phase ran without error; only then is observedGeneration advanced.
 func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) {
 	spec := shop.Spec
-	statefulSetCondition(st.statefulSets[resource.ComponentMongoDB], st.failures[shopv1.ConditionMongoDBReady]).
-		apply(shop, shopv1.ConditionMongoDBReady)
+	mongoDBCondition(shop, st).apply(shop, shopv1.ConditionMongoDBReady)
 	replicaSetCondition(st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized]).
 		apply(shop, shopv1.ConditionReplicaSetInitialized)
 	statefulSetCondition(st.statefulSets[resource.ComponentRabbitMQ], st.failures[shopv1.ConditionRabbitMQReady]).
@@ -77,6 +81,16 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 	if succeeded {
 		shop.Status.ObservedGeneration = shop.Generation
 	}
+}
+
+// mongoDBCondition is MongoDBReady: the StatefulSet's readiness, or the external
+// database's answer to a ping.
+func mongoDBCondition(shop *shopv1.LittleEcom, st *reconcileState) conditionStatus {
+	failure := st.failures[shopv1.ConditionMongoDBReady]
+	if shop.Spec.MongoDB.External != nil {
+		return externalMongoDBCondition(st.external, failure)
+	}
+	return statefulSetCondition(st.statefulSets[resource.ComponentMongoDB], failure)
 }
 
 // statefulSetCondition is True when every replica of the current revision is ready.

@@ -71,6 +71,8 @@ var _ = BeforeSuite(func() {
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder("littleecom-operator"),
 		ReplicaSet: testReplicaSet,
+		// Short enough for the specs to see an external database go away and come back.
+		External: ExternalMongoDB{Timeout: 2 * time.Second, Resync: time.Second},
 	}
 	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())
 	go func() {

@@ -1,13 +1,16 @@
 package controllers
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
@@ -26,6 +29,13 @@ func unstructuredShop(ns, name, specYAML string) *unstructured.Unstructured {
 	return u
 }
 
+// createRequeuingShop creates a shop with an external database, which the operator checks
+// again every second, and deletes it when the spec ends.
+func createRequeuingShop(u *unstructured.Unstructured) {
+	ExpectWithOffset(1, k8sClient.Create(ctx, u)).To(Succeed())
+	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, u))).To(Succeed()) })
+}
+
 var _ = Describe("LittleEcom validation", func() {
 	var ns string
 	BeforeEach(func() { ns = newNamespace() })
@@ -35,11 +45,10 @@ var _ = Describe("LittleEcom validation", func() {
 		le := &shopv1.LittleEcom{}
 		Expect(k8sClient.Get(ctx, key(ns, "defaults"), le)).To(Succeed())
 		s := le.Spec
-		Expect(*s.MongoDB.Replicas).To(BeEquivalentTo(3))
-		Expect(s.MongoDB.Image).To(BeEquivalentTo("mongo:7.0"))
-		Expect(s.MongoDB.ReplicaSetName).To(Equal("rs0"))
-		Expect(s.MongoDB.Storage.Size).To(Equal("10Gi"))
-		Expect(s.MongoDB.Storage.RetentionPolicy).To(Equal(shopv1.RetentionRetain))
+		// The in-cluster MongoDB's defaults are the operator's (resource.MongoDBReplicas and
+		// the builders), not the CRD's: the rule against combining them with external must
+		// see only what the user wrote.
+		Expect(s.MongoDB).To(Equal(shopv1.MongoDBSpec{}))
 		Expect(*s.RabbitMQ.Replicas).To(BeEquivalentTo(1))
 		Expect(s.RabbitMQ.Storage.Size).To(Equal("2Gi"))
 		Expect(*s.Backend.Replicas).To(BeEquivalentTo(2))
@@ -82,7 +91,79 @@ var _ = Describe("LittleEcom validation", func() {
 		Entry("a gateway without parents", "gateway: {parentRefs: []}", "spec.gateway.parentRefs"),
 		Entry("a gateway hostname that is no DNS name", "gateway: {parentRefs: [{name: gw}], hostnames: [Shop_Example]}", "spec.gateway.hostnames[0]"),
 		Entry("a gateway namespace that is no DNS label", "gateway: {parentRefs: [{name: gw, namespace: Infra.NS}]}", "spec.gateway.parentRefs[0].namespace"),
+		Entry("an external database without a Secret", "mongodb: {external: {}}", "spec.mongodb.external.secretRef: Required value"),
+		Entry("an external database with replicas", "mongodb: {external: {secretRef: {name: atlas}}, replicas: 3}",
+			"external cannot be combined with replicas: the operator runs no MongoDB for a shop with an external database"),
+		Entry("an external database with every in-cluster field",
+			"mongodb: {external: {secretRef: {name: atlas}}, replicas: 1, image: 'mongo:8.0', replicaSetName: rs1, "+
+				"storage: {size: 1Gi}, resources: {limits: {memory: 1Gi}}, credentialsSecretRef: {name: root}}",
+			"external cannot be combined with replicas, image, replicaSetName, storage, resources, credentialsSecretRef"),
+		Entry("an external URI key that is no Secret key", "mongodb: {external: {secretRef: {name: atlas}, uriKey: 'my key'}}",
+			"spec.mongodb.external.uriKey"),
 	)
+
+	It("accepts an external database, with or without a URI key, beside the other sections", func() {
+		for i, spec := range []string{
+			"mongodb: {external: {secretRef: {name: atlas}}}",
+			"{mongodb: {external: {secretRef: {name: community-admin}, uriKey: connectionString.standardSrv}}, " +
+				"rabbitmq: {replicas: 3}, backend: {replicas: 4}}",
+		} {
+			createRequeuingShop(unstructuredShop(ns, fmt.Sprintf("external-%d", i), spec))
+		}
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, "external-0"), le)).To(Succeed())
+		Expect(le.Spec.MongoDB).To(Equal(shopv1.MongoDBSpec{
+			External: &shopv1.ExternalMongoDBSpec{SecretRef: shopv1.SecretReference{Name: "atlas"}},
+		}), "no in-cluster default may be written into an external shop")
+	})
+
+	It("refuses to switch between the in-cluster and an external database", func() {
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "in-cluster", "{}"))).To(Succeed())
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, "in-cluster"), le)).To(Succeed())
+		le.Spec.MongoDB.External = &shopv1.ExternalMongoDBSpec{SecretRef: shopv1.SecretReference{Name: "atlas"}}
+		err := k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("external cannot be set or removed after creation"))
+
+		createRequeuingShop(unstructuredShop(ns, "external", "mongodb: {external: {secretRef: {name: atlas}}}"))
+		Expect(k8sClient.Get(ctx, key(ns, "external"), le)).To(Succeed())
+		le.Spec.MongoDB.External = nil
+		err = k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("external cannot be set or removed after creation"))
+
+		By("pointing an external shop at another Secret, which is allowed")
+		Expect(k8sClient.Get(ctx, key(ns, "external"), le)).To(Succeed())
+		le.Spec.MongoDB.External.SecretRef.Name = "atlas-rotated"
+		Expect(k8sClient.Update(ctx, le)).To(Succeed())
+	})
+
+	It("refuses to change the defaulted size and replica-set name by writing them", func() {
+		// The defaults are the operator's, not in the stored object: a shop created without
+		// them runs with 10Gi and rs0, and writing other values later must be refused too.
+		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "implicit", "{}"))).To(Succeed())
+		le := &shopv1.LittleEcom{}
+		Expect(k8sClient.Get(ctx, key(ns, "implicit"), le)).To(Succeed())
+		le.Spec.MongoDB.Storage.Size = "20Gi"
+		err := k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("storage.size cannot be changed after creation"))
+
+		Expect(k8sClient.Get(ctx, key(ns, "implicit"), le)).To(Succeed())
+		le.Spec.MongoDB.ReplicaSetName = "rs1"
+		err = k8sClient.Update(ctx, le)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("replicaSetName cannot be changed after creation"))
+
+		By("writing the defaults themselves, which changes nothing")
+		Expect(k8sClient.Get(ctx, key(ns, "implicit"), le)).To(Succeed())
+		le.Spec.MongoDB.Storage.Size = "10Gi"
+		le.Spec.MongoDB.ReplicaSetName = "rs0"
+		Expect(k8sClient.Update(ctx, le)).To(Succeed())
+		le.Spec.MongoDB = shopv1.MongoDBSpec{}
+		Expect(k8sClient.Update(ctx, le)).To(Succeed())
+	})
 
 	It("refuses to change what a StatefulSet cannot change", func() {
 		Expect(k8sClient.Create(ctx, unstructuredShop(ns, "immutable", "mongodb: {storage: {size: 1Gi}}"))).To(Succeed())
@@ -124,13 +205,17 @@ var _ = Describe("LittleEcom validation", func() {
 var _ = Describe("the samples in config/samples", func() {
 	It("are accepted by the API server", func() {
 		ns := newNamespace()
-		for _, file := range []string{"shop_v1_littleecom.yaml", "shop_v1_littleecom_full.yaml"} {
+		for _, file := range []string{"shop_v1_littleecom.yaml", "shop_v1_littleecom_full.yaml", "shop_v1_littleecom_external.yaml"} {
 			raw, err := os.ReadFile(filepath.Join("..", "config", "samples", file))
 			Expect(err).NotTo(HaveOccurred())
-			u := &unstructured.Unstructured{}
-			Expect(yaml.Unmarshal(raw, &u.Object)).To(Succeed())
-			u.SetNamespace(ns)
-			Expect(k8sClient.Create(ctx, u)).To(Succeed(), file)
+			// A sample may carry the Secret it names before the shop.
+			for _, doc := range strings.Split(string(raw), "\n---\n") {
+				u := &unstructured.Unstructured{}
+				Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+				u.SetNamespace(ns)
+				// A dry run: the external sample's shop would otherwise look its database up.
+				Expect(k8sClient.Create(ctx, u, client.DryRunAll)).To(Succeed(), file)
+			}
 		}
 	})
 })
