@@ -153,7 +153,10 @@ func mapEnv(env map[string]string, ep localEndpoints) (map[string]string, []Mapp
 	if _, ok := env[contract.EnvLogFormat]; ok {
 		set(contract.EnvLogFormat, "text", "a person reads these logs in a terminal")
 	}
-	if _, ok := env[contract.EnvMongoURI]; ok {
+	// Only the operator's replica set is stood in for. A shop with spec.mongodb.external
+	// keeps its database: its URI (from the user's Secret, possibly with credentials, so never
+	// in a mapping that is logged) and its credentials pass on untouched.
+	if uri, ok := env[contract.EnvMongoURI]; ok && strings.Contains(uri, inClusterDomain) {
 		set(contract.EnvMongoURI, ep.MongoURI,
 			"the replica-set members are one local FerretDB, which has no replica-set commands (hence directConnection)")
 		const why = "FerretDB v1 (SQLite) cannot take the operator's per-service users: it has no createUser, refuses SCRAM " +
@@ -184,12 +187,15 @@ func mapEnv(env map[string]string, ep localEndpoints) (map[string]string, []Mapp
 	return out, ms
 }
 
+// inClusterDomain ends the cluster DNS names the operator writes (resource.Names.ServiceHost).
+const inClusterDomain = ".svc.cluster.local"
+
 // inClusterLeftovers names variables that still point into the cluster after mapping, so a
 // new setting the runner does not know yet shows up instead of failing obscurely.
 func inClusterLeftovers(env map[string]string) []string {
 	var names []string
 	for _, k := range slices.Sorted(maps.Keys(env)) {
-		if !secretNames[k] && strings.Contains(env[k], ".svc.cluster.local") {
+		if !secretNames[k] && strings.Contains(env[k], inClusterDomain) {
 			names = append(names, k)
 		}
 	}

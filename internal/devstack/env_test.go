@@ -3,6 +3,7 @@ package devstack
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -90,6 +91,27 @@ func TestMapEnv_MapsEveryInClusterEndpoint(t *testing.T) {
 	}
 	if !slices.ContainsFunc(ms, func(m Mapping) bool { return m.Name == contract.EnvMongoPassword }) {
 		t.Error("dropping the MongoDB password is not reported")
+	}
+}
+
+// TestMapEnv_KeepsAnExternalDatabase: a shop with spec.mongodb.external runs against its
+// own database; the runner stands in only for the operator's replica set.
+func TestMapEnv_KeepsAnExternalDatabase(t *testing.T) {
+	in := map[string]string{
+		contract.EnvMongoURI:      "mongodb+srv://shop:pw@cluster0.example.net/?retryWrites=true",
+		contract.EnvMongoUsername: "shop",
+		contract.EnvMongoPassword: "secret",
+	}
+	out, ms := mapEnv(in, localEndpoints{MongoURI: "mongodb://127.0.0.1:1/?directConnection=true", HTTPAddr: "127.0.0.1:4"})
+	for k, v := range in {
+		if out[k] != v {
+			t.Errorf("%s = %q, want the external database's %q", k, out[k], v)
+		}
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Name, "MONGODB_") {
+			t.Errorf("%s was mapped (%s -> %s); a mapping is logged, and the URI may hold credentials", m.Name, m.From, m.To)
+		}
 	}
 }
 
