@@ -21,7 +21,7 @@ import (
 func describeHardening() {
 	Context("every container of the shop, the operator and the infrastructure", func() {
 		It("is declared non-root with a read-only root filesystem, and runs that way", func(ctx SpecContext) {
-			expectShopWorkloadsRolledOut(ctx, rolloutWait)
+			expectShopWorkloadsRolledOut(ctx)
 			var pods []corev1.Pod
 			for _, ns := range []string{env.namespace, env.operatorNamespace, env.infraNamespace} {
 				found := runningPods(ctx, ns)

@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -51,7 +50,7 @@ func newOperatorMetrics(ctx context.Context) (*operatorMetrics, error) {
 		m.created = append(m.created, obj)
 	}
 	tr, err := k8s.kube.CoreV1().ServiceAccounts(env.operatorNamespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(600))},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		m.close(ctx)

@@ -17,7 +17,6 @@ import (
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -86,14 +85,14 @@ func netcheckPod(name string, podLabels map[string]string, targets []string) *co
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: env.namespace, Labels: l},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
-			ActiveDeadlineSeconds:         ptr.To[int64](60),
-			AutomountServiceAccountToken:  ptr.To(false),
-			EnableServiceLinks:            ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			ActiveDeadlineSeconds:         new(int64(60)),
+			AutomountServiceAccountToken:  new(false),
+			EnableServiceLinks:            new(false),
+			TerminationGracePeriodSeconds: new(int64(0)),
 			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   ptr.To(true),
-				RunAsUser:      ptr.To[int64](netcheckUID),
-				RunAsGroup:     ptr.To[int64](netcheckUID),
+				RunAsNonRoot:   new(true),
+				RunAsUser:      new(int64(netcheckUID)),
+				RunAsGroup:     new(int64(netcheckUID)),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{{
@@ -106,8 +105,8 @@ func netcheckPod(name string, podLabels map[string]string, targets []string) *co
 					Limits:   corev1.ResourceList{corev1.ResourceMemory: apiresource.MustParse("64Mi")},
 				},
 				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					ReadOnlyRootFilesystem:   ptr.To(true),
+					AllowPrivilegeEscalation: new(false),
+					ReadOnlyRootFilesystem:   new(true),
 					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 				},
 			}},
@@ -133,7 +132,7 @@ func waitingReasons(pod *corev1.Pod) string {
 func deletePodAndWait(ctx context.Context, pod *corev1.Pod) {
 	err := k8s.Delete(ctx, pod, client.GracePeriodSeconds(0))
 	if err != nil && !apierrors.IsNotFound(err) {
-		fmt.Fprintf(GinkgoWriter, "deleting pod %s: %v\n", pod.Name, err)
+		GinkgoWriter.Printf("deleting pod %s: %v\n", pod.Name, err)
 		return
 	}
 	_ = wait.PollUntilContextTimeout(ctx, poll, 30*time.Second, true, func(ctx context.Context) (bool, error) {

@@ -117,7 +117,7 @@ func inspectProcess(pid int) (process, error) {
 	}
 	for line := range strings.SplitSeq(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
-			for _, f := range strings.Fields(rest) {
+			for f := range strings.FieldsSeq(rest) {
 				uid, err := strconv.Atoi(f)
 				if err != nil {
 					return p, fmt.Errorf("%s/status: Uid %q: %w", dir, rest, err)

@@ -28,7 +28,7 @@ func describeOperatorRestart() {
 			metrics, err := newOperatorMetrics(ctx)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(metrics.close)
-			expectShopWorkloadsRolledOut(ctx, rolloutWait)
+			expectShopWorkloadsRolledOut(ctx)
 			expectDeploymentRolledOut(ctx, env.operatorNamespace, operatorDeployment, rolloutWait)
 			expectShopReady(ctx, rolloutWait)
 

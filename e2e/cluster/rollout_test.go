@@ -26,7 +26,7 @@ const rolloutKey = "e2e-rollout"
 func describeSecretRollout() {
 	Context("a changed Secret", func() {
 		It("rolls the Deployment that reads it, and the shop stays Ready", func(ctx SpecContext) {
-			expectShopWorkloadsRolledOut(ctx, rolloutWait)
+			expectShopWorkloadsRolledOut(ctx)
 			expectShopReady(ctx, shortWait)
 			dep := client.ObjectKey{Namespace: env.namespace, Name: names.Service(resource.ComponentAuth)}
 			secret := client.ObjectKey{Namespace: env.namespace, Name: names.AuthSigningKeySecret()}
@@ -96,7 +96,7 @@ func patchSecret(ctx context.Context, key client.ObjectKey, change func(*corev1.
 func describeHealing() {
 	Context("a deleted pod", func() {
 		It("of the backend is replaced, and the shop is Ready again", func(ctx SpecContext) {
-			expectShopWorkloadsRolledOut(ctx, rolloutWait)
+			expectShopWorkloadsRolledOut(ctx)
 			deleteAndExpectReplaced(ctx, env.namespace, names.Service(resource.ComponentBackend))
 			expectShopReady(ctx, rolloutWait)
 			Eventually(func(g Gomega) {
@@ -113,8 +113,8 @@ func describeHealing() {
 }
 
 // deleteAndExpectReplaced deletes a Ready pod of a Deployment and waits until a replacement
-// is Ready and the deleted one is gone. It returns the deleted pod.
-func deleteAndExpectReplaced(ctx context.Context, namespace, deployment string) corev1.Pod {
+// is Ready and the deleted one is gone.
+func deleteAndExpectReplaced(ctx context.Context, namespace, deployment string) {
 	GinkgoHelper()
 	pod := readyPodOf(ctx, namespace, deployment)
 	By("deleting pod " + namespace + "/" + pod.Name)
@@ -122,5 +122,4 @@ func deleteAndExpectReplaced(ctx context.Context, namespace, deployment string) 
 	start := time.Now()
 	expectPodReplaced(ctx, namespace, deployment, &pod, rolloutWait)
 	GinkgoWriter.Printf("%s/%s replaced in %s\n", namespace, deployment, time.Since(start).Round(100*time.Millisecond))
-	return pod
 }

@@ -84,8 +84,8 @@ func expectDeploymentRolledOut(ctx context.Context, namespace, name string, time
 }
 
 // expectShopWorkloadsRolledOut waits until every Deployment and StatefulSet of the shop has
-// finished rolling out.
-func expectShopWorkloadsRolledOut(ctx context.Context, timeout time.Duration) {
+// finished rolling out (within rolloutWait).
+func expectShopWorkloadsRolledOut(ctx context.Context) {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
 		sel := client.MatchingLabels{resource.LabelInstance: env.shop}
@@ -100,7 +100,7 @@ func expectShopWorkloadsRolledOut(ctx context.Context, timeout time.Duration) {
 		for i := range sets.Items {
 			statefulSetRolledOut(g, &sets.Items[i])
 		}
-	}).WithContext(ctx).WithTimeout(timeout).WithPolling(poll).Should(Succeed())
+	}).WithContext(ctx).WithTimeout(rolloutWait).WithPolling(poll).Should(Succeed())
 }
 
 // podsOf lists the pods a Deployment's selector matches.
