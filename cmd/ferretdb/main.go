@@ -32,8 +32,8 @@ func main() {
 
 func run(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("ferretdb", flag.ContinueOnError)
-	addr := fs.String("listen-addr", "0.0.0.0:27017", "TCP address to serve the MongoDB wire protocol on")
-	dir := fs.String("data-dir", "/data", "directory of the SQLite files (one per database)")
+	addr := fs.String("listen", "0.0.0.0:27017", "TCP address to serve the MongoDB wire protocol on")
+	dir := fs.String("data", "/data", "directory of the SQLite files (one per database)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

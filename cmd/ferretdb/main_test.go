@@ -52,7 +52,7 @@ func TestRun_ServesMongoDBFromTheDataDirUntilCancelled(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen-addr", addr, "--data-dir", dir}, slog.New(slog.NewJSONHandler(&logs, nil)))
+		done <- run(ctx, []string{"-listen", addr, "-data", dir}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	}()
 
 	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true"))
@@ -99,7 +99,7 @@ func TestRun_FailsAtOnceWhenTheAddressIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = l.Close() }()
-	err = run(context.Background(), []string{"--listen-addr", l.Addr().String(), "--data-dir", t.TempDir()}, slog.New(slog.DiscardHandler))
+	err = run(context.Background(), []string{"-listen", l.Addr().String(), "-data", t.TempDir()}, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
 		t.Errorf("run on a taken port = %v, want a listen error", err)
 	}

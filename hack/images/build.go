@@ -70,6 +70,7 @@ const (
 	built outcome = iota
 	upToDate
 	skipped
+	failed
 )
 
 // build makes the archives of targets whose inputs changed, skipping (with a warning) those
@@ -80,16 +81,23 @@ func (b *builder) build(ctx context.Context, targets []target) error {
 			return err
 		}
 	}
+	var errs []error
 	bins, missing, err := b.buildPrograms(ctx, targets)
 	if err != nil {
-		return err
+		// The images that need no program of this module (mailpit, coredns, rabbitmq) can
+		// still be made; the failure is reported at the end.
+		errs = append(errs, err)
 	}
-	var errs []error
 	counts := map[outcome]int{}
 	for _, t := range targets {
 		if reason, ok := missing[t.short]; ok {
 			b.log.Warn("skipped", "image", t.short, "reason", reason)
 			counts[skipped]++
+			continue
+		}
+		if t.pkg != "" && bins[t.short] == "" {
+			b.log.Error("failed", "image", t.short, "err", "its program did not build")
+			counts[failed]++
 			continue
 		}
 		o, err := b.buildOne(ctx, t, bins[t.short])
@@ -101,12 +109,12 @@ func (b *builder) build(ctx context.Context, targets []target) error {
 		case err != nil:
 			b.log.Error("failed", "image", t.short, "err", err)
 			errs = append(errs, fmt.Errorf("%s: %w", t.short, err))
-			continue
+			o = failed
 		}
 		counts[o]++
 	}
 	b.log.Info("images done", "dir", b.rel(b.out), "built", counts[built], "up_to_date", counts[upToDate],
-		"skipped", counts[skipped], "failed", len(errs))
+		"skipped", counts[skipped], "failed", counts[failed])
 	return errors.Join(errs...)
 }
 

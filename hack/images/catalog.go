@@ -82,7 +82,7 @@ func ferretdbSpec(_ context.Context, _ *builder, bin string) (imagebuild.Spec, e
 	s.Layers[1].Files = append(s.Layers[1].Files, imagebuild.Entry{
 		Path: ferretdbDataDir, Mode: fs.ModeDir | 0o750, UID: imagebuild.NonRootID, GID: imagebuild.NonRootID,
 	})
-	s.Config.Cmd = []string{"--listen-addr=0.0.0.0:27017", "--data-dir=" + ferretdbDataDir}
+	s.Config.Cmd = []string{"-listen=0.0.0.0:27017", "-data=" + ferretdbDataDir}
 	s.Config.Volumes = map[string]struct{}{ferretdbDataDir: {}}
 	s.Config.ExposedPorts = map[string]struct{}{"27017/tcp": {}}
 	return s, nil

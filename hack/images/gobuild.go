@@ -38,11 +38,11 @@ func (b *builder) buildPrograms(ctx context.Context, targets []target) (bins, mi
 	b.log.Info("building programs", "packages", strings.Join(pkgs, " "))
 	args := append(append([]string{"build"}, imagebuild.GoBuildArgs...), "-o", binDir+string(filepath.Separator))
 	if err := b.command(ctx, b.root, imagebuild.GoBuildEnv, "go", append(args, pkgs...)...); err != nil {
-		return nil, nil, err
+		return nil, missing, err
 	}
 	for short, bin := range bins {
 		if err := imagebuild.CheckStatic(bin); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", short, err)
+			return nil, missing, fmt.Errorf("%s: %w", short, err)
 		}
 	}
 	b.log.Info("programs built", "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
