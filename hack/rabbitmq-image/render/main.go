@@ -2,14 +2,15 @@
 // builders, so that hack/rabbitmq-image/test.sh can run the image the way that pod would
 // without a cluster: the files of its Secret, ConfigMap and projected volumes, and a
 // bash-sourceable pod.sh with the security context, the init container's command, the
-// broker container's environment, mounts and probes, the topology definitions.json
-// declares and the users' credentials (generated for this render; the first is the
-// administrator).
+// broker container's environment, mounts and probes, the exchanges and queues
+// definitions.json declares, and the users' credentials (generated for this render; the
+// administrator first).
 //
 // Usage: go run ./hack/rabbitmq-image/render <out-dir>
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/resource"
 )
 
@@ -86,7 +86,7 @@ func run(out string) error {
 			return fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 	}
-	text, err := podScript(shop, sts, podName, users)
+	text, err := podScript(shop, sts, podName, users, data[shop.Names.RabbitMQDefinitions()][resource.RabbitMQDefinitionsKey])
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func writeVolume(dir string, src corev1.VolumeSource, data map[string]map[string
 }
 
 // podScript renders pod.sh for the pod named podName of sts.
-func podScript(s *resource.Shop, sts *appsv1.StatefulSet, podName string, users resource.RabbitMQUsers) (string, error) {
+func podScript(s *resource.Shop, sts *appsv1.StatefulSet, podName string, users resource.RabbitMQUsers, definitions []byte) (string, error) {
 	spec := sts.Spec.Template.Spec
 	broker, ok := container(spec.Containers, containerName)
 	if !ok {
@@ -260,7 +260,9 @@ func podScript(s *resource.Shop, sts *appsv1.StatefulSet, podName string, users 
 		b.scalar("port_"+strings.ReplaceAll(p.Name, "-", "_"), fmt.Sprint(p.ContainerPort))
 	}
 	b.array("ports", ports)
-	b.topology(contract.ShopTopology())
+	if err := b.topology(definitions); err != nil {
+		return "", err
+	}
 	// Test credentials, generated for this render only; the administrator first.
 	creds := make([]string, 0, 3)
 	for _, c := range []resource.Credentials{users.Admin, users.Backend, users.Notifier} {
@@ -366,18 +368,29 @@ func (b *script) array(name string, values []string) {
 	b.WriteString(name + "=(" + strings.Join(quoted, " ") + ")\n")
 }
 
-// topology lists the exchanges and queues definitions.json declares.
-func (b *script) topology(t contract.Topology) {
-	exchanges := make([]string, 0, len(t.Exchanges))
-	for _, e := range t.Exchanges {
-		exchanges = append(exchanges, e.Name)
+// topology lists the exchanges and queues definitions.json declares: what the broker must
+// have imported.
+func (b *script) topology(definitions []byte) error {
+	type named struct {
+		Name string `json:"name"`
 	}
-	queues := make([]string, 0, len(t.Queues))
-	for _, q := range t.Queues {
-		queues = append(queues, q.Name)
+	var d struct {
+		Exchanges []named `json:"exchanges"`
+		Queues    []named `json:"queues"`
 	}
-	b.array("exchanges", exchanges)
-	b.array("queues", queues)
+	if err := json.Unmarshal(definitions, &d); err != nil {
+		return fmt.Errorf("reading definitions.json: %w", err)
+	}
+	names := func(ns []named) []string {
+		out := make([]string, 0, len(ns))
+		for _, n := range ns {
+			out = append(out, n.Name)
+		}
+		return out
+	}
+	b.array("exchanges", names(d.Exchanges))
+	b.array("queues", names(d.Queues))
+	return nil
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
