@@ -243,15 +243,19 @@ clamp_mtimes() {
   rm -f "$ref"
 }
 
+built() { [[ -d $1/rootfs && -f $1/config.json && -f $1/version ]]; }
+
 main() {
   (($# == 1)) || usage
   local dir=$1
-  if [[ -d $dir/rootfs && -f $dir/config.json && -f $dir/version ]]; then
-    return 0
-  fi
+  built "$dir" && return 0
   ((EUID == 0)) || die "run as root: the root filesystem has files owned by uid $RABBITMQ_UID"
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
+  # One build at a time per directory; a second caller waits, then finds the result.
+  exec 9> "$dir/.lock"
+  flock 9
+  built "$dir" && return 0
   apt_dir="$dir/.apt"
   local start=$SECONDS rootfs="$dir/rootfs.tmp" packages
   rm -rf "$rootfs"
