@@ -147,32 +147,39 @@ func (a *account) creds() map[string]string {
 // owner is how the shop names the account in items: the local part of the e-mail.
 func (a *account) owner() string { return strings.SplitN(a.email, "@", 2)[0] }
 
-func (a shopAPI) register(ctx context.Context, acc *account) {
+// register registers acc and returns the answer's body.
+func (a shopAPI) register(ctx context.Context, acc *account) response {
 	GinkgoHelper()
-	a.expect(ctx, "register "+acc.email, request{method: http.MethodPost, path: "/auth/register", body: acc.creds()}, http.StatusCreated)
+	r := a.patient(ctx, request{method: http.MethodPost, path: "/auth/register", body: acc.creds()})
+	Expect(r.status).To(Equal(http.StatusCreated), "register %s: %s", acc.email, r.text())
+	return r
 }
 
-// signIn signs acc in and keeps its token. Auth allows a few sign-ins per client address a
-// minute, and every request through the ingress controller comes from the same address:
-// when told to wait (429), a shopper waits as long as Retry-After says, within a bound.
+// signIn signs acc in and keeps its token.
 func (a shopAPI) signIn(ctx context.Context, acc *account) {
 	GinkgoHelper()
-	req := request{method: http.MethodPost, path: "/auth/signin", body: acc.creds()}
+	r := a.patient(ctx, request{method: http.MethodPost, path: "/auth/signin", body: acc.creds()})
+	Expect(r.status).To(Equal(http.StatusOK), "sign in %s: %s", acc.email, r.text())
+	Expect(r.header.Get("Content-Type")).To(HavePrefix("text/plain"), "the sign-in answer is the token as text")
+	acc.token = r.text()
+	Expect(strings.Count(acc.token, ".")).To(Equal(2), "the sign-in body is a JWT: %q", acc.token)
+}
+
+// patient sends req and, when told to wait (429), waits as long as Retry-After says and
+// tries again, within two minutes. Auth limits registrations per client address a minute,
+// and every request through the ingress controller comes from the same address: suite runs
+// in quick succession may reach the limit.
+func (a shopAPI) patient(ctx context.Context, req request) response {
+	GinkgoHelper()
 	var r response
 	Eventually(func(g Gomega) {
 		r = a.send(ctx, req)
 		if r.status == http.StatusTooManyRequests {
 			wait, _ := strconv.Atoi(r.header.Get("Retry-After"))
-			GinkgoWriter.Printf("sign-in of %s limited; waiting %ds\n", acc.email, wait)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(min(max(wait, 1), 30)) * time.Second):
-			}
+			GinkgoWriter.Printf("%s %s limited; waiting %ds\n", req.method, req.path, wait)
+			sleep(ctx, time.Duration(min(max(wait, 1), 30))*time.Second)
 		}
 		g.Expect(r.status).NotTo(Equal(http.StatusTooManyRequests))
 	}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(poll).Should(Succeed())
-	Expect(r.status).To(Equal(http.StatusOK), "sign in %s: %s", acc.email, r.text())
-	Expect(r.header.Get("Content-Type")).To(HavePrefix("text/plain"), "the sign-in answer is the token as text")
-	acc.token = r.text()
-	Expect(strings.Count(acc.token, ".")).To(Equal(2), "the sign-in body is a JWT: %q", acc.token)
+	return r
 }
