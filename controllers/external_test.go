@@ -35,30 +35,32 @@ func startExternalDB(addr, dir string) *ferret.Server {
 	return db
 }
 
-// createExternalShop creates Secret "atlas" with data and a shop named name whose database
-// it describes, and deletes the shop when the spec ends: a shop left behind would be pinged
-// every second for the rest of the suite.
-func createExternalShop(ns, name string, data map[string]string) *shopv1.LittleEcom {
+// externalShopName is the shop of the external-database specs.
+const externalShopName = "ext"
+
+// createExternalShop creates Secret "atlas" with data (unless nil) and shop "ext" whose
+// database it describes, and deletes the shop when the spec ends: a shop left behind would
+// be pinged every second for the rest of the suite.
+func createExternalShop(ns string, data map[string]string) {
 	if data != nil {
 		Expect(k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "atlas", Namespace: ns},
 			StringData: data,
 		})).To(Succeed())
 	}
-	le := newShop(ns, name)
+	le := newShop(ns, externalShopName)
 	le.Spec.MongoDB.External = &shopv1.ExternalMongoDBSpec{SecretRef: shopv1.SecretReference{Name: "atlas"}}
 	Expect(k8sClient.Create(ctx, le)).To(Succeed())
 	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, le))).To(Succeed()) })
-	return le
 }
 
-// expectMongoDBReady polls the shop's MongoDBReady condition until it has status and
+// expectMongoDBReady polls shop "ext"'s MongoDBReady condition until it has status and
 // reason, and a message with every one of messageParts.
-func expectMongoDBReady(ns, name string, status metav1.ConditionStatus, reason string, messageParts ...string) *metav1.Condition {
+func expectMongoDBReady(ns string, status metav1.ConditionStatus, reason string, messageParts ...string) *metav1.Condition {
 	le := &shopv1.LittleEcom{}
 	var c *metav1.Condition
 	EventuallyWithOffset(1, func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, key(ns, externalShopName), le)).To(Succeed())
 		c = condition(le, shopv1.ConditionMongoDBReady)
 		g.Expect(c.Status).To(Equal(status), c.Message)
 		g.Expect(c.Reason).To(Equal(reason), c.Message)
@@ -70,7 +72,7 @@ func expectMongoDBReady(ns, name string, status metav1.ConditionStatus, reason s
 }
 
 var _ = Describe("a shop with an external MongoDB", func() {
-	const name = "ext"
+	const name = externalShopName
 	var (
 		ns string
 		db *ferret.Server
@@ -81,7 +83,7 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("creates no MongoDB objects of its own", func() {
-		createExternalShop(ns, name, map[string]string{"uri": db.URI()})
+		createExternalShop(ns, map[string]string{"uri": db.URI()})
 		// The RabbitMQ policy is applied by the last phase: the whole reconcile has run.
 		eventually(ns, name+"-rabbitmq", &networkingv1.NetworkPolicy{})
 		for objName, obj := range map[string]client.Object{
@@ -102,7 +104,7 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("gives the services the Secret's connection by secretKeyRef and the usual databases", func() {
-		createExternalShop(ns, name, map[string]string{"uri": db.URI()})
+		createExternalShop(ns, map[string]string{"uri": db.URI()})
 		for component, database := range map[string]string{
 			"backend": contract.DatabaseBackend, "auth": contract.DatabaseAuth, "notifier": contract.DatabaseNotifier,
 		} {
@@ -120,8 +122,8 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("is Ready when the database answers a ping, and follows it going away and coming back", func() {
-		createExternalShop(ns, name, map[string]string{"uri": db.URI()})
-		expectMongoDBReady(ns, name, metav1.ConditionTrue, shopv1.ReasonExternalReachable, db.Addr())
+		createExternalShop(ns, map[string]string{"uri": db.URI()})
+		expectMongoDBReady(ns, metav1.ConditionTrue, shopv1.ReasonExternalReachable, db.Addr())
 
 		markStatefulSetReady(ns, name+"-rabbitmq")
 		for _, component := range []string{"auth", "backend", "notifier"} {
@@ -143,14 +145,14 @@ var _ = Describe("a shop with an external MongoDB", func() {
 		By("stopping the database")
 		addr := db.Addr()
 		db.Stop()
-		expectMongoDBReady(ns, name, metav1.ConditionFalse, shopv1.ReasonExternalUnreachable, addr)
+		expectMongoDBReady(ns, metav1.ConditionFalse, shopv1.ReasonExternalUnreachable, addr)
 		Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
 		Expect(condition(le, shopv1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 		Expect(le.Status.Phase).To(Equal(shopv1.PhaseDegraded))
 
 		By("starting it again on the same address")
 		startExternalDB(addr, GinkgoT().TempDir())
-		expectMongoDBReady(ns, name, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
+		expectMongoDBReady(ns, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
 			g.Expect(le.Status.Phase).To(Equal(shopv1.PhaseReady))
@@ -158,8 +160,8 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("writes nothing while the database keeps answering", func() {
-		createExternalShop(ns, name, map[string]string{"uri": db.URI()})
-		expectMongoDBReady(ns, name, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
+		createExternalShop(ns, map[string]string{"uri": db.URI()})
+		expectMongoDBReady(ns, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
 		Eventually(func() int64 {
 			before := writes.n.Load()
 			time.Sleep(1500 * time.Millisecond)
@@ -171,7 +173,7 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("rolls the services when the Secret changes", func() {
-		createExternalShop(ns, name, map[string]string{"uri": db.URI()})
+		createExternalShop(ns, map[string]string{"uri": db.URI()})
 		d := &appsv1.Deployment{}
 		var hash string
 		Eventually(func(g Gomega) {
@@ -191,29 +193,29 @@ var _ = Describe("a shop with an external MongoDB", func() {
 	})
 
 	It("says that the Secret is missing, and connects once it is created", func() {
-		createExternalShop(ns, name, nil)
-		expectMongoDBReady(ns, name, metav1.ConditionFalse, shopv1.ReasonExternalSecretMissing, "Secret atlas", "does not exist")
+		createExternalShop(ns, nil)
+		expectMongoDBReady(ns, metav1.ConditionFalse, shopv1.ReasonExternalSecretMissing, "Secret atlas", "does not exist")
 
 		Expect(k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "atlas", Namespace: ns},
 			StringData: map[string]string{"connection": db.URI()},
 		})).To(Succeed())
-		expectMongoDBReady(ns, name, metav1.ConditionFalse, shopv1.ReasonExternalSecretMissing, "Secret atlas has no key uri")
+		expectMongoDBReady(ns, metav1.ConditionFalse, shopv1.ReasonExternalSecretMissing, "Secret atlas has no key uri")
 
 		secret := &corev1.Secret{}
 		Expect(k8sClient.Get(ctx, key(ns, "atlas"), secret)).To(Succeed())
 		secret.Data["uri"] = []byte(db.URI())
 		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
-		expectMongoDBReady(ns, name, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
+		expectMongoDBReady(ns, metav1.ConditionTrue, shopv1.ReasonExternalReachable)
 	})
 
 	It("reports refused credentials without revealing them, in the status or in events", func() {
 		const password = "Sup3r-s3cret-pw"
-		createExternalShop(ns, name, map[string]string{
+		createExternalShop(ns, map[string]string{
 			"uri":      fmt.Sprintf("mongodb://shop:%s@%s/?directConnection=true", password, db.Addr()),
 			"username": "shop", "password": password,
 		})
-		c := expectMongoDBReady(ns, name, metav1.ConditionFalse, shopv1.ReasonExternalAuthFailed)
+		c := expectMongoDBReady(ns, metav1.ConditionFalse, shopv1.ReasonExternalAuthFailed)
 		Expect(c.Message).NotTo(ContainSubstring(password))
 		Eventually(func(g Gomega) {
 			events := eventsWithReason(g, ns, shopv1.ReasonExternalAuthFailed)

@@ -14,9 +14,10 @@ import (
 // only (an operator restart starts afresh, which costs one more round of writes): the
 // digest of the database users last ensured, so users are written once per change and not
 // on every resync, since when the replica set waits in its current phase, for the
-// back-off, and the last check of an external database, so it is pinged once per resync. Entries are by name and belong to one incarnation of the shop (its UID): a shop
-// deleted and created again under its name has a new replica set and starts afresh, and a
-// deleted shop's entry goes when its reconcile finds it gone.
+// back-off, and the last check of an external database, so it is pinged once per resync.
+// Entries are by name and belong to one incarnation of the shop (its UID): a shop deleted
+// and created again under its name has a new replica set and starts afresh, and a deleted
+// shop's entry goes when its reconcile finds it gone.
 type shopMemory struct {
 	mu    sync.Mutex
 	shops map[types.NamespacedName]*shopMemo

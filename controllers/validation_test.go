@@ -209,7 +209,7 @@ var _ = Describe("the samples in config/samples", func() {
 			raw, err := os.ReadFile(filepath.Join("..", "config", "samples", file))
 			Expect(err).NotTo(HaveOccurred())
 			// A sample may carry the Secret it names before the shop.
-			for _, doc := range strings.Split(string(raw), "\n---\n") {
+			for doc := range strings.SplitSeq(string(raw), "\n---\n") {
 				u := &unstructured.Unstructured{}
 				Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
 				u.SetNamespace(ns)
