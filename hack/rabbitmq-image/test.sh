@@ -233,6 +233,10 @@ check_probes() {
     }
     log "ok: $probe probe (${probe_cmd[*]}) in $(elapsed "$start") ms"
   done
+  # The disk monitor runs df and the memory monitor reads /proc: both must work in the image.
+  grep -Eq '^Free disk space: [0-9.]+ gb' "$work/liveness.out" || die "status shows no free disk space"
+  grep -Eq '^Total memory used: [0-9.]+ gb' "$work/liveness.out" || die "status shows no memory use"
+  log "ok: status reports $(grep -E '^Free disk space' "$work/liveness.out") and $(grep -E '^Total memory used' "$work/liveness.out")"
 }
 
 # check_definitions: definitions.json was imported at boot.
