@@ -14,6 +14,7 @@ import (
 
 	"littleecom.io/littleecom/services/backend/relay"
 	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/accountdeletion"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -30,8 +31,14 @@ type App struct {
 
 	stopRelay context.CancelFunc
 	relayDone chan struct{}
-	closeOnce sync.Once
+	// background runs the deletion watcher and the owner migration's later rounds.
+	background sync.WaitGroup
+	closeOnce  sync.Once
 }
+
+// migrateEvery is how often the owner migration runs again after the start (see
+// store.MigrateOwners): it finds what a previous version's replica wrote during a rollout.
+const migrateEvery = 10 * time.Minute
 
 // Start connects to MongoDB, creates the indexes and starts the event relay. RabbitMQ need
 // not be up: the relay keeps trying, and events wait in their documents meanwhile.
@@ -44,7 +51,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rl *relay.Relay
-	opts := []store.Option{store.WithEventHook(func(e store.Event) { rl.Enqueue(e) })}
+	opts := []store.Option{
+		store.WithEventHook(func(e store.Event) { rl.Enqueue(e) }),
+		store.WithAccountDeletions(accountdeletion.Collection(client)),
+	}
 	if isFerretDB(ictx, client) {
 		log.Info("FerretDB detected: queueing database operations",
 			"concurrent_writes", ferretDBWriters, "concurrent_reads", ferretDBReaders)
@@ -55,6 +65,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	// Before serving: permission checks compare account ids, which old documents lack.
+	if m, err := st.MigrateOwners(ictx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	} else if m.Items+m.Orders > 0 {
+		log.Info("migrated owners from e-mail addresses to owner keys", "items", m.Items, "orders", m.Orders)
+	}
+	deletions := newDeletionWatcher(st, log.With("component", "account-deletions"))
+	deletions.poll(ictx)
 	rl = relay.New(st, cfg.AMQP, log.With("component", "event-relay"), relay.Hooks{
 		Published: func(key string) { m.EventsPublished.WithLabelValues(key).Inc() },
 		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
@@ -65,6 +84,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		defer close(a.relayDone)
 		_ = rl.Run(rctx)
 	}()
+	a.background.Go(func() { deletions.run(rctx) })
+	a.background.Go(func() { migrateLoop(rctx, st, log) })
 
 	// The verifier caches tokens that verified until they expire: a client's later requests
 	// skip the Ed25519 check.
@@ -75,6 +96,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// Requests succeed while RabbitMQ is down (events wait in their documents), so a broker
 		// outage must not take every backend replica out of its Service.
 		ReadyOptional: map[string]func(context.Context) error{"rabbitmq": rl.Check},
+		Deleted:       deletions,
 	})
 	return a, nil
 }
@@ -102,6 +124,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		a.stopRelay()
 		<-a.relayDone
+		a.background.Wait()
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if derr := a.client.Disconnect(dctx); derr != nil {
@@ -109,6 +132,28 @@ func (a *App) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// migrateLoop runs the owner migration every migrateEvery until ctx ends.
+func migrateLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(migrateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			mctx, cancel := context.WithTimeout(ctx, time.Minute)
+			m, err := st.MigrateOwners(mctx)
+			cancel()
+			switch {
+			case err != nil:
+				log.Warn("owner migration failed; retried later", "err", err)
+			case m.Items+m.Orders > 0:
+				log.Info("migrated owners written by a previous version", "items", m.Items, "orders", m.Orders)
+			}
+		}
+	}
 }
 
 // Run starts the backend on cfg.HTTPAddr and cfg.ManagementAddr and serves until ctx is done.

@@ -11,7 +11,7 @@ import (
 
 // buy serves POST /buy/{id}: 200 with the order for the one buyer who wins the item, 409 for
 // everyone after, 400 for its seller.
-func (s *Service) buy(w http.ResponseWriter, r *http.Request, caller string) error {
+func (s *Service) buy(w http.ResponseWriter, r *http.Request, caller store.Account) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -25,7 +25,7 @@ func (s *Service) buy(w http.ResponseWriter, r *http.Request, caller string) err
 }
 
 // listOrders serves GET /orders: the caller's purchases, paginated like the listings.
-func (s *Service) listOrders(w http.ResponseWriter, r *http.Request, caller string) error {
+func (s *Service) listOrders(w http.ResponseWriter, r *http.Request, caller store.Account) error {
 	p, err := parsePage(r)
 	if err != nil {
 		return err

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -39,6 +41,9 @@ type shop struct {
 	DB      *mongo.Database
 	stop    context.CancelFunc
 	done    chan error
+
+	mu       sync.Mutex
+	accounts map[string]string // e-mail -> account id, as auth would have made it
 }
 
 type shopOption func(*backend.Config)
@@ -113,10 +118,32 @@ func (s *shop) Shutdown() error {
 	}
 }
 
-// Token signs an access token for email with the shop's auth key.
+// Token signs an access token for the account of email (one account per address, made at
+// its first token) with the shop's auth key.
 func (s *shop) Token(email string) string {
 	s.t.Helper()
-	tok, _, err := s.Signer.Sign(email, "sub-"+email)
+	return s.TokenFor(s.AccountID(email), email)
+}
+
+// AccountID is the id of email's account.
+func (s *shop) AccountID(email string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.accounts == nil {
+		s.accounts = map[string]string{}
+	}
+	id, ok := s.accounts[email]
+	if !ok {
+		id = bson.NewObjectID().Hex()
+		s.accounts[email] = id
+	}
+	return id
+}
+
+// TokenFor signs an access token for the account id with the address email.
+func (s *shop) TokenFor(id, email string) string {
+	s.t.Helper()
+	tok, _, err := s.Signer.Sign(email, id)
 	if err != nil {
 		s.t.Fatal(err)
 	}

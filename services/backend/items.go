@@ -2,10 +2,7 @@ package backend
 
 import (
 	"errors"
-	"math"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -17,10 +14,7 @@ import (
 // maxItemBody bounds item bodies: a name and a price need far less.
 const maxItemBody = 16 << 10
 
-// maxNameLen bounds item names, in characters.
-const maxNameLen = 200
-
-func (s *Service) createItem(w http.ResponseWriter, r *http.Request, caller string) error {
+func (s *Service) createItem(w http.ResponseWriter, r *http.Request, caller store.Account) error {
 	in, err := decodeItem(w, r)
 	if err != nil {
 		return err
@@ -48,7 +42,7 @@ func (s *Service) getItem(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Service) updateItem(w http.ResponseWriter, r *http.Request, caller string) error {
+func (s *Service) updateItem(w http.ResponseWriter, r *http.Request, caller store.Account) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -69,7 +63,7 @@ func (s *Service) updateItem(w http.ResponseWriter, r *http.Request, caller stri
 	return nil
 }
 
-func (s *Service) deleteItem(w http.ResponseWriter, r *http.Request, caller string) error {
+func (s *Service) deleteItem(w http.ResponseWriter, r *http.Request, caller store.Account) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
@@ -81,20 +75,19 @@ func (s *Service) deleteItem(w http.ResponseWriter, r *http.Request, caller stri
 	return nil
 }
 
-// decodeItem reads and validates an item body: a name and a positive price.
+// decodeItem reads and validates an item body: a readable name and a price in cents within
+// bounds (validate.go).
 func decodeItem(w http.ResponseWriter, r *http.Request) (itemInput, error) {
 	var in itemInput
 	if err := httpx.DecodeJSON(w, r, &in, maxItemBody); err != nil {
 		return in, err
 	}
-	in.Name = strings.TrimSpace(in.Name)
-	switch {
-	case in.Name == "":
-		return in, problem.Invalidf("name must not be empty")
-	case utf8.RuneCountInString(in.Name) > maxNameLen:
-		return in, problem.Invalidf("name must be at most %d characters", maxNameLen)
-	case !(in.Price > 0) || math.IsInf(in.Price, 0):
-		return in, problem.Invalidf("price must be greater than 0")
+	var err error
+	if in.Name, err = checkName(in.Name); err != nil {
+		return in, err
+	}
+	if in.Price, err = checkPrice(in.Price); err != nil {
+		return in, err
 	}
 	return in, nil
 }

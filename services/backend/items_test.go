@@ -43,6 +43,16 @@ func TestItemRoutes_Contract(t *testing.T) {
 		{"create no price", "POST", "/item", aliceTok, `{"name":"x"}`, 400, "price"},
 		{"create malformed json", "POST", "/item", aliceTok, `{"name":`, 400, ""},
 		{"create price as text", "POST", "/item", aliceTok, `{"name":"x","price":"1"}`, 400, ""},
+		// Bounded input: a documented range and precision, readable names.
+		{"create huge price", "POST", "/item", aliceTok, `{"name":"x","price":1e308}`, 400, "price must be from 0.01 to 1000000.00"},
+		{"create tiny price", "POST", "/item", aliceTok, `{"name":"x","price":5e-324}`, 400, "price must be from 0.01"},
+		{"create fractional cents", "POST", "/item", aliceTok, `{"name":"x","price":12.345}`, 400, "at most 2 decimals"},
+		{"create highest price", "POST", "/item", aliceTok, `{"name":"x","price":1000000}`, 201, ""},
+		{"create bidi override", "POST", "/item", aliceTok, `{"name":"lamp \u202egnp.exe","price":1}`, 400, "U+202E"},
+		{"create zero-width space", "POST", "/item", aliceTok, `{"name":"la\u200bmp","price":1}`, 400, "invisible"},
+		{"create control character", "POST", "/item", aliceTok, `{"name":"lamp\ncheap","price":1}`, 400, "control"},
+		{"create name too long", "POST", "/item", aliceTok, `{"name":"` + strings.Repeat("é", 201) + `","price":1}`, 400, "at most 200 characters"},
+		{"update huge price", "PUT", "/item/" + id, aliceTok, `{"name":"y","price":1e308}`, 400, "price"},
 
 		{"update no token", "PUT", "/item/" + id, "", `{"name":"y","price":2}`, 401, ""},
 		{"update not owner", "PUT", "/item/" + id, bobTok, `{"name":"y","price":2}`, 403, ""},

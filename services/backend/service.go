@@ -9,6 +9,7 @@ import (
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
+	"littleecom.io/littleecom/services/internal/mailaddr"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/problem"
 	"littleecom.io/littleecom/services/internal/tokens"
@@ -33,6 +34,13 @@ type Deps struct {
 	Ready map[string]func(context.Context) error
 	// ReadyOptional are reported by /readyz without making the backend unready.
 	ReadyOptional map[string]func(context.Context) error
+	// Deleted, when set, says which account ids auth deleted (deletions.go).
+	Deleted DeletedAccounts
+}
+
+// DeletedAccounts knows the accounts auth deleted.
+type DeletedAccounts interface {
+	Deleted(accountID string) bool
 }
 
 // Service serves the backend's REST API.
@@ -44,6 +52,7 @@ type Service struct {
 	cors     httpx.CORSConfig
 	ready    http.Handler
 	listings *coalescer[listingKey, listing]
+	deleted  DeletedAccounts
 }
 
 // New returns the service for d.
@@ -58,6 +67,7 @@ func New(d Deps) *Service {
 		store: d.Store, verifier: d.Verifier, metrics: d.Metrics, log: d.Log, cors: d.CORS,
 		ready:    health.WithOptional(d.Log, d.Ready, d.ReadyOptional),
 		listings: newCoalescer[listingKey, listing](requestTimeout),
+		deleted:  d.Deleted,
 	}
 }
 
@@ -88,8 +98,10 @@ func (s *Service) handle(fn func(http.ResponseWriter, *http.Request) error) http
 }
 
 // authed is handle for routes that need a caller: it verifies the bearer token locally and
-// passes the caller's e-mail on. Permission checks use this full e-mail.
-func (s *Service) authed(fn func(w http.ResponseWriter, r *http.Request, caller string) error) http.Handler {
+// passes the caller's account on: the token's subject, which permission checks compare, and
+// its canonical e-mail. A token of a deleted account is refused as soon as the backend
+// knows of the deletion (deletions.go), not only when it expires.
+func (s *Service) authed(fn func(w http.ResponseWriter, r *http.Request, caller store.Account) error) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		raw := tokens.BearerToken(r)
 		if raw == "" {
@@ -103,6 +115,16 @@ func (s *Service) authed(fn func(w http.ResponseWriter, r *http.Request, caller 
 			}
 			return err
 		}
-		return fn(w, r, claims.Email)
+		email, err := mailaddr.Canonical(claims.Email)
+		switch {
+		case claims.Subject == "" || err != nil:
+			// Auth issues neither; an old token of a look-alike address is one.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="littleecom", error="invalid_token"`)
+			return problem.Unauthorizedf("invalid token: sign in again")
+		case s.deleted != nil && s.deleted.Deleted(claims.Subject):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="littleecom", error="invalid_token"`)
+			return problem.Unauthorizedf("the account was deleted")
+		}
+		return fn(w, r, store.NewAccount(claims.Subject, email))
 	})
 }

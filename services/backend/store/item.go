@@ -1,7 +1,6 @@
 package store
 
 import (
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,8 +18,10 @@ type Item struct {
 	ID bson.ObjectID `bson:"_id"`
 	// Owner is the local part of the seller's e-mail, as the original shop showed it.
 	Owner string `bson:"owner"`
-	// OwnerEmail is the seller's full e-mail; permission checks use it, never Owner, because
-	// two sellers on different domains can share a local part.
+	// OwnerID is the seller's account id, which permission checks compare (account.go);
+	// "email:<address>" for an item listed before owners were account ids.
+	OwnerID string `bson:"owner_id"`
+	// OwnerEmail is the seller's canonical e-mail, where the notifier writes.
 	OwnerEmail string  `bson:"owner_email"`
 	Name       string  `bson:"name"`
 	Price      float64 `bson:"price"`
@@ -36,7 +37,11 @@ type Item struct {
 // are the bson tags of Item and Order.
 const (
 	fieldOwner      = "owner"
+	fieldOwnerID    = "owner_id"
 	fieldOwnerEmail = "owner_email"
+	fieldBuyerID    = "buyer_id"
+	fieldSellerID   = "seller_id"
+	fieldSellerMail = "seller_email"
 	fieldEventID    = "event_id"
 	fieldName       = "name"
 	fieldPrice      = "price"
@@ -47,17 +52,7 @@ const (
 	fieldBoughtAt   = "bought_at"
 )
 
-// OwnerName returns the local part of an e-mail address.
-func OwnerName(email string) string {
-	local, _, _ := strings.Cut(email, "@")
-	return local
-}
-
 // ParseID parses a 24-hex item id.
 func ParseID(s string) (bson.ObjectID, error) {
 	return bson.ObjectIDFromHex(s)
 }
-
-// sameEmail compares addresses as auth stores them (normalized), forgiving case in case a
-// token predates normalization.
-func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }

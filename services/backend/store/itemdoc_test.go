@@ -11,7 +11,7 @@ import (
 func TestNewItemDoc_DecodesAsTheItem(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	want := Item{
-		Owner: "seller", OwnerEmail: "seller@example.com", Name: "lamp «ünïcode»", Price: 12.5,
+		Owner: "seller", OwnerID: "65f1c0ffee0123456789abcd", OwnerEmail: "seller@example.com", Name: "lamp «ünïcode»", Price: 12.5,
 		Status: StatusAvailable, EventID: "ev-1", CreatedAt: now, UpdatedAt: now.Add(time.Second),
 	}
 	var got Item

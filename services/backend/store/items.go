@@ -12,19 +12,21 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
+	"littleecom.io/littleecom/services/internal/mailaddr"
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
 // CreateItem puts a new item on sale for the seller. The item carries its add event: one
 // insert writes both (see outbox.go).
-func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price float64) (Item, error) {
+func (s *Store) CreateItem(ctx context.Context, seller Account, name string, price float64) (Item, error) {
 	if math.IsNaN(price) || math.IsInf(price, 0) {
 		return Item{}, fmt.Errorf("price %v is not a finite number", price)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored, so a recovered event is the same
 	it := Item{
-		Owner:      OwnerName(sellerEmail),
-		OwnerEmail: sellerEmail,
+		Owner:      mailaddr.LocalPart(seller.Email),
+		OwnerID:    seller.ID,
+		OwnerEmail: seller.Email,
 		Name:       name,
 		Price:      price,
 		Status:     StatusAvailable,
@@ -57,6 +59,7 @@ func (s *Store) CreateItem(ctx context.Context, sellerEmail, name string, price 
 func newItemDoc(it *Item) bsoncore.Document {
 	return bsoncore.NewDocumentBuilder().
 		AppendString(fieldOwner, it.Owner).
+		AppendString(fieldOwnerID, it.OwnerID).
 		AppendString(fieldOwnerEmail, it.OwnerEmail).
 		AppendString(fieldName, it.Name).
 		AppendDouble(fieldPrice, it.Price).
@@ -101,8 +104,8 @@ func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 }
 
 // UpdateItem renames and reprices an available item of the caller's.
-func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, name string, price float64) (Item, error) {
-	it, err := s.ownedItem(ctx, id, callerEmail)
+func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, caller Account, name string, price float64) (Item, error) {
+	it, err := s.ownedItem(ctx, id, caller)
 	if err != nil {
 		return Item{}, err
 	}
@@ -124,8 +127,8 @@ func (s *Store) UpdateItem(ctx context.Context, id bson.ObjectID, callerEmail, n
 
 // DeleteItem takes an available item of the caller's off sale. The document stays, marked
 // deleted, so that its add event can still be checked by the relay.
-func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail string) error {
-	if _, err := s.ownedItem(ctx, id, callerEmail); err != nil {
+func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, caller Account) error {
+	if _, err := s.ownedItem(ctx, id, caller); err != nil {
 		return err
 	}
 	// _id alone, as in UpdateItem. A buy racing this delete may still win: its order
@@ -141,13 +144,13 @@ func (s *Store) DeleteItem(ctx context.Context, id bson.ObjectID, callerEmail st
 	return nil
 }
 
-// ownedItem returns the available item if callerEmail sells it.
-func (s *Store) ownedItem(ctx context.Context, id bson.ObjectID, callerEmail string) (Item, error) {
+// ownedItem returns the available item if caller sells it.
+func (s *Store) ownedItem(ctx context.Context, id bson.ObjectID, caller Account) (Item, error) {
 	it, err := s.GetItem(ctx, id)
 	if err != nil {
 		return Item{}, err
 	}
-	if !sameEmail(it.OwnerEmail, callerEmail) {
+	if !it.ownedBy(caller) {
 		return Item{}, ErrForbidden
 	}
 	return it, nil

@@ -10,12 +10,16 @@ import (
 // atomic. It keeps a copy of what was bought, so the buyer still sees it after the item
 // leaves the shop.
 type Order struct {
-	ItemID      bson.ObjectID `bson:"_id"`
-	BuyerEmail  string        `bson:"buyer_email"`
-	SellerEmail string        `bson:"seller_email"`
-	Seller      string        `bson:"seller"` // local part, like Item.Owner
-	Name        string        `bson:"name"`
-	Price       float64       `bson:"price"`
+	ItemID bson.ObjectID `bson:"_id"`
+	// BuyerID and SellerID are the account ids (account.go): GET /orders finds a buyer's
+	// orders by BuyerID, so an account made later with the same address sees none of them.
+	BuyerID     string  `bson:"buyer_id"`
+	SellerID    string  `bson:"seller_id"`
+	BuyerEmail  string  `bson:"buyer_email"`
+	SellerEmail string  `bson:"seller_email"`
+	Seller      string  `bson:"seller"` // local part, like Item.Owner
+	Name        string  `bson:"name"`
+	Price       float64 `bson:"price"`
 	// EventID and BoughtAt, with the fields above, are the buy event, written in the same
 	// insert as the claim (see outbox.go).
 	EventID  string    `bson:"event_id"`

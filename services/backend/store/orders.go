@@ -13,7 +13,7 @@ import (
 // Buy sells the item to the buyer. Of many concurrent buyers exactly one succeeds; the others
 // get ErrSold. The claim is the insert of the order keyed by the item id, the one operation
 // FerretDB makes atomic; marking the item sold comes after and only tidies the listings.
-func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (Order, error) {
+func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order, error) {
 	it, err := s.findItem(ctx, id)
 	switch {
 	case err != nil:
@@ -22,13 +22,13 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 		return Order{}, ErrNotFound
 	case it.Status == StatusSold:
 		return Order{}, ErrSold
-	case sameEmail(it.OwnerEmail, buyerEmail):
+	case it.ownedBy(buyer):
 		return Order{}, ErrOwnItem
 	}
 
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored, so a recovered event is the same
 	o := Order{
-		ItemID: id, BuyerEmail: buyerEmail, SellerEmail: it.OwnerEmail, Seller: it.Owner,
+		ItemID: id, BuyerID: buyer.ID, SellerID: it.ownerKey(), BuyerEmail: buyer.Email, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
 	}
 	// The claim and its event in one insert: a lost race writes neither. The event is
@@ -47,7 +47,8 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 	// relay only once the mark succeeded; otherwise it stays in the order, where the
 	// relay's recovery finds it and marks the item sold before publishing (PendingEvents).
 	_, err = s.setByID(ctx, s.items, id, bson.D{
-		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerEmail, Value: buyerEmail}, {Key: fieldUpdatedAt, Value: now},
+		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerID, Value: buyer.ID}, {Key: fieldBuyerEmail, Value: buyer.Email},
+		{Key: fieldUpdatedAt, Value: now},
 	})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
@@ -63,11 +64,23 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyerEmail string) (O
 	return o, nil
 }
 
-// ListOrders returns a page of the buyer's orders, oldest item first.
-func (s *Store) ListOrders(ctx context.Context, buyerEmail string, p Page) ([]Order, error) {
+// ListOrders returns a page of the buyer's orders, oldest item first: those the account
+// placed, and those placed before orders recorded account ids by its address since the
+// account existed (account.go).
+func (s *Store) ListOrders(ctx context.Context, buyer Account, p Page) ([]Order, error) {
+	mine := bson.D{{Key: fieldBuyerID, Value: buyer.ID}}
+	if !buyer.Since.IsZero() && buyer.Email != "" {
+		mine = bson.D{{Key: "$or", Value: bson.A{
+			bson.D{{Key: fieldBuyerID, Value: buyer.ID}},
+			bson.D{
+				{Key: fieldBuyerID, Value: legacyPrefix + buyer.Email},
+				{Key: fieldBoughtAt, Value: bson.D{{Key: "$gte", Value: buyer.Since.Add(-legacyClockSkew)}}},
+			},
+		}}}
+	}
 	// Through the read gate, like every other read (FerretDB answers reads from scans).
 	orders, err := read(ctx, s, func() ([]Order, error) {
-		cur, err := s.orders.Find(ctx, p.filter(bson.D{{Key: fieldBuyerEmail, Value: buyerEmail}}), p.findOptions())
+		cur, err := s.orders.Find(ctx, p.filter(mine), p.findOptions())
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,7 @@ import (
 func TestBuy_ConcurrentBuyersExactlyOneWins(t *testing.T) {
 	s, db := newStore(t)
 	ctx := testCtx(t)
-	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 12.5)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 12.5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestBuy_ConcurrentBuyersExactlyOneWins(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			buyer := fmt.Sprintf("buyer%d@example.com", i)
-			_, err := s.Buy(ctx, it.ID, buyer)
+			_, err := s.Buy(ctx, it.ID, acct(buyer))
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -58,7 +58,7 @@ func TestBuy_ConcurrentBuyersExactlyOneWins(t *testing.T) {
 	if n, _ := db.Collection(store.CollOrders).CountDocuments(ctx, bson.D{}); n != 1 {
 		t.Errorf("orders = %d, want 1", n)
 	}
-	orders, err := s.ListOrders(ctx, winners[0], store.Page{Limit: 10})
+	orders, err := s.ListOrders(ctx, acct(winners[0]), store.Page{Limit: 10})
 	if err != nil || len(orders) != 1 || orders[0].ItemID != it.ID {
 		t.Errorf("winner's orders = %v, %v", orders, err)
 	}
@@ -85,30 +85,30 @@ func TestBuy_ConcurrentBuyersExactlyOneWins(t *testing.T) {
 func TestBuy_Refusals(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := testCtx(t)
-	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 3)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, err := s.CreateItem(ctx, "seller@example.com", "chair", 3)
+	gone, err := s.CreateItem(ctx, acct("seller@example.com"), "chair", 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteItem(ctx, gone.ID, "seller@example.com"); err != nil {
+	if err := s.DeleteItem(ctx, gone.ID, acct("seller@example.com")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Buy(ctx, it.ID, "SELLER@example.com"); !errors.Is(err, store.ErrOwnItem) {
+	if _, err := s.Buy(ctx, it.ID, acct("seller@example.com")); !errors.Is(err, store.ErrOwnItem) {
 		t.Errorf("own item: %v", err)
 	}
-	if _, err := s.Buy(ctx, bson.NewObjectID(), "b@example.com"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Buy(ctx, bson.NewObjectID(), acct("b@example.com")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown item: %v", err)
 	}
-	if _, err := s.Buy(ctx, gone.ID, "b@example.com"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Buy(ctx, gone.ID, acct("b@example.com")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleted item: %v", err)
 	}
-	if _, err := s.Buy(ctx, it.ID, "b@example.com"); err != nil {
+	if _, err := s.Buy(ctx, it.ID, acct("b@example.com")); err != nil {
 		t.Fatalf("buy: %v", err)
 	}
-	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
+	if _, err := s.Buy(ctx, it.ID, acct("c@example.com")); !errors.Is(err, store.ErrSold) {
 		t.Errorf("sold item: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ func TestEvents_WrittenWithTheirDocumentAndDoneWhenPublished(t *testing.T) {
 	s, db := newStore(t, store.WithEventHook(h.add))
 	ctx := testCtx(t)
 
-	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 4)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestEvents_WrittenWithTheirDocumentAndDoneWhenPublished(t *testing.T) {
 	}
 
 	// Deleting the item does not cancel its add event: it happened.
-	if err := s.DeleteItem(ctx, it.ID, "seller@example.com"); err != nil {
+	if err := s.DeleteItem(ctx, it.ID, acct("seller@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	evs = pendingNow(t, s, 1)
@@ -105,12 +105,12 @@ func TestRecovered_CheckpointForgetsWhatIsBehindIt(t *testing.T) {
 	clk := time.Now()
 	s, db := newStore(t, store.WithClock(func() time.Time { return clk }))
 	ctx := testCtx(t)
-	old, err := s.CreateItem(ctx, "seller@example.com", "old", 1)
+	old, err := s.CreateItem(ctx, acct("seller@example.com"), "old", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk = clk.Add(time.Minute)
-	if _, err := s.CreateItem(ctx, "seller@example.com", "new", 1); err != nil {
+	if _, err := s.CreateItem(ctx, acct("seller@example.com"), "new", 1); err != nil {
 		t.Fatal(err)
 	}
 	rec, err := s.PendingEvents(ctx, clk, 100) // before the new one
@@ -139,7 +139,7 @@ func TestRecovered_CheckpointForgetsWhatIsBehindIt(t *testing.T) {
 
 	// A look stopped by its limit gets only as far as the last event it read.
 	clk = clk.Add(time.Minute)
-	if _, err := s.CreateItem(ctx, "seller@example.com", "newer", 1); err != nil {
+	if _, err := s.CreateItem(ctx, acct("seller@example.com"), "newer", 1); err != nil {
 		t.Fatal(err)
 	}
 	rec, err = s.PendingEvents(ctx, later(), 1)
@@ -152,15 +152,15 @@ func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
 	h := &hooked{}
 	s, _ := newStore(t, store.WithEventHook(h.add))
 	ctx := testCtx(t)
-	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 4)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := s.Buy(ctx, it.ID, "b@example.com")
+	o, err := s.Buy(ctx, it.ID, acct("b@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
+	if _, err := s.Buy(ctx, it.ID, acct("c@example.com")); !errors.Is(err, store.ErrSold) {
 		t.Fatalf("second buyer: %v", err)
 	}
 	got := h.all()
@@ -168,7 +168,7 @@ func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
 		got[1].Source != store.CollOrders || got[1].SourceID != it.ID {
 		t.Fatalf("hook got %+v, want the add and one buy", got)
 	}
-	orders, err := s.ListOrders(ctx, "b@example.com", store.Page{Limit: 10})
+	orders, err := s.ListOrders(ctx, acct("b@example.com"), store.Page{Limit: 10})
 	if err != nil || len(orders) != 1 || orders[0].EventID != o.EventID {
 		t.Fatalf("orders = %+v, %v; want the one carrying the buy event", orders, err)
 	}
@@ -178,7 +178,7 @@ func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
 func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 	s, db := newStore(t)
 	ctx := testCtx(t)
-	it, err := s.CreateItem(ctx, "seller@example.com", "lamp", 4)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Until the relay runs the item is still listed, but nobody else can buy it.
-	if _, err := s.Buy(ctx, it.ID, "c@example.com"); !errors.Is(err, store.ErrSold) {
+	if _, err := s.Buy(ctx, it.ID, acct("c@example.com")); !errors.Is(err, store.ErrSold) {
 		t.Fatalf("second buyer: %v, want ErrSold", err)
 	}
 	pendingNow(t, s, 2)
@@ -206,7 +206,7 @@ func TestPendingEvents_Bounded(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := testCtx(t)
 	for range 5 {
-		if _, err := s.CreateItem(ctx, "seller@example.com", "lamp", 1); err != nil {
+		if _, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 1); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,6 +28,8 @@ type Store struct {
 	orders    *mongo.Collection
 	published *mongo.Collection
 	relay     *mongo.Collection
+	// deletions is auth's record of deleted accounts, read only (deletions.go).
+	deletions *mongo.Collection
 
 	// onEvent is handed every event whose document was written, so the relay publishes it
 	// now, without reading the database (see outbox.go).
@@ -84,7 +86,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{s.items, bson.D{{Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
 		{s.items, bson.D{{Key: fieldOwner, Value: 1}, {Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
 		// A buyer's orders in id order.
-		{s.orders, bson.D{{Key: fieldBuyerEmail, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
+		{s.orders, bson.D{{Key: fieldBuyerID, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
+		// A deleted account's listings (deletions.go) and the documents still to migrate.
+		{s.items, bson.D{{Key: fieldOwnerID, Value: 1}}},
 		// The relay's recovery reads the events since its checkpoint (PendingEvents) and
 		// forgets older publication records.
 		{s.items, bson.D{{Key: fieldCreatedAt, Value: 1}}},

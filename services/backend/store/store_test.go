@@ -38,3 +38,6 @@ func testCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// acct is the account of a test user: its id made from its address, as if auth had.
+func acct(email string) store.Account { return store.Account{ID: "id:" + email, Email: email} }
