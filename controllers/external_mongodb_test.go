@@ -44,6 +44,8 @@ func TestExternalMongoDB_Check(t *testing.T) {
 		want   string // in the message
 	}{
 		{"answers", externalConnection{uri: db.URI()}, shopv1.ReasonExternalReachable, db.Addr()},
+		// As config/cluster's shop names the node's FerretDB: one host, no options.
+		{"answers a plain URI", externalConnection{uri: "mongodb://" + db.Addr() + "/"}, shopv1.ReasonExternalReachable, db.Addr()},
 		// FerretDB v1 accepts PLAIN without checking the password: credentials in the URI work.
 		{"credentials in the URI", externalConnection{
 			uri: fmt.Sprintf("mongodb://shop:%s@%s/?directConnection=true&authMechanism=PLAIN", password, db.Addr()),
