@@ -77,6 +77,7 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 	spec := s.Instance.Spec
 	env := map[string]string{
 		contract.EnvHTTPAddr:        fmt.Sprintf(":%d", contract.HTTPPort),
+		contract.EnvManagementAddr:  fmt.Sprintf(":%d", contract.ManagementPort),
 		contract.EnvLogFormat:       "json",
 		contract.EnvLogLevel:        "info",
 		contract.EnvMongoURI:        s.MongoDBURI(),

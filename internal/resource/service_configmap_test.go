@@ -33,6 +33,7 @@ func svcConfigMap(t *testing.T, s *Shop, component string) *corev1.ConfigMap {
 func TestServiceConfigMap_DefaultShop(t *testing.T) {
 	common := map[string]string{
 		contract.EnvHTTPAddr:        ":8080",
+		contract.EnvManagementAddr:  ":8081",
 		contract.EnvLogFormat:       "json",
 		contract.EnvLogLevel:        "info",
 		contract.EnvMongoURI:        svcURI3,

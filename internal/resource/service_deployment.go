@@ -93,8 +93,13 @@ func (s *Shop) serviceWorkload(component string) (serviceWorkload, error) {
 
 func (b *ServiceDeploymentBuilder) podSpec(w serviceWorkload) corev1.PodSpec {
 	s, component := b.shop, b.component
+	// Probes use the management port: the public port serves the API only.
 	httpGet := func(path string) corev1.ProbeHandler {
-		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(httpPortName)}}
+		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(managementPortName)}}
+	}
+	ports := []corev1.ContainerPort{{Name: managementPortName, ContainerPort: contract.ManagementPort}}
+	if servesAPI(component) {
+		ports = append([]corev1.ContainerPort{{Name: httpPortName, ContainerPort: contract.HTTPPort}}, ports...)
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName:           s.Names.ServiceAccount(),
@@ -108,7 +113,7 @@ func (b *ServiceDeploymentBuilder) podSpec(w serviceWorkload) corev1.PodSpec {
 		Containers: []corev1.Container{{
 			Name:  component,
 			Image: stringOr(string(w.image), fmt.Sprintf("littleecom/%s:0.1.0", component)),
-			Ports: []corev1.ContainerPort{{Name: httpPortName, ContainerPort: contract.HTTPPort}},
+			Ports: ports,
 			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: s.Names.Service(component)},
 			}}},

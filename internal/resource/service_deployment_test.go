@@ -106,7 +106,11 @@ func TestServiceDeployment_Defaults(t *testing.T) {
 			if c.Lifecycle != nil || len(c.Command) != 0 {
 				t.Error("the static images have no shell: no preStop hook, no command")
 			}
-			wantPorts := []corev1.ContainerPort{{Name: "http", ContainerPort: contract.HTTPPort, Protocol: corev1.ProtocolTCP}}
+			// Health and metrics have a port of their own; the notifier serves no API.
+			wantPorts := []corev1.ContainerPort{{Name: "management", ContainerPort: contract.ManagementPort, Protocol: corev1.ProtocolTCP}}
+			if tt.component != ComponentNotifier {
+				wantPorts = append([]corev1.ContainerPort{{Name: "http", ContainerPort: contract.HTTPPort, Protocol: corev1.ProtocolTCP}}, wantPorts...)
+			}
 			if !equality.Semantic.DeepEqual(c.Ports, wantPorts) {
 				t.Errorf("ports = %+v", c.Ports)
 			}
@@ -132,8 +136,8 @@ func TestServiceDeployment_Defaults(t *testing.T) {
 				{"liveness", c.LivenessProbe, contract.PathHealthz},
 			} {
 				if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path ||
-					p.probe.HTTPGet.Port != intstr.FromString("http") || p.probe.HTTPGet.Scheme != corev1.URISchemeHTTP {
-					t.Errorf("%s probe = %+v, want HTTP GET %s on port http", p.name, p.probe, p.path)
+					p.probe.HTTPGet.Port != intstr.FromString("management") || p.probe.HTTPGet.Scheme != corev1.URISchemeHTTP {
+					t.Errorf("%s probe = %+v, want HTTP GET %s on port management", p.name, p.probe, p.path)
 				}
 			}
 			// A slow start is the startup probe's business, not a liveness kill.

@@ -7,13 +7,23 @@ import (
 )
 
 // ServiceService is the ClusterIP Service `<n>-<component>` in front of a shop service's
-// pods, port "http". The notifier has one too, for its metrics and probes.
+// pods: port "http", the public API the edge routes to. The notifier serves no API: its
+// Service publishes the management port (health, readiness, metrics) for scrapers instead.
+// The API services' management port stays off their Service, so no route can reach it.
 func (s *Shop) ServiceService(component string) *ServiceBuilder {
-	return &ServiceBuilder{
-		shop: s, name: s.Names.Service(component), component: component,
-		ports: []corev1.ServicePort{tcpPort(httpPortName, contract.HTTPPort)},
+	port := tcpPort(httpPortName, contract.HTTPPort)
+	if !servesAPI(component) {
+		port = tcpPort(managementPortName, contract.ManagementPort)
 	}
+	return &ServiceBuilder{shop: s, name: s.Names.Service(component), component: component, ports: []corev1.ServicePort{port}}
 }
 
-// httpPortName names the HTTP port of a shop service's container and Service.
-const httpPortName = "http"
+const (
+	// httpPortName names the HTTP port of a shop service's container and Service.
+	httpPortName = "http"
+	// managementPortName names the port of a shop service's health, readiness and metrics.
+	managementPortName = "management"
+)
+
+// servesAPI reports whether component answers shoppers on the public HTTP port.
+func servesAPI(component string) bool { return component != ComponentNotifier }

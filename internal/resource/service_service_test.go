@@ -36,8 +36,14 @@ func TestServiceService(t *testing.T) {
 			b := newTestShop(t, nil).ServiceService(component)
 			svc := buildOnce(t, b).(*corev1.Service)
 			assertOwned(t, svc, "shop-"+component, component)
+			// The API services publish their API only (no route may reach their management
+			// port); the notifier has no API and publishes its management port for scrapers.
 			want := []corev1.ServicePort{{Name: "http", Port: contract.HTTPPort,
 				TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}
+			if component == ComponentNotifier {
+				want = []corev1.ServicePort{{Name: "management", Port: contract.ManagementPort,
+					TargetPort: intstr.FromString("management"), Protocol: corev1.ProtocolTCP}}
+			}
 			if !equality.Semantic.DeepEqual(svc.Spec.Ports, want) {
 				t.Errorf("ports = %+v, want %+v", svc.Spec.Ports, want)
 			}
