@@ -157,6 +157,10 @@ func TestShopper(t *testing.T) {
 		}
 	})
 
+	t.Run("probes and metrics are off the edge", func(t *testing.T) {
+		checkInternalsOffTheEdge(t, shop{t: t, base: api.base, http: api.http}, stack)
+	})
+
 	t.Run("register and sign in", func(t *testing.T) {
 		api := shop{t: t, base: api.base, http: api.http}
 		for _, a := range []*account{&seller, &buyer} {
@@ -186,6 +190,14 @@ func TestShopper(t *testing.T) {
 			"sign in with a wrong password", http.StatusUnauthorized)
 	})
 
+	t.Run("a look-alike address gets no account", func(t *testing.T) {
+		checkLookAlikeRefused(t, shop{t: t, base: api.base, http: api.http}, seller)
+	})
+
+	t.Run("twenty shoppers behind one address sign in", func(t *testing.T) {
+		checkOfficeSignsIn(t, shop{t: t, base: api.base, http: api.http}, run)
+	})
+
 	t.Run("add, read and update an item", func(t *testing.T) {
 		api := shop{t: t, base: api.base, http: api.http}
 		id := api.expect(api.do(http.MethodPost, "/item", seller.token, map[string]any{"name": "lamp " + run, "price": 12.5}),
@@ -209,6 +221,10 @@ func TestShopper(t *testing.T) {
 			t.Fatalf("after the update: %s (%v)", r.text(), err)
 		}
 		api.expect(api.do(http.MethodGet, "/item/not-an-id", "", nil), "read a malformed id", http.StatusBadRequest)
+	})
+
+	t.Run("prices and names are bounded", func(t *testing.T) {
+		checkBoundedInput(t, shop{t: t, base: api.base, http: api.http}, seller)
 	})
 
 	t.Run("list all and by owner", func(t *testing.T) {
@@ -264,6 +280,10 @@ func TestShopper(t *testing.T) {
 			"delete with a wrong password", http.StatusUnauthorized)
 		api.expect(api.do(http.MethodDelete, "/auth/delete", "", gone.creds()), "delete the account", http.StatusNoContent)
 		api.expect(api.do(http.MethodPost, "/auth/signin", "", gone.creds()), "sign in to a deleted account", http.StatusUnauthorized)
+	})
+
+	t.Run("a deleted account's address given to someone else", func(t *testing.T) {
+		checkRecycledAddress(t, shop{t: t, base: api.base, http: api.http}, seller, run)
 	})
 
 	t.Run("CORS preflight answered as the Ingress says", func(t *testing.T) {
@@ -325,6 +345,10 @@ func TestShopper(t *testing.T) {
 		id := api.expect(api.do(http.MethodPost, "/item", seller.token, map[string]any{"name": "desk " + run, "price": 40}),
 			"add", http.StatusCreated).text()
 		decode(t, api.expect(api.do(http.MethodGet, "/item/"+id, "", nil), "read", http.StatusOK), &kept)
+	})
+
+	t.Run("a burst of 200 registrations from one address is throttled", func(t *testing.T) {
+		checkRegistrationBurst(t, shop{t: t, base: api.base, http: api.http}, run)
 	})
 
 	t.Run("a component that dies is named, with its last log lines", func(t *testing.T) {

@@ -64,7 +64,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 		SignInFailuresPerClient:  1000,
 		RegisterPerClient:        1000,
 		RegisterPerMinute:        1000,
-		BcryptCost:      bcrypt.MinCost, // the default cost would make the suite take minutes
+		BcryptCost:               bcrypt.MinCost, // the default cost would make the suite take minutes
 	}
 	for _, m := range mutate {
 		m(&cfg)

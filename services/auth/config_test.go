@@ -37,9 +37,9 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 
 	for key, val := range map[string]string{
-		contract.EnvAuthAccessTokenTTL:  "soon",
-		contract.EnvAuthRefreshTokenTTL: "1m", // shorter than the access TTL
-		contract.EnvTrustedProxies:      "10.0.0.0/99",
+		contract.EnvAuthAccessTokenTTL:           "soon",
+		contract.EnvAuthRefreshTokenTTL:          "1m", // shorter than the access TTL
+		contract.EnvTrustedProxies:               "10.0.0.0/99",
 		contract.EnvAuthSignInFailuresPerAccount: "0",
 		contract.EnvAuthSignInFailuresPerClient:  "-1",
 		contract.EnvAuthRegisterPerClient:        "many",

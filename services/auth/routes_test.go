@@ -426,6 +426,7 @@ func median(ds []time.Duration) time.Duration {
 func TestDelete_RecordsTheDeletionForTheBackend(t *testing.T) {
 	e := newEnv(t)
 	e.register("ann@shop.example", "secret1")
+	e.register("bob@shop.example", "secret1") // stays
 	tok := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1")).body
 	c, err := e.svc.verifier.Verify(t.Context(), tok)
 	if err != nil {
@@ -437,6 +438,9 @@ func TestDelete_RecordsTheDeletionForTheBackend(t *testing.T) {
 	var rec accountdeletion.Record
 	if err := e.svc.store.deletions.FindOne(t.Context(), bson.D{}).Decode(&rec); err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := e.svc.store.deletions.CountDocuments(t.Context(), bson.D{}); n != 1 {
+		t.Errorf("%d deletion records, want ann's alone", n)
 	}
 	if rec.AccountID != c.Subject || rec.Email != "ann@shop.example" ||
 		rec.ExpiresAt.Sub(rec.DeletedAt) != accountdeletion.Retention || time.Since(rec.DeletedAt) > time.Minute {

@@ -28,7 +28,7 @@ func (s *Store) DeletedAccounts(ctx context.Context, since time.Time) ([]account
 	}
 	recs, err := read(ctx, s, func() ([]accountdeletion.Record, error) {
 		cur, err := s.deletions.Find(ctx,
-			bson.D{{Key: accountdeletion.FieldDeletedAt, Value: bson.D{{Key: "$gte", Value: since}}}},
+			bson.D{{Key: accountdeletion.FieldDeletedAt, Value: bson.D{{Key: opGte, Value: since}}}},
 			options.Find().SetSort(bson.D{{Key: accountdeletion.FieldDeletedAt, Value: 1}}))
 		if err != nil {
 			return nil, err
@@ -54,8 +54,8 @@ func (s *Store) TakeDownListings(ctx context.Context, recs []accountdeletion.Rec
 	}
 	res, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return s.items.UpdateMany(ctx,
-			bson.D{{Key: fieldOwnerID, Value: bson.D{{Key: "$in", Value: keys}}}, {Key: fieldStatus, Value: StatusAvailable}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: fieldStatus, Value: StatusDeleted}, {Key: fieldUpdatedAt, Value: s.now().UTC()}}}})
+			bson.D{{Key: fieldOwnerID, Value: bson.D{{Key: opIn, Value: keys}}}, {Key: fieldStatus, Value: StatusAvailable}},
+			bson.D{{Key: opSet, Value: bson.D{{Key: fieldStatus, Value: StatusDeleted}, {Key: fieldUpdatedAt, Value: s.now().UTC()}}}})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("take down the listings of %d deleted accounts: %w", len(recs), err)

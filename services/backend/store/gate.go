@@ -63,6 +63,6 @@ func gated[T any](ctx context.Context, gate chan struct{}, op func() (T, error))
 // the _id alone: FerretDB pushes nothing else down to SQLite.
 func (s *Store) setByID(ctx context.Context, coll *mongo.Collection, id bson.ObjectID, set bson.D) (*mongo.UpdateResult, error) {
 	return write(ctx, s, func() (*mongo.UpdateResult, error) {
-		return coll.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}, bson.D{{Key: "$set", Value: set}})
+		return coll.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}, bson.D{{Key: opSet, Value: set}})
 	})
 }

@@ -59,7 +59,7 @@ func (s *Store) MigrateOwners(ctx context.Context) (Migrated, error) {
 // on SQLite would hold its read open against our own writes), then update each by _id. It
 // stops when none is left.
 func (s *Store) migrate(ctx context.Context, coll *mongo.Collection, field string, set func(bson.Raw) bson.D) (int, error) {
-	missing := bson.D{{Key: field, Value: bson.D{{Key: "$exists", Value: false}}}}
+	missing := bson.D{{Key: field, Value: bson.D{{Key: opExists, Value: false}}}}
 	done := 0
 	for {
 		docs, err := read(ctx, s, func() ([]bson.Raw, error) {
@@ -78,7 +78,7 @@ func (s *Store) migrate(ctx context.Context, coll *mongo.Collection, field strin
 			// again is harmless: every replica computes the same values from the document.
 			if id, ok := doc.Lookup(mongox.FieldID).ObjectIDOK(); ok {
 				batch = append(batch, mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: mongox.FieldID, Value: id}}).
-					SetUpdate(bson.D{{Key: "$set", Value: set(doc)}}))
+					SetUpdate(bson.D{{Key: opSet, Value: set(doc)}}))
 			}
 		}
 		if len(batch) == 0 {

@@ -70,11 +70,11 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 func (s *Store) ListOrders(ctx context.Context, buyer Account, p Page) ([]Order, error) {
 	mine := bson.D{{Key: fieldBuyerID, Value: buyer.ID}}
 	if !buyer.Since.IsZero() && buyer.Email != "" {
-		mine = bson.D{{Key: "$or", Value: bson.A{
+		mine = bson.D{{Key: opOr, Value: bson.A{
 			bson.D{{Key: fieldBuyerID, Value: buyer.ID}},
 			bson.D{
 				{Key: fieldBuyerID, Value: legacyPrefix + buyer.Email},
-				{Key: fieldBoughtAt, Value: bson.D{{Key: "$gte", Value: buyer.Since.Add(-legacyClockSkew)}}},
+				{Key: fieldBoughtAt, Value: bson.D{{Key: opGte, Value: buyer.Since.Add(-legacyClockSkew)}}},
 			},
 		}}}
 	}

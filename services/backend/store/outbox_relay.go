@@ -126,7 +126,7 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 // eventsIn returns the events of the documents of coll whose field (their event time) is in
 // [from, before), oldest first.
 func (s *Store) eventsIn(ctx context.Context, coll *mongo.Collection, field string, from, before time.Time, limit int) ([]Event, error) {
-	filter := bson.D{{Key: field, Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: before}}}}
+	filter := bson.D{{Key: field, Value: bson.D{{Key: opGte, Value: from}, {Key: opLt, Value: before}}}}
 	opts := options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: field, Value: 1}})
 	cur, err := read(ctx, s, func() (*mongo.Cursor, error) { return coll.Find(ctx, filter, opts) })
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Store) publishedAmong(ctx context.Context, evs []Event) (map[string]boo
 		ids[i] = e.ID
 	}
 	cur, err := read(ctx, s, func() (*mongo.Cursor, error) {
-		return s.published.Find(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: "$in", Value: ids}}}},
+		return s.published.Find(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: opIn, Value: ids}}}},
 			options.Find().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}}))
 	})
 	if err != nil {
@@ -227,13 +227,13 @@ func (s *Store) startCheckpoint(ctx context.Context) error {
 func (s *Store) Recovered(ctx context.Context, through time.Time) error {
 	_, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return s.relay.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}},
-			bson.D{{Key: "$max", Value: bson.D{{Key: fieldThrough, Value: through}}}}, options.UpdateOne().SetUpsert(true))
+			bson.D{{Key: opMax, Value: bson.D{{Key: fieldThrough, Value: through}}}}, options.UpdateOne().SetUpsert(true))
 	})
 	if err != nil {
 		return fmt.Errorf("advance recovery checkpoint: %w", err)
 	}
 	_, err = write(ctx, s, func() (*mongo.DeleteResult, error) {
-		return s.published.DeleteMany(ctx, bson.D{{Key: fieldCreatedAt, Value: bson.D{{Key: "$lt", Value: through}}}})
+		return s.published.DeleteMany(ctx, bson.D{{Key: fieldCreatedAt, Value: bson.D{{Key: opLt, Value: through}}}})
 	})
 	if err != nil {
 		return fmt.Errorf("forget publication records: %w", err)

@@ -22,6 +22,18 @@ const (
 	CollRelay     = "relay"
 )
 
+// MongoDB query and update operators the store uses.
+const (
+	opSet    = "$set"
+	opMax    = "$max"
+	opGt     = "$gt"
+	opGte    = "$gte"
+	opLt     = "$lt"
+	opIn     = "$in"
+	opOr     = "$or"
+	opExists = "$exists"
+)
+
 // Store is the backend's data access. It is safe for concurrent use.
 type Store struct {
 	items     *mongo.Collection
@@ -112,7 +124,7 @@ type Page struct {
 
 func (p Page) filter(f bson.D) bson.D {
 	if !p.After.IsZero() {
-		f = append(f, bson.E{Key: mongox.FieldID, Value: bson.D{{Key: "$gt", Value: p.After}}})
+		f = append(f, bson.E{Key: mongox.FieldID, Value: bson.D{{Key: opGt, Value: p.After}}})
 	}
 	return f
 }
