@@ -6,7 +6,8 @@ const (
 	// EnvTrustedProxies is a comma-separated list of CIDRs (e.g. the pod network) whose
 	// X-Forwarded-For header is trusted to name the client. Empty: use the peer address.
 	EnvTrustedProxies = "TRUSTED_PROXIES"
-	// EnvAuthSignInPerMinute is how many sign-in attempts one e-mail, and one client IP, may
-	// make per minute (default 10).
+	// EnvAuthSignInPerMinute was a limit on every sign-in attempt per e-mail and per client
+	// IP. Deprecated: auth no longer reads it; it counts failures only, see
+	// EnvAuthSignInFailuresPerAccount and EnvAuthSignInFailuresPerClient (security.go).
 	EnvAuthSignInPerMinute = "AUTH_SIGNIN_PER_MINUTE"
 )
