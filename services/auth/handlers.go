@@ -66,7 +66,11 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 		u.EmailVerified = new(false)
 	}
 	log := httpx.LoggerFrom(r.Context())
-	switch err := s.store.insertUser(r.Context(), u); {
+	err = s.store.insertUser(r.Context(), u)
+	if errors.Is(err, errDuplicate) && s.cfg.EmailVerification {
+		err = s.replaceAbandoned(r.Context(), u)
+	}
+	switch {
 	case errors.Is(err, errDuplicate):
 		log.Info("registration for an address that has an account; answered as a new one")
 	case err != nil:
@@ -89,8 +93,9 @@ type registration struct {
 
 // authenticate checks credentials under the sign-in limits (limits.go). Every failure is the
 // same 401, whether the e-mail is unknown or the password wrong; an account whose address
-// is not verified yet gets 403 once its password is right.
-func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, error) {
+// is not verified yet gets 403 once its password is right, unless unverified is allowed
+// (deleting an account needs no verified address).
+func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, unverified bool) (user, error) {
 	var c credentials
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
 		return user{}, err
@@ -113,7 +118,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request) (user, er
 	if err != nil {
 		return user{}, err
 	}
-	if !u.verified() {
+	if !u.verified() && !unverified {
 		s.mailVerification(u)
 		return user{}, problem.Forbiddenf("e-mail address not verified: follow the link in the verification mail (a new one is on its way)")
 	}
@@ -145,7 +150,7 @@ func (s *Service) checkPassword(ctx context.Context, email string, canonical boo
 
 // signin answers the access token as text/plain, which the original shop's clients read.
 func (s *Service) signin(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.authenticate(w, r)
+	u, err := s.authenticate(w, r, false)
 	if err != nil {
 		return err
 	}
@@ -167,7 +172,7 @@ type tokenPair struct {
 }
 
 func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.authenticate(w, r)
+	u, err := s.authenticate(w, r, false)
 	if err != nil {
 		return err
 	}
@@ -242,6 +247,16 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Tokens are verified without a lookup; validate, which old clients call now and then,
+	// can afford one and says when the account behind a good signature is gone.
+	if id, perr := bson.ObjectIDFromHex(c.Subject); perr == nil {
+		switch _, err := s.store.userByID(r.Context(), id); {
+		case errors.Is(err, errNotFound):
+			return problem.Unauthorizedf("the account was deleted")
+		case err != nil:
+			return problem.Internal(err)
+		}
+	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"email": c.Email, "sub": c.Subject, "exp": c.ExpiresAt.Unix()})
 	return nil
 }
@@ -251,7 +266,7 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request) error {
 // tokens it still holds (they are verified without asking auth). Its orders stay, keyed by
 // the account's id, which no later account gets: registering the address again starts afresh.
 func (s *Service) deleteAccount(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.authenticate(w, r)
+	u, err := s.authenticate(w, r, true)
 	if err != nil {
 		return err
 	}

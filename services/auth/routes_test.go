@@ -118,12 +118,16 @@ func TestValidate(t *testing.T) {
 	expiredSigner := *e.svc.Signer()
 	expiredSigner.Now = func() time.Time { return time.Now().Add(-time.Hour) }
 	expiredTok, _, _ := expiredSigner.Sign("ann@shop.example", "x")
+	// A good signature of an account deleted since.
+	gone := e.svc.signer
+	goneTok, _, _ := gone.Sign("gone@shop.example", "65f1c0ffee0123456789abcd")
 	for name, body := range map[string]string{
-		"garbage":        `{"token":"abc.def.ghi"}`,
-		"missing token":  `{}`,
-		"other key":      `{"token":"` + foreignTok + `"}`,
-		"expired":        `{"token":"` + expiredTok + `"}`,
-		"tampered token": `{"token":"` + tok[:len(tok)-3] + `AAA"}`,
+		"deleted account": `{"token":"` + goneTok + `"}`,
+		"garbage":         `{"token":"abc.def.ghi"}`,
+		"missing token":   `{}`,
+		"other key":       `{"token":"` + foreignTok + `"}`,
+		"expired":         `{"token":"` + expiredTok + `"}`,
+		"tampered token":  `{"token":"` + tok[:len(tok)-3] + `AAA"}`,
 	} {
 		t.Run(name, func(t *testing.T) { wantProblem(t, e.do("POST", "/auth/validate", body), 401) })
 	}

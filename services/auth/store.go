@@ -149,6 +149,16 @@ func (s *store) insertUser(ctx context.Context, u user) error {
 	return nil
 }
 
+// deleteUnverified removes an account that never verified its address (replaceAbandoned).
+// It had no session to revoke: it could not sign in.
+func (s *store) deleteUnverified(ctx context.Context, id bson.ObjectID) error {
+	_, err := s.users.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}, {Key: fieldEmailVerified, Value: false}})
+	if err != nil {
+		return fmt.Errorf("delete unverified account: %w", err)
+	}
+	return nil
+}
+
 // setVerified marks the account's address verified.
 func (s *store) setVerified(ctx context.Context, id bson.ObjectID) (bool, error) {
 	res, err := s.users.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}},

@@ -101,6 +101,28 @@ func (s *Service) publishVerification(ctx context.Context, u user) error {
 	return s.verify.publisher.publish(ctx, contract.RoutingKeyAccountVerify, ev.EventID, body)
 }
 
+// replaceAbandoned gives a registration the address of an account that never verified it
+// within verifyLinkTTL: otherwise anyone could keep an address from its owner by
+// registering it first. A younger unverified account stays (errDuplicate): its link may be
+// on its way to the mailbox, and replacing its password then would let whoever registered
+// last decide which password the owner's click verifies.
+func (s *Service) replaceAbandoned(ctx context.Context, u user) error {
+	old, err := s.store.userByEmail(ctx, u.Email)
+	switch {
+	case errors.Is(err, errNotFound):
+		return s.store.insertUser(ctx, u) // deleted meanwhile
+	case err != nil:
+		return err
+	case old.verified() || s.now().Sub(old.CreatedAt) < verifyLinkTTL:
+		return errDuplicate
+	}
+	if err := s.store.deleteUnverified(ctx, old.ID); err != nil {
+		return err
+	}
+	httpx.LoggerFrom(ctx).Info("an unverified account older than its link is replaced", "user_id", old.ID.Hex())
+	return s.store.insertUser(ctx, u)
+}
+
 // errBadLink is every refusal of a verification link: which part was wrong helps no one.
 var errBadLink = problem.Invalidf("invalid or expired verification link; sign in to get a new one")
 

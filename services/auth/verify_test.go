@@ -154,3 +154,38 @@ func TestEmailVerification_OffByDefault(t *testing.T) {
 		t.Fatalf("%d", r.status)
 	}
 }
+
+// No one can keep an address from its owner by registering it first: an account that did not
+// verify within the link's lifetime gives way to the next registration, and an unverified
+// account can be deleted with its password. A younger one stays.
+func TestEmailVerification_AbandonedAccountsGiveWay(t *testing.T) {
+	vhost, q := newVerifyQueue(t)
+	e := newEnv(t, func(c *Config) {
+		c.EmailVerification = true
+		c.PublicURL = "https://shop.example"
+		c.AMQP = amqpx.Config{URL: vhost}
+	})
+	t.Cleanup(e.svc.Close)
+	e.register("victim@shop.example", "squatter1")
+	q.next()
+	e.register("victim@shop.example", "owner123") // too soon: the squatter's account stays
+	q.none(300 * time.Millisecond)
+	wantProblem(t, e.do("POST", "/auth/signin", creds("victim@shop.example", "owner123")), 401)
+
+	e.svc.now = func() time.Time { return time.Now().Add(verifyLinkTTL + time.Minute) }
+	e.register("victim@shop.example", "owner123")
+	ev := q.next()
+	wantProblem(t, e.do("POST", "/auth/signin", creds("victim@shop.example", "squatter1")), 401)
+	link, _ := url.Parse(ev.Link)
+	if r := e.do("GET", link.RequestURI(), ""); r.status != 200 {
+		t.Fatalf("verify: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/auth/signin", creds("victim@shop.example", "owner123")); r.status != 200 {
+		t.Fatalf("the owner signs in: %d %s", r.status, r.body)
+	}
+
+	e.register("other@shop.example", "secret1")
+	if r := e.do("DELETE", "/auth/delete", creds("other@shop.example", "secret1")); r.status != 204 {
+		t.Errorf("deleting an unverified account: %d %s", r.status, r.body)
+	}
+}
