@@ -6,12 +6,16 @@
 // definitions.json declares, and the users' credentials (generated for this render; the
 // administrator first).
 //
-// Usage: go run ./hack/rabbitmq-image/render <out-dir>
+// Usage: go run ./hack/rabbitmq-image/render [-image ref] [-manifests file] <out-dir>
+//
+// -manifests also writes the objects themselves, to try the image on a cluster as a plain
+// StatefulSet in a scratch namespace.
 package main
 
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -26,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/resource"
@@ -40,21 +45,29 @@ const (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: render <out-dir>")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: render [-image ref] [-manifests file] <out-dir>")
+		flag.PrintDefaults()
+	}
+	image := flag.String("image", "", "the broker image (spec.rabbitmq.image); empty: the operator's default")
+	manifests := flag.String("manifests", "", "also write the broker's objects, without owner references, "+
+		"as a kubectl-applyable List for namespace "+namespace)
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err := run(flag.Arg(0), shopv1.Image(*image), *manifests); err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string) error {
+func run(out string, image shopv1.Image, manifests string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	shop, err := newShop()
+	shop, err := newShop(image)
 	if err != nil {
 		return err
 	}
@@ -86,6 +99,11 @@ func run(out string) error {
 			return fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 	}
+	if manifests != "" {
+		if err := writeList(manifests, shop.Scheme, objs); err != nil {
+			return err
+		}
+	}
 	text, err := podScript(shop, sts, podName, users, data[shop.Names.RabbitMQDefinitions()][resource.RabbitMQDefinitionsKey])
 	if err != nil {
 		return err
@@ -93,7 +111,7 @@ func run(out string) error {
 	return os.WriteFile(filepath.Join(out, "pod.sh"), []byte(text), 0o644)
 }
 
-func newShop() (*resource.Shop, error) {
+func newShop(image shopv1.Image) (*resource.Shop, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -102,6 +120,7 @@ func newShop() (*resource.Shop, error) {
 		return nil, err
 	}
 	instance := &shopv1.LittleEcom{ObjectMeta: metav1.ObjectMeta{Name: shopName, Namespace: namespace, UID: "render"}}
+	instance.Spec.RabbitMQ.Image = image
 	return resource.NewShop(instance, scheme), nil
 }
 
@@ -124,7 +143,10 @@ func build(s *resource.Shop) ([]client.Object, resource.RabbitMQUsers, error) {
 		}
 		*u.c = resource.CredentialsOf(secret.(*corev1.Secret).Data)
 	}
-	builders := []resource.Builder{s.RabbitMQErlangCookie(), s.RabbitMQConfigMap(), s.RabbitMQDefinitions(users), s.RabbitMQStatefulSet()}
+	builders := []resource.Builder{
+		s.ServiceAccount(), s.RabbitMQHeadlessService(), s.RabbitMQErlangCookie(), s.RabbitMQConfigMap(),
+		s.RabbitMQDefinitions(users), s.RabbitMQStatefulSet(),
+	}
 	objs := make([]client.Object, 0, len(builders))
 	for _, b := range builders {
 		obj, err := buildOne(b)
@@ -142,6 +164,27 @@ func buildOne(b resource.Builder) (client.Object, error) {
 		return nil, fmt.Errorf("building %T: %w", obj, err)
 	}
 	return obj, nil
+}
+
+// writeList writes objs as a List for kubectl apply, without owner references: the
+// LittleEcom that would own them does not exist, and the garbage collector deletes objects
+// whose owner is gone.
+func writeList(path string, scheme *runtime.Scheme, objs []client.Object) error {
+	list := metav1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	for _, obj := range objs {
+		gvk, err := apiutil.GVKForObject(obj, scheme)
+		if err != nil {
+			return err
+		}
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+		obj.SetOwnerReferences(nil)
+		list.Items = append(list.Items, runtime.RawExtension{Object: obj})
+	}
+	b, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // writeVolume writes the files of a Secret, ConfigMap or projected volume with their modes;
