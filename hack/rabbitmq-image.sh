@@ -198,7 +198,7 @@ prune() {
   # Erlang's C headers, the rabbitmq-env.conf template nothing reads, and glibc's iconv
   # modules (8 MB): Erlang converts text itself and C.UTF-8 is built into glibc.
   rm -rf "$rootfs"/usr/lib/erlang/usr/include "$rootfs"/usr/share/rabbitmq \
-    "$rootfs"/usr/lib/x86_64-linux-gnu/gconv
+    "$rootfs"/usr/lib/*-linux-gnu/gconv
   find "$rootfs" -depth -type d -empty ! -path "$rootfs/tmp" ! -path "$rootfs/var/*" -delete
   # Mount points the runtime fills; with them present it need not create any in the image.
   mkdir -p "$rootfs"/{dev,proc,sys,run}
