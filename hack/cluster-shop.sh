@@ -13,7 +13,7 @@ cd "$root"
 # shellcheck source=versions.env
 source hack/versions.env
 eval "$(hack/cluster.sh env)"
-export KUBECONFIG
+export KUBECONFIG CONTAINERD_ADDRESS
 
 SHOP_NAMESPACE="${SHOP_NAMESPACE:-shop}"
 SHOP_NAME="${SHOP_NAME:-littleecom}"
@@ -38,18 +38,25 @@ apply() { # kustomize dir
 
 # replace_stale_pods deletes the pods that run an older build of a littleecom/* image than
 # the one the node holds now (the tags stay put between builds), so their controllers start
-# them again on the new image.
+# them again on the new image. A pod's imageID is its image's config digest.
 pod_images='{{range .items}}{{$ns := .metadata.namespace}}{{$pod := .metadata.name}}{{range .status.containerStatuses}}{{$ns}} {{$pod}} {{.image}} {{.imageID}}{{"\n"}}{{end}}{{end}}'
 replace_stale_pods() {
-  local images
-  images="$(ctr -n k8s.io images ls 2>/dev/null | awk '$1 ~ /^docker.io\/littleecom\// {print $1, $3}')"
-  [[ -n "$images" ]] || return 0
+  local refs
+  refs="$(ctr -n k8s.io images ls | awk '$1 ~ /^docker.io\/littleecom\// {print $1, $3}')" ||
+    { log "cannot list the node's images: $CONTAINERD_ADDRESS"; exit 1; }
+  local -A config=()
+  local ref manifest
+  while read -r ref manifest; do
+    [[ -n "$ref" ]] || continue
+    config[$ref]="$(ctr -n k8s.io content get "$manifest" |
+      sed -n 's/.*"config":{[^}]*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p')"
+  done <<<"$refs"
   local ns pod image id want
   while read -r ns pod image id; do
-    image="${image#docker.io/}"
-    want="$(awk -v n="docker.io/$image" '$1 == n {print $2}' <<<"$images")"
+    image="docker.io/${image#docker.io/}"
+    want="${config[$image]:-}"
     [[ -z "$want" || "$id" == *"$want"* ]] && continue
-    log "pod $ns/$pod runs an older build of $image: replacing it"
+    log "pod $ns/$pod runs an older build of ${image#docker.io/}: replacing it"
     k -n "$ns" delete pod "$pod" --wait=false >/dev/null
   done < <(k get pods -A -o go-template="$pod_images" | awk '$3 ~ /^(docker\.io\/)?littleecom\//')
 }
