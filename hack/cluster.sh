@@ -172,22 +172,20 @@ cmd_down() {
     log "stopping the add-ons (hack/cluster-addons.sh down)"
     bash "$addons" down
   fi
-  # Controllers and scheduler first, so that nothing re-creates or places pods meanwhile.
-  stop_component kube-controller-manager
-  stop_component kube-scheduler
-  stop_component pvdirs
-  stop_component kubelet 30
-  stop_component kube-proxy
+  # Everything that acts on pods, so that nothing re-creates, places or restarts them; the
+  # containers are stopped below, without the kubelet.
+  stop_components kube-controller-manager kube-scheduler pvdirs kubelet kube-proxy
   "$NODE_BIN/kube-proxy" --cleanup --config="$etc_dir/kube-proxy.yaml" >>"$log_dir/kube-proxy.log" 2>&1 || true
   stop_containers
   local shims
   shims="$(shim_pids)"
-  stop_component containerd
+  stop_components containerd
   kill_leftovers "$shims"
   log "pods and containerd stopped"
   host_unmount_all
-  stop_component kube-apiserver
-  stop_component etcd
+  # The API server first: without etcd it would not finish its graceful shutdown.
+  stop_components kube-apiserver
+  stop_components etcd
   host_network_down
   host_cgroups_down
   host_sysctls_down

@@ -57,23 +57,29 @@ start_component() {
   printf '%s\n%s\n' "$!" "$binary" > "$run_dir/$name.pid"
 }
 
-# stop_component name [seconds]: SIGTERM, then SIGKILL when it outlives the grace period.
-stop_component() {
-  local name="$1" grace="${2:-20}" pid i
-  if running "$name"; then
-    pid="$(pid_of "$name")"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 4; i++)); do
-      running "$name" || break
-      sleep 0.25
+# stop_components name...: SIGTERM to all of them at once, then SIGKILL to those that
+# outlive the grace period (20 s).
+stop_components() {
+  local name i alive
+  for name in "$@"; do
+    if running "$name"; then kill -TERM "$(pid_of "$name")" 2>/dev/null || true; fi
+  done
+  for ((i = 0; i < 200; i++)); do
+    alive=()
+    for name in "$@"; do
+      if running "$name"; then alive+=("$name"); fi
     done
+    ((${#alive[@]})) || break
+    sleep 0.1
+  done
+  for name in "$@"; do
     if running "$name"; then
-      log "$name did not stop in ${grace}s: killing it"
-      kill -KILL "$pid" 2>/dev/null || true
+      log "$name did not stop in 20s: killing it"
+      kill -KILL "$(pid_of "$name")" 2>/dev/null || true
       while running "$name"; do sleep 0.1; done
     fi
-  fi
-  rm -f "$run_dir/$name.pid"
+    rm -f "$run_dir/$name.pid"
+  done
 }
 
 # wait_for name seconds description command...: polls the command until it succeeds; fails
@@ -223,18 +229,13 @@ shim_pids() {
   cat "$CLUSTER_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid 2>/dev/null || true
 }
 
-# stop_containers stops every container and sandbox of the node, whichever way the kubelet
-# left them: SIGTERM, a grace period, SIGKILL, then their records.
+# stop_containers kills every container and sandbox of the node, whichever way the kubelet
+# left them, and removes their records. SIGKILL at once: `down` throws their data away with the
+# node, so a graceful stop (CoreDNS alone lingers 5 s) would buy nothing.
 stop_containers() {
   [[ -S "$containerd_socket" ]] && running containerd || return 0
-  local tasks id i
-  mapfile -t tasks < <(ctr tasks ls -q 2>/dev/null)
-  for id in "${tasks[@]}"; do ctr tasks kill -a -s SIGTERM "$id" >/dev/null 2>&1 || true; done
-  for ((i = 0; i < 20; i++)); do
-    ctr tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING" {found = 1} END {exit !found}' || break
-    sleep 0.25
-  done
-  for id in "${tasks[@]}"; do ctr tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+  local id
+  for id in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true; done
   for id in $(ctr tasks ls -q 2>/dev/null); do ctr tasks delete -f "$id" >/dev/null 2>&1 || true; done
   for id in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$id" >/dev/null 2>&1 || true; done
 }
