@@ -52,7 +52,10 @@ build_main() {
   # go get adds the requirements of the command's own imports (the stub has no code of its
   # own); the explicit version keeps it from upgrading the module to its latest release.
   if ! (cd "$dir" && GOFLAGS=-mod=mod go get "$pkg@$version" >"$dir/get.log" 2>&1); then
-    cat "$dir/get.log" >&2
+    grep -v '^go: downloading' "$dir/get.log" >&2
+    if grep -q 'This module version is not available' "$dir/get.log"; then
+      log "$name: the module proxy does not serve some of its dependencies (above); pick a release that builds"
+    fi
     return 1
   fi
   (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "$pkg")
