@@ -123,6 +123,7 @@ cmd_up() {
   node_configure
   log "host ready (bridge $CLUSTER_BRIDGE, node IP $CLUSTER_NODE_IP)"
 
+  reap_orphans
   start_containerd
   import_images "$images_dir/pause.tar" "$images_dir/coredns.tar"
   log "containerd serving, pause and CoreDNS images imported"
@@ -192,6 +193,20 @@ cmd_down() {
   host_paths_down
   remove_state
   log "node down; the host is as it was (logs kept in $log_dir)"
+}
+
+# reap_orphans kills the containers that lost both containerd and their shims (the node's
+# daemons were killed, not stopped): nothing could manage them any more, and the kubelet starts
+# them again.
+reap_orphans() {
+  running containerd && return 0
+  local pid
+  for pid in $(shim_pids); do
+    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim-runc-v2 ]] && return 0
+  done
+  [[ -n "$(host_cgroup_pids)" ]] || return 0
+  log "killing the containers left without containerd and shims"
+  kill_leftovers ""
 }
 
 # kill_leftovers ends the shims containerd left (they outlive it by design) and any container

@@ -224,9 +224,9 @@ import_images() {
   done
 }
 
-# shim_pids prints the PIDs of the runc shims containerd started for the node.
+# shim_pids prints the PIDs of the runc shims of this node's containerd (they name its socket).
 shim_pids() {
-  cat "$CLUSTER_DIR"/containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid 2>/dev/null || true
+  pgrep -f -- "^[^ ]*containerd-shim-runc-v2 .*-address $containerd_socket\$" || true
 }
 
 # stop_containers kills every container and sandbox of the node, whichever way the kubelet
