@@ -202,7 +202,7 @@ reap_orphans() {
   running containerd && return 0
   local pid
   for pid in $(shim_pids); do
-    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim-runc-v2 ]] && return 0
+    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim-runc-v2* ]] && return 0
   done
   [[ -n "$(host_cgroup_pids)" ]] || return 0
   log "killing the containers left without containerd and shims"
@@ -214,7 +214,7 @@ reap_orphans() {
 kill_leftovers() {
   local pid
   for pid in $1; do
-    if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim-runc-v2 ]]; then
+    if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */containerd-shim-runc-v2* ]]; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done

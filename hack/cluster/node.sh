@@ -36,12 +36,13 @@ node_configure() {
 }
 
 # running name: the component's recorded process is alive and still runs the binary it was
-# started with (a recycled PID does not count).
+# started with (a recycled PID does not count; a binary rebuilt since, "(deleted)", does).
 running() {
-  local pid exe
+  local pid exe actual
   [[ -f "$run_dir/$1.pid" ]] || return 1
   { read -r pid && read -r exe; } < "$run_dir/$1.pid" || return 1
-  [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$exe" ]]
+  actual="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
+  [[ "$actual" == "$exe" || "$actual" == "$exe (deleted)" ]]
 }
 
 pid_of() { head -n1 "$run_dir/$1.pid"; }
