@@ -120,6 +120,7 @@ var _ = Describe("LittleEcom controller", func() {
 				ContainSubstring(`"backend"`), ContainSubstring(`"notifier"`),
 				ContainSubstring(contract.Exchange), ContainSubstring(contract.QueueItemAdded),
 				ContainSubstring(contract.QueueItemBought), ContainSubstring(contract.RoutingKeyItemBought),
+				ContainSubstring(contract.QueueAccountVerify), ContainSubstring(contract.RoutingKeyAccountVerify),
 			))
 			for _, svc := range []string{"backend", "notifier"} {
 				password := &corev1.Secret{}

@@ -184,7 +184,7 @@ func rabbitMQDefinitionsJSON(users RabbitMQUsers) ([]byte, error) {
 				Read: "^" + regexp.QuoteMeta("ecom-queue-") + ".*$"},
 		},
 	}
-	topo := contract.ShopTopology()
+	topo := definitionsTopology()
 	for _, e := range topo.Exchanges {
 		d.Exchanges = append(d.Exchanges, rmqExchange{Name: e.Name, Vhost: rabbitMQVhost, Type: e.Kind,
 			Durable: true, Arguments: nonNil(nil)})
@@ -202,6 +202,22 @@ func rabbitMQDefinitionsJSON(users RabbitMQUsers) ([]byte, error) {
 		return nil, fmt.Errorf("rendering rabbitmq definitions: %w", err)
 	}
 	return append(out, '\n'), nil
+}
+
+// definitionsTopology is the shop's topology plus the queue of verification mails
+// (contract.VerifyWorkQueue), which every shop declares, verification on or off: an empty
+// queue costs nothing; the notifier, whose user may not declare queues, finds it at start, so
+// turning verification on later needs no notifier restart; and the broker does not log the
+// notifier's refused declaration of a missing queue. Its arguments are the work queues',
+// which the notifier's passive check expects.
+func definitionsTopology() contract.Topology {
+	topo := contract.ShopTopology()
+	v := contract.VerifyWorkQueue
+	topo.Queues = append(topo.Queues, contract.TopologyQueue{Name: v.Queue, Arguments: map[string]any{
+		contract.ArgDeadLetterExchange: contract.DeadLetterExchange,
+	}})
+	topo.Bindings = append(topo.Bindings, contract.TopologyBinding{Exchange: contract.Exchange, Queue: v.Queue, RoutingKey: v.RoutingKey})
+	return topo
 }
 
 func rabbitMQUser(c Credentials, tags ...string) rmqUser {

@@ -111,7 +111,7 @@ func TestRabbitMQDefinitions_Permissions(t *testing.T) {
 	}
 
 	// What the patterns allow, on the real names of the topology.
-	topo := contract.ShopTopology()
+	topo := definitionsTopology()
 	var exchanges, queues []string
 	for _, e := range topo.Exchanges {
 		exchanges = append(exchanges, e.Name)
@@ -181,11 +181,13 @@ func TestRabbitMQDefinitions_Topology(t *testing.T) {
 	wantQueues := map[string]map[string]any{
 		contract.QueueItemAdded:  {"x-dead-letter-exchange": "ecom-dlx"},
 		contract.QueueItemBought: {"x-dead-letter-exchange": "ecom-dlx"},
-		contract.QueueDeadLetter: {},
-		"ecom-queue-retry-1s":    {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(1000)},
-		"ecom-queue-retry-5s":    {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(5000)},
-		"ecom-queue-retry-30s":   {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(30000)},
-		"ecom-queue-retry-2m0s":  {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(120000)},
+		// Declared in every shop, so the notifier finds it whether verification is on or not.
+		contract.QueueAccountVerify: {"x-dead-letter-exchange": "ecom-dlx"},
+		contract.QueueDeadLetter:    {},
+		"ecom-queue-retry-1s":       {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(1000)},
+		"ecom-queue-retry-5s":       {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(5000)},
+		"ecom-queue-retry-30s":      {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(30000)},
+		"ecom-queue-retry-2m0s":     {"x-dead-letter-exchange": "ecom-exchange", "x-message-ttl": float64(120000)},
 	}
 	if !equality.Semantic.DeepEqual(queues, wantQueues) {
 		t.Errorf("queues and arguments = %v\nwant %v", queues, wantQueues)
@@ -207,6 +209,7 @@ func TestRabbitMQDefinitions_Topology(t *testing.T) {
 		`ecom-retry-exchange -[ {"retry-queue":"ecom-queue-retry-5s","x-match":"all"}]-> ecom-queue-retry-5s`,
 		`ecom-retry-exchange -[ {"retry-queue":"ecom-queue-retry-30s","x-match":"all"}]-> ecom-queue-retry-30s`,
 		`ecom-retry-exchange -[ {"retry-queue":"ecom-queue-retry-2m0s","x-match":"all"}]-> ecom-queue-retry-2m0s`,
+		"ecom-exchange -[ecom.account.verify {}]-> ecom-queue-account-verify",
 	}
 	if strings.Join(bindings, "\n") != strings.Join(wantBindings, "\n") {
 		t.Errorf("bindings:\n%s\nwant:\n%s", strings.Join(bindings, "\n"), strings.Join(wantBindings, "\n"))
