@@ -116,8 +116,10 @@ type SMTPSpec struct {
 	// +optional
 	From string `json:"from,omitempty"`
 
-	// startTLS: IfAvailable (default), Always (refuse a relay without STARTTLS) or Never.
-	// +kubebuilder:default=IfAvailable
+	// startTLS: IfAvailable (use STARTTLS when the relay offers it), Always (refuse a relay
+	// without STARTTLS) or Never. Unset means Always when credentialsSecretRef is set (a
+	// password never crosses the network in the clear, even if the relay stops offering
+	// STARTTLS) and IfAvailable otherwise.
 	// +optional
 	StartTLS StartTLS `json:"startTLS,omitempty"`
 

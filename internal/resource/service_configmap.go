@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
 )
 
@@ -110,11 +111,26 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		env[contract.EnvSMTPHost] = smtp.Host
 		env[contract.EnvSMTPPort] = strconv.Itoa(int(int32Or(smtp.Port, defaultSMTPPort)))
 		env[contract.EnvSMTPFrom] = stringOr(smtp.From, defaultSMTPFrom)
-		env[contract.EnvSMTPStartTLS] = stringOr(string(smtp.StartTLS), contract.SMTPStartTLSIfAvailable)
+		env[contract.EnvSMTPStartTLS] = smtpStartTLS(smtp)
 	default:
 		return nil, fmt.Errorf("no shop service named %q", component)
 	}
 	return env, nil
+}
+
+// smtpStartTLS is spec's STARTTLS mode with its default filled in: Always with relay
+// credentials, so that a password never goes out in the clear, IfAvailable without. The
+// notifier defaults the same way; writing the mode out shows in the ConfigMap what is in
+// effect and holds for notifier images that default otherwise.
+func smtpStartTLS(smtp shopv1.SMTPSpec) string {
+	switch {
+	case smtp.StartTLS != "":
+		return string(smtp.StartTLS)
+	case smtp.CredentialsSecretRef != nil:
+		return contract.SMTPStartTLSAlways
+	default:
+		return contract.SMTPStartTLSIfAvailable
+	}
 }
 
 // corsEnv turns the services' CORS middleware off when an edge (Ingress or HTTPRoute, see

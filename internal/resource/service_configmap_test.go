@@ -244,6 +244,31 @@ func TestServiceConfigMap_SpecValues(t *testing.T) {
 	}
 }
 
+// Issue 12: with relay credentials the notifier refuses a relay without STARTTLS unless the
+// user chose otherwise, so a password never crosses the network in the clear.
+func TestServiceConfigMap_StartTLSDefaultsToAlwaysWithCredentials(t *testing.T) {
+	relay := &shopv1.SecretReference{Name: "relay"}
+	for _, tt := range []struct {
+		name string
+		smtp shopv1.SMTPSpec
+		want string
+	}{
+		{"no credentials", shopv1.SMTPSpec{Host: "smtp.example.com"}, contract.SMTPStartTLSIfAvailable},
+		{"credentials", shopv1.SMTPSpec{Host: "smtp.example.com", CredentialsSecretRef: relay}, contract.SMTPStartTLSAlways},
+		{"credentials, chosen IfAvailable", shopv1.SMTPSpec{Host: "smtp.example.com", CredentialsSecretRef: relay,
+			StartTLS: shopv1.StartTLS(contract.SMTPStartTLSIfAvailable)}, contract.SMTPStartTLSIfAvailable},
+		{"no credentials, chosen Never", shopv1.SMTPSpec{Host: "smtp.example.com",
+			StartTLS: shopv1.StartTLS(contract.SMTPStartTLSNever)}, contract.SMTPStartTLSNever},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Notifier.SMTP = tt.smtp })
+			if got := svcConfigMap(t, s, ComponentNotifier).Data[contract.EnvSMTPStartTLS]; got != tt.want {
+				t.Errorf("%s = %q, want %q", contract.EnvSMTPStartTLS, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestServiceConfigMap_UpdateIsIdempotentAndConverges(t *testing.T) {
 	for _, component := range svcComponents {
 		t.Run(component, func(t *testing.T) {
