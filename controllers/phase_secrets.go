@@ -45,6 +45,12 @@ func (r *LittleEcomReconciler) reconcileSecrets(ctx context.Context, st *reconci
 		// The shop's pods run under their own account with no API access.
 		generated{shopv1.ConditionBackendReady, s.ServiceAccount()},
 	)
+	// Auth publishes verification mails; without verification it has no broker user. A
+	// Secret generated earlier stays (owned, collected with the shop) and is used again.
+	if s.EmailVerification() {
+		builders = append(builders, generated{shopv1.ConditionAuthReady,
+			s.Credentials(n.RabbitMQUserSecret(resource.ComponentAuth), resource.ComponentAuth, resource.ComponentAuth)})
+	}
 
 	var errs []error
 	for _, g := range builders {

@@ -79,10 +79,15 @@ func (r *LittleEcomReconciler) rabbitMQUsers(ctx context.Context, st *reconcileS
 		return resource.CredentialsOf(data), nil
 	}
 	var users resource.RabbitMQUsers
-	var errs [3]error
+	var errs [4]error
 	users.Admin, errs[0] = read(s.RabbitMQAdminSecretName())
 	users.Backend, errs[1] = read(s.Names.RabbitMQUserSecret(resource.ComponentBackend))
 	users.Notifier, errs[2] = read(s.Names.RabbitMQUserSecret(resource.ComponentNotifier))
+	if s.EmailVerification() {
+		var auth resource.Credentials
+		auth, errs[3] = read(s.Names.RabbitMQUserSecret(resource.ComponentAuth))
+		users.Auth = &auth
+	}
 	return users, errors.Join(errs[:]...)
 }
 

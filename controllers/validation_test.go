@@ -53,9 +53,11 @@ var _ = Describe("LittleEcom validation", func() {
 		Expect(s.RabbitMQ.Storage.Size).To(Equal("2Gi"))
 		Expect(*s.Backend.Replicas).To(BeEquivalentTo(2))
 		Expect(*s.Auth.Replicas).To(BeEquivalentTo(2))
+		Expect(s.Auth.EmailVerification).To(BeFalse())
 		Expect(s.Auth.AccessTokenTTL.Duration.String()).To(Equal("15m0s"))
 		Expect(*s.Notifier.Replicas).To(BeEquivalentTo(1))
 		Expect(s.Notifier.SMTP.Port).To(BeEquivalentTo(587))
+		Expect(s.Notifier.SMTP.StartTLS).To(BeEmpty(), "unset means Always with credentials, IfAvailable without")
 		Expect(*s.Ingress.Enabled).To(BeTrue())
 		Expect(s.Ingress.ClassName).To(Equal("nginx"))
 		Expect(s.Ingress.CORS.AllowOrigins).To(ConsistOf(shopv1.Origin("*")))
@@ -98,9 +100,25 @@ var _ = Describe("LittleEcom validation", func() {
 			"mongodb: {external: {secretRef: {name: atlas}}, replicas: 1, image: 'mongo:8.0', replicaSetName: rs1, "+
 				"storage: {size: 1Gi}, resources: {limits: {memory: 1Gi}}, credentialsSecretRef: {name: root}}",
 			"external cannot be combined with replicas, image, replicaSetName, storage, resources, credentialsSecretRef"),
+		Entry("e-mail verification without a public URL", "auth: {emailVerification: true}",
+			"auth.emailVerification needs the shop's public URL"),
+		Entry("e-mail verification behind a wildcard host", "{auth: {emailVerification: true}, ingress: {host: '*.example.com'}}",
+			"auth.emailVerification needs the shop's public URL"),
+		Entry("e-mail verification with the Ingress off", "{auth: {emailVerification: true}, ingress: {enabled: false, host: shop.example.com}}",
+			"auth.emailVerification needs the shop's public URL"),
+		Entry("a public URL with a path", "auth: {publicURL: 'https://shop.example.com/app'}", "publicURL must be a URL"),
 		Entry("an external URI key that is no Secret key", "mongodb: {external: {secretRef: {name: atlas}, uriKey: 'my key'}}",
 			"spec.mongodb.external.uriKey"),
 	)
+
+	It("accepts e-mail verification with a public URL or an Ingress host", func() {
+		for i, spec := range []string{
+			"{auth: {emailVerification: true}, ingress: {host: shop.example.com}}",
+			"{auth: {emailVerification: true, publicURL: 'https://shop.example.com:8443'}, ingress: {enabled: false}}",
+		} {
+			createRequeuingShop(unstructuredShop(ns, fmt.Sprintf("verifying-%d", i), spec))
+		}
+	})
 
 	It("accepts an external database, with or without a URI key, beside the other sections", func() {
 		for i, spec := range []string{

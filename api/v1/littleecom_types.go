@@ -7,6 +7,7 @@ import (
 
 // LittleEcomSpec is the desired shop. Every section has defaults: `spec: {}` provisions a
 // working shop (MongoDB replica set, RabbitMQ, the three services and an Ingress with CORS).
+// +kubebuilder:validation:XValidation:rule="!has(self.auth) || !has(self.auth.emailVerification) || !self.auth.emailVerification || has(self.auth.publicURL) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && has(self.ingress.host) && !self.ingress.host.startsWith('*'))",message="auth.emailVerification needs the shop's public URL for its links: set auth.publicURL, or an enabled ingress with a host that is not a wildcard"
 type LittleEcomSpec struct {
 	// mongodb stores items, accounts and notifier state: a replica set the operator runs,
 	// or an existing MongoDB (mongodb.external).

@@ -56,15 +56,40 @@ type AuthSpec struct {
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
 
 	// trustedProxies are the CIDRs (your ingress controller's pods, the pod network) whose
-	// X-Forwarded-For header auth believes when it limits sign-in attempts per client IP.
-	// Empty: every request counts against the address it came from.
+	// X-Forwarded-For header auth believes when it limits failed sign-ins and registrations
+	// per client. Empty: every request counts against the address it came from. Behind an
+	// Ingress or a Gateway set it to the controller's pod CIDR (the operator cannot know it):
+	// otherwise every shopper looks like the controller, and the per-client limits (40
+	// registrations a minute, 100 failed sign-ins in 15 minutes) apply to the whole shop.
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="trustedProxies must be CIDRs such as 10.0.0.0/8"
 	// +listType=set
 	// +optional
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
+
+	// emailVerification makes a new account confirm its address, through a link that auth
+	// mails via the notifier, before it can sign in. Off by default: the original clients
+	// sign in right after they register. On, auth gets a RabbitMQ user that may only publish
+	// to the shop's exchange, and the link starts with publicURL, so the shop needs a
+	// publicURL or an Ingress with a host (not a wildcard).
+	// +kubebuilder:default=false
+	// +optional
+	EmailVerification bool `json:"emailVerification,omitempty"`
+
+	// publicURL is the shop's public base URL as shoppers reach it, e.g.
+	// https://shop.example.com, which verification links start with. Unset, it is
+	// spec.ingress.host with https when spec.ingress.tlsSecretName is set, http otherwise;
+	// set it when TLS ends before the Ingress, on another port, or behind a Gateway.
+	// +optional
+	PublicURL PublicURL `json:"publicURL,omitempty"`
 }
+
+// PublicURL is an http or https URL with a host and optional port, without path, query or
+// trailing slash, e.g. https://shop.example.com.
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$')",message="publicURL must be a URL with scheme and host such as https://shop.example.com (no path, no trailing slash)"
+type PublicURL string
 
 // StartTLS is how the notifier secures its SMTP session.
 // +kubebuilder:validation:Enum=IfAvailable;Always;Never

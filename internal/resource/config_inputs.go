@@ -29,10 +29,14 @@ func (s *Shop) ConfigInputs(component string) ConfigInputs {
 			ConfigMaps: []string{n.Service(ComponentBackend)},
 		}
 	case ComponentAuth:
-		return ConfigInputs{
+		in := ConfigInputs{
 			Secrets:    []string{s.serviceMongoDBSecret(ComponentAuth), n.AuthSigningKeySecret()},
 			ConfigMaps: []string{n.Service(ComponentAuth)},
 		}
+		if s.EmailVerification() {
+			in.Secrets = append(in.Secrets, n.RabbitMQUserSecret(ComponentAuth))
+		}
+		return in
 	case ComponentNotifier:
 		in := ConfigInputs{
 			Secrets:    []string{s.serviceMongoDBSecret(ComponentNotifier), n.RabbitMQUserSecret(ComponentNotifier)},

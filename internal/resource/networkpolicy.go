@@ -42,12 +42,16 @@ func (s *Shop) MongoDBNetworkPolicy() Builder {
 		}}
 }
 
-// RabbitMQNetworkPolicy admits backend and notifier on AMQP and the other broker nodes
-// (clustering). The management UI and metrics are not reachable from other pods.
+// RabbitMQNetworkPolicy admits the services that talk AMQP (backend, notifier, and auth when
+// it verifies addresses) and the other broker nodes (clustering). The management UI and
+// metrics are not reachable from other pods.
 func (s *Shop) RabbitMQNetworkPolicy() Builder {
+	var clients []networkingv1.NetworkPolicyPeer
+	for _, c := range s.rabbitMQClients() {
+		clients = append(clients, s.componentPeer(c))
+	}
 	return &networkPolicyBuilder{shop: s, component: ComponentRabbitMQ,
-		ports:   []int32{RabbitMQAMQPPort},
-		clients: []networkingv1.NetworkPolicyPeer{s.componentPeer(ComponentBackend), s.componentPeer(ComponentNotifier)}}
+		ports: []int32{RabbitMQAMQPPort}, clients: clients}
 }
 
 // ElasticsearchNetworkPolicy admits Fluentd and Kibana on HTTP and the other nodes; it

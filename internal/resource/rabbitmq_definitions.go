@@ -26,9 +26,11 @@ type Credentials struct {
 }
 
 // RabbitMQUsers are the broker's users: the administrator and one least-privilege user per
-// service that talks AMQP.
+// service that talks AMQP. Auth talks AMQP only when it verifies addresses; its user exists
+// only then (a nil Auth).
 type RabbitMQUsers struct {
 	Admin, Backend, Notifier Credentials
+	Auth                     *Credentials
 }
 
 // CredentialsOf reads the username and password keys of a Secret's data; a missing key
@@ -151,17 +153,23 @@ const (
 
 // rabbitMQDefinitionsJSON renders definitions.json. The same users always give the same bytes.
 func rabbitMQDefinitionsJSON(users RabbitMQUsers) ([]byte, error) {
-	for _, u := range []struct {
-		role string
+	type role struct {
+		name string
 		c    Credentials
-	}{{"admin", users.Admin}, {"backend", users.Backend}, {"notifier", users.Notifier}} {
-		if u.c.Username == "" || u.c.Password == "" {
-			return nil, fmt.Errorf("rabbitmq definitions: credentials of the %s user are missing", u.role)
-		}
 	}
-	if users.Admin.Username == users.Backend.Username || users.Admin.Username == users.Notifier.Username ||
-		users.Backend.Username == users.Notifier.Username {
-		return nil, errors.New("rabbitmq definitions: admin, backend and notifier need distinct usernames")
+	roles := []role{{"admin", users.Admin}, {"backend", users.Backend}, {"notifier", users.Notifier}}
+	if users.Auth != nil {
+		roles = append(roles, role{"auth", *users.Auth})
+	}
+	seen := map[string]bool{}
+	for _, u := range roles {
+		if u.c.Username == "" || u.c.Password == "" {
+			return nil, fmt.Errorf("rabbitmq definitions: credentials of the %s user are missing", u.name)
+		}
+		if seen[u.c.Username] {
+			return nil, errors.New("rabbitmq definitions: admin, backend, notifier and auth need distinct usernames")
+		}
+		seen[u.c.Username] = true
 	}
 
 	d := rmqDefinitions{
@@ -183,6 +191,12 @@ func rabbitMQDefinitionsJSON(users RabbitMQUsers) ([]byte, error) {
 				Configure: rabbitMQNothing, Write: exactly(contract.RetryExchange, contract.DeadLetterExchange),
 				Read: "^" + regexp.QuoteMeta("ecom-queue-") + ".*$"},
 		},
+	}
+	if users.Auth != nil {
+		// Auth publishes verification mails and nothing else, as the backend publishes events.
+		d.Users = append(d.Users, rabbitMQUser(*users.Auth))
+		d.Permissions = append(d.Permissions, rmqPermission{User: users.Auth.Username, Vhost: rabbitMQVhost,
+			Configure: rabbitMQNothing, Write: exactly(contract.Exchange), Read: rabbitMQNothing})
 	}
 	topo := definitionsTopology()
 	for _, e := range topo.Exchanges {

@@ -104,6 +104,9 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		// Behind an Ingress every sign-in comes from the controller's address: without the
 		// proxies to believe, the per-client-IP limit would be shared by all clients.
 		env[contract.EnvTrustedProxies] = strings.Join(spec.Auth.TrustedProxies, ",")
+		if err := s.authVerificationEnv(env); err != nil {
+			return nil, err
+		}
 	case ComponentNotifier:
 		smtp := spec.Notifier.SMTP
 		env[contract.EnvAMQPURL] = s.RabbitMQURL()

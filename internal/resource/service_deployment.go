@@ -2,6 +2,7 @@ package resource
 
 import (
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -149,8 +150,7 @@ func (s *Shop) serviceSecretEnv(component string) []corev1.EnvVar {
 	if ext := s.MongoDBExternal(); ext != nil {
 		env = externalMongoDBEnv(ext)
 	}
-	switch component {
-	case ComponentBackend, ComponentNotifier:
+	if slices.Contains(s.rabbitMQClients(), component) {
 		env = append(env,
 			secretEnv(contract.EnvAMQPUsername, n.RabbitMQUserSecret(component), contract.SecretKeyUsername),
 			secretEnv(contract.EnvAMQPPassword, n.RabbitMQUserSecret(component), contract.SecretKeyPassword))
