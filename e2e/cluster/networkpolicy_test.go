@@ -32,7 +32,7 @@ func describeNetworkPolicies() {
 			Eventually(func(g Gomega) {
 				var err error
 				results, err = runNetcheck(ctx, "netcheck-stranger", map[string]string{"app.kubernetes.io/name": "netcheck"},
-					[]string{control, amqp, database})
+					[]string{control, amqp, database}, 0)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(results[control].OK).To(BeTrue(), "the pod reaches the backend's Service %s: %s", control, results[control].Error)
 			}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
@@ -43,10 +43,10 @@ func describeNetworkPolicies() {
 		}, SpecTimeout(3*time.Minute))
 
 		It("let a pod with the backend's labels open both", func(ctx SpecContext) {
-			// The enforcer learns of a new pod's labels a moment after the pod starts: the
-			// first attempt may be refused, a later one must not.
+			// The enforcer learns of a new pod's address and labels a moment after the pod
+			// starts: the first attempts may be refused, a later one must not.
 			Eventually(func(g Gomega) {
-				results, err := runNetcheck(ctx, "netcheck-backend", backendPeerLabels(), []string{amqp, database})
+				results, err := runNetcheck(ctx, "netcheck-backend", backendPeerLabels(), []string{amqp, database}, 30*time.Second)
 				g.Expect(err).NotTo(HaveOccurred())
 				for _, target := range []string{amqp, database} {
 					g.Expect(results[target].OK).To(BeTrue(), "%s: %s", target, results[target].Error)

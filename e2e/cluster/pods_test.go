@@ -39,9 +39,11 @@ type netcheckResult struct {
 }
 
 // runNetcheck runs netcheck once in a pod of the shop's namespace with podLabels, waits for
-// it to finish and returns its results by target. The pod is deleted before it returns.
-func runNetcheck(ctx context.Context, name string, podLabels map[string]string, targets []string) (map[string]netcheckResult, error) {
-	pod := netcheckPod(name+"-"+randomHex(3), podLabels, targets)
+// it to finish and returns its results by target. retry is netcheck's -retry: how long a
+// failed target is tried again. The pod is deleted before it returns.
+func runNetcheck(ctx context.Context, name string, podLabels map[string]string, targets []string,
+	retry time.Duration) (map[string]netcheckResult, error) {
+	pod := netcheckPod(name+"-"+randomHex(3), podLabels, targets, retry)
 	if err := k8s.Create(ctx, pod); err != nil {
 		return nil, fmt.Errorf("creating pod %s: %w", pod.Name, err)
 	}
@@ -75,7 +77,7 @@ func runNetcheck(ctx context.Context, name string, podLabels map[string]string, 
 }
 
 // netcheckPod is a one-shot pod that meets the "restricted" Pod Security Standard.
-func netcheckPod(name string, podLabels map[string]string, targets []string) *corev1.Pod {
+func netcheckPod(name string, podLabels map[string]string, targets []string, retry time.Duration) *corev1.Pod {
 	l := maps.Clone(podLabels)
 	if l == nil {
 		l = map[string]string{}
@@ -99,7 +101,7 @@ func netcheckPod(name string, podLabels map[string]string, targets []string) *co
 				Name:            "netcheck",
 				Image:           netcheckImage,
 				ImagePullPolicy: corev1.PullIfNotPresent,
-				Args:            []string{"-connect", strings.Join(targets, ","), "-timeout", "3s"},
+				Args:            []string{"-connect", strings.Join(targets, ","), "-timeout", "3s", "-retry", retry.String()},
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{corev1.ResourceCPU: apiresource.MustParse("10m"), corev1.ResourceMemory: apiresource.MustParse("16Mi")},
 					Limits:   corev1.ResourceList{corev1.ResourceMemory: apiresource.MustParse("64Mi")},

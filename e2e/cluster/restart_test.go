@@ -44,7 +44,10 @@ func describeOperatorRestart() {
 			Eventually(func(g Gomega) {
 				counts, err = metrics.reconciles(ctx, &pod)
 				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(counts).To(HaveKeyWithValue("success", BeNumerically(">=", 1)), "reconciles of pod %s", pod.Name)
+				// A reconcile that ends in a requeue (the operator checks an external database
+				// again after a while) succeeded too; only "error" did not.
+				done := counts["success"] + counts["requeue"] + counts["requeue_after"]
+				g.Expect(done).To(BeNumerically(">=", 1), "reconciles of pod %s: %v", pod.Name, counts)
 			}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
 			sleep(ctx, settlePeriod)
 
