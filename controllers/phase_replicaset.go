@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/mongors"
 	"littleecom.io/littleecom/internal/resource"
 )
@@ -119,6 +120,7 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	memo := r.memory.of(shop)
 	if memo.usersDigest != digest {
 		desired.Users = users
+		desired.CustomRoles = serviceRoles
 	}
 	// No Host: Ensure starts at member 0 of desired's Topology.
 	rootUser := resource.CredentialsOf(root)
@@ -188,10 +190,26 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 	}
 }
 
+// accountDeletionsReader is the backend's one privilege outside its database: reading
+// auth's record of deleted accounts (contract.CollAccountDeletions), to take their listings
+// off sale and refuse their tokens. No built-in role grants one collection of another
+// database, so it is a custom role, defined in admin (a role in ecom-auth could be dropped
+// with that database).
+const accountDeletionsReader = "littleecom-account-deletions-reader"
+
+// serviceRoles are the custom roles serviceUsers grants; they are ensured before the users.
+var serviceRoles = []mongors.CustomRole{{DB: "admin", Name: accountDeletionsReader, Privileges: []mongors.Privilege{{
+	Resource: mongors.Resource{DB: contract.DatabaseAuth, Collection: contract.CollAccountDeletions},
+	Actions:  []string{"find"},
+}}}}
+
 // serviceUsers are the least-privilege users of the services: readWrite on their own
-// database, nothing else. digest identifies the set of credentials without revealing them.
+// database, and for the backend find on auth's deletions (serviceRoles). digest identifies
+// the set of credentials and grants without revealing them.
 func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileState) ([]mongors.User, string, error) {
 	h := sha256.New()
+	// A hash.Hash's Write never returns an error.
+	_, _ = fmt.Fprintf(h, "%v\n", serviceRoles)
 	users := make([]mongors.User, 0, len(resource.ServiceComponents))
 	for _, component := range resource.ServiceComponents {
 		db := resource.DatabaseOf(component)
@@ -200,11 +218,13 @@ func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileSt
 			return nil, "", err
 		}
 		c := resource.CredentialsOf(data)
-		u := mongors.User{DB: "admin", Name: c.Username, Password: c.Password,
-			Roles: []mongors.Role{{Role: "readWrite", DB: db}}}
+		roles := []mongors.Role{{Role: "readWrite", DB: db}}
+		if component == resource.ComponentBackend {
+			roles = append(roles, mongors.Role{Role: accountDeletionsReader, DB: "admin"})
+		}
+		u := mongors.User{DB: "admin", Name: c.Username, Password: c.Password, Roles: roles}
 		users = append(users, u)
-		// A hash.Hash's Write never returns an error.
-		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\n", u.DB, u.Name, u.Password, db)
+		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\n", u.DB, u.Name, u.Password, u.Roles)
 	}
 	return users, hex.EncodeToString(h.Sum(nil)), nil
 }

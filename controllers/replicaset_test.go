@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -78,6 +79,16 @@ var _ = Describe("MongoDB replica set", func() {
 			Expect(k8sClient.Get(ctx, key(ns, name+"-mongodb-"+user), password)).To(Succeed())
 			Expect(rs.UserPassword("admin", user, string(password.Data["password"]))).To(BeTrue(),
 				"%s logs in with the password its Deployment reads", user)
+		}
+
+		By("letting the backend, and only it, read auth's record of deleted accounts")
+		privileges, ok := rs.Role("admin", accountDeletionsReader)
+		Expect(ok).To(BeTrue())
+		Expect(privileges.String()).To(And(ContainSubstring(`"db": "ecom-auth"`),
+			ContainSubstring(`"collection": "account_deletions"`), ContainSubstring(`["find"]`)))
+		for user, granted := range map[string]bool{"backend": true, "auth": false, "notifier": false} {
+			roles, _ := rs.User("admin", user)
+			Expect(strings.Contains(roles.String(), accountDeletionsReader)).To(Equal(granted), user)
 		}
 	})
 

@@ -11,6 +11,7 @@ import (
 
 // MongoDB error codes the replica-set code reacts to (src/mongo/base/error_codes.yml).
 const (
+	CodeRoleNotFound                           = 31
 	CodeAuthenticationFailed                   = 18
 	CodeAlreadyInitialized                     = 23
 	CodeExceededTimeLimit                      = 50
@@ -23,6 +24,7 @@ const (
 	CodeInterruptedDueToReplStateChange        = 11602
 	CodeNotPrimaryNoSecondaryOk                = 13435
 	CodeNotPrimaryOrSecondary                  = 13436
+	CodeRoleAlreadyExists                      = 51002
 	CodeUserAlreadyExists                      = 51003
 )
 
@@ -105,6 +107,18 @@ type Role struct {
 	DB   string `bson:"db"`
 }
 
+// Privilege is what a custom role allows: actions (e.g. "find") on one collection.
+type Privilege struct {
+	Resource Resource `bson:"resource"`
+	Actions  []string `bson:"actions"`
+}
+
+// Resource is a collection in a database.
+type Resource struct {
+	DB         string `bson:"db"`
+	Collection string `bson:"collection"`
+}
+
 // Client runs the replica-set commands against one mongod. Every call is bounded by the
 // Target's timeout (or an earlier context deadline).
 type Client interface {
@@ -122,6 +136,9 @@ type Client interface {
 	// EnsureUser creates the user in db, or when it exists (51003) updates its password and
 	// roles to the given ones.
 	EnsureUser(ctx context.Context, db, user, password string, roles []Role) error
+	// EnsureRole creates the custom role in db with exactly the given privileges (and no
+	// inherited roles), or when it exists (51002) updates it to them.
+	EnsureRole(ctx context.Context, db, role string, privileges []Privilege) error
 	// Close disconnects.
 	Close(ctx context.Context) error
 }

@@ -185,6 +185,34 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	})
 }
 
+func (c *driverClient) EnsureRole(ctx context.Context, db, role string, privileges []Privilege) error {
+	if privileges == nil {
+		privileges = []Privilege{}
+	}
+	dbc := c.mc.Database(db)
+	run := func(op string, cmd bson.D) error {
+		cctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+		defer cancel()
+		if err := dbc.RunCommand(cctx, cmd).Err(); err != nil {
+			return wrap(op, c.target, err)
+		}
+		return nil
+	}
+	err := run("createRole", bson.D{
+		{Key: "createRole", Value: role},
+		{Key: "privileges", Value: privileges},
+		{Key: "roles", Value: bson.A{}},
+	})
+	if !HasCode(err, CodeRoleAlreadyExists) {
+		return err
+	}
+	return run("updateRole", bson.D{
+		{Key: "updateRole", Value: role},
+		{Key: "privileges", Value: privileges},
+		{Key: "roles", Value: bson.A{}},
+	})
+}
+
 func (c *driverClient) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
 	defer cancel()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"littleecom.io/littleecom/internal/mongors"
 	"littleecom.io/littleecom/internal/mongors/mongorstest"
 )
@@ -113,6 +115,45 @@ func TestDriver_EnsureUserIsIdempotent(t *testing.T) {
 	}
 	if r, ok := rs.User("ecom-auth", "auth"); !ok || !strings.Contains(r.String(), "ecom-auth") {
 		t.Errorf("stored roles %v", r)
+	}
+}
+
+func TestDriver_EnsureRoleIsIdempotentAndGrantable(t *testing.T) {
+	rs, d, target := startRS(t, 1, mongorstest.Options{})
+	mustReady(t, ensure(t, d, target, desired(1)))
+	c := dial(t, d, target)
+	ctx := context.Background()
+	grant := []mongors.Role{{Role: "readWrite", DB: "ecom"}, {Role: "deletionsReader", DB: "admin"}}
+
+	// As mongod: a user cannot be granted a role that does not exist yet.
+	if err := c.EnsureUser(ctx, "admin", "backend", "pw", grant); !mongors.HasCode(err, mongors.CodeRoleNotFound) {
+		t.Fatalf("EnsureUser with an unknown role = %v, want RoleNotFound", err)
+	}
+	find := []mongors.Privilege{{Resource: mongors.Resource{DB: "ecom-auth", Collection: "account_deletions"}, Actions: []string{"find"}}}
+	for range 2 {
+		if err := c.EnsureRole(ctx, "admin", "deletionsReader", find); err != nil {
+			t.Fatalf("EnsureRole: %v", err)
+		}
+	}
+	if err := c.EnsureUser(ctx, "admin", "backend", "pw", grant); err != nil {
+		t.Fatalf("EnsureUser with the role: %v", err)
+	}
+	var names []string
+	for _, cmd := range rs.Commands("createRole", "updateRole") {
+		names = append(names, cmd.Name)
+	}
+	if got := strings.Join(names, ","); got != "createRole,createRole,updateRole" {
+		t.Errorf("commands %s", got)
+	}
+	p, ok := rs.Role("admin", "deletionsReader")
+	if got := relaxed(t, bson.RawValue{Type: bson.TypeArray, Value: p}); !ok ||
+		got != `[{"resource":{"db":"ecom-auth","collection":"account_deletions"},"actions":["find"]}]` {
+		t.Errorf("stored privileges %s", got)
+	}
+
+	// A role outside admin may not reach into another database, as mongod says.
+	if err := c.EnsureRole(ctx, "ecom", "reader", find); !mongors.HasCode(err, 2) {
+		t.Errorf("a role in ecom with privileges on ecom-auth = %v, want BadValue", err)
 	}
 }
 

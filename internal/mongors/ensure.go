@@ -25,6 +25,8 @@ type Desired struct {
 	Members int
 	// Users are created or updated on the primary once the set has one.
 	Users []User
+	// CustomRoles are created or updated before Users, which may be granted them.
+	CustomRoles []CustomRole
 	// PrimaryWait bounds the wait for a primary after initiation; DefaultPrimaryWait if zero.
 	PrimaryWait time.Duration
 	// PollInterval is the pause between status polls; DefaultPollInterval if zero.
@@ -37,6 +39,14 @@ type User struct {
 	Name     string
 	Password string
 	Roles    []Role
+}
+
+// CustomRole is a role of the operator's own, for a privilege no built-in role grants
+// narrowly enough (one action on one collection of another service's database).
+type CustomRole struct {
+	DB         string
+	Name       string
+	Privileges []Privilege
 }
 
 // Phase says where Ensure stopped. The values double as condition reasons.
@@ -154,7 +164,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 	if stop {
 		return res, err
 	}
-	return ensureUsers(ctx, pc, desired.Users, res)
+	return ensureUsers(ctx, pc, desired.CustomRoles, desired.Users, res)
 }
 
 // reconfigure moves the config on the primary pc towards desired, one NextConfig step per
@@ -202,8 +212,14 @@ func reconfigure(ctx context.Context, pc Client, desired Desired, res Result) (r
 	return res, nil, false
 }
 
-// ensureUsers creates or updates the users on the primary pc; the set is then Ready.
-func ensureUsers(ctx context.Context, pc Client, users []User, res Result) (Result, error) {
+// ensureUsers creates or updates the roles, then the users, on the primary pc; the set is
+// then Ready.
+func ensureUsers(ctx context.Context, pc Client, roles []CustomRole, users []User, res Result) (Result, error) {
+	for _, r := range roles {
+		if err := pc.EnsureRole(ctx, r.DB, r.Name, r.Privileges); err != nil {
+			return failOrWait(res, err)
+		}
+	}
 	for _, u := range users {
 		if err := pc.EnsureUser(ctx, u.DB, u.Name, u.Password, u.Roles); err != nil {
 			return failOrWait(res, err)

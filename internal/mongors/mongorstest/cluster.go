@@ -105,6 +105,7 @@ type Cluster struct {
 	initiatedAt time.Time
 	states      map[string]string
 	users       map[string]*user
+	roles       map[string]*role // custom roles by db.name
 	commands    []Command
 	faults      []*Fault
 	nextConnID  int32
@@ -145,6 +146,7 @@ func New(opts Options) (*Cluster, error) {
 		nodes:  map[string]*node{},
 		states: map[string]string{},
 		users:  map[string]*user{},
+		roles:  map[string]*role{},
 	}
 	if opts.Username != "" {
 		roles := mustMarshal(bson.D{{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}})

@@ -16,11 +16,12 @@ type cmdErr struct {
 }
 
 var codeNames = map[int32]string{
-	2: "BadValue", 11: "UserNotFound", 13: "Unauthorized", 18: "AuthenticationFailed",
+	2: "BadValue", 11: "UserNotFound", 13: "Unauthorized", 18: "AuthenticationFailed", 31: "RoleNotFound",
 	23: "AlreadyInitialized", 50: "ExceededTimeLimit", 59: "CommandNotFound", 74: "NodeNotFound",
 	93: "InvalidReplicaSetConfig", 94: "NotYetInitialized", 103: "NewReplicaSetConfigurationIncompatible",
 	109: "ConfigurationInProgress", 189: "PrimarySteppedDown", 308: "CurrentConfigNotCommittedYet",
-	334: "MechanismUnavailable", 10107: "NotWritablePrimary", 11602: "InterruptedDueToReplStateChange", 51003: "UserAlreadyExists",
+	334: "MechanismUnavailable", 10107: "NotWritablePrimary", 11602: "InterruptedDueToReplStateChange",
+	51002: "RoleAlreadyExists", 51003: "UserAlreadyExists",
 }
 
 func fail(code int32, msg string) *cmdErr { return &cmdErr{code: code, msg: msg} }
@@ -125,6 +126,10 @@ func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bso
 		return nil, c.createUser(cn.node.host, db, raw)
 	case "updateuser":
 		return nil, c.updateUser(cn.node.host, db, raw)
+	case "createrole":
+		return nil, c.createRole(cn.node.host, db, raw)
+	case "updaterole":
+		return nil, c.updateRole(cn.node.host, db, raw)
 	default:
 		return nil, fail(59, "no such command: '"+name+"'")
 	}

@@ -114,6 +114,9 @@ func (c *Cluster) createUser(host, db string, cmd bson.Raw) *cmdErr {
 	if _, exists := c.users[db+"."+name]; exists {
 		return fail(51003, fmt.Sprintf("User \"%s@%s\" already exists", name, db))
 	}
+	if e := c.checkGrants(db, roles); e != nil {
+		return e
+	}
 	if err := c.addUser(db, name, pwd, roles); err != nil {
 		return fail(2, err.Error())
 	}
@@ -135,6 +138,9 @@ func (c *Cluster) updateUser(host, db string, cmd bson.Raw) *cmdErr {
 	}
 	roles := u.roles
 	if r, ok := cmd.Lookup("roles").ArrayOK(); ok {
+		if e := c.checkGrants(db, r); e != nil {
+			return e
+		}
 		roles = r
 	}
 	if err := c.addUser(db, name, pwd, roles); err != nil {
