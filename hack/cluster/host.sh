@@ -42,8 +42,8 @@ host_sysctls=(
   net.bridge.bridge-nf-call-ip6tables
 )
 
-# The filter chain that keeps pods off the host (see host_firewall_up).
-host_pod_chain=LITTLEECOM-POD-INPUT
+# The nftables table that keeps pods off the host (see host_firewall_up).
+host_pod_table="littleecom_${CLUSTER_BRIDGE//[^a-zA-Z0-9_]/_}"
 
 host_state="$CLUSTER_DIR/host"
 
@@ -140,15 +140,22 @@ host_network_up() {
 
 # host_firewall_up keeps pods off the host: they may open connections to the API server (the
 # kubernetes Service leads there) and nothing else; replies to the host's own connections
-# (probes, port-forward) stay allowed.
+# (probes, port-forward) stay allowed. The guard is an nftables table of its own that runs
+# before iptables' filter chains: an iptables ACCEPT, such as the one kube-router puts first
+# in INPUT for traffic its NetworkPolicies allow, cannot skip a rule in another base chain.
 host_firewall_up() {
-  iptables -n -L "$host_pod_chain" >/dev/null 2>&1 && return 0
-  iptables -N "$host_pod_chain"
-  iptables -A "$host_pod_chain" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
-  iptables -A "$host_pod_chain" -p tcp --dport "$CLUSTER_API_PORT" -j RETURN
-  iptables -A "$host_pod_chain" -p tcp -j REJECT --reject-with tcp-reset
-  iptables -A "$host_pod_chain" -p udp -j REJECT --reject-with icmp-port-unreachable
-  iptables -I INPUT -i "$CLUSTER_BRIDGE" -j "$host_pod_chain"
+  nft list table inet "$host_pod_table" >/dev/null 2>&1 && return 0
+  nft -f - <<NFT
+table inet $host_pod_table {
+  chain input {
+    type filter hook input priority filter - 10; policy accept;
+    iifname "$CLUSTER_BRIDGE" ct state established,related accept
+    iifname "$CLUSTER_BRIDGE" tcp dport $CLUSTER_API_PORT accept
+    iifname "$CLUSTER_BRIDGE" meta l4proto tcp reject with tcp reset
+    iifname "$CLUSTER_BRIDGE" meta l4proto udp reject
+  }
+}
+NFT
 }
 
 # host_hostpath_up points the in-tree hostpath provisioner, which hardcodes /tmp/hostpath_pv,
@@ -177,10 +184,8 @@ host_unmount_all() {
 }
 
 host_network_down() {
-  if iptables -n -L "$host_pod_chain" >/dev/null 2>&1; then
-    iptables -D INPUT -i "$CLUSTER_BRIDGE" -j "$host_pod_chain" 2>/dev/null || true
-    iptables -F "$host_pod_chain"
-    iptables -X "$host_pod_chain"
+  if host_has nft && nft list table inet "$host_pod_table" >/dev/null 2>&1; then
+    nft delete table inet "$host_pod_table"
   fi
   if [[ -f "$host_state/bridge" ]]; then
     ip link del "$CLUSTER_BRIDGE" 2>/dev/null || true
