@@ -66,7 +66,7 @@ func (e ExternalMongoDB) check(ctx context.Context, conn externalConnection, sou
 		SetMaxPoolSize(1)
 	if conn.username != "" {
 		// As the services do (mongox): separate credentials win over the URI's.
-		opts.SetAuth(options.Credential{Username: conn.username, Password: conn.password, AuthSource: "admin"})
+		opts.SetAuth(options.Credential{Username: conn.username, Password: conn.password, AuthSource: adminDatabase})
 	}
 	if err := opts.Validate(); err != nil {
 		return conn.invalidOrUnreachable(source, err)

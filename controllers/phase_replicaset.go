@@ -190,6 +190,9 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 	}
 }
 
+// adminDatabase holds MongoDB's users and the operator's custom roles.
+const adminDatabase = "admin"
+
 // accountDeletionsReader is the backend's one privilege outside its database: reading
 // auth's record of deleted accounts (contract.CollAccountDeletions), to take their listings
 // off sale and refuse their tokens. No built-in role grants one collection of another
@@ -198,7 +201,7 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 const accountDeletionsReader = "littleecom-account-deletions-reader"
 
 // serviceRoles are the custom roles serviceUsers grants; they are ensured before the users.
-var serviceRoles = []mongors.CustomRole{{DB: "admin", Name: accountDeletionsReader, Privileges: []mongors.Privilege{{
+var serviceRoles = []mongors.CustomRole{{DB: adminDatabase, Name: accountDeletionsReader, Privileges: []mongors.Privilege{{
 	Resource: mongors.Resource{DB: contract.DatabaseAuth, Collection: contract.CollAccountDeletions},
 	Actions:  []string{"find"},
 }}}}
@@ -220,9 +223,9 @@ func (r *LittleEcomReconciler) serviceUsers(ctx context.Context, st *reconcileSt
 		c := resource.CredentialsOf(data)
 		roles := []mongors.Role{{Role: "readWrite", DB: db}}
 		if component == resource.ComponentBackend {
-			roles = append(roles, mongors.Role{Role: accountDeletionsReader, DB: "admin"})
+			roles = append(roles, mongors.Role{Role: accountDeletionsReader, DB: adminDatabase})
 		}
-		u := mongors.User{DB: "admin", Name: c.Username, Password: c.Password, Roles: roles}
+		u := mongors.User{DB: adminDatabase, Name: c.Username, Password: c.Password, Roles: roles}
 		users = append(users, u)
 		_, _ = fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\n", u.DB, u.Name, u.Password, u.Roles)
 	}

@@ -173,7 +173,7 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	err := run("createUser", bson.D{
 		{Key: "createUser", Value: user},
 		{Key: "pwd", Value: password},
-		{Key: "roles", Value: roles},
+		{Key: keyRoles, Value: roles},
 	})
 	if !HasCode(err, CodeUserAlreadyExists) {
 		return err
@@ -181,9 +181,13 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	return run("updateUser", bson.D{
 		{Key: "updateUser", Value: user},
 		{Key: "pwd", Value: password},
-		{Key: "roles", Value: roles},
+		{Key: keyRoles, Value: roles},
 	})
 }
+
+// keyRoles is the field of createUser, updateUser, createRole and updateRole that lists the
+// granted (or inherited) roles.
+const keyRoles = "roles"
 
 func (c *driverClient) EnsureRole(ctx context.Context, db, role string, privileges []Privilege) error {
 	if privileges == nil {
@@ -201,7 +205,7 @@ func (c *driverClient) EnsureRole(ctx context.Context, db, role string, privileg
 	err := run("createRole", bson.D{
 		{Key: "createRole", Value: role},
 		{Key: "privileges", Value: privileges},
-		{Key: "roles", Value: bson.A{}},
+		{Key: keyRoles, Value: bson.A{}},
 	})
 	if !HasCode(err, CodeRoleAlreadyExists) {
 		return err
@@ -209,7 +213,7 @@ func (c *driverClient) EnsureRole(ctx context.Context, db, role string, privileg
 	return run("updateRole", bson.D{
 		{Key: "updateRole", Value: role},
 		{Key: "privileges", Value: privileges},
-		{Key: "roles", Value: bson.A{}},
+		{Key: keyRoles, Value: bson.A{}},
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
@@ -37,7 +36,7 @@ func TestAuthPublicURL(t *testing.T) {
 		{"publicURL without its trailing slash", func(s *shopv1.LittleEcomSpec) { s.Auth.PublicURL = "https://www.example.com/" }, "https://www.example.com"},
 		{"wildcard host", func(s *shopv1.LittleEcomSpec) { s.Ingress.Host = "*.example.com" }, ""},
 		{"no host", func(s *shopv1.LittleEcomSpec) { s.Ingress.Host = "" }, ""},
-		{"ingress disabled", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = ptr.To(false) }, ""},
+		{"ingress disabled", func(s *shopv1.LittleEcomSpec) { s.Ingress.Enabled = new(false) }, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := verifyingShop(t, tt.mutate).AuthPublicURL(); got != tt.want {

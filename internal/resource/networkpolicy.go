@@ -46,8 +46,9 @@ func (s *Shop) MongoDBNetworkPolicy() Builder {
 // it verifies addresses) and the other broker nodes (clustering). The management UI and
 // metrics are not reachable from other pods.
 func (s *Shop) RabbitMQNetworkPolicy() Builder {
-	var clients []networkingv1.NetworkPolicyPeer
-	for _, c := range s.rabbitMQClients() {
+	components := s.rabbitMQClients()
+	clients := make([]networkingv1.NetworkPolicyPeer, 0, len(components))
+	for _, c := range components {
 		clients = append(clients, s.componentPeer(c))
 	}
 	return &networkPolicyBuilder{shop: s, component: ComponentRabbitMQ,

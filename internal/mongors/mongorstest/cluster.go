@@ -149,8 +149,8 @@ func New(opts Options) (*Cluster, error) {
 		roles:  map[string]*role{},
 	}
 	if opts.Username != "" {
-		roles := mustMarshal(bson.D{{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}})
-		if err := c.addUser("admin", opts.Username, opts.Password, roles.Lookup("roles").Array()); err != nil {
+		roles := mustMarshal(bson.D{{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: adminDB}}}}})
+		if err := c.addUser(adminDB, opts.Username, opts.Password, roles.Lookup("roles").Array()); err != nil {
 			return nil, err
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// adminDB holds the users and roles that may reach every database.
+const adminDB = "admin"
+
 // role is a custom role as createRole stores it.
 type role struct {
 	privileges bson.RawArray
@@ -23,7 +26,7 @@ var (
 
 // roleExists reports whether name@db is a built-in or a created role. Callers hold mu.
 func (c *Cluster) roleExists(db, name string) bool {
-	if slices.Contains(builtinRoles, name) || (db == "admin" && slices.Contains(adminRoles, name)) {
+	if slices.Contains(builtinRoles, name) || (db == adminDB && slices.Contains(adminRoles, name)) {
 		return true
 	}
 	_, ok := c.roles[db+"."+name]
@@ -72,7 +75,7 @@ func checkPrivileges(db string, privileges bson.RawArray) *cmdErr {
 		if _, ok := p.Lookup("actions").ArrayOK(); !ok {
 			return fail(2, "a privilege needs an actions array")
 		}
-		if db != "admin" && target != db {
+		if db != adminDB && target != db {
 			return fail(2, fmt.Sprintf("Roles on the '%s' database cannot be granted privileges that target other databases or the cluster", db))
 		}
 	}
