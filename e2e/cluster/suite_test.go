@@ -55,12 +55,15 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	run = randomHex(4)
 	GinkgoWriter.Printf("run %s: shop %s/%s at %s\n", run, env.namespace, env.shop, env.url)
 
+	By("taking the suite's Lease: one run at a time")
+	acquireSuiteLock(ctx)
+
 	By("waiting for the shop to be Ready and to answer through the ingress controller")
 	expectShopReady(ctx, rolloutWait)
 	Eventually(func(g Gomega) {
 		g.Expect(api.get(ctx, "/items").status).To(Equal(http.StatusOK))
 	}).WithContext(ctx).WithTimeout(time.Minute).WithPolling(poll).Should(Succeed())
-}, NodeTimeout(5*time.Minute))
+}, NodeTimeout(lockWait+5*time.Minute))
 
 // The specs run in this order, destructive ones last. A failure does not skip the rest
 // (ContinueOnFailure): each spec waits for the shop it needs and cleans up what it changed.
