@@ -47,7 +47,9 @@ func acquireSuiteLock(ctx context.Context) {
 		if err == nil {
 			return
 		}
-		g.Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "creating Lease %s: %v", key, err)
+		if !apierrors.IsAlreadyExists(err) {
+			StopTrying("creating Lease " + key.String()).Wrap(err).Now()
+		}
 		held := &coordinationv1.Lease{}
 		g.Expect(k8s.Get(ctx, key, held)).To(Succeed())
 		if stale(held) {
