@@ -147,12 +147,16 @@ func (a *account) creds() map[string]string {
 // owner is how the shop names the account in items: the local part of the e-mail.
 func (a *account) owner() string { return strings.SplitN(a.email, "@", 2)[0] }
 
-// register registers acc and returns the answer's body.
-func (a shopAPI) register(ctx context.Context, acc *account) response {
+// register registers acc, and deletes the account when the spec (or, from a BeforeAll, its
+// container) is done.
+func (a shopAPI) register(ctx context.Context, acc *account) {
 	GinkgoHelper()
 	r := a.patient(ctx, request{method: http.MethodPost, path: "/auth/register", body: acc.creds()})
 	Expect(r.status).To(Equal(http.StatusCreated), "register %s: %s", acc.email, r.text())
-	return r
+	DeferCleanup(func(ctx SpecContext) {
+		r := a.send(ctx, request{method: http.MethodDelete, path: "/auth/delete", body: acc.creds()})
+		Expect(r.status).To(Equal(http.StatusNoContent), "deleting the account %s: %s", acc.email, r.text())
+	})
 }
 
 // signIn signs acc in and keeps its token.
