@@ -41,10 +41,10 @@ func TestServiceDeployment_Defaults(t *testing.T) {
 	}{
 		{ComponentBackend, 2,
 			[]string{contract.EnvMongoUsername, contract.EnvMongoPassword, contract.EnvAMQPUsername, contract.EnvAMQPPassword},
-			append(mongo("backend"), amqp("backend")...), 30},
+			append(mongo("backend"), amqp("backend")...), 40},
 		{ComponentAuth, 2,
 			[]string{contract.EnvMongoUsername, contract.EnvMongoPassword, contract.EnvAuthSigningKey},
-			append(mongo("auth"), secretRef{"shop-auth-signing-key", contract.SecretKeySigningKey}), 30},
+			append(mongo("auth"), secretRef{"shop-auth-signing-key", contract.SecretKeySigningKey}), 40},
 		{ComponentNotifier, 1,
 			[]string{contract.EnvMongoUsername, contract.EnvMongoPassword, contract.EnvAMQPUsername, contract.EnvAMQPPassword},
 			append(mongo("notifier"), amqp("notifier")...), 60},
@@ -103,8 +103,20 @@ func TestServiceDeployment_Defaults(t *testing.T) {
 				!equality.Semantic.DeepEqual(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) || csc.Privileged != nil {
 				t.Errorf("container security context = %+v", csc)
 			}
-			if c.Lifecycle != nil || len(c.Command) != 0 {
-				t.Error("the static images have no shell: no preStop hook, no command")
+			if len(c.Command) != 0 {
+				t.Error("the static images have no shell: no command")
+			}
+			// API pods keep serving while the proxies in front of them forget them; the
+			// kubelet's sleep action needs no shell in the image.
+			wantLifecycle := (*corev1.Lifecycle)(nil)
+			if tt.component != ComponentNotifier {
+				wantLifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: drainSeconds}}}
+			}
+			if !equality.Semantic.DeepEqual(c.Lifecycle, wantLifecycle) {
+				t.Errorf("lifecycle = %+v, want %+v", c.Lifecycle, wantLifecycle)
+			}
+			if tt.component != ComponentNotifier && ptr.Deref(pod.TerminationGracePeriodSeconds, 0) < drainSeconds+20 {
+				t.Errorf("grace period %d leaves no room for the drain delay and the 20 s shutdown", *pod.TerminationGracePeriodSeconds)
 			}
 			// Health and metrics have a port of their own; the notifier serves no API.
 			wantPorts := []corev1.ContainerPort{{Name: "management", ContainerPort: contract.ManagementPort, Protocol: corev1.ProtocolTCP}}
