@@ -11,14 +11,22 @@ import (
 
 // MongoDB error codes the replica-set code reacts to (src/mongo/base/error_codes.yml).
 const (
-	CodeRoleNotFound                           = 31
+	CodeBadValue                               = 2
+	CodeUnauthorized                           = 13
 	CodeAuthenticationFailed                   = 18
 	CodeAlreadyInitialized                     = 23
-	CodeExceededTimeLimit                      = 50
+	CodeRoleNotFound                           = 31
+	CodeMaxTimeMSExpired                       = 50
+	CodeWriteConcernFailed                     = 64
+	CodeNodeNotFound                           = 74
+	CodeNoReplicationEnabled                   = 76
+	CodeInvalidReplicaSetConfig                = 93
 	CodeNotYetInitialized                      = 94
 	CodeNewReplicaSetConfigurationIncompatible = 103
+	CodeNodeNotElectable                       = 104
 	CodeConfigurationInProgress                = 109
 	CodePrimarySteppedDown                     = 189
+	CodeExceededTimeLimit                      = 262
 	CodeCurrentConfigNotCommittedYet           = 308
 	CodeNotWritablePrimary                     = 10107
 	CodeInterruptedDueToReplStateChange        = 11602
@@ -31,6 +39,14 @@ const (
 // DefaultTimeout bounds connecting, server selection and every command when Target.Timeout
 // is zero.
 const DefaultTimeout = 10 * time.Second
+
+// DefaultReconfigTimeout bounds replSetReconfig and replSetStepDown when
+// Target.ReconfigTimeout is zero. It must outlast what mongod may take before it answers:
+// a reconfig's quorum check waits up to heartbeatTimeoutSecs (10 s) for members that do not
+// answer, and a step-down waits secondaryCatchUpPeriodSecs (10 s here) for a secondary to
+// catch up. With a shorter timeout the driver gives up first and the operator learns
+// nothing (a timeout) where mongod would have said what is wrong.
+const DefaultReconfigTimeout = 15 * time.Second
 
 // Target says which mongod to talk to and how.
 type Target struct {
@@ -46,6 +62,14 @@ type Target struct {
 	DirectConnection bool
 	// Timeout bounds connecting, server selection and each command; DefaultTimeout if zero.
 	Timeout time.Duration
+	// ReconfigTimeout bounds replSetReconfig and replSetStepDown; DefaultReconfigTimeout if
+	// zero, never less than Timeout.
+	ReconfigTimeout time.Duration
+	// PreviousPassword is root's password as the operator last set it. When MongoDB refuses
+	// Password (AuthenticationFailed) and PreviousPassword differs, Ensure logs in with it
+	// and changes root's password to Password: mongod's entrypoint creates root once, at
+	// first start, so a changed Secret reaches the database only this way.
+	PreviousPassword string
 }
 
 func (t Target) timeout() time.Duration {
@@ -53,6 +77,14 @@ func (t Target) timeout() time.Duration {
 		return t.Timeout
 	}
 	return DefaultTimeout
+}
+
+func (t Target) reconfigTimeout() time.Duration {
+	d := t.ReconfigTimeout
+	if d <= 0 {
+		d = DefaultReconfigTimeout
+	}
+	return max(d, t.timeout())
 }
 
 // Member states as replSetGetStatus reports them in stateStr.
@@ -69,6 +101,11 @@ const (
 type Status struct {
 	// Initialized is false when the node answered NotYetInitialized (94).
 	Initialized bool
+	// Removed is true when the node has a config that does not contain it: mongod answers
+	// InvalidReplicaSetConfig (93) and reports the state REMOVED. It was removed from the set
+	// (a pod that returns with its old volume after a scale-down), or it cannot find itself
+	// in the config (its own name does not resolve to it yet). Members is then empty.
+	Removed bool
 	// SetName is the replica set's name.
 	SetName string
 	// Primary is the primary's host:port, empty when the set has none.
@@ -124,15 +161,20 @@ type Resource struct {
 type Client interface {
 	// Status runs replSetGetStatus; NotYetInitialized (94) gives Status{Initialized: false}.
 	Status(ctx context.Context) (Status, error)
-	// Initiate runs replSetInitiate; AlreadyInitialized (23) counts as success.
+	// Initiate runs replSetInitiate. AlreadyInitialized (23) is returned as an *Error: it
+	// also comes from a node that reported NotYetInitialized a moment ago because it was
+	// still loading its stored config, so it does not mean "initiated by us".
 	Initiate(ctx context.Context, cfg Config) error
 	// Config runs replSetGetConfig.
 	Config(ctx context.Context) (Config, error)
 	// Reconfig runs replSetReconfig; the node must be the primary.
 	Reconfig(ctx context.Context, cfg Config) error
-	// StepDown asks the primary to step down for d. A connection the server closes because
-	// of the step-down counts as success.
+	// StepDown asks the primary to step down for d, waiting up to min(d/2, 10 s) for an
+	// electable secondary to catch up (mongod answers ExceededTimeLimit, 262, when none
+	// does). A connection the server closes because of the step-down counts as success.
 	StepDown(ctx context.Context, d time.Duration) error
+	// ChangePassword runs updateUser with only a new password, keeping the user's roles.
+	ChangePassword(ctx context.Context, db, user, password string) error
 	// EnsureUser creates the user in db, or when it exists (51003) updates its password and
 	// roles to the given ones.
 	EnsureUser(ctx context.Context, db, user, password string, roles []Role) error
@@ -165,8 +207,11 @@ type Error struct {
 	Code int
 	// Timeout reports a deadline or server-selection timeout.
 	Timeout bool
-	msg     string
-	err     error
+	// WriteConcern reports a command that was carried out on the primary but not confirmed
+	// by a majority in time (ok: 1 with a writeConcernError; Code is that error's code).
+	WriteConcern bool
+	msg          string
+	err          error
 }
 
 func (e *Error) Error() string {

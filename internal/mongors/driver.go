@@ -3,6 +3,7 @@ package mongors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -75,7 +76,12 @@ type driverClient struct {
 
 // run runs one admin command bounded by the target's timeout and decodes the reply into out.
 func (c *driverClient) run(ctx context.Context, op string, cmd bson.D, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+	return c.runFor(ctx, c.target.timeout(), op, cmd, out)
+}
+
+// runFor is run bounded by timeout (or ctx's earlier deadline).
+func (c *driverClient) runFor(ctx context.Context, timeout time.Duration, op string, cmd bson.D, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res := c.admin.RunCommand(ctx, cmd)
 	if err := res.Err(); err != nil {
@@ -105,6 +111,9 @@ func (c *driverClient) Status(ctx context.Context) (Status, error) {
 	if HasCode(err, CodeNotYetInitialized) {
 		return Status{Initialized: false}, nil
 	}
+	if HasCode(err, CodeInvalidReplicaSetConfig) {
+		return Status{Initialized: true, Removed: true}, nil
+	}
 	if err != nil {
 		return Status{}, err
 	}
@@ -120,11 +129,7 @@ func (c *driverClient) Status(ctx context.Context) (Status, error) {
 }
 
 func (c *driverClient) Initiate(ctx context.Context, cfg Config) error {
-	err := c.run(ctx, "replSetInitiate", bson.D{{Key: "replSetInitiate", Value: cfg.forSend()}}, nil)
-	if HasCode(err, CodeAlreadyInitialized) {
-		return nil
-	}
-	return err
+	return c.run(ctx, "replSetInitiate", bson.D{{Key: "replSetInitiate", Value: cfg.forSend()}}, nil)
 }
 
 func (c *driverClient) Config(ctx context.Context) (Config, error) {
@@ -138,15 +143,16 @@ func (c *driverClient) Config(ctx context.Context) (Config, error) {
 }
 
 func (c *driverClient) Reconfig(ctx context.Context, cfg Config) error {
-	// The driver derives maxTimeMS from the client timeout, which bounds how long mongod
-	// waits for a majority to install the new config.
-	return c.run(ctx, "replSetReconfig", bson.D{
+	// The driver derives maxTimeMS from the context's deadline, which bounds how long mongod
+	// waits for the current config to commit, for the quorum check and for the new config
+	// to reach a majority: the longer reconfig timeout lets mongod answer first.
+	return c.runFor(ctx, c.target.reconfigTimeout(), "replSetReconfig", bson.D{
 		{Key: "replSetReconfig", Value: cfg.forSend()},
 	}, nil)
 }
 
 func (c *driverClient) StepDown(ctx context.Context, d time.Duration) error {
-	err := c.run(ctx, "replSetStepDown", bson.D{
+	err := c.runFor(ctx, c.target.reconfigTimeout(), "replSetStepDown", bson.D{
 		{Key: "replSetStepDown", Value: int64(d / time.Second)},
 		{Key: "secondaryCatchUpPeriodSecs", Value: int64(min(d/2, 10*time.Second) / time.Second)},
 	}, nil)
@@ -161,15 +167,7 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	if roles == nil {
 		roles = []Role{}
 	}
-	dbc := c.mc.Database(db)
-	run := func(op string, cmd bson.D) error {
-		cctx, cancel := context.WithTimeout(ctx, c.target.timeout())
-		defer cancel()
-		if err := dbc.RunCommand(cctx, cmd).Err(); err != nil {
-			return wrap(op, c.target, err, password)
-		}
-		return nil
-	}
+	run := func(op string, cmd bson.D) error { return c.runUserCommand(ctx, db, op, cmd, password) }
 	err := run("createUser", bson.D{
 		{Key: "createUser", Value: user},
 		{Key: "pwd", Value: password},
@@ -183,6 +181,39 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 		{Key: "pwd", Value: password},
 		{Key: keyRoles, Value: roles},
 	})
+}
+
+// ChangePassword implements Client.
+func (c *driverClient) ChangePassword(ctx context.Context, db, user, password string) error {
+	return c.runUserCommand(ctx, db, "updateUser", bson.D{
+		{Key: "updateUser", Value: user},
+		{Key: "pwd", Value: password},
+	}, password)
+}
+
+// runUserCommand runs a user-management command on db. These commands wait for a majority
+// ({w: "majority"}); when the wait ends first, mongod has made the change on the primary and
+// answers ok: 1 with a writeConcernError, returned here as an *Error with WriteConcern set.
+func (c *driverClient) runUserCommand(ctx context.Context, db, op string, cmd bson.D, password string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
+	defer cancel()
+	raw, err := c.mc.Database(db).RunCommand(ctx, cmd).Raw()
+	if err != nil {
+		if wce, ok := errors.AsType[mongo.WriteException](err); ok && wce.WriteConcernError != nil {
+			e := newError(op, c.target.Host, wce.WriteConcernError.Code, false, err, password, c.target.Password)
+			e.WriteConcern = true
+			return e
+		}
+		return wrap(op, c.target, err, password)
+	}
+	if wce, ok := raw.Lookup("writeConcernError").DocumentOK(); ok {
+		code, _ := wce.Lookup("code").AsInt64OK()
+		msg, _ := wce.Lookup("errmsg").StringValueOK()
+		e := newError(op, c.target.Host, int(code), false, fmt.Errorf("write concern: %s (%d)", msg, code), password, c.target.Password)
+		e.WriteConcern = true
+		return e
+	}
+	return nil
 }
 
 // keyRoles is the field of createUser, updateUser, createRole and updateRole that lists the

@@ -59,6 +59,10 @@ const (
 	PhaseReconfiguring     Phase = "Reconfiguring"
 	PhaseReady             Phase = "Initialized"
 	PhaseUnreachable       Phase = "Unreachable"
+	// PhaseRejected: MongoDB refused what the operator asked for a reason waiting does not
+	// fix (an invalid config, wrong credentials); Ensure returns the refusal as its error.
+	// Calling Ensure again is only worth it once something changed.
+	PhaseRejected Phase = "Rejected"
 )
 
 // Result is what Ensure did and saw. When Ready is false and the error is nil, the set is on
@@ -78,6 +82,9 @@ type Result struct {
 	Status Status
 	// ConfigVersion is the last config version seen or set.
 	ConfigVersion int64
+	// RootPasswordChanged is true when this call changed root's password in MongoDB from
+	// Target.PreviousPassword to Target.Password.
+	RootPasswordChanged bool
 }
 
 func notYet(res Result, phase Phase, format string, args ...any) (Result, error) {
@@ -116,36 +123,55 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 		target.Host = desired.Host(0)
 	}
 	c, err := dialer.Dial(ctx, target)
+	if HasCode(err, CodeAuthenticationFailed) && target.PreviousPassword != "" && target.PreviousPassword != target.Password {
+		r, rerr, stop := rotateRoot(ctx, dialer, target, desired, res)
+		if stop {
+			return r, rerr
+		}
+		res = r
+		c, err = dialer.Dial(ctx, target)
+	}
 	if err != nil {
-		res.Phase = PhaseUnreachable
-		return res, err
+		return fail(res, err)
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 
 	st, err := c.Status(ctx)
+	if HasCode(err, CodeNoReplicationEnabled) {
+		return notYet(res, PhaseWaitingForPods, "%s runs without --replSet (the image's first start, creating the root user); waiting for it to restart as a replica-set member", target.Host)
+	}
 	if err != nil {
-		res.Phase = PhaseUnreachable
-		return res, err
+		return fail(res, err)
 	}
 	res.Status = st
+	if st.Removed {
+		// This member is not in its own config: ask the others for the primary.
+		if st, err = statusFromPeers(ctx, dialer, target, desired); err != nil {
+			return fail(res, err)
+		}
+		res.Status = st
+		if st.Primary == "" {
+			return notYet(res, PhaseWaitingForPrimary, "%s is not in its replica-set config (REMOVED) and no other member reports a primary", target.Host)
+		}
+	}
 	if !st.Initialized {
-		if r, err, stop := initiate(ctx, dialer, target, desired, c, res); stop {
+		r, err, stop := initiate(ctx, dialer, target, desired, c, res)
+		if stop {
 			return r, err
 		}
-		res.Initiated = true
+		res = r
 	}
 
-	st, err = waitForPrimary(ctx, c, desired, st)
+	st, err = waitForPrimary(ctx, c, desired, res.Status)
 	res.Status = st
 	if err != nil {
-		res.Phase = PhaseUnreachable
-		return res, err
+		return fail(res, err)
 	}
 	if st.Primary == "" {
 		return notYet(res, PhaseWaitingForPrimary, "replica set %q has no primary yet", desired.ReplicaSet)
 	}
 	if st.SetName != desired.ReplicaSet {
-		res.Phase = PhaseUnreachable
+		res.Phase = PhaseRejected
 		return res, fmt.Errorf("mongodb %s belongs to replica set %q, want %q", target.Host, st.SetName, desired.ReplicaSet)
 	}
 
@@ -167,51 +193,6 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 	return ensureUsers(ctx, pc, desired.CustomRoles, desired.Users, res)
 }
 
-// reconfigure moves the config on the primary pc towards desired, one NextConfig step per
-// replSetReconfig and at most maxSteps of them, then checks that the set has exactly the
-// desired members. stop is true when Ensure must return r, err.
-func reconfigure(ctx context.Context, pc Client, desired Desired, res Result) (r Result, err error, stop bool) {
-	// The config last read is the one checked at the end: in steady state one read in all.
-	var cfg Config
-	for step := 0; ; step++ {
-		if cfg, err = pc.Config(ctx); err != nil {
-			return halt(failOrWait(res, err))
-		}
-		res.ConfigVersion = cfg.Version
-		next, changed := NextConfig(cfg, desired.Topology, desired.Members)
-		if !changed || step == maxSteps {
-			break
-		}
-		if msg := gate(res.Status, cfg, next, desired.Members); msg != "" {
-			return halt(notYet(res, PhaseReconfiguring, "%s", msg))
-		}
-		if primary, ok := memberByHost(cfg, res.Status.Primary); ok && primary.ID >= desired.Members && primary.Priority == 0 {
-			// mongod steps down by itself when a reconfig makes it unelectable; this only
-			// hurries a primary that was elected again before its priority changed.
-			if err := pc.StepDown(ctx, 60*time.Second); err != nil && !transient(err) {
-				res.Phase = PhaseUnreachable
-				return res, err, true
-			}
-			return halt(notYet(res, PhaseReconfiguring, "waiting for primary %s, which is being removed, to step down", primary.Host))
-		}
-		if err := pc.Reconfig(ctx, next); err != nil {
-			return halt(failOrWait(res, err))
-		}
-		res.Reconfigs++
-		res.ConfigVersion = next.Version
-		if res.Status, err = pc.Status(ctx); err != nil {
-			return halt(notYet(res, PhaseReconfiguring, "%v", err))
-		}
-		if self, ok := selfStatus(res.Status); !ok || self.State != StatePrimary {
-			return halt(notYet(res, PhaseReconfiguring, "primary moved after reconfig to version %d", next.Version))
-		}
-	}
-	if !SameMembers(cfg, desired.Members) {
-		return halt(notYet(res, PhaseReconfiguring, "replica set %q has not reached %d members yet", desired.ReplicaSet, desired.Members))
-	}
-	return res, nil, false
-}
-
 // ensureUsers creates or updates the roles, then the users, on the primary pc; the set is
 // then Ready.
 func ensureUsers(ctx context.Context, pc Client, roles []CustomRole, users []User, res Result) (Result, error) {
@@ -221,7 +202,13 @@ func ensureUsers(ctx context.Context, pc Client, roles []CustomRole, users []Use
 		}
 	}
 	for _, u := range users {
-		if err := pc.EnsureUser(ctx, u.DB, u.Name, u.Password, u.Roles); err != nil {
+		err := pc.EnsureUser(ctx, u.DB, u.Name, u.Password, u.Roles)
+		if e, ok := errors.AsType[*Error](err); ok && e.WriteConcern {
+			// Right after initiation or a scale-up the members are still in initial sync:
+			// the user is written on the primary, a majority has not confirmed it yet.
+			return notYet(res, PhaseReconfiguring, "user %s is written on the primary; waiting for a majority of members to replicate it", u.Name)
+		}
+		if err != nil {
 			return failOrWait(res, err)
 		}
 	}
@@ -229,13 +216,21 @@ func ensureUsers(ctx context.Context, pc Client, roles []CustomRole, users []Use
 	return res, nil
 }
 
-// failOrWait reports err as something to wait for when a retry may succeed, and as
-// PhaseUnreachable otherwise.
+// failOrWait reports err as something to wait for when a retry may succeed, and as a
+// failure (fail) otherwise.
 func failOrWait(res Result, err error) (Result, error) {
 	if transient(err) {
 		return notYet(res, PhaseReconfiguring, "%v", err)
 	}
-	res.Phase = PhaseUnreachable
+	return fail(res, err)
+}
+
+// fail returns err with PhaseRejected when waiting will not fix it, else PhaseUnreachable.
+func fail(res Result, err error) (Result, error) {
+	res.Ready, res.Phase = false, PhaseUnreachable
+	if permanent(err) {
+		res.Phase = PhaseRejected
+	}
 	return res, err
 }
 
@@ -268,9 +263,16 @@ func initiate(ctx context.Context, dialer Dialer, target Target, desired Desired
 			return r, err, true
 		}
 	}
-	if err := c.Initiate(ctx, InitialConfig(desired.Topology, desired.Members)); err != nil {
-		res.Phase = PhaseUnreachable
-		return res, err, true
+	ierr := c.Initiate(ctx, InitialConfig(desired.Topology, desired.Members))
+	switch {
+	case HasCode(ierr, CodeAlreadyInitialized):
+		// The node has a config after all: it was still loading it when it answered
+		// NotYetInitialized, or someone initiated it meanwhile. Nothing to do.
+	case ierr != nil:
+		r, err := fail(res, ierr)
+		return r, err, true
+	default:
+		res.Initiated = true
 	}
 	return res, nil, false
 }
@@ -344,13 +346,15 @@ func gate(st Status, cur, next Config, keep int) string {
 	return ""
 }
 
-// transient reports errors that go away by waiting: elections, a reconfig in progress, a
-// concurrent reconfig (version mismatch), timeouts and network errors.
+// transient reports errors that go away by waiting: elections, a reconfig in progress or
+// not yet committed, a quorum check or step-down that found too few members, timeouts and
+// network errors.
 func transient(err error) bool {
 	if HasCode(err, CodeConfigurationInProgress, CodeCurrentConfigNotCommittedYet,
 		CodeNotWritablePrimary, CodeNotPrimaryNoSecondaryOk, CodeNotPrimaryOrSecondary,
-		CodeInterruptedDueToReplStateChange, CodePrimarySteppedDown,
-		CodeNewReplicaSetConfigurationIncompatible, CodeExceededTimeLimit) {
+		CodeInterruptedDueToReplStateChange, CodePrimarySteppedDown, CodeNodeNotFound,
+		CodeMaxTimeMSExpired, CodeExceededTimeLimit, CodeWriteConcernFailed,
+		CodeNotYetInitialized, CodeNoReplicationEnabled) {
 		return true
 	}
 	var e *Error
@@ -359,6 +363,25 @@ func transient(err error) bool {
 	}
 	return false
 }
+
+// permanent reports refusals that waiting does not fix: an invalid config (93, or 103 for
+// a config that is not merely stale, see reconfigFailed), a bad value, wrong credentials or
+// missing rights. They are surfaced, not retried in a loop.
+func permanent(err error) bool {
+	if _, ok := errors.AsType[*RejectedError](err); ok {
+		return true
+	}
+	return HasCode(err, CodeInvalidReplicaSetConfig, CodeBadValue, CodeAuthenticationFailed, CodeUnauthorized)
+}
+
+// RejectedError is a refusal Ensure found permanent although its code alone does not say
+// so (NewReplicaSetConfigurationIncompatible for a config that was not stale).
+type RejectedError struct{ Err error }
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the refusal.
+func (e *RejectedError) Unwrap() error { return e.Err }
 
 func selfStatus(st Status) (MemberStatus, bool) {
 	for _, m := range st.Members {

@@ -150,21 +150,27 @@ func TestEnsure_CrashAfterInitiate_DoesNotInitiateAgain(t *testing.T) {
 			t.Errorf("%d replSetInitiate, want 1", n)
 		}
 	})
-	t.Run("AlreadyInitialized counts as success", func(t *testing.T) {
-		rs, d, target := startRS(t, 1, mongorstest.Options{})
-		c, err := d.Dial(context.Background(), target)
-		if err != nil {
-			t.Fatal(err)
+	t.Run("members restarted, still loading their config", func(t *testing.T) {
+		// mongod imitated: a restarted member answers replSetGetStatus with
+		// NotYetInitialized (94) until it has loaded its stored config, and refuses
+		// replSetInitiate meanwhile with AlreadyInitialized (23).
+		timings := mongorstest.InstantTimings()
+		timings.ConfigLoad = 300 * time.Millisecond
+		rs, d, target := startRS(t, 3, mongorstest.Options{Timings: &timings})
+		mustReady(t, ensure(t, d, target, desired(3)))
+		for i := range 3 {
+			rs.Stop(topo.Host(i))
 		}
-		defer func() { _ = c.Close(context.Background()) }()
-		cfg := mongors.InitialConfig(topo, 1)
-		for range 2 {
-			if err := c.Initiate(context.Background(), cfg); err != nil {
-				t.Fatalf("Initiate: %v", err)
-			}
+		for i := range 3 {
+			rs.Restart(topo.Host(i))
+		}
+		res := ensure(t, d, target, desired(3))
+		mustReady(t, res)
+		if res.Initiated {
+			t.Error("Ensure claims it initiated a set that only restarted")
 		}
 		if n := len(rs.Commands("replSetInitiate")); n != 2 {
-			t.Errorf("%d replSetInitiate", n)
+			t.Errorf("%d replSetInitiate, want the first and the refused one", n)
 		}
 	})
 }
@@ -229,6 +235,8 @@ func TestEnsure_WaitForPrimaryIsBounded(t *testing.T) {
 }
 
 func TestEnsure_WaitsThroughElectionDelay(t *testing.T) {
-	_, d, target := startRS(t, 3, mongorstest.Options{ElectionDelay: 100 * time.Millisecond})
+	timings := mongorstest.InstantTimings()
+	timings.Election = 100 * time.Millisecond
+	_, d, target := startRS(t, 3, mongorstest.Options{Timings: &timings})
 	mustReady(t, ensure(t, d, target, desired(3)))
 }

@@ -42,6 +42,11 @@ func startRS(t *testing.T, n int, opts mongorstest.Options) (*mongorstest.Cluste
 	t.Helper()
 	opts.Hosts = hosts(n)
 	opts.Username, opts.Password = "root", rootPassword
+	if opts.Timings == nil {
+		// These tests are about order, not pace: mongod's timings only where a test says so.
+		instant := mongorstest.InstantTimings()
+		opts.Timings = &instant
+	}
 	rs := mongorstest.Start(t, opts)
 	target := mongors.Target{
 		Host: topo.Host(0), Username: "root", Password: rootPassword,

@@ -59,11 +59,13 @@ type Options struct {
 	// command other than the handshake, ping and buildInfo require authentication.
 	Username string
 	Password string
-	// ElectionDelay is how long after replSetInitiate the initiating member becomes primary.
-	ElectionDelay time.Duration
+	// Timings are the double's pace; nil means RealisticTimings. Tests that need speed set
+	// them explicitly (InstantTimings).
+	Timings *Timings
 	// NoElection leaves the set without a primary until the test calls SetPrimary.
 	NoElection bool
-	// NewMemberState is the state of members added by replSetReconfig; default SECONDARY.
+	// NewMemberState, when set, is the state members added by replSetReconfig stay in
+	// (until SetState), instead of going UNKNOWN -> STARTUP2 -> SECONDARY by Timings.
 	NewMemberState string
 }
 
@@ -96,27 +98,40 @@ type Cluster struct {
 	closed chan struct{}
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex
-	nodes       map[string]*node
-	cfg         bson.Raw // nil until replSetInitiate
-	term        int64
-	primary     string
-	initiator   string
-	initiatedAt time.Time
-	states      map[string]string
-	users       map[string]*user
-	roles       map[string]*role // custom roles by db.name
-	commands    []Command
-	faults      []*Fault
-	nextConnID  int32
+	timings Timings
+
+	mu                sync.Mutex
+	nodes             map[string]*node
+	cfg               bson.Raw // nil until replSetInitiate; with newlyAdded, as mongod stores it
+	cfgInstalledAt    time.Time
+	reconfiguring     bool      // a replSetReconfig is running
+	autoReconfigUntil time.Time // mongod's own newlyAdded-removal reconfig is running
+	term              int64
+	primary           string
+	candidate         string               // wins the pending election at electAt
+	electAt           time.Time            // when candidate becomes primary
+	frozen            map[string]time.Time // stepped-down members, not electable until then
+	states            map[string]string    // states the test set
+	joined            map[string]time.Time // when a member joined the config, for its progress
+	everMember        map[string]bool      // hosts that had a config: removed ones answer 93
+	users             map[string]*user
+	roles             map[string]*role // custom roles by db.name
+	commands          []Command
+	faults            []*Fault
+	nextConnID        int32
 }
 
 type node struct {
-	host    string
-	ln      net.Listener
-	stopped bool
-	conns   map[net.Conn]struct{}
+	host         string
+	ln           net.Listener
+	stopped      bool
+	firstStart   bool      // the entrypoint's first-start mongod: no --replSet
+	loadingUntil time.Time // restarted: loading its stored config until then
+	conns        map[net.Conn]struct{}
 }
+
+// loading reports a restarted member still loading its stored config. Callers hold mu.
+func (c *Cluster) loading(n *node) bool { return time.Now().Before(n.loadingUntil) }
 
 // Start starts the double for a test and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Cluster {
@@ -137,16 +152,20 @@ func New(opts Options) (*Cluster, error) {
 	if opts.SetName == "" {
 		opts.SetName = "rs0"
 	}
-	if opts.NewMemberState == "" {
-		opts.NewMemberState = stateSecondary
-	}
 	c := &Cluster{
-		opts:   opts,
-		closed: make(chan struct{}),
-		nodes:  map[string]*node{},
-		states: map[string]string{},
-		users:  map[string]*user{},
-		roles:  map[string]*role{},
+		opts:       opts,
+		timings:    RealisticTimings(),
+		closed:     make(chan struct{}),
+		nodes:      map[string]*node{},
+		frozen:     map[string]time.Time{},
+		states:     map[string]string{},
+		joined:     map[string]time.Time{},
+		everMember: map[string]bool{},
+		users:      map[string]*user{},
+		roles:      map[string]*role{},
+	}
+	if opts.Timings != nil {
+		c.timings = *opts.Timings
 	}
 	if opts.Username != "" {
 		roles := mustMarshal(bson.D{{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: adminDB}}}}})
@@ -217,7 +236,9 @@ func (c *Cluster) Addr(host string) string {
 }
 
 // Stop makes a member unreachable (its pod is gone): open connections close, dials fail,
-// and the other members report it DOWN. Restart brings it back.
+// and the other members report it DOWN. A stopped primary is replaced by the lowest
+// electable secondary after Timings.Election (the others' election timeout). Restart
+// brings it back.
 func (c *Cluster) Stop(host string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -227,14 +248,34 @@ func (c *Cluster) Stop(host string) {
 			_ = conn.Close()
 		}
 	}
+	if c.currentPrimary() == host {
+		c.handOver(c.electableSecondary(host), c.timings.Election)
+	}
 }
 
-// Restart undoes Stop.
+// Restart undoes Stop: the member comes back with the data and config it had (a pod
+// rescheduled onto its volume). For Timings.ConfigLoad it answers NotYetInitialized (94)
+// while it loads its stored config, and refuses replSetInitiate with AlreadyInitialized.
 func (c *Cluster) Restart(host string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n, ok := c.nodes[host]; ok {
 		n.stopped = false
+		if c.everMember[host] {
+			n.loadingUntil = time.Now().Add(c.timings.ConfigLoad)
+		}
+	}
+}
+
+// FirstStart puts a member in the official image's first start: its entrypoint runs mongod
+// without --replSet (on 127.0.0.1 only, so in a pod only local probes reach it) to create
+// the root user, and replica-set commands answer NoReplicationEnabled (76). Pass false when
+// the entrypoint restarts it with --replSet.
+func (c *Cluster) FirstStart(host string, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nodes[host]; ok {
+		n.firstStart = on
 	}
 }
 
@@ -286,8 +327,8 @@ func (c *Cluster) Initialized() bool {
 	return c.cfg != nil
 }
 
-// Config returns the current replica-set config as replSetGetConfig would, nil before
-// initiation.
+// Config returns the current replica-set config as mongod stores it (with the newlyAdded
+// fields replSetGetConfig hides), nil before initiation.
 func (c *Cluster) Config() bson.Raw {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -301,24 +342,23 @@ func (c *Cluster) Primary() string {
 	return c.currentPrimary()
 }
 
-// SetPrimary makes host the primary (an election the test decides), bumping the term.
+// SetPrimary makes host the primary at once (an election the test decides), bumping the term.
 func (c *Cluster) SetPrimary(host string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.primary = host
+	c.primary, c.candidate = host, ""
 	c.term++
 }
 
 // SetState sets a member's state as replSetGetStatus reports it (STARTUP2, RECOVERING,
-// SECONDARY, ...). Setting SECONDARY on a newly added member ends its "newlyAdded" phase the
-// way mongod does: with an automatic reconfig that bumps the config version.
+// SECONDARY, ...), overriding its progress by Timings. Setting SECONDARY on a newly added
+// member ends its "newlyAdded" phase the way mongod does: with an automatic reconfig that
+// bumps the config version.
 func (c *Cluster) SetState(host, state string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.states[host] = state
-	if state == stateSecondary && c.cfg != nil {
-		c.clearNewlyAdded(host)
-	}
+	c.tick()
 }
 
 // InitiateOutOfBand initiates the set as if someone had run rs.initiate() by hand, or as if
@@ -353,16 +393,4 @@ func (c *Cluster) UserPassword(db, name, password string) bool {
 	defer c.mu.Unlock()
 	u, ok := c.users[db+"."+name]
 	return ok && u.password == password
-}
-
-// currentPrimary elects the initiating member once ElectionDelay has passed. Callers hold mu.
-func (c *Cluster) currentPrimary() string {
-	if c.cfg == nil {
-		return ""
-	}
-	if c.primary == "" && !c.opts.NoElection && c.initiator != "" && time.Since(c.initiatedAt) >= c.opts.ElectionDelay {
-		c.primary = c.initiator
-		c.term++
-	}
-	return c.primary
 }

@@ -17,6 +17,12 @@ import (
 // These tests pin the double's answers to MongoDB's error codes with plain driver calls, so
 // that the mongors tests that rely on them test against the codes mongod returns.
 
+// instant are the timings of tests about answers, not pace.
+func instant() *mongorstest.Timings {
+	t := mongorstest.InstantTimings()
+	return &t
+}
+
 func host(i int) string { return fmt.Sprintf("db-%d.db.ns.svc.cluster.local:27017", i) }
 
 func connect(t *testing.T, rs *mongorstest.Cluster, h, user, pw string) *mongo.Client {
@@ -59,7 +65,7 @@ func members(n int, extra func(i int) bson.D) bson.A {
 }
 
 func TestCluster_ErrorCodes(t *testing.T) {
-	rs := mongorstest.Start(t, mongorstest.Options{Hosts: []string{host(0), host(1), host(2), host(3)}, Username: "root", Password: "pw"})
+	rs := mongorstest.Start(t, mongorstest.Options{Hosts: []string{host(0), host(1), host(2), host(3)}, Username: "root", Password: "pw", Timings: instant()})
 	anon := connect(t, rs, host(0), "", "")
 	if _, code := run(anon, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}}); code != 13 {
 		t.Errorf("unauthenticated replSetGetStatus: code %d, want 13 Unauthorized", code)
@@ -89,7 +95,7 @@ func TestCluster_ErrorCodes(t *testing.T) {
 		{"reconfig on a secondary", c1, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: members(3, nil)}}}}, 10107},
 		{"reconfig with the same version", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 1}, {Key: "members", Value: members(3, nil)}}}}, 103},
 		{"reconfig adding two voters", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: append(members(3, nil), bson.D{{Key: "_id", Value: 3}, {Key: "host", Value: host(3)}}, bson.D{{Key: "_id", Value: 4}, {Key: "host", Value: host(4)}})}}}}, 103},
-		{"reconfig non-voter with priority", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: members(3, func(int) bson.D { return bson.D{{Key: "votes", Value: 0}} })}}}}, 93},
+		{"reconfig non-voter with priority", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: members(3, func(int) bson.D { return bson.D{{Key: "votes", Value: 0}} })}}}}, 103},
 		{"reconfig with newlyAdded", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: members(3, func(int) bson.D { return bson.D{{Key: "newlyAdded", Value: true}} })}}}}, 93},
 		{"reconfig adding one voter", c0, "admin", bson.D{{Key: "replSetReconfig", Value: bson.D{{Key: "_id", Value: "rs0"}, {Key: "version", Value: 2}, {Key: "members", Value: members(4, nil)}}}}, 0},
 		{"createUser", c0, "ecom", bson.D{{Key: "createUser", Value: "u"}, {Key: "pwd", Value: "p"}, {Key: "roles", Value: bson.A{}}}, 0},
@@ -102,8 +108,8 @@ func TestCluster_ErrorCodes(t *testing.T) {
 			t.Errorf("%s: code %d, want %d", s.name, code, s.code)
 		}
 	}
-	if v := rs.Config().Lookup("version").Int32(); v != 2 {
-		t.Errorf("config version %d, want 2", v)
+	if v := rs.Config().Lookup("version").Int32(); v != 3 {
+		t.Errorf("config version %d, want 3 (the reconfig, then mongod's own that drops newlyAdded)", v)
 	}
 	res, code := run(c1, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}})
 	if code != 0 || res.Lookup("members", "0", "stateStr").StringValue() != "PRIMARY" {
@@ -112,7 +118,7 @@ func TestCluster_ErrorCodes(t *testing.T) {
 }
 
 func TestCluster_FaultsApplyOnce(t *testing.T) {
-	rs := mongorstest.Start(t, mongorstest.Options{Hosts: []string{host(0)}})
+	rs := mongorstest.Start(t, mongorstest.Options{Hosts: []string{host(0)}, Timings: instant()})
 	c := connect(t, rs, host(0), "", "")
 	rs.FailNext("ping", 2, 2)
 	for i, want := range []int{2, 2, 0} {

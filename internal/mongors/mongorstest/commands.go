@@ -17,9 +17,10 @@ type cmdErr struct {
 
 var codeNames = map[int32]string{
 	2: "BadValue", 11: "UserNotFound", 13: "Unauthorized", 18: "AuthenticationFailed", 31: "RoleNotFound",
-	23: "AlreadyInitialized", 50: "ExceededTimeLimit", 59: "CommandNotFound", 74: "NodeNotFound",
-	93: "InvalidReplicaSetConfig", 94: "NotYetInitialized", 103: "NewReplicaSetConfigurationIncompatible",
-	109: "ConfigurationInProgress", 189: "PrimarySteppedDown", 308: "CurrentConfigNotCommittedYet",
+	23: "AlreadyInitialized", 50: "MaxTimeMSExpired", 59: "CommandNotFound", 64: "WriteConcernFailed",
+	74: "NodeNotFound", 76: "NoReplicationEnabled", 93: "InvalidReplicaSetConfig", 94: "NotYetInitialized",
+	103: "NewReplicaSetConfigurationIncompatible", 104: "NodeNotElectable", 109: "ConfigurationInProgress",
+	189: "PrimarySteppedDown", 262: "ExceededTimeLimit", 308: "CurrentConfigNotCommittedYet",
 	334: "MechanismUnavailable", 10107: "NotWritablePrimary", 11602: "InterruptedDueToReplStateChange",
 	51002: "RoleAlreadyExists", 51003: "UserAlreadyExists",
 }
@@ -48,6 +49,7 @@ func (c *Cluster) dispatch(cn *conn, cmd bsoncore.Document, legacy bool) (bson.D
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.tick()
 	lname := strings.ToLower(name)
 	if c.opts.Username != "" && cn.user == "" && !slices.Contains(noAuth, lname) {
 		return errorDoc(13, "Unauthorized", "command "+name+" requires authentication"), nil
@@ -111,7 +113,7 @@ func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bso
 	case "replsetgetstatus":
 		return c.replSetGetStatus(cn)
 	case "replsetgetconfig":
-		return c.replSetGetConfig()
+		return c.replSetGetConfig(cn)
 	case "replsetinitiate":
 		cfg, ok := raw.Lookup(name).DocumentOK()
 		if !ok {
@@ -119,13 +121,16 @@ func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bso
 		}
 		return nil, c.initiate(cn.node.host, cfg)
 	case "replsetreconfig":
-		return nil, c.reconfig(cn.node.host, raw.Lookup(name))
+		if cn.node.firstStart {
+			return nil, errNoReplication
+		}
+		return nil, c.reconfig(cn.node.host, raw.Lookup(name), deadlineOf(raw))
 	case "replsetstepdown":
-		return nil, c.stepDown(cn.node.host)
+		return nil, c.stepDown(cn.node.host, raw)
 	case "createuser":
-		return nil, c.createUser(cn.node.host, db, raw)
+		return c.createUser(cn.node.host, db, raw)
 	case "updateuser":
-		return nil, c.updateUser(cn.node.host, db, raw)
+		return c.updateUser(cn.node.host, db, raw)
 	case "createrole":
 		return nil, c.createRole(cn.node.host, db, raw)
 	case "updaterole":
@@ -200,44 +205,45 @@ func (c *Cluster) hello(cn *conn, cmd bson.Raw, legacy bool) bson.D {
 	)
 }
 
-// stateOf returns a config member's state. Callers hold mu.
-func (c *Cluster) stateOf(host string) string {
-	if n, ok := c.nodes[host]; !ok || n.stopped {
-		return stateDown
-	}
-	if host == c.currentPrimary() {
-		return statePrimary
-	}
-	if s, ok := c.states[host]; ok && s != statePrimary {
-		return s
-	}
-	return stateSecondary
+var stateCodes = map[string]int32{
+	"STARTUP": 0, statePrimary: 1, stateSecondary: 2, stateRecovering: 3, stateStartup2: 5,
+	stateUnknown: 6, "ARBITER": 7, stateDown: 8, "ROLLBACK": 9, "REMOVED": 10,
 }
 
-// Member states the double decides on itself, named as replSetGetStatus's stateStr names
-// them, except stateDown: mongod reports an unreachable member as "(not reachable/healthy)".
-// They are the double's own, not package mongors's, so that a wrong name there is caught.
-const (
-	statePrimary   = "PRIMARY"
-	stateSecondary = "SECONDARY"
-	stateDown      = "DOWN"
-)
+// errNoReplication is what a mongod started without --replSet answers to replica-set
+// commands: the official image's entrypoint runs such a mongod, on 127.0.0.1, at first start.
+var errNoReplication = fail(76, "not running with --replSet")
 
-var stateCodes = map[string]int32{
-	"STARTUP": 0, statePrimary: 1, stateSecondary: 2, "RECOVERING": 3, "STARTUP2": 5,
-	"UNKNOWN": 6, "ARBITER": 7, stateDown: 8, "ROLLBACK": 9, "REMOVED": 10,
+// configErr is why a node cannot answer replSetGetStatus or replSetGetConfig, or nil: 76
+// without --replSet, 94 before it has a config (or while it loads the one it stored), 93
+// when its config does not contain it (removed from the set, or it cannot find itself).
+func (c *Cluster) configErr(n *node) *cmdErr {
+	switch {
+	case n.firstStart:
+		return errNoReplication
+	case c.loading(n):
+		return fail(94, "no replset config has been received")
+	case c.cfg == nil || c.memberIndex(c.cfg, n.host) < 0 && !c.everMember[n.host]:
+		return fail(94, "no replset config has been received")
+	case c.memberIndex(c.cfg, n.host) < 0:
+		return fail(93, "Our replica set config is invalid or we are not a member of it")
+	}
+	return nil
 }
 
 func (c *Cluster) replSetGetStatus(cn *conn) (bson.D, *cmdErr) {
-	if c.cfg == nil || c.memberIndex(c.cfg, cn.node.host) < 0 {
-		return nil, fail(94, "no replset config has been received")
+	if e := c.configErr(cn.node); e != nil {
+		return nil, e
 	}
 	var members bson.A
 	for _, m := range c.members(c.cfg) {
 		state := c.stateOf(m.host)
 		health, stateStr := 1.0, state
-		if state == stateDown {
+		switch state {
+		case stateDown:
 			health, stateStr = 0.0, "(not reachable/healthy)"
+		case stateUnknown:
+			health = -1.0 // no heartbeat answer yet
 		}
 		members = append(members, bson.D{
 			{Key: keyID, Value: int32(m.id)},
@@ -257,23 +263,71 @@ func (c *Cluster) replSetGetStatus(cn *conn) (bson.D, *cmdErr) {
 	}, nil
 }
 
-func (c *Cluster) replSetGetConfig() (bson.D, *cmdErr) {
-	if c.cfg == nil {
+func (c *Cluster) replSetGetConfig(cn *conn) (bson.D, *cmdErr) {
+	if cn.node.firstStart {
+		return nil, errNoReplication
+	}
+	if c.cfg == nil || c.loading(cn.node) {
 		return nil, fail(94, "no replset config has been received")
 	}
-	return bson.D{{Key: "config", Value: c.cfg}}, nil
+	return bson.D{{Key: "config", Value: c.clientConfig()}}, nil
 }
 
-func (c *Cluster) stepDown(host string) *cmdErr {
+// stepDown is replSetStepDown: the primary waits up to secondaryCatchUpPeriodSecs (default
+// 10) for an electable secondary that caught up, then steps down and is not electable for
+// the command's seconds; the secondary wins the election after Timings.Handover. With none
+// in time it answers ExceededTimeLimit (262), or MaxTimeMSExpired (50) when maxTimeMS ran
+// out first. Callers hold mu; it is released while waiting.
+func (c *Cluster) stepDown(host string, cmd bson.Raw) *cmdErr {
 	if host != c.currentPrimary() {
 		return fail(10107, "not primary so can't step down")
 	}
+	secs, ok := cmd.Lookup("replSetStepDown").AsInt64OK()
+	if !ok || secs <= 0 {
+		secs = 60
+	}
+	catchUp := int64(10)
+	if v, ok := cmd.Lookup("secondaryCatchUpPeriodSecs").AsInt64OK(); ok {
+		catchUp = v
+	}
+	if catchUp >= secs {
+		return fail(2, "stepdown period must be longer than secondaryCatchUpPeriodSecs")
+	}
+	deadline := deadlineOf(cmd)
+	catchUpEnd := time.Now().Add(time.Duration(catchUp) * time.Second)
+	var next string
+	found := c.waitFor(earliest(deadline, catchUpEnd), func() bool {
+		next = c.electableSecondary(host)
+		return next != "" && c.currentPrimary() == host
+	})
+	switch {
+	case c.currentPrimary() != host:
+		return fail(10107, "not primary so can't step down")
+	case !found && deadline.Before(catchUpEnd):
+		return fail(50, "operation exceeded time limit")
+	case !found:
+		return fail(262, "No electable secondaries caught up as of "+time.Now().UTC().Format(time.RFC3339)+
+			". Please use the replSetStepDown command with the argument {force: true} to force node to step down.")
+	}
+	c.frozen[host] = time.Now().Add(time.Duration(secs) * time.Second)
+	c.handOver(next, c.timings.Handover)
+	return nil
+}
+
+// electableSecondary is the lowest caught-up member, other than except, that could win an
+// election now. Callers hold mu.
+func (c *Cluster) electableSecondary(except string) string {
 	for _, m := range c.members(c.cfg) {
-		if m.host != host && m.priority > 0 && !m.newlyAdded && c.stateOf(m.host) == stateSecondary {
-			c.primary = m.host
-			c.term++
-			return nil
+		if m.host != except && m.electable() && m.voter() && c.stateOf(m.host) == stateSecondary &&
+			!time.Now().Before(c.frozen[m.host]) {
+			return m.host
 		}
 	}
-	return fail(50, "No electable secondaries caught up")
+	return ""
+}
+
+// handOver leaves the set without a primary until next wins, after. Callers hold mu.
+func (c *Cluster) handOver(next string, after time.Duration) {
+	c.primary, c.candidate, c.electAt = "", next, time.Now().Add(after)
+	c.term++
 }

@@ -101,7 +101,21 @@ func (c *Cluster) saslContinue(cn *conn, cmd bson.Raw) (bson.D, *cmdErr) {
 	return reply(false, out), nil
 }
 
-func (c *Cluster) createUser(host, db string, cmd bson.Raw) *cmdErr {
+func (c *Cluster) createUser(host, db string, cmd bson.Raw) (bson.D, *cmdErr) {
+	if cerr := c.writeUser(host, db, cmd); cerr != nil {
+		return nil, cerr
+	}
+	return c.awaitMajority(cmd), nil
+}
+
+func (c *Cluster) updateUser(host, db string, cmd bson.Raw) (bson.D, *cmdErr) {
+	if cerr := c.changeUser(host, db, cmd); cerr != nil {
+		return nil, cerr
+	}
+	return c.awaitMajority(cmd), nil
+}
+
+func (c *Cluster) writeUser(host, db string, cmd bson.Raw) *cmdErr {
 	if host != c.currentPrimary() {
 		return fail(10107, "not primary")
 	}
@@ -123,7 +137,7 @@ func (c *Cluster) createUser(host, db string, cmd bson.Raw) *cmdErr {
 	return nil
 }
 
-func (c *Cluster) updateUser(host, db string, cmd bson.Raw) *cmdErr {
+func (c *Cluster) changeUser(host, db string, cmd bson.Raw) *cmdErr {
 	if host != c.currentPrimary() {
 		return fail(10107, "not primary")
 	}
