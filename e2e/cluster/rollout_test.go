@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/resource"
 )
 
@@ -35,6 +36,7 @@ func describeSecretRollout() {
 			oldHash := before.Spec.Template.Annotations[resource.ConfigHashAnnotation]
 			Expect(oldHash).NotTo(BeEmpty(), "auth's pod template carries the config checksum")
 			oldRevision := before.Annotations[revisionAnnotation]
+			probe := startAvailabilityProbe(ctx, contract.PathJWKS)
 
 			By("adding a key to Secret " + secret.Name)
 			patchSecret(ctx, secret, func(s *corev1.Secret) { s.Data[rolloutKey] = []byte(run) })
@@ -71,6 +73,9 @@ func describeSecretRollout() {
 			api.register(ctx, acc)
 			api.signIn(ctx, acc)
 			api.expect(ctx, "use the new token", request{method: http.MethodGet, path: "/orders", token: acc.token}, http.StatusOK)
+
+			By("having lost no request to auth while it rolled")
+			probe.expectNoFailures()
 		}, SpecTimeout(2*rolloutWait+2*time.Minute))
 	})
 }
@@ -97,11 +102,14 @@ func describeHealing() {
 	Context("a deleted pod", func() {
 		It("of the backend is replaced, and the shop is Ready again", func(ctx SpecContext) {
 			expectShopWorkloadsRolledOut(ctx)
+			probe := startAvailabilityProbe(ctx, "/items")
 			deleteAndExpectReplaced(ctx, env.namespace, names.Service(resource.ComponentBackend))
 			expectShopReady(ctx, rolloutWait)
 			Eventually(func(g Gomega) {
 				g.Expect(api.get(ctx, "/items").status).To(Equal(http.StatusOK))
 			}).WithContext(ctx).WithTimeout(shortWait).WithPolling(poll).Should(Succeed())
+			By("having lost no request to the backend while its pod was replaced")
+			probe.expectNoFailures()
 		}, SpecTimeout(2*rolloutWait))
 
 		It("of the operator is replaced, and the shop stays Ready", func(ctx SpecContext) {
