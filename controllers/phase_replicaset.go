@@ -44,9 +44,14 @@ func DefaultReplicaSetManager() ReplicaSetManager {
 }
 
 // Bounds of one replica-set step inside a reconcile: a worker is never held for long, and
-// the phase asks to be called again while the set is on its way.
+// the phase asks to be called again while the set is on its way. replSetReconfig and
+// replSetStepDown get mongors.DefaultReconfigTimeout (15 s), more than mongod's own waits
+// (a quorum check up to 10 s, a step-down's catch-up period of 10 s), so that mongod's
+// answer, not our timeout, says what is wrong; the call as a whole gets room for one such
+// command after the quick ones, and the next reconcile continues where it stopped.
 const (
-	replicaSetCallTimeout = 20 * time.Second
+	replicaSetCallTimeout = 30 * time.Second
+	replicaSetCmdTimeout  = 5 * time.Second
 	replicaSetPrimaryWait = 3 * time.Second
 	replicaSetPoll        = 5 * time.Second
 	replicaSetMaxPoll     = time.Minute
@@ -124,20 +129,53 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	}
 	// No Host: Ensure starts at member 0 of desired's Topology.
 	rootUser := resource.CredentialsOf(root)
+	previous, err := r.previousRootPassword(ctx, st, rootUser.Username)
+	if err != nil {
+		return st.fail(shopv1.ConditionReplicaSetInitialized, err)
+	}
 	target := mongors.Target{
 		Username:         rootUser.Username,
 		Password:         rootUser.Password,
+		PreviousPassword: previous,
 		DirectConnection: true,
-		Timeout:          5 * time.Second,
+		Timeout:          replicaSetCmdTimeout,
+		ReconfigTimeout:  mongors.DefaultReconfigTimeout,
+	}
+
+	// A refusal that waiting does not fix is shown, not retried, until its inputs change.
+	inputs := rejectionInputs(shop, digest, rootUser)
+	if msg, ok := rejections.holds(shop, inputs, time.Now()); ok {
+		st.replicaSet.reason, st.replicaSet.message = shopv1.ReasonRejected, msg
+		st.requeue(replicaSetRejectedRecheck)
+		return nil
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, replicaSetCallTimeout)
 	defer cancel()
 	res, err := r.ReplicaSet.Ensure(callCtx, target, desired)
 	observeReplicaSet(st, res)
+	if res.Phase == mongors.PhaseRejected && err != nil {
+		msg := safeMessage(err)
+		st.replicaSet.message = msg
+		rejections.remember(shop, inputs, msg, time.Now())
+		r.Recorder.Eventf(shop, nil, "Warning", "ReplicaSetRejected", "Reconcile", "%s", msg)
+		st.requeue(replicaSetRejectedRecheck)
+		return nil
+	}
+	rejections.forget(shop)
 	if err != nil {
 		st.replicaSet.reason = shopv1.ReasonUnreachable
 		return st.fail(shopv1.ConditionReplicaSetInitialized, explainUnreachable(err))
+	}
+	if res.RootPasswordChanged {
+		r.Recorder.Eventf(shop, nil, "Normal", "RootPasswordRotated", "Reconcile",
+			"changed the MongoDB root password to the one in Secret %s", st.shop.MongoDBRootSecretName())
+	}
+	if res.RootPasswordChanged || res.Ready && previous != rootUser.Password {
+		// MongoDB accepts these credentials: they are the ones to log in with next time.
+		if err := r.recordRootCredentials(ctx, st, rootUser); err != nil {
+			return st.fail(shopv1.ConditionReplicaSetInitialized, err)
+		}
 	}
 	if res.Initiated {
 		r.Recorder.Eventf(shop, nil, "Normal", "ReplicaSetInitiated", "Initiate",
@@ -174,10 +212,15 @@ func observeReplicaSet(st *reconcileState, res mongors.Result) {
 		obs.reason = shopv1.ReasonWaitingForPods
 	case mongors.PhaseUnreachable:
 		obs.reason = shopv1.ReasonUnreachable
+	case mongors.PhaseRejected:
+		obs.reason = shopv1.ReasonRejected
 	}
 	obs.message = res.Message
 	if res.Ready && res.Message == "" {
 		obs.message = fmt.Sprintf("%d member(s), primary %s", len(res.Status.Members), res.Status.Primary)
+		if res.RootPasswordChanged {
+			obs.message += "; root password changed to the Secret's"
+		}
 	}
 	if !res.Status.Initialized {
 		return

@@ -30,6 +30,12 @@ var memberHost = regexp.MustCompile(`^([a-z0-9-]+)-mongodb-\d+\.[a-z0-9-]+-mongo
 // cluster returns the double of shop ns/name, starting it on first use with the shop's
 // real root credentials as the mongod entrypoint would have created them.
 func (d *doubleClusters) cluster(ctx context.Context, ns, name string) (*mongorstest.Cluster, error) {
+	return d.clusterWith(ctx, ns, name, nil)
+}
+
+// clusterWith is cluster with the double's options changed by modify before it starts
+// (when it starts here).
+func (d *doubleClusters) clusterWith(ctx context.Context, ns, name string, modify func(*mongorstest.Options)) (*mongorstest.Cluster, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if c, ok := d.clusters[ns+"/"+name]; ok {
@@ -52,8 +58,15 @@ func (d *doubleClusters) cluster(ctx context.Context, ns, name string) (*mongors
 	for i := range hosts {
 		hosts[i] = topo.Host(i)
 	}
-	c, err := mongorstest.New(mongorstest.Options{SetName: topo.ReplicaSet, Hosts: hosts,
-		Username: string(root.Data["username"]), Password: string(root.Data["password"])})
+	// The specs are about what the reconciler does, not about mongod's pace: elections and
+	// catch-up happen at once here (mongors's own tests cover mongod's timings).
+	timings := mongorstest.InstantTimings()
+	opts := mongorstest.Options{SetName: topo.ReplicaSet, Hosts: hosts, Timings: &timings,
+		Username: string(root.Data["username"]), Password: string(root.Data["password"])}
+	if modify != nil {
+		modify(&opts)
+	}
+	c, err := mongorstest.New(opts)
 	if err != nil {
 		return nil, err
 	}

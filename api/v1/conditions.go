@@ -40,6 +40,11 @@ const (
 	ReasonInitialized    = "Initialized"
 	ReasonReconfiguring  = "Reconfiguring"
 	ReasonUnreachable    = "Unreachable"
+	// ReasonRejected: MongoDB refused what the operator asked for a reason that waiting does
+	// not fix (an invalid replica-set config, root credentials it does not accept, a set
+	// started under another name); the message quotes the refusal. The operator does not
+	// retry until the spec or the Secrets change (or, for a fix made by hand, ten minutes).
+	ReasonRejected = "Rejected"
 	// ReasonExternalDatabase: spec.mongodb.external; the operator runs no replica set, so
 	// ReplicaSetInitialized is False with this reason and does not count towards Ready.
 	ReasonExternalDatabase = "ExternalDatabase"

@@ -177,8 +177,10 @@ func InitialConfig(t Topology, members int) Config {
 // cannot be elected across the change):
 //
 //  1. Scale down, first step: every member that will be removed gets priority 0 (no vote
-//     changes), so none of them is elected while the set shrinks and a primary among them
-//     steps down (mongod steps down when a reconfig makes it unelectable).
+//     changes), so none of them is elected while the set shrinks. mongod refuses a
+//     reconfig that leaves the node running it unelectable (NodeNotElectable, 104): when
+//     the primary is among them, Ensure has it step down first and sends this step to the
+//     next primary.
 //  2. Then remove one member per step, highest ordinal first.
 //  3. Then fix the votes of the members that stay (only needed when someone edited the
 //     config by hand): one voter more or less per step, ordinals 0..6 vote.

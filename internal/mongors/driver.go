@@ -197,6 +197,12 @@ func (c *driverClient) ChangePassword(ctx context.Context, db, user, password st
 func (c *driverClient) runUserCommand(ctx context.Context, db, op string, cmd bson.D, password string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.target.timeout())
 	defer cancel()
+	// mongod's default for these commands, with a wtimeout inside our own timeout: mongod
+	// then says "written, not yet replicated" instead of our side giving up without knowing.
+	cmd = append(cmd, bson.E{Key: "writeConcern", Value: bson.D{
+		{Key: "w", Value: "majority"},
+		{Key: "wtimeout", Value: (c.target.timeout() / 2).Milliseconds()},
+	}})
 	raw, err := c.mc.Database(db).RunCommand(ctx, cmd).Raw()
 	if err != nil {
 		if wce, ok := errors.AsType[mongo.WriteException](err); ok && wce.WriteConcernError != nil {

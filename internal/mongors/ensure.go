@@ -335,6 +335,13 @@ func gate(st Status, cur, next Config, keep int) string {
 	voters := next.VotingIDs()
 	healthy := 0
 	for _, id := range voters {
+		if _, existing := cur.Member(id); !existing {
+			// Not in the status yet. mongod marks it newlyAdded, so it does not vote until
+			// it caught up, and its quorum check refuses the reconfig (NodeNotFound) when
+			// too few members answer: counting it keeps a one-member set able to grow.
+			healthy++
+			continue
+		}
 		if ms, ok := st.Member(id); ok && ms.Healthy() {
 			healthy++
 		}

@@ -15,15 +15,11 @@ import (
 // connections, timeouts) runs for real in these tests, against mongorstest: a wire-protocol
 // double of a replica set that records the exact command documents it receives.
 //
-// What these tests cannot prove, because the double is not mongod:
-//   - that mongod accepts every document we send: the double validates only the rules
-//     mongors relies on (version = current+1, one voter change per reconfig, <= 7 voters,
-//     non-voters with priority 0, no newlyAdded, replicaSetId unchanged);
-//   - timing: elections, catch-up of new members (STARTUP2 -> SECONDARY), how long a reconfig
-//     waits for the previous config to commit; the tests set states and primaries by hand;
-//   - that a primary made unelectable really steps down (mongod does; the double imitates it);
-//   - keyfile authentication between members, TLS, and DNS inside a cluster: the double
-//     maps pod names to 127.0.0.1 listeners through DriverDialer.NetDialer.
+// What these tests cannot prove, because the double is not mongod, is listed in package
+// mongorstest's comment (elections and catch-up are decided by the double, validation covers
+// the rules mongors relies on, no data or replication, no keyfile authentication between
+// members, no DNS inside a cluster). startRS runs the double at InstantTimings unless a test
+// sets mongod's pace itself: these tests are about order and answers, not speed.
 
 const rootPassword = "s3cr3t-R00t,pa=ss" // commas and '=' exercise SCRAM's name/value escaping
 

@@ -105,6 +105,10 @@ func statusFromPeers(ctx context.Context, dialer Dialer, target Target, desired 
 		st, err := c.Status(ctx)
 		_ = c.Close(context.WithoutCancel(ctx))
 		if err == nil && !st.Removed && st.Primary != "" {
+			// Seen from member i: no member in it is the node Ensure is connected to.
+			for j := range st.Members {
+				st.Members[j].Self = false
+			}
 			return st, nil
 		}
 		if err != nil {

@@ -10,29 +10,49 @@
 //	rs := mongorstest.Start(t, mongorstest.Options{Hosts: hosts, Username: "root", Password: pw})
 //	dialer := mongors.DriverDialer{NetDialer: rs} // maps each member's DNS name to its listener
 //
+// What it imitates of mongod 7.0, each pinned by a test in mongod_test.go that names the
+// server behaviour: elections after Timings.Election (10-12 s by default, as
+// electionTimeoutMillis makes them); new members UNKNOWN (health -1), then STARTUP2, then
+// SECONDARY; "newlyAdded" on new voting members by _id, hidden from replSetGetConfig and
+// removed by a reconfig of the double's own (a version bump that collides with a user's
+// reconfig as 109 or 103); replSetReconfig's order (109 while another runs, 308 when the
+// current config is not committed, the quorum check waiting Timings.QuorumCheck then 74,
+// 50 when the new config does not reach a majority in maxTimeMS but is installed);
+// NodeNotElectable (104) for a reconfig that leaves the primary unelectable; validation
+// failures as 103 and a foreign set name as 93; a removed member answering 93, a restarted
+// one 94 while it loads its config (and 23 to replSetInitiate), the image's first-start
+// mongod 76; replSetStepDown waiting secondaryCatchUpPeriodSecs, then 262 (50 for
+// maxTimeMS); createUser/updateUser with {w: "majority"} answering ok plus a
+// writeConcernError while the members sync; 51003 for an existing user, 10107 off the
+// primary.
+//
 // What the double cannot prove — it is not mongod:
-//   - no replication, oplog, elections or heartbeats: the member that ran replSetInitiate
-//     becomes primary after Options.ElectionDelay, or whichever member the test names with
-//     SetPrimary; a primary made unelectable by a reconfig, or told to step down, hands over
-//     at once to the lowest caught-up electable member; states (STARTUP2, RECOVERING, DOWN)
-//     are what the test sets;
-//   - replSetInitiate/replSetReconfig validation covers the rules mongors relies on (set
-//     name and replicaSetId unchanged, unique _ids and hosts, this node in the config, 1..7
-//     voters, non-voters with priority 0, at most one voter added or removed per reconfig,
-//     no user-set newlyAdded). It is stricter than mongod on the version (exactly
-//     current+1; mongod accepts any greater one) and checks much less: no quorum check
-//     against live members, no waiting for the previous config to commit, no term checks;
-//   - codes are MongoDB's for the documented cases (94, 23, 103 for a stale version, 10107,
-//     51003, 11, 13, 18); for "more than one voter changed" (103) and "newlyAdded set by the
-//     user" (93) mongod's exact code may differ;
-//   - "newlyAdded" and its automatic removal (which bumps the version) are imitated for
-//     new voting members whose state is not SECONDARY when they are added;
+//   - no replication, oplog, data or rollback: "caught up" is the member's state, which
+//     follows Timings or what the test sets (SetState); a member that returns with old data
+//     is imitated by its config only (it answers 93 until it is added again);
+//   - elections are decided, not run: the initiating member wins after Timings.Election,
+//     the lowest electable caught-up secondary after a step-down or after the primary
+//     stops, or whoever SetPrimary names; no terms in votes, no priority takeover, no
+//     catch-up of a new primary;
+//   - replSetReconfig validation covers the rules mongors relies on (set name,
+//     replicaSetId, unique _ids and hosts, this node in the config and electable, 1..7
+//     voters, non-voters with priority 0, a greater version, one voter added or removed by
+//     _id, no user-set newlyAdded) and not the rest of ReplSetConfig::validate (tags,
+//     arbiters' priorities, getLastErrorDefaults, horizons). Its single-node-change rule
+//     counts the votes field and ignores newlyAdded, which may be stricter than mongod;
+//   - config commitment is Timings.ConfigCommit plus a reachable majority, not heartbeats
+//     carrying config versions and terms; the quorum check asks whether members answer,
+//     not whether they accept the config; the exact code for a user-set newlyAdded (93
+//     here) and for an unelectable initiating node (93) may differ;
+//   - the write-concern error's code is 64 at wtimeout and 50 at maxTimeMS; which of the
+//     two mongod reports when both are set is not checked;
 //   - only SCRAM-SHA-256 (speculative in the handshake or by saslStart; SCRAM-SHA-1 is
 //     advertised but refused), no TLS, no compression, no localhost exception, no role
-//     checks beyond "authenticated"; error messages are shortened.
+//     checks beyond "authenticated"; the first-start instance is reachable here, while in a
+//     pod it listens on 127.0.0.1 only; error messages are shortened.
 //
-// Elections, catch-up, keyfile authentication between members and the real validation rules
-// still need a real replica set (a kind cluster) to confirm.
+// Elections, catch-up, keyfile authentication between members, DNS inside a cluster and
+// the validation rules above still need a real replica set to confirm.
 package mongorstest
 
 import (
@@ -104,6 +124,7 @@ type Cluster struct {
 	nodes             map[string]*node
 	cfg               bson.Raw // nil until replSetInitiate; with newlyAdded, as mongod stores it
 	cfgInstalledAt    time.Time
+	cfgCommitted      bool      // the current config reached a majority
 	reconfiguring     bool      // a replSetReconfig is running
 	autoReconfigUntil time.Time // mongod's own newlyAdded-removal reconfig is running
 	term              int64
@@ -113,6 +134,7 @@ type Cluster struct {
 	frozen            map[string]time.Time // stepped-down members, not electable until then
 	states            map[string]string    // states the test set
 	joined            map[string]time.Time // when a member joined the config, for its progress
+	secondarySince    map[string]time.Time // when a newlyAdded member was first seen SECONDARY
 	everMember        map[string]bool      // hosts that had a config: removed ones answer 93
 	users             map[string]*user
 	roles             map[string]*role // custom roles by db.name
@@ -153,16 +175,17 @@ func New(opts Options) (*Cluster, error) {
 		opts.SetName = "rs0"
 	}
 	c := &Cluster{
-		opts:       opts,
-		timings:    RealisticTimings(),
-		closed:     make(chan struct{}),
-		nodes:      map[string]*node{},
-		frozen:     map[string]time.Time{},
-		states:     map[string]string{},
-		joined:     map[string]time.Time{},
-		everMember: map[string]bool{},
-		users:      map[string]*user{},
-		roles:      map[string]*role{},
+		opts:           opts,
+		timings:        RealisticTimings(),
+		closed:         make(chan struct{}),
+		nodes:          map[string]*node{},
+		frozen:         map[string]time.Time{},
+		states:         map[string]string{},
+		joined:         map[string]time.Time{},
+		secondarySince: map[string]time.Time{},
+		everMember:     map[string]bool{},
+		users:          map[string]*user{},
+		roles:          map[string]*role{},
 	}
 	if opts.Timings != nil {
 		c.timings = *opts.Timings
@@ -242,6 +265,7 @@ func (c *Cluster) Addr(host string) string {
 func (c *Cluster) Stop(host string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.tick()
 	if n, ok := c.nodes[host]; ok {
 		n.stopped = true
 		for conn := range n.conns {
@@ -339,6 +363,7 @@ func (c *Cluster) Config() bson.Raw {
 func (c *Cluster) Primary() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.tick()
 	return c.currentPrimary()
 }
 

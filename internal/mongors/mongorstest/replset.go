@@ -207,6 +207,7 @@ func (c *Cluster) install(cfg bson.Raw, self string) {
 		c.everMember[m.host] = true
 		if !old[m.host] && m.host != self {
 			c.joined[m.host] = now
+			delete(c.secondarySince, m.host)
 			if c.opts.NewMemberState != "" && c.cfg != nil {
 				c.states[m.host] = c.opts.NewMemberState
 			}
@@ -216,9 +217,10 @@ func (c *Cluster) install(cfg bson.Raw, self string) {
 		if !next[h] {
 			delete(c.joined, h)
 			delete(c.states, h)
+			delete(c.secondarySince, h)
 		}
 	}
-	c.cfg, c.cfgInstalledAt = cfg, now
+	c.cfg, c.cfgInstalledAt, c.cfgCommitted = cfg, now, false
 }
 
 // reconfig is replSetReconfig received by host, in mongod's order: checks that need no
@@ -369,13 +371,21 @@ func voterDiff(old, next []memberInfo) int {
 // meanwhile gets ConfigurationInProgress (109), one based on the version before it
 // NewReplicaSetConfigurationIncompatible (103). Callers hold mu.
 func (c *Cluster) removeNewlyAdded() {
-	if c.cfg == nil || c.reconfiguring || c.primary == "" || time.Now().Before(c.autoReconfigUntil) {
+	if c.cfg == nil || c.reconfiguring || c.primary == "" || time.Now().Before(c.autoReconfigUntil) || !c.committed() {
 		return
 	}
 	ms := c.members(c.cfg)
 	changed := false
 	for i := range ms {
-		if ms[i].newlyAdded && c.stateOf(ms[i].host) == stateSecondary {
+		if !ms[i].newlyAdded || c.stateOf(ms[i].host) != stateSecondary {
+			continue
+		}
+		seen, ok := c.secondarySince[ms[i].host]
+		if !ok {
+			seen = time.Now()
+			c.secondarySince[ms[i].host] = seen
+		}
+		if time.Since(seen) >= c.timings.NewlyAddedRemoval {
 			ms[i].newlyAdded, changed = false, true
 		}
 	}
@@ -385,7 +395,7 @@ func (c *Cluster) removeNewlyAdded() {
 	version, _ := c.cfg.Lookup("version").AsInt64OK()
 	settings, _ := c.cfg.Lookup("settings").DocumentOK()
 	c.cfg = c.normalize(c.cfg, version+1, ms, settings)
-	c.cfgInstalledAt = time.Now()
+	c.cfgInstalledAt, c.cfgCommitted = time.Now(), false
 	c.autoReconfigUntil = c.cfgInstalledAt.Add(c.timings.ConfigCommit)
 }
 

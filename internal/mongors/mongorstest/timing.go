@@ -32,6 +32,9 @@ type Timings struct {
 	// ConfigLoad is how long a restarted member answers NotYetInitialized (94) while it
 	// loads its stored config.
 	ConfigLoad time.Duration
+	// NewlyAddedRemoval is how long after a newlyAdded member is first seen SECONDARY
+	// mongod's own reconfig drops the flag (it notices through heartbeats).
+	NewlyAddedRemoval time.Duration
 }
 
 // RealisticTimings are mongod's pace on a small, empty replica set.
@@ -44,6 +47,8 @@ func RealisticTimings() Timings {
 		ConfigCommit: 500 * time.Millisecond,
 		QuorumCheck:  10 * time.Second,
 		ConfigLoad:   time.Second,
+
+		NewlyAddedRemoval: 2 * time.Second,
 	}
 }
 
@@ -73,6 +78,9 @@ func (c *Cluster) tick() {
 		}
 	}
 	c.currentPrimary()
+	if c.cfg != nil {
+		c.committed() // heartbeats carry the config to the members while they answer
+	}
 	c.removeNewlyAdded()
 }
 
@@ -119,11 +127,16 @@ func (c *Cluster) caughtUp(host string) bool {
 
 // committed reports whether the current config has reached a majority of its voters:
 // ConfigCommit has passed since it was installed and a majority of them answer.
+// Once committed, a config stays committed (members that fail later do not undo it).
 func (c *Cluster) committed() bool {
+	if c.cfgCommitted {
+		return true
+	}
 	if time.Since(c.cfgInstalledAt) < c.timings.ConfigCommit {
 		return false
 	}
-	return c.reachableVoters(c.members(c.cfg)) >= majority(voterCount(c.members(c.cfg)))
+	c.cfgCommitted = c.reachableVoters(c.members(c.cfg)) >= majority(voterCount(c.members(c.cfg)))
+	return c.cfgCommitted
 }
 
 // reachableVoters counts the voting members (newlyAdded ones do not vote) that answer.
