@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/mongors"
@@ -54,7 +53,7 @@ var _ = Describe("MongoDB replica set over its life", func() {
 		return *sts.Spec.Replicas
 	}
 	scaleTo := func(n int32) {
-		updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.MongoDB.Replicas = ptr.To(n) })
+		updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.MongoDB.Replicas = new(n) })
 	}
 
 	BeforeEach(func() {

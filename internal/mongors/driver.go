@@ -170,7 +170,7 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	run := func(op string, cmd bson.D) error { return c.runUserCommand(ctx, db, op, cmd, password) }
 	err := run("createUser", bson.D{
 		{Key: "createUser", Value: user},
-		{Key: "pwd", Value: password},
+		{Key: keyPwd, Value: password},
 		{Key: keyRoles, Value: roles},
 	})
 	if !HasCode(err, CodeUserAlreadyExists) {
@@ -178,7 +178,7 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 	}
 	return run("updateUser", bson.D{
 		{Key: "updateUser", Value: user},
-		{Key: "pwd", Value: password},
+		{Key: keyPwd, Value: password},
 		{Key: keyRoles, Value: roles},
 	})
 }
@@ -187,7 +187,7 @@ func (c *driverClient) EnsureUser(ctx context.Context, db, user, password string
 func (c *driverClient) ChangePassword(ctx context.Context, db, user, password string) error {
 	return c.runUserCommand(ctx, db, "updateUser", bson.D{
 		{Key: "updateUser", Value: user},
-		{Key: "pwd", Value: password},
+		{Key: keyPwd, Value: password},
 	}, password)
 }
 
@@ -221,6 +221,9 @@ func (c *driverClient) runUserCommand(ctx context.Context, db, op string, cmd bs
 	}
 	return nil
 }
+
+// keyPwd is the password field of createUser and updateUser.
+const keyPwd = "pwd"
 
 // keyRoles is the field of createUser, updateUser, createRole and updateRole that lists the
 // granted (or inherited) roles.

@@ -44,9 +44,10 @@ func (c hookClient) Reconfig(ctx context.Context, cfg mongors.Config) error {
 	return c.Client.Reconfig(ctx, cfg)
 }
 
-// ensureUntilReady calls Ensure as a reconciler would until it is Ready, at most n times.
-func ensureUntilReady(t *testing.T, d mongors.Dialer, target mongors.Target, want mongors.Desired, n int) mongors.Result {
+// ensureUntilReady calls Ensure as a reconciler would until it is Ready, at most three times.
+func ensureUntilReady(t *testing.T, d mongors.Dialer, target mongors.Target, want mongors.Desired) mongors.Result {
 	t.Helper()
+	const n = 3
 	var res mongors.Result
 	for range n {
 		if res = ensure(t, d, target, want); res.Ready {
@@ -62,7 +63,7 @@ func TestEnsure_GrowsFromOneMember(t *testing.T) {
 	// caught up, so the set keeps its majority while it grows.
 	rs, d, target := startRS(t, 3, mongorstest.Options{})
 	mustReady(t, ensure(t, d, target, desired(1)))
-	ensureUntilReady(t, d, target, desired(3), 3)
+	ensureUntilReady(t, d, target, desired(3))
 	if n := len(rs.Commands("replSetReconfig")); n != 2 {
 		t.Errorf("%d reconfigs, want 2", n)
 	}
@@ -74,7 +75,7 @@ func TestEnsure_PrimaryOnTheHighestOrdinal_ScaleToOne(t *testing.T) {
 	mustReady(t, ensure(t, d, target, desired(3)))
 	rs.SetPrimary(topo.Host(2))
 	rs.ResetCommands()
-	ensureUntilReady(t, d, target, desired(1), 3)
+	ensureUntilReady(t, d, target, desired(1))
 	for _, c := range rs.Commands("replSetReconfig") {
 		if c.Host == topo.Host(2) {
 			t.Errorf("reconfig on member 2, which is being removed: %s", c.Doc)
@@ -105,7 +106,7 @@ func TestEnsure_StepDownWithoutCaughtUpSecondary_Waits(t *testing.T) {
 	if res.Ready || res.Phase != mongors.PhaseReconfiguring || !strings.Contains(res.Message, "caught up") {
 		t.Fatalf("result %+v", res)
 	}
-	ensureUntilReady(t, d, target, desired(1), 3)
+	ensureUntilReady(t, d, target, desired(1))
 }
 
 func TestEnsure_MongodsOwnReconfigBetweenReadAndReconfig_Continues(t *testing.T) {
@@ -129,7 +130,7 @@ func TestEnsure_MongodsOwnReconfigBetweenReadAndReconfig_Continues(t *testing.T)
 		t.Fatalf("result %+v", res)
 	}
 	rs.SetState(topo.Host(4), mongors.StateSecondary)
-	ensureUntilReady(t, d, target, desired(5), 3)
+	ensureUntilReady(t, d, target, desired(5))
 }
 
 func TestEnsure_InvalidConfigIsRejectedForGood(t *testing.T) {
@@ -182,7 +183,7 @@ func TestEnsure_Member0RemovedFindsThePrimaryThroughItsPeers(t *testing.T) {
 	if st, err := dial(t, d, target).Status(context.Background()); err != nil || !st.Removed {
 		t.Fatalf("member 0's status %+v, %v; want Removed", st, err)
 	}
-	res := ensureUntilReady(t, d, target, desired(3), 3)
+	res := ensureUntilReady(t, d, target, desired(3))
 	if res.Initiated || !mongors.SameMembers(config(t, rs), 3) {
 		t.Errorf("result %+v, config %s", res, rs.Config())
 	}

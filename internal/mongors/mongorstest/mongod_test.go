@@ -204,11 +204,9 @@ func TestMongod_ConfigCommitment(t *testing.T) {
 
 	time.Sleep(timings.ConfigCommit)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		run(c0, "admin", reconfigTo(3, members(5, nil))) // waits a second for propagation
-	}()
+	})
 	time.Sleep(100 * time.Millisecond)
 	if _, code := run(connect(t, rs, host(0), "root", "pw"), "admin", reconfigTo(3, members(5, nil))); code != 109 {
 		t.Errorf("reconfig while another runs: code %d, want 109", code)
