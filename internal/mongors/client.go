@@ -95,6 +95,8 @@ const (
 	StateStartup    = "STARTUP"
 	StateStartup2   = "STARTUP2"
 	StateRecovering = "RECOVERING"
+	// StateUnknown is a member the node has not heard from yet (health -1): one just added.
+	StateUnknown = "UNKNOWN"
 )
 
 // Status is what replSetGetStatus reports, reduced to what the operator shows and decides on.

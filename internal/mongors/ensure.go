@@ -312,7 +312,7 @@ func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status) (
 
 // gate returns why the step from cur to next must wait, or "". A step that changes the
 // voting members or membership waits until every member that stays (ordinal < keep) has
-// caught up (not STARTUP/STARTUP2/RECOVERING) and a majority of next's voters is healthy, so
+// caught up (not UNKNOWN/STARTUP/STARTUP2/RECOVERING) and a majority of next's voters is healthy, so
 // that the previous change is committed before the next one starts. Members on their way
 // out are not waited for: a stuck member must not block its own removal.
 func gate(st Status, cur, next Config, keep int) string {
@@ -328,7 +328,7 @@ func gate(st Status, cur, next Config, keep int) string {
 			return fmt.Sprintf("member %d is not in the replica-set status yet", m.ID)
 		}
 		switch ms.State {
-		case StateStartup, StateStartup2, StateRecovering:
+		case StateUnknown, StateStartup, StateStartup2, StateRecovering:
 			return fmt.Sprintf("member %d (%s) is %s; waiting for it to catch up", m.ID, m.Host, ms.State)
 		}
 	}

@@ -266,3 +266,24 @@ func TestEnsure_ReconfigTimeoutOutlastsMongodsQuorumCheck(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+func TestEnsure_ScaleUpWaitsWhileTheLastMemberIsUnknown(t *testing.T) {
+	// mongod: a member just added is UNKNOWN (health -1) until its first heartbeat, then
+	// STARTUP2; the next member is added only once it caught up.
+	timings := mongorstest.InstantTimings()
+	timings.Heartbeat = time.Hour
+	rs, d, target := startRS(t, 5, mongorstest.Options{Timings: &timings})
+	mustReady(t, ensure(t, d, target, desired(3)))
+	rs.SetState(topo.Host(1), mongors.StateSecondary) // the initial members synced long ago
+	rs.SetState(topo.Host(2), mongors.StateSecondary)
+	res := ensure(t, d, target, desired(5))
+	if res.Ready || res.Reconfigs != 1 || !strings.Contains(res.Message, "UNKNOWN") {
+		t.Fatalf("result %+v", res)
+	}
+	if m, _ := res.Status.Member(3); m.Health {
+		t.Errorf("member 3 reported healthy while UNKNOWN: %+v", m)
+	}
+	rs.SetState(topo.Host(3), mongors.StateSecondary)
+	rs.SetState(topo.Host(4), mongors.StateSecondary)
+	ensureUntilReady(t, d, target, desired(5))
+}
