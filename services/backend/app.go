@@ -56,9 +56,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.WithAccountDeletions(accountdeletion.Collection(client)),
 	}
 	if isFerretDB(ictx, client) {
-		log.Info("FerretDB detected: queueing database operations",
+		log.Info("FerretDB detected: queueing database operations, no secondary indexes (it scans for every query but _id lookups)",
 			"concurrent_writes", ferretDBWriters, "concurrent_reads", ferretDBReaders)
-		opts = append(opts, store.WithWriteConcurrency(ferretDBWriters), store.WithReadConcurrency(ferretDBReaders))
+		opts = append(opts, store.WithWriteConcurrency(ferretDBWriters), store.WithReadConcurrency(ferretDBReaders),
+			store.WithoutSecondaryIndexes())
 	}
 	st := store.New(client.Database(cfg.Mongo.Database), opts...)
 	if err := st.EnsureIndexes(ictx); err != nil {

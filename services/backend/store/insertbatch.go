@@ -64,8 +64,9 @@ func unorderedInsert(coll *mongo.Collection) insertCommand {
 	}
 }
 
-// insert writes doc, which must have no _id: the driver adds a fresh ObjectID, returned
-// here. If ctx ends while the document waits for its turn, nothing is written; once it is
+// insert writes doc and returns its _id, an ObjectID: the document's own or, when it has
+// none, a fresh one the driver adds (cheaper: given an _id, the driver decodes the whole
+// document again to find it). If ctx ends while the document waits for its turn, nothing is written; once it is
 // in a command being sent, insert waits for that command's outcome.
 func (b *insertBatcher) insert(ctx context.Context, doc bsoncore.Document) (bson.ObjectID, error) {
 	me := &queuedInsert{doc: doc, done: make(chan struct{})}

@@ -32,8 +32,14 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
 	}
 	// The claim and its event in one insert: a lost race writes neither. The event is
-	// encoded for the relay only once the claim is won.
-	if _, err := write(ctx, s, func() (*mongo.InsertOneResult, error) { return s.orders.InsertOne(ctx, o) }); err != nil {
+	// encoded for the relay only once the claim is won. Concurrent buys share insert
+	// commands (group commit, as new items do): each order is still its own atomic insert,
+	// and of two claims on one item, in one command or not, the unique _id lets one in.
+	doc, err := bson.Marshal(o)
+	if err != nil {
+		return Order{}, fmt.Errorf("encode order for %s: %w", id.Hex(), err)
+	}
+	if _, err := s.orderInserts.insert(ctx, doc); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return Order{}, ErrSold
 		}

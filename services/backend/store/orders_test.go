@@ -112,3 +112,60 @@ func TestBuy_Refusals(t *testing.T) {
 		t.Errorf("sold item: %v", err)
 	}
 }
+
+// Concurrent buys share insert commands (group commit): of three buyers of each of 20
+// items, all at once, exactly one per item wins, each winner's order is keyed by its item,
+// and every item is sold.
+func TestBuy_ConcurrentBuysOfManyItemsOneWinnerEach(t *testing.T) {
+	s, db := newStore(t, store.WithWriteConcurrency(1))
+	ctx := testCtx(t)
+	const items, buyersPerItem = 20, 3
+	ids := make([]bson.ObjectID, items)
+	for i := range ids {
+		it, err := s.CreateItem(ctx, acct("seller@example.com"), fmt.Sprintf("lamp %d", i), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = it.ID
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners = map[bson.ObjectID][]string{}
+	)
+	start := make(chan struct{})
+	for i, id := range ids {
+		for b := range buyersPerItem {
+			wg.Go(func() {
+				<-start
+				buyer := fmt.Sprintf("buyer%d-%d@example.com", i, b)
+				o, err := s.Buy(ctx, id, acct(buyer))
+				switch {
+				case err == nil:
+					if o.ItemID != id {
+						t.Errorf("order for %s has id %s", id.Hex(), o.ItemID.Hex())
+					}
+					mu.Lock()
+					winners[id] = append(winners[id], buyer)
+					mu.Unlock()
+				case errors.Is(err, store.ErrSold):
+				default:
+					t.Errorf("buy: %v", err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	for _, id := range ids {
+		if len(winners[id]) != 1 {
+			t.Errorf("item %s: winners %v, want exactly one", id.Hex(), winners[id])
+		}
+		if _, err := s.GetItem(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("item %s after the buys: %v, want not found (sold)", id.Hex(), err)
+		}
+	}
+	if n, err := db.Collection(store.CollOrders).CountDocuments(ctx, bson.D{}); err != nil || n != items {
+		t.Errorf("orders = %d (%v), want %d", n, err, items)
+	}
+}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,8 +51,12 @@ type Store struct {
 	writes chan struct{}
 	reads  chan struct{}
 
-	// itemInserts sends new items by group commit (see insertbatch.go).
-	itemInserts *insertBatcher
+	// itemInserts and orderInserts send new items and buy claims by group commit (see
+	// insertbatch.go).
+	itemInserts  *insertBatcher
+	orderInserts *insertBatcher
+	// noSecondaryIndexes: the database uses no index but _id's (indexes.go).
+	noSecondaryIndexes bool
 }
 
 // Option configures a Store.
@@ -79,40 +82,18 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	insertItems := unorderedInsert(s.items)
-	s.itemInserts = &insertBatcher{send: func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
-		// Through the write gate.
-		return write(ctx, s, func() (*mongo.InsertManyResult, error) { return insertItems(ctx, docs) })
-	}}
+	s.itemInserts = s.groupInserts(s.items)
+	s.orderInserts = s.groupInserts(s.orders)
 	return s
 }
 
-// EnsureIndexes creates the indexes the queries need and, the first time, the relay's
-// recovery checkpoint. It is idempotent and runs at start.
-func (s *Store) EnsureIndexes(ctx context.Context) error {
-	specs := []struct {
-		coll *mongo.Collection
-		keys bson.D
-	}{
-		// Listings: available items in id order, for everyone or one owner.
-		{s.items, bson.D{{Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
-		{s.items, bson.D{{Key: fieldOwner, Value: 1}, {Key: fieldStatus, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
-		// A buyer's orders in id order.
-		{s.orders, bson.D{{Key: fieldBuyerID, Value: 1}, {Key: mongox.FieldID, Value: 1}}},
-		// A deleted account's listings (deletions.go) and the documents still to migrate.
-		{s.items, bson.D{{Key: fieldOwnerID, Value: 1}}},
-		// The relay's recovery reads the events since its checkpoint (PendingEvents) and
-		// forgets older publication records.
-		{s.items, bson.D{{Key: fieldCreatedAt, Value: 1}}},
-		{s.orders, bson.D{{Key: fieldBoughtAt, Value: 1}}},
-		{s.published, bson.D{{Key: fieldCreatedAt, Value: 1}}},
-	}
-	for _, spec := range specs {
-		if _, err := spec.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: spec.keys}); err != nil {
-			return fmt.Errorf("create index on %s: %w", spec.coll.Name(), err)
-		}
-	}
-	return s.startCheckpoint(ctx)
+// groupInserts returns the group-commit inserter of coll; its commands go through the
+// write gate.
+func (s *Store) groupInserts(coll *mongo.Collection) *insertBatcher {
+	insert := unorderedInsert(coll)
+	return &insertBatcher{send: func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
+		return write(ctx, s, func() (*mongo.InsertManyResult, error) { return insert(ctx, docs) })
+	}}
 }
 
 // Page selects a slice of a listing ordered by id: the items after After (zero: from the
