@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/services/backend"
@@ -12,9 +13,12 @@ import (
 
 // Child modes: the first argument of a re-executed copy.
 const (
-	modeFerretDB = "child-ferretdb" // args: addr dir
+	modeFerretDB = "child-ferretdb" // args: addr dir idindex(on|off) [cpuprofile]
 	modeBackend  = "child-backend"  // configuration from the environment, like cmd/backend
 )
+
+// idIndexInterval is how soon a new collection gets FerretDB's _id lookup index.
+const idIndexInterval = time.Second
 
 // runChild runs a child mode until ctx is done (SIGTERM). handled is false for other args.
 func runChild(ctx context.Context, args []string) (handled bool, err error) {
@@ -23,15 +27,21 @@ func runChild(ctx context.Context, args []string) (handled bool, err error) {
 	}
 	switch args[0] {
 	case modeFerretDB:
-		if len(args) < 3 {
-			return true, fmt.Errorf("usage: %s addr dir [cpuprofile]", modeFerretDB)
+		if len(args) < 4 {
+			return true, fmt.Errorf("usage: %s addr dir on|off [cpuprofile]", modeFerretDB)
 		}
-		if len(args) == 4 {
-			stop, err := profile(args[3])
+		if len(args) == 5 {
+			stop, err := profile(args[4])
 			if err != nil {
 				return true, err
 			}
 			defer stop()
+		}
+		if args[3] == "on" {
+			// As make dev's FerretDB: the _id lookup index on every collection (idindex.go).
+			go ferret.MaintainIDIndexes(ctx, args[2], idIndexInterval, func(err error) {
+				fmt.Fprintln(os.Stderr, "ferretdb:", err)
+			})
 		}
 		return true, ferret.Run(ctx, args[1], args[2], os.Stderr)
 	case modeBackend:

@@ -23,6 +23,8 @@ type call struct {
 	want                int
 	// keep, when set, receives the body of a successful response.
 	keep func(body []byte)
+	// direct, when set, is run instead of an HTTP request: the database yardstick.
+	direct func(ctx context.Context) error
 }
 
 // phase is a route driven with n requests; next builds the i-th.
@@ -39,7 +41,7 @@ type phase struct {
 
 // result is what a phase measured.
 type result struct {
-	name              string
+	target, name      string
 	requests, errors  int
 	elapsed           time.Duration
 	p50, p99, max     time.Duration
@@ -52,8 +54,9 @@ type result struct {
 
 // driver sends requests to one backend and watches its and the database's CPU.
 type driver struct {
+	name        string // what it measures: ours, the original, the database alone
 	base        string
-	management  string // the backend's management port, for /metrics
+	management  string // the backend's management port, for /metrics; "" if it has none
 	client      *http.Client
 	concurrency int
 	maxDuration time.Duration
@@ -115,7 +118,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	var settle time.Duration
-	if p.events {
+	if p.events && d.management != "" {
 		d.events += len(lat) - int(errs.Load())
 		if err := d.awaitPublished(context.WithoutCancel(ctx)); err != nil {
 			return result{}, err
@@ -132,7 +135,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 	}
 	slices.Sort(lat)
 	r := result{
-		name: p.name, requests: len(lat), errors: int(errs.Load()), elapsed: elapsed,
+		target: d.name, name: p.name, requests: len(lat), errors: int(errs.Load()), elapsed: elapsed,
 		serviceCPU: svc1 - svc0, dbCPU: db1 - db0, firstErr: firstErr, settle: settle,
 	}
 	if len(lat) > 0 {
@@ -195,6 +198,9 @@ func (d *driver) published(ctx context.Context) (int, error) {
 
 // do sends one request and checks its status.
 func (d *driver) do(ctx context.Context, c call) error {
+	if c.direct != nil {
+		return c.direct(ctx)
+	}
 	var body io.Reader
 	if c.body != nil {
 		body = bytes.NewReader(c.body)

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -10,10 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -33,6 +30,10 @@ type options struct {
 	cpuProfile  string
 	routes      string
 	gomaxprocs  int
+	idIndex     bool
+	original    string
+	yardstick   bool
+	keep        bool
 }
 
 // Main runs the load generator (or, re-executed, one of its children) with args.
@@ -52,6 +53,12 @@ func Main(ctx context.Context, args []string) error {
 	fs.StringVar(&o.routes, "routes", "items,item,post,buy", "routes to measure, in this order: "+
 		"items (GET /items), item (GET /item/{id}), post (POST /item), buy (POST /buy/{id}; needs post)")
 	fs.IntVar(&o.gomaxprocs, "service-gomaxprocs", 0, "GOMAXPROCS of the backend process (0: Go's default, the CPUs it may use)")
+	fs.BoolVar(&o.idIndex, "id-index", true,
+		"give FerretDB's collections the _id lookup index (internal/ferret/idindex.go); false: FerretDB as it comes")
+	fs.StringVar(&o.original, "original", "", "also measure the original little-ecom backend, this binary "+
+		"(built by services/backend/loadgen/original/build.sh), on the same database, route by route")
+	fs.BoolVar(&o.yardstick, "yardstick", true, "also issue each route's database commands straight with the driver (the database alone)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (the children's logs, the database files)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the backend's CPU profile to this file, and FerretDB's to <file>.ferretdb")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,7 +76,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
+	if o.keep {
+		fmt.Printf("loadgen: work directory (children.log, the SQLite files) kept in %s\n", dir)
+	} else {
+		defer func() { _ = os.RemoveAll(dir) }()
+	}
 	logs, err := os.Create(filepath.Join(dir, "children.log"))
 	if err != nil {
 		return err
@@ -80,7 +91,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	dbArgs := []string{modeFerretDB, dbAddr, dir}
+	dbArgs := []string{modeFerretDB, dbAddr, dir, "off"}
+	if o.idIndex {
+		dbArgs[3] = "on"
+	}
 	if o.cpuProfile != "" {
 		dbArgs = append(dbArgs, o.cpuProfile+".ferretdb")
 	}
@@ -100,11 +114,12 @@ func run(ctx context.Context, o options) error {
 	defer dropVhost()
 
 	signer := tokens.NewSigner(tokens.GenerateKey(), contract.DefaultIssuer, contract.DefaultAudience, time.Hour)
-	jwksURL, stopJWKS, err := serveJWKS(signer)
+	valid := &validator{}
+	authURL, stopAuth, err := serveAuth(signer, valid)
 	if err != nil {
 		return err
 	}
-	defer stopJWKS()
+	defer stopAuth()
 
 	httpAddr, err := freeAddr()
 	if err != nil {
@@ -123,7 +138,7 @@ func run(ctx context.Context, o options) error {
 		contract.EnvManagementAddr + "=" + mgmtAddr,
 		contract.EnvMongoURI + "=mongodb://" + dbAddr + "/?directConnection=true",
 		contract.EnvAMQPURL + "=" + vhostURL,
-		contract.EnvAuthJWKSURL + "=" + jwksURL,
+		contract.EnvAuthJWKSURL + "=" + authURL + contract.PathJWKS,
 		contract.EnvLogLevel + "=" + o.logLevel,
 	}
 	if o.gomaxprocs > 0 {
@@ -139,101 +154,51 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("%w (logs: %s)", err, logs.Name())
 	}
 
-	d := &driver{base: base, management: "http://" + mgmtAddr, client: newClient(o.concurrency), concurrency: o.concurrency,
-		maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
-	return drive(ctx, d, signer, o)
-}
+	ours := &driver{name: "ours", base: base, management: "http://" + mgmtAddr, client: newClient(o.concurrency),
+		concurrency: o.concurrency, maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
+	targets := []*target{{d: ours}}
 
-// drive seeds the shop, then measures each route in turn and prints the table.
-func drive(ctx context.Context, d *driver, signer *tokens.Signer, o options) error {
-	sign := func(email string) string {
-		tok, _, err := signer.Sign(email, email)
-		if err != nil {
-			panic(err) // a fresh Ed25519 key cannot fail to sign
-		}
-		return tok
-	}
-	seller := sign("seller@loadgen.test")
-	buyers := make([]string, o.concurrency)
-	for i := range buyers {
-		buyers[i] = sign(fmt.Sprintf("buyer%d@loadgen.test", i))
-	}
-	itemBody := []byte(`{"name":"load test lamp","price":12.5}`)
-
-	var (
-		mu  sync.Mutex
-		ids []string
-	)
-	keepID := func(b []byte) { mu.Lock(); ids = append(ids, string(b)); mu.Unlock() }
-	seed := phase{name: "seed", n: o.items, events: true, next: func(int) call {
-		return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
-	}}
-	if r, err := d.run(ctx, seed); err != nil || r.errors > 0 {
-		return errors.Join(err, fmt.Errorf("seeding %d items: %d errors, first: %s", o.items, r.errors, r.firstErr))
-	}
-	seeded := append([]string(nil), ids...)
-	ids = ids[:0]
-
-	all := map[string]phase{
-		"warm-up": {name: "warm-up (not a route)", n: min(o.requests, 2000), next: func(i int) call {
-			return call{method: http.MethodGet, path: "/item/" + seeded[i%len(seeded)], want: 200}
-		}},
-		"items": {name: fmt.Sprintf("GET /items (%d)", o.items), n: o.requests, next: func(int) call {
-			return call{method: http.MethodGet, path: "/items", want: 200}
-		}},
-		"item": {name: "GET /item/{id}", n: o.requests, next: func(i int) call {
-			return call{method: http.MethodGet, path: "/item/" + seeded[i%len(seeded)], want: 200}
-		}},
-		"post": {name: "POST /item", n: o.requests, events: true, next: func(int) call {
-			return call{method: http.MethodPost, path: "/item", token: seller, body: itemBody, want: 201, keep: keepID}
-		}},
-		// Each buy takes a distinct item that POST /item just created, so every one must win.
-		"buy": {name: "POST /buy/{id}", n: o.requests, events: true, limit: func() int {
-			mu.Lock()
-			defer mu.Unlock()
-			return len(ids) // one buy per item POST /item created
-		}, next: func(i int) call {
-			mu.Lock()
-			defer mu.Unlock()
-			return call{method: http.MethodPost, path: "/buy/" + ids[i], token: buyers[i%len(buyers)], want: 200}
-		}},
-	}
-	phases := []phase{all["warm-up"]}
-	for name := range strings.SplitSeq(o.routes, ",") {
-		p, ok := all[strings.TrimSpace(name)]
-		if !ok {
-			return fmt.Errorf("unknown route %q in -routes", name)
-		}
-		phases = append(phases, p)
-	}
-	fmt.Printf("loadgen: backend pid %d, ferretdb pid %d, %d CPUs (%s), %s\n",
-		d.servicePID, d.dbPID, runtime.NumCPU(), cpuModel(), runtime.Version())
-	if err := printHeader(os.Stdout, o.concurrency); err != nil {
-		return err
-	}
-	for _, p := range phases {
-		r, err := d.run(ctx, p)
+	if o.original != "" {
+		// A vhost of its own: it declares the queues without ours' dead-letter arguments.
+		origVhost, dropOrigVhost, err := createVhost(ctx, o.amqpURL, o.rabbitAPI)
 		if err != nil {
 			return err
 		}
-		if err := printResult(os.Stdout, r); err != nil {
+		defer dropOrigVhost()
+		orig, addr, err := startOriginal(ctx, o.original, "mongodb://"+dbAddr+"/?directConnection=true", origVhost,
+			authURL+"/auth/validate", logs)
+		if err != nil {
+			return fmt.Errorf("original backend: %w (logs: %s)", err, logs.Name())
+		}
+		defer orig.stop()
+		targets = append(targets, &target{d: &driver{name: "original", base: "http://" + addr, client: newClient(o.concurrency),
+			concurrency: o.concurrency, maxDuration: o.maxDuration, servicePID: orig.pid(), dbPID: db.pid()}})
+	}
+	var y *yardstick
+	if o.yardstick {
+		if y, err = newYardstick(ctx, dbAddr, o.concurrency); err != nil {
 			return err
 		}
+		defer y.close()
 	}
-	return nil
+	return drive(ctx, targets, y, db.pid(), signer, valid, o)
 }
 
-// serveJWKS publishes the signer's key set on loopback, as auth would.
-func serveJWKS(signer *tokens.Signer) (string, func(), error) {
+// serveAuth publishes the signer's key set on loopback, as auth would, and answers the
+// original backend's /auth/validate for the tokens v knows. It returns its base URL.
+func serveAuth(signer *tokens.Signer, v *validator) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+contract.PathJWKS, func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, signer.JWKS())
-	})}
+	})
+	mux.Handle("POST /auth/validate", v)
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: mux}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String() + contract.PathJWKS, func() { _ = srv.Close() }, nil
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // loopbackOnly refuses URLs that leave this machine.

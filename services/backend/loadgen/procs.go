@@ -46,7 +46,12 @@ func startChild(name string, args, env []string, logFile *os.File) (*child, erro
 	if err != nil {
 		return nil, fmt.Errorf("find own binary: %w", err)
 	}
-	cmd := exec.Command(exe, args...)
+	return startProgram(name, exe, args, env, logFile)
+}
+
+// startProgram runs the program at path with args and env, output to logFile.
+func startProgram(name, path string, args, env []string, logFile *os.File) (*child, error) {
+	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

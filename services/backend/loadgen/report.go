@@ -7,8 +7,8 @@ import (
 )
 
 func printHeader(w io.Writer, concurrency int) error {
-	_, err := fmt.Fprintf(w, "concurrency %d\n%-22s %8s %9s %9s %9s %9s %7s %14s %14s\n", concurrency,
-		"route", "requests", "req/s", "p50", "p99", "max", "errors", "service CPU/req", "db CPU/req")
+	_, err := fmt.Fprintf(w, "concurrency %d\n%-22s %-15s %8s %9s %9s %9s %9s %7s %15s %11s %12s\n", concurrency,
+		"route", "target", "requests", "req/s", "p50", "p99", "max", "errors", "service CPU/req", "db CPU/req", "sum CPU/req")
 	return err
 }
 
@@ -19,9 +19,9 @@ func printResult(w io.Writer, r result) error {
 		}
 		return fmt.Sprintf("%.3f ms", float64(d)/float64(r.requests)/float64(time.Millisecond))
 	}
-	if _, err := fmt.Fprintf(w, "%-22s %8d %9.0f %9s %9s %9s %7d %14s %14s\n",
-		r.name, r.requests, float64(r.requests)/r.elapsed.Seconds(),
-		ms(r.p50), ms(r.p99), ms(r.max), r.errors, per(r.serviceCPU), per(r.dbCPU)); err != nil {
+	if _, err := fmt.Fprintf(w, "%-22s %-15s %8d %9.0f %9s %9s %9s %7d %15s %11s %12s\n",
+		r.name, r.target, r.requests, float64(r.requests)/r.elapsed.Seconds(),
+		ms(r.p50), ms(r.p99), ms(r.max), r.errors, per(r.serviceCPU), per(r.dbCPU), per(r.serviceCPU+r.dbCPU)); err != nil {
 		return err
 	}
 	if r.settle > 0 {
