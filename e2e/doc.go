@@ -1,5 +1,5 @@
 // Package e2e walks a shopper's flows through the whole shop on this machine: the stack of
-// make dev (internal/devstack) started on free ports, with the operator's configuration, the
+// make dev (cmd/dev/devstack) started on free ports, with the operator's configuration, the
 // real service binaries, FerretDB, RabbitMQ and an SMTP sink, reached only through the
 // gateway that routes by the operator's Ingress.
 //

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/internal/devstack"
+	"littleecom.io/littleecom/cmd/dev/devstack"
 )
 
 // The attacker's side of issue 12, through the gateway as a shopper (or an attacker) sees the

@@ -26,7 +26,7 @@ import (
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/internal/devstack"
+	"littleecom.io/littleecom/cmd/dev/devstack"
 	"littleecom.io/littleecom/internal/resource"
 )
 

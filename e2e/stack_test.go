@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/devstack"
+	"littleecom.io/littleecom/cmd/dev/devstack"
 )
 
 // logBuffer keeps the stack's logs; a failing test prints their tail.

@@ -1,7 +1,7 @@
 // Command dev runs the whole shop on this machine (make dev): an envtest control plane, the
 // operator, the minimal sample, FerretDB, RabbitMQ, an SMTP sink, the three services as local
 // processes configured from the operator's Deployments, and a gateway that routes by the
-// operator's Ingress. Ctrl-C (or SIGTERM) stops everything. See internal/devstack.
+// operator's Ingress. Ctrl-C (or SIGTERM) stops everything. See cmd/dev/devstack.
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"littleecom.io/littleecom/internal/devstack"
+	"littleecom.io/littleecom/cmd/dev/devstack"
 )
 
 func main() {

@@ -78,7 +78,7 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.Mongo, err = mongox.ConfigFromEnv(contract.DatabaseAuth); err != nil {
 		return cfg, err
 	}
-	if cfg.CORS, err = config.CORSFromEnv(); err != nil {
+	if cfg.CORS, err = httpx.CORSFromEnv(); err != nil {
 		return cfg, err
 	}
 	if cfg.AccessTokenTTL, err = config.Duration(contract.EnvAuthAccessTokenTTL, DefaultAccessTokenTTL); err != nil {

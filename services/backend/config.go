@@ -45,7 +45,7 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.Mongo, err = mongox.ConfigFromEnv(contract.DatabaseBackend); err != nil {
 		return cfg, fmt.Errorf("mongodb config: %w", err)
 	}
-	if cfg.CORS, err = config.CORSFromEnv(); err != nil {
+	if cfg.CORS, err = httpx.CORSFromEnv(); err != nil {
 		return cfg, fmt.Errorf("cors config: %w", err)
 	}
 	if cfg.JWKSURL == "" {

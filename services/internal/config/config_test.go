@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
 )
 
@@ -70,23 +69,5 @@ func TestHelpers(t *testing.T) {
 	}
 	if got := config.String("T_UNSET", "def"); got != "def" {
 		t.Errorf("String default = %q", got)
-	}
-}
-
-func TestCORSFromEnv(t *testing.T) {
-	c, err := config.CORSFromEnv()
-	if err != nil || !c.Enabled || c.AllowOrigins[0] != "*" || c.AllowCredentials {
-		t.Fatalf("default = %+v, %v", c, err)
-	}
-	t.Setenv(contract.EnvCORSEnabled, "false")
-	t.Setenv(contract.EnvCORSAllowOrigins, "https://a.example,https://b.example")
-	t.Setenv(contract.EnvCORSMaxAge, "60")
-	c, err = config.CORSFromEnv()
-	if err != nil || c.Enabled || len(c.AllowOrigins) != 2 || c.MaxAge != 60 {
-		t.Fatalf("from env = %+v, %v", c, err)
-	}
-	t.Setenv(contract.EnvCORSAllowCredentials, "maybe")
-	if _, err := config.CORSFromEnv(); err == nil || !strings.Contains(err.Error(), contract.EnvCORSAllowCredentials) {
-		t.Fatalf("bad bool error = %v", err)
 	}
 }
