@@ -10,10 +10,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/auth"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		version.Print(os.Stdout, "auth")
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {

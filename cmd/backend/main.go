@@ -9,10 +9,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/backend"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		version.Print(os.Stdout, "backend")
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {

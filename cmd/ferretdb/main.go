@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"littleecom.io/littleecom/internal/ferret"
+	"littleecom.io/littleecom/internal/version"
 )
 
 func main() {
@@ -34,11 +35,16 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("ferretdb", flag.ContinueOnError)
 	addr := fs.String("listen", "0.0.0.0:27017", "TCP address to serve the MongoDB wire protocol on")
 	dir := fs.String("data", "/data", "directory of the SQLite files (one per database)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *showVersion {
+		version.Print(os.Stdout, "ferretdb")
+		return nil
 	}
 	if err := os.MkdirAll(*dir, 0o750); err != nil {
 		return err
@@ -50,7 +56,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 	}
 	_ = l.Close()
-	log.Info("serving", "addr", *addr, "data_dir", *dir)
+	log.Info("serving", "addr", *addr, "data_dir", *dir, "version", version.Version())
 	if err := ferret.Run(ctx, *addr, *dir, errorLines{log}); err != nil {
 		return err
 	}

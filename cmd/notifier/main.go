@@ -8,10 +8,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/notifier"
 )
 
 func main() {
+	if version.Requested(os.Args[1:]) {
+		version.Print(os.Stdout, "notifier")
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/mongox"
@@ -18,7 +19,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log.Info("starting", "config", cfg)
+	log.Info("starting", "version", version.Version(), "config", cfg)
 
 	client, err := mongox.Connect(ctx, cfg.Mongo)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -29,7 +30,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log.Info("starting", "config", cfg, "mongodb", dbCfg)
+	log.Info("starting", "version", version.Version(), "config", cfg, "mongodb", dbCfg)
 
 	client, err := mongox.Connect(ctx, dbCfg)
 	if err != nil {

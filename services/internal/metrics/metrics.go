@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"littleecom.io/littleecom/internal/version"
 	"littleecom.io/littleecom/services/internal/httpx"
 )
 
@@ -72,6 +73,7 @@ func New(service string) *Metrics {
 	}
 	reg.MustRegister(m.HTTPRequests, m.HTTPDuration, m.EventsPublished, m.EventsConsumed,
 		m.EventsFailed, m.EmailsSent,
+		version.NewCollector(service), // littleecom_build_info{program=<service>, version, ...}
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Built once: promhttp registers its own error counter in the registry it serves.
