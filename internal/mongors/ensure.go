@@ -85,6 +85,8 @@ type Result struct {
 	// RootPasswordChanged is true when this call changed root's password in MongoDB from
 	// Target.PreviousPassword to Target.Password.
 	RootPasswordChanged bool
+
+	steppedDown string // the primary this call asked to step down, until Ensure returns
 }
 
 func notYet(res Result, phase Phase, format string, args ...any) (Result, error) {
@@ -162,7 +164,7 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 		res = r
 	}
 
-	st, err = waitForPrimary(ctx, c, desired, res.Status)
+	st, err = waitForPrimary(ctx, c, desired, res.Status, "")
 	res.Status = st
 	if err != nil {
 		return fail(res, err)
@@ -175,17 +177,33 @@ func Ensure(ctx context.Context, dialer Dialer, target Target, desired Desired) 
 		return res, fmt.Errorf("mongodb %s belongs to replica set %q, want %q", target.Host, st.SetName, desired.ReplicaSet)
 	}
 
-	// Reconfigs and users go to the primary, dialled directly.
+	res, err = onPrimary(ctx, dialer, target, c, desired, res)
+	if old := res.steppedDown; err == nil && old != "" {
+		// The primary stepped down to leave the set: its successor is usually elected within
+		// a second, so wait for it (bounded) and go on with it rather than in a later call.
+		if st, werr := waitForPrimary(ctx, c, desired, Status{}, old); werr == nil && st.Primary != "" && st.Primary != old {
+			res.Status, res.steppedDown = st, ""
+			res, err = onPrimary(ctx, dialer, target, c, desired, res)
+		}
+	}
+	res.steppedDown = ""
+	return res, err
+}
+
+// onPrimary runs the reconfigs and the users on the primary res.Status names, dialled
+// directly unless c is it.
+func onPrimary(ctx context.Context, dialer Dialer, target Target, c Client, desired Desired, res Result) (Result, error) {
+	st := res.Status
 	pc := c
 	if self, ok := selfStatus(st); !ok || self.Name != st.Primary {
 		pt := target
 		pt.Host = st.Primary
+		var err error
 		if pc, err = dialer.Dial(ctx, pt); err != nil {
 			return notYet(res, PhaseReconfiguring, "primary %s does not answer: %v", st.Primary, err)
 		}
 		defer func() { _ = pc.Close(context.WithoutCancel(ctx)) }()
 	}
-
 	res, err, stop := reconfigure(ctx, pc, desired, res)
 	if stop {
 		return res, err
@@ -278,7 +296,9 @@ func initiate(ctx context.Context, dialer Dialer, target Target, desired Desired
 }
 
 // waitForPrimary polls c until the set has a primary or desired.PrimaryWait has passed.
-func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status) (Status, error) {
+// A primary named not (one that just stepped down, still reported by a node that has not
+// heard yet) does not count.
+func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status, not string) (Status, error) {
 	wait, poll := desired.PrimaryWait, desired.PollInterval
 	if wait <= 0 {
 		wait = DefaultPrimaryWait
@@ -288,7 +308,7 @@ func waitForPrimary(ctx context.Context, c Client, desired Desired, st Status) (
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		if st.Initialized && st.Primary != "" {
+		if st.Initialized && st.Primary != "" && st.Primary != not {
 			return st, nil
 		}
 		if time.Now().Add(poll).After(deadline) {

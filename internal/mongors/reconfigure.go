@@ -61,6 +61,7 @@ func stepDown(ctx context.Context, pc Client, res Result, primary string) (Resul
 	case err != nil:
 		return failOrWait(res, err)
 	}
+	res.steppedDown = primary
 	return notYet(res, PhaseReconfiguring, "primary %s is on a member being removed: it stepped down, waiting for the next primary", primary)
 }
 

@@ -39,7 +39,7 @@ func rotateRoot(ctx context.Context, dialer Dialer, target Target, desired Desir
 		}
 		return r, err, true
 	}
-	if st, err = waitForPrimary(ctx, c, desired, st); err != nil || st.Primary == "" {
+	if st, err = waitForPrimary(ctx, c, desired, st, ""); err != nil || st.Primary == "" {
 		r, err := notYet(res, PhaseWaitingForPrimary, "root's password changed in the Secret; waiting for a primary to change it in MongoDB")
 		return r, err, true
 	}
