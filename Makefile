@@ -53,8 +53,35 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
 .PHONY: test
-test: manifests generate fmt vet envtest rabbitmq ## Run every test (envtest on a real API server, services on real RabbitMQ/FerretDB/SMTP).
+test: manifests generate fmt vet test-tiers envtest rabbitmq ## Run every test: all the tiers below but the cluster's, in one go test (one build, one coverage profile).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
+
+# The tiers, by what a package's tests need. Every package is in exactly one of them
+# (test-tiers checks it); e2e/cluster skips itself unless make test-cluster runs it.
+TIER_ENVTEST = ./controllers/... ./cmd/dev/devstack/...
+TIER_SERVICES = ./services/... ./internal/rabbitadmin/... ./hack/rabbitmq-image/...
+TIER_E2E = ./e2e
+TIER_NOT_UNIT = -e /controllers -e /cmd/dev/devstack -e /services/ -e /internal/rabbitadmin -e /hack/rabbitmq-image -e /e2e
+
+.PHONY: test-unit
+test-unit: ## Tests that need nothing running (in-process FerretDB and SMTP at most).
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v $(TIER_NOT_UNIT))
+
+.PHONY: test-envtest
+test-envtest: envtest rabbitmq ## The operator on a real kube-apiserver + etcd (and the dev runner's stack).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) $(TIER_ENVTEST)
+
+.PHONY: test-services
+test-services: rabbitmq ## The shop services against real RabbitMQ, the MongoDB wire protocol (FerretDB) and SMTP.
+	go test $(GO_TEST_FLAGS) $(TIER_SERVICES)
+
+.PHONY: test-e2e
+test-e2e: envtest rabbitmq ## The shopper suite against make dev's whole shop, started on free ports.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) $(TIER_E2E)
+
+.PHONY: test-tiers
+test-tiers: ## Check that the tiers together name every package exactly once.
+	@hack/test-tiers.sh "$(TIER_ENVTEST) $(TIER_SERVICES) $(TIER_E2E) ./e2e/cluster/..." "$(TIER_NOT_UNIT)"
 
 .PHONY: dev
 dev: envtest rabbitmq ## Run the whole shop on this machine until Ctrl-C (gateway on 127.0.0.1:8080, LITTLEECOM_ADDR changes it; data in bin/dev, LITTLEECOM_DATA).
