@@ -19,9 +19,9 @@ const (
 	settlePeriod = 20 * time.Second
 )
 
-// DESIGN.md: reconciling an unchanged shop writes nothing. A restarted operator reconciles
-// every shop and sees every child once from its informers' first lists; none of that may
-// write to the shop or its children.
+// Reconciling an unchanged shop writes nothing (README, "What the operator creates"). A
+// restarted operator reconciles every shop and sees every child once from its informers'
+// first lists; none of that may write to the shop or its children.
 func describeOperatorRestart() {
 	Context("an operator that restarts", func() {
 		It("writes nothing to an unchanged shop and its children", func(ctx SpecContext) {

@@ -16,7 +16,7 @@ import (
 // buyers is how many shoppers race for one item.
 const buyers = 20
 
-// The status codes below are DESIGN.md's REST table.
+// The status codes below are the README's API table ("The shop's API").
 func describeShopper() {
 	Context("a shopper, through the ingress controller", func() {
 		var seller, buyer *account

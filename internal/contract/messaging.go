@@ -1,6 +1,7 @@
 package contract
 
-// The messaging topology of DESIGN.md: one durable topic exchange, a durable queue per event.
+// The messaging topology (README: "The shop's API" and the RabbitMQ definitions the operator
+// imports): one durable topic exchange, a durable queue per event.
 const (
 	Exchange = "ecom-exchange"
 

@@ -2,7 +2,8 @@ package resource
 
 import "maps"
 
-// Label keys of DESIGN.md.
+// The Kubernetes recommended label keys every child carries (README: "What the operator
+// creates"); the selectors use name, instance and component only, which never change.
 const (
 	LabelName      = "app.kubernetes.io/name"
 	LabelInstance  = "app.kubernetes.io/instance"
