@@ -71,8 +71,10 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 	if p.limit != nil {
 		p.n = min(p.n, p.limit())
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.maxDuration)
-	defer cancel()
+	// The time bound stops new requests; those under way finish and count (each bounded by
+	// the client's timeout). Cancelling them would end connections mid-response, which the
+	// original backend answers by exiting (log.Fatal on a failed write).
+	deadline := time.Now().Add(d.maxDuration)
 	var (
 		next     atomic.Int64
 		errs     atomic.Int64
@@ -94,7 +96,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, p.n/d.concurrency+1)
 			defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
 				if i >= p.n {
 					return
@@ -102,7 +104,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 				t0 := time.Now()
 				err := d.do(ctx, p.next(i))
 				if ctx.Err() != nil {
-					return // cut by the time bound: neither counted nor an error
+					return // interrupted: neither counted nor an error
 				}
 				local = append(local, time.Since(t0))
 				if err != nil {
