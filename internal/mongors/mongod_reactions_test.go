@@ -208,7 +208,7 @@ func TestEnsure_UsersRightAfterInitiateWaitForAMajority(t *testing.T) {
 	timings := mongorstest.InstantTimings()
 	timings.InitialSync = time.Hour
 	rs, d, target := startRS(t, 3, mongorstest.Options{Timings: &timings})
-	target.Timeout = 400 * time.Millisecond
+	target.Timeout = 2 * time.Second // wtimeout is half of it
 	res := ensure(t, d, target, desired(3, backendUser))
 	if res.Ready || res.Phase != mongors.PhaseReconfiguring || !strings.Contains(res.Message, "majority") {
 		t.Fatalf("result %+v", res)
@@ -250,12 +250,12 @@ func TestEnsure_RotatesTheRootPassword(t *testing.T) {
 func TestEnsure_ReconfigTimeoutOutlastsMongodsQuorumCheck(t *testing.T) {
 	// mongod's quorum check waits for members that do not answer (heartbeatTimeoutSecs,
 	// 10 s) and then answers NodeNotFound (74): the operator must wait longer than that to
-	// hear why, not time out first. Scaled down here: 1 s of quorum check, 300 ms of command
-	// timeout, 3 s for reconfigs.
+	// hear why, not time out first. Scaled down here: 2.5 s of quorum check, 1 s of command
+	// timeout, 6 s for reconfigs.
 	timings := mongorstest.InstantTimings()
-	timings.QuorumCheck = time.Second
+	timings.QuorumCheck = 2500 * time.Millisecond
 	rs, dd, target := startRS(t, 4, mongorstest.Options{Timings: &timings})
-	target.Timeout, target.ReconfigTimeout = 300*time.Millisecond, 3*time.Second
+	target.Timeout, target.ReconfigTimeout = time.Second, 6*time.Second
 	mustReady(t, ensure(t, dd, target, desired(3)))
 	d := &hookDialer{Dialer: dd, before: func() {
 		rs.Stop(topo.Host(1))

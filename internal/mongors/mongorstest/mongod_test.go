@@ -152,7 +152,7 @@ func TestMongod_NewlyAdded(t *testing.T) {
 // sync, then SECONDARY.
 func TestMongod_NewMemberGoesUnknownStartup2Secondary(t *testing.T) {
 	timings := mongorstest.InstantTimings()
-	timings.Heartbeat, timings.InitialSync = 150*time.Millisecond, 150*time.Millisecond
+	timings.Heartbeat, timings.InitialSync = 400*time.Millisecond, 400*time.Millisecond
 	rs := start(t, 3, timings)
 	c0 := connect(t, rs, host(0), "root", "pw")
 	initiate(t, c0, 3)
@@ -186,7 +186,7 @@ func TestMongod_NewMemberGoesUnknownStartup2Secondary(t *testing.T) {
 // runs is ConfigurationInProgress (109).
 func TestMongod_ConfigCommitment(t *testing.T) {
 	timings := mongorstest.InstantTimings()
-	timings.ConfigCommit = time.Second
+	timings.ConfigCommit = 1500 * time.Millisecond
 	rs := start(t, 5, timings)
 	c0 := connect(t, rs, host(0), "root", "pw")
 	initiate(t, c0, 3)
@@ -205,9 +205,9 @@ func TestMongod_ConfigCommitment(t *testing.T) {
 	time.Sleep(timings.ConfigCommit)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		run(c0, "admin", reconfigTo(3, members(5, nil))) // waits a second for propagation
+		run(c0, "admin", reconfigTo(3, members(5, nil))) // waits ConfigCommit for propagation
 	})
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if _, code := run(connect(t, rs, host(0), "root", "pw"), "admin", reconfigTo(3, members(5, nil))); code != 109 {
 		t.Errorf("reconfig while another runs: code %d, want 109", code)
 	}
@@ -331,7 +331,7 @@ func TestMongod_UserCommandsWaitForMajority(t *testing.T) {
 	timings := mongorstest.InstantTimings()
 	timings.InitialSync = time.Hour
 	rs := start(t, 3, timings)
-	c0 := connectWithin(t, rs, host(0), 300*time.Millisecond)
+	c0 := connectWithin(t, rs, host(0), 3*time.Second)
 	initiate(t, c0, 3)
 	create := bson.D{{Key: "createUser", Value: "u"}, {Key: "pwd", Value: "p"}, {Key: "roles", Value: bson.A{}},
 		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: "majority"}, {Key: "wtimeout", Value: 100}}}}
