@@ -61,6 +61,7 @@ func TestObserveReplicaSet_MapsPhasesToReasons(t *testing.T) {
 		mongors.PhaseReconfiguring:     shopv1.ReasonReconfiguring,
 		mongors.PhaseWaitingForPods:    shopv1.ReasonWaitingForPods,
 		mongors.PhaseUnreachable:       shopv1.ReasonUnreachable,
+		mongors.PhaseRejected:          shopv1.ReasonRejected,
 	} {
 		st := newReconcileState(nil)
 		observeReplicaSet(st, mongors.Result{Phase: phase})
