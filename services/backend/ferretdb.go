@@ -8,7 +8,8 @@ import (
 )
 
 // Against FerretDB on SQLite, writes are queued one at a time (it commits one at a time
-// anyway) and reads a few at a time (each is a scan on shared cores); see store/gate.go.
+// anyway) and scans a few at a time (listings, orders, recovery: FerretDB reads the whole
+// collection for them); see store/gate.go. Lookups by _id are not queued (store.findItem).
 const (
 	ferretDBWriters = 1
 	ferretDBReaders = 4
