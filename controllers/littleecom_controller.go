@@ -35,6 +35,10 @@ type LittleEcomReconciler struct {
 	// is the production setting.
 	External ExternalMongoDB
 
+	// admin are the administrator's decisions (admin_settings.go): Fluentd's API access and
+	// the operator's namespace, which the shops' NetworkPolicies admit.
+	admin adminSettings
+
 	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
 	gateway *gatewayAPI
 	// memory is what the reconciler keeps about each shop between reconciles.

@@ -70,22 +70,24 @@ func TestLoggingCondition(t *testing.T) {
 
 func TestSetLoggingStatus(t *testing.T) {
 	tests := []struct {
-		name       string
-		enabled    bool
-		api        string
-		reason     string
-		kibana     string
-		countsInto bool
+		name            string
+		enabled, expose bool
+		api             string
+		reason          string
+		kibana          string
+		countsInto      bool
 	}{
-		{"disabled", false, "http://shop.example.com/", shopv1.ReasonDisabled, "", false},
-		{"enabled behind the edge", true, "http://shop.example.com/", shopv1.ReasonProgressing, "http://shop.example.com/kibana/", true},
-		{"enabled, API without slash", true, "https://shop.example.com", shopv1.ReasonProgressing, "https://shop.example.com/kibana/", true},
-		{"enabled without an edge", true, "", shopv1.ReasonProgressing, "", true},
+		{"disabled", false, true, "http://shop.example.com/", shopv1.ReasonDisabled, "", false},
+		{"enabled, Kibana not exposed", true, false, "https://shop.example.com/", shopv1.ReasonProgressing, "", true},
+		{"enabled, exposed behind the edge", true, true, "http://shop.example.com/", shopv1.ReasonProgressing, "http://shop.example.com/kibana/", true},
+		{"enabled, exposed, API without slash", true, true, "https://shop.example.com", shopv1.ReasonProgressing, "https://shop.example.com/kibana/", true},
+		{"enabled, exposed, without an edge", true, true, "", shopv1.ReasonProgressing, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			shop := &shopv1.LittleEcom{}
 			shop.Spec.Logging.Enabled = tt.enabled
+			shop.Spec.Logging.Kibana.Expose = tt.expose
 			shop.Status.Endpoints.API = tt.api
 			st := &reconcileState{failures: map[string]error{}}
 			setLoggingStatus(shop, st)

@@ -10,11 +10,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -38,19 +36,28 @@ func loggingChildren() map[string]client.Object {
 		"ConfigMap/" + name + "-fluentd":              &corev1.ConfigMap{},
 		"DaemonSet/" + name + "-fluentd":              &appsv1.DaemonSet{},
 		"ServiceAccount/" + name + "-fluentd":         &corev1.ServiceAccount{},
+		"Role/" + name + "-fluentd":                   &rbacv1.Role{},
+		"RoleBinding/" + name + "-fluentd":            &rbacv1.RoleBinding{},
 		"NetworkPolicy/" + name + "-elasticsearch":    &networkingv1.NetworkPolicy{},
+		"NetworkPolicy/" + name + "-kibana":           &networkingv1.NetworkPolicy{},
 	}
 }
 
 func objName(k string) string { return k[strings.Index(k, "/")+1:] }
 
-// clusterRoleName is the ClusterRole (and binding) of Fluentd of shop ns/loggingShop.
+// clusterRoleName is the ClusterRoleBinding of Fluentd of shop ns/loggingShop (and the
+// ClusterRole earlier releases made under the same name).
 func clusterRoleName(ns string) string { return "littleecom-" + ns + "-" + loggingShop + "-fluentd" }
 
-// expectClusterRBAC waits until shop ns/loggingShop's ClusterRole and binding exist (or are gone).
+// expectClusterRBAC waits until shop ns/loggingShop's ClusterRoleBinding exists (or it and
+// any former ClusterRole are gone).
 func expectClusterRBAC(ns string, exist bool) {
 	EventuallyWithOffset(1, func(g Gomega) {
-		for _, obj := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}} {
+		objs := []client.Object{&rbacv1.ClusterRoleBinding{}}
+		if !exist {
+			objs = append(objs, &rbacv1.ClusterRole{})
+		}
+		for _, obj := range objs {
 			err := k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, obj)
 			if exist {
 				g.Expect(err).NotTo(HaveOccurred())
@@ -75,7 +82,7 @@ var _ = Describe("LittleEcom logging stack", func() {
 	})
 
 	Context("when logging is enabled", func() {
-		It("creates Elasticsearch, Kibana and Fluentd, owned and labelled, and the cluster-scoped RBAC behind a finalizer", func() {
+		It("creates Elasticsearch, Kibana and Fluentd, owned and labelled, with Fluentd's access confined to the namespace", func() {
 			le := &shopv1.LittleEcom{}
 			eventually(ns, name, le)
 			for k, obj := range loggingChildren() {
@@ -112,37 +119,51 @@ var _ = Describe("LittleEcom logging stack", func() {
 			eventually(ns, name+"-fluentd", cm)
 			Expect(cm.Data[resource.FluentdConfKey]).To(And(
 				ContainSubstring("path /var/log/containers/*_"+ns+"_*.log"),
-				ContainSubstring("pos_file /var/log/fluentd-"+ns+"-"+name+".pos"),
+				ContainSubstring("pos_file /var/lib/littleecom-fluentd/containers.pos"),
 				ContainSubstring("@type multi_format"), ContainSubstring("@type kubernetes_metadata"),
+				ContainSubstring("watch false"), ContainSubstring("skip_namespace_metadata true"),
 				ContainSubstring("overflow_action drop_oldest_chunk")))
 			ds := &appsv1.DaemonSet{}
 			eventually(ns, name+"-fluentd", ds)
 			Expect(ds.Spec.Template.Spec.ServiceAccountName).To(Equal(name + "-fluentd"))
-			Expect(envValue(ds.Spec.Template.Spec.Containers[0], "FLUENT_ELASTICSEARCH_PASSWORD")).
+			fc := ds.Spec.Template.Spec.Containers[0]
+			Expect(envValue(fc, "FLUENT_ELASTICSEARCH_PASSWORD")).
 				To(Equal("secret:" + name + "-elasticsearch-credentials/" + resource.FluentdPasswordKey))
+			Expect(fc.VolumeMounts).To(ContainElement(And(
+				HaveField("MountPath", "/var/log"), HaveField("ReadOnly", true))), "/var/log is mounted read-only")
+			Expect(fc.SecurityContext.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
+			Expect(fc.SecurityContext.Capabilities.Add).To(BeEmpty())
+			Expect(*fc.SecurityContext.AllowPrivilegeEscalation).To(BeFalse())
 
-			expectClusterRBAC(ns, true)
-			role := &rbacv1.ClusterRole{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, role)).To(Succeed())
-			Expect(role.Labels).To(HaveKeyWithValue(resource.LabelInstance, name))
-			Expect(role.Labels).To(HaveKeyWithValue(resource.LabelNamespace, ns))
-			Expect(role.Rules[0].Resources).To(ConsistOf("pods", "namespaces"))
-			binding := &rbacv1.ClusterRoleBinding{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, binding)).To(Succeed())
+			By("granting Fluentd get on pods of this namespace only, through a Role")
+			role := &rbacv1.Role{}
+			eventually(ns, name+"-fluentd", role)
+			Expect(role.Rules).To(HaveLen(1))
+			Expect(role.Rules[0].Resources).To(ConsistOf("pods"))
+			Expect(role.Rules[0].Verbs).To(ConsistOf("get"))
+			binding := &rbacv1.RoleBinding{}
+			eventually(ns, name+"-fluentd", binding)
+			Expect(binding.RoleRef).To(Equal(rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name + "-fluentd"}))
 			Expect(binding.Subjects).To(ConsistOf(rbacv1.Subject{Kind: "ServiceAccount", Name: name + "-fluentd", Namespace: ns}))
 
-			Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
-			Expect(controllerutil.ContainsFinalizer(le, ClusterResourcesFinalizer)).To(BeTrue())
+			By("creating nothing cluster-scoped and holding no finalizer")
+			Consistently(func(g Gomega) {
+				for _, obj := range []client.Object{&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}} {
+					err := k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, obj)
+					g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%T exists", obj)
+				}
+				g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
+				g.Expect(controllerutil.ContainsFinalizer(le, ClusterResourcesFinalizer)).To(BeFalse())
+			}, 2*time.Second, interval).Should(Succeed())
 		})
 
-		It("puts a ClusterRole deleted by hand back", func() {
-			expectClusterRBAC(ns, true)
-			role := &rbacv1.ClusterRole{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, role)).To(Succeed())
+		It("puts Fluentd's Role deleted by hand back", func() {
+			role := &rbacv1.Role{}
+			eventually(ns, name+"-fluentd", role)
 			Expect(k8sClient.Delete(ctx, role)).To(Succeed())
 			Eventually(func(g Gomega) {
-				fresh := &rbacv1.ClusterRole{}
-				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, fresh)).To(Succeed())
+				fresh := &rbacv1.Role{}
+				g.Expect(k8sClient.Get(ctx, key(ns, name+"-fluentd"), fresh)).To(Succeed())
 				g.Expect(fresh.UID).NotTo(Equal(role.UID))
 			}, timeout, interval).Should(Succeed())
 		})
@@ -197,7 +218,6 @@ var _ = Describe("LittleEcom logging stack", func() {
 			for k, obj := range loggingChildren() {
 				eventually(ns, objName(k), obj)
 			}
-			expectClusterRBAC(ns, true)
 			creds := &corev1.Secret{}
 			eventually(ns, name+"-elasticsearch-credentials", creds)
 
@@ -228,103 +248,32 @@ var _ = Describe("LittleEcom logging stack", func() {
 			for k, obj := range loggingChildren() {
 				eventually(ns, objName(k), obj)
 			}
-			expectClusterRBAC(ns, true)
 			Expect(k8sClient.Get(ctx, key(ns, name+"-elasticsearch-credentials"), kept)).To(Succeed())
 			Expect(kept.Data).To(Equal(creds.Data))
 		})
 	})
 
-	Context("when the LittleEcom is deleted", func() {
-		It("deletes the cluster-scoped objects and lets the deletion complete", func() {
-			expectClusterRBAC(ns, true)
-			Eventually(func(g Gomega) {
-				le := &shopv1.LittleEcom{}
-				g.Expect(k8sClient.Get(ctx, key(ns, name), le)).To(Succeed())
-				g.Expect(controllerutil.ContainsFinalizer(le, ClusterResourcesFinalizer)).To(BeTrue())
-			}, timeout, interval).Should(Succeed())
-			Expect(k8sClient.Delete(ctx, newShop(ns, name))).To(Succeed())
-			expectClusterRBAC(ns, false)
-			Eventually(func() bool {
-				return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name), &shopv1.LittleEcom{}))
-			}, timeout, interval).Should(BeTrue())
-		})
-	})
-
 	Context("when two namespaces hold a LittleEcom of the same name", func() {
-		It("gives each its own ClusterRole, binding and Fluentd paths", func() {
+		It("gives each its own Role, binding and Fluentd host directory", func() {
 			other := newNamespace()
 			le := newShop(other, name)
 			withLogging(le)
 			Expect(k8sClient.Create(ctx, le)).To(Succeed())
-			expectClusterRBAC(ns, true)
-			expectClusterRBAC(other, true)
-
+			dirs := map[string]bool{}
 			for _, n := range []string{ns, other} {
-				b := &rbacv1.ClusterRoleBinding{}
-				Expect(k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(n)}, b)).To(Succeed())
+				b := &rbacv1.RoleBinding{}
+				eventually(n, name+"-fluentd", b)
 				Expect(b.Subjects[0].Namespace).To(Equal(n))
-				cm := &corev1.ConfigMap{}
-				eventually(n, name+"-fluentd", cm)
-				Expect(cm.Data[resource.FluentdConfKey]).To(And(
-					ContainSubstring("pos_file /var/log/fluentd-"+n+"-"+name+".pos"),
-					ContainSubstring("path /var/log/containers/*_"+n+"_*.log"),
-					ContainSubstring("/var/log/fluentd-buffers/"+n+"-"+name+"/")))
-			}
-
-			By("deleting one shop, the other's cluster-scoped objects stay")
-			Expect(k8sClient.Delete(ctx, newShop(other, name))).To(Succeed())
-			expectClusterRBAC(other, false)
-			Consistently(func() error {
-				return k8sClient.Get(ctx, client.ObjectKey{Name: clusterRoleName(ns)}, &rbacv1.ClusterRole{})
-			}, time.Second, interval).Should(Succeed())
-		})
-	})
-})
-
-var _ = Describe("LittleEcom policies", func() {
-	It("keeps NetworkPolicies and PodDisruptionBudgets, and drops a service's budget at one replica", func() {
-		ns := newNamespace()
-		const name = "pol"
-		Expect(k8sClient.Create(ctx, newShop(ns, name))).To(Succeed())
-
-		mongo := &networkingv1.NetworkPolicy{}
-		eventually(ns, name+"-mongodb", mongo)
-		Expect(mongo.Spec.PodSelector.MatchLabels).To(Equal(resource.SelectorLabels(name, resource.ComponentMongoDB)))
-		var admitted []string
-		for _, rule := range mongo.Spec.Ingress {
-			for _, from := range rule.From {
-				if from.NamespaceSelector != nil {
-					Expect(from.NamespaceSelector.MatchLabels).To(BeEmpty())
-					admitted = append(admitted, "operator:"+from.PodSelector.MatchLabels["control-plane"])
-					continue
+				ds := &appsv1.DaemonSet{}
+				eventually(n, name+"-fluentd", ds)
+				for _, v := range ds.Spec.Template.Spec.Volumes {
+					if v.HostPath != nil && strings.HasPrefix(v.HostPath.Path, "/var/lib/littleecom/fluentd/") {
+						dirs[v.HostPath.Path] = true
+					}
 				}
-				admitted = append(admitted, from.PodSelector.MatchLabels[resource.LabelComponent])
 			}
-		}
-		Expect(admitted).To(ConsistOf("backend", "auth", "notifier", "operator:controller-manager", "mongodb"))
-
-		rabbit := &networkingv1.NetworkPolicy{}
-		eventually(ns, name+"-rabbitmq", rabbit)
-		Expect(rabbit.Spec.Ingress[0].From).To(HaveLen(2))
-		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name+"-elasticsearch"), &networkingv1.NetworkPolicy{}))).
-			To(BeTrue(), "no Elasticsearch policy while logging is off")
-
-		mongoPDB := &policyv1.PodDisruptionBudget{}
-		eventually(ns, name+"-mongodb", mongoPDB)
-		Expect(mongoPDB.Spec.MaxUnavailable.IntValue()).To(Equal(1))
-		for _, c := range []string{"backend", "auth"} {
-			pdb := &policyv1.PodDisruptionBudget{}
-			eventually(ns, name+"-"+c, pdb)
-			Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(1))
-			Expect(pdb.Spec.Selector.MatchLabels).To(Equal(resource.SelectorLabels(name, c)))
-		}
-
-		By("scaling backend to one replica")
-		updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Spec.Backend.Replicas = ptr.To[int32](1) })
-		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name+"-backend"), &policyv1.PodDisruptionBudget{}))
-		}, timeout, interval).Should(BeTrue())
-		Expect(k8sClient.Get(ctx, key(ns, name+"-auth"), &policyv1.PodDisruptionBudget{})).To(Succeed())
+			Expect(dirs).To(HaveLen(2), "each shop keeps its positions and buffer in its own host directory")
+		})
 	})
 })
 

@@ -7,7 +7,10 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
@@ -30,20 +33,78 @@ func (r *LittleEcomReconciler) reconcileLogging(ctx context.Context, st *reconci
 		}
 		return nil
 	}
-	// The finalizer goes on before the first cluster-scoped child exists, so that deleting
-	// the LittleEcom can never leave one behind.
-	if err := r.ensureClusterResourcesFinalizer(ctx, st.shop.Instance); err != nil {
+	access := r.adminSettings().Fluentd
+	if err := r.reconcileFluentdClusterAccess(ctx, st, access); err != nil {
 		return st.fail(cond, err)
 	}
-	if err := r.applyLogging(ctx, st); err != nil {
+	if err := r.applyLogging(ctx, st, access); err != nil {
 		return st.fail(cond, err)
 	}
 	return nil
 }
 
+// reconcileFluentdClusterAccess keeps the one cluster-scoped child of the logging stack, the
+// ClusterRoleBinding of Fluentd to the administrator's ClusterRole, exactly while the
+// administrator grants that access (resource.FluentdAccess). Otherwise it removes what an
+// earlier release or setting left (the per-shop ClusterRole and binding) and the finalizer
+// that guarded them.
+func (r *LittleEcomReconciler) reconcileFluentdClusterAccess(ctx context.Context, st *reconcileState,
+	access resource.FluentdAccess) error {
+	s := st.shop
+	if !access.ClusterWide() {
+		if !controllerutil.ContainsFinalizer(s.Instance, ClusterResourcesFinalizer) {
+			return nil
+		}
+		if err := r.deleteClusterResources(ctx, s); err != nil {
+			return err
+		}
+		return r.removeClusterResourcesFinalizer(ctx, s.Instance)
+	}
+	// The administrator's ClusterRole carries none of our labels, so the cache does not
+	// hold it; a missing one is said plainly rather than left to Fluentd's 403s.
+	role := &rbacv1.ClusterRole{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: access.ClusterRole}, role); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("the operator is configured (%s) to bind Fluentd to ClusterRole %s, which does not exist: "+
+				"install it (config/logging-cluster-metadata) or unset the setting", EnvFluentdClusterRole, access.ClusterRole)
+		}
+		return fmt.Errorf("reading ClusterRole %s: %w", access.ClusterRole, err)
+	}
+	// The finalizer goes on before the binding exists, so that deleting the LittleEcom can
+	// never leave it behind.
+	if err := r.ensureClusterResourcesFinalizer(ctx, s.Instance); err != nil {
+		return err
+	}
+	// The former per-shop ClusterRole is not used any more.
+	owned := func(obj client.Object) bool { return clusterChildOf(obj, s) }
+	if err := r.deleteOwned(ctx, s.Instance, s.FluentdClusterRole().Build(), owned); err != nil {
+		return err
+	}
+	binding := s.FluentdClusterRoleBinding().Build().(*rbacv1.ClusterRoleBinding)
+	err := r.Get(ctx, client.ObjectKeyFromObject(binding), binding)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("reading ClusterRoleBinding %s: %w", binding.Name, err)
+	case resource.FluentdClusterRoleBindingStale(binding, access):
+		// roleRef is immutable: a binding to another role is replaced.
+		if err := r.deleteOwned(ctx, s.Instance, binding, owned); err != nil {
+			return err
+		}
+	}
+	_, err = r.apply(ctx, st, s.FluentdClusterRoleBinding(access))
+	return err
+}
+
+// clusterChildOf says whether a cluster-scoped object carries shop s's labels.
+func clusterChildOf(obj client.Object, s *resource.Shop) bool {
+	l := obj.GetLabels()
+	return l[resource.LabelInstance] == s.Instance.Name && l[resource.LabelNamespace] == s.Instance.Namespace
+}
+
 // applyLogging applies the stack in dependency order: credentials, then Elasticsearch, then
 // its clients.
-func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileState) error {
+func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileState, access resource.FluentdAccess) error {
 	s := st.shop
 	for _, b := range []resource.Builder{s.ElasticsearchCredentials(), s.ElasticsearchTransportCert()} {
 		obj, err := r.apply(ctx, st, b)
@@ -77,12 +138,12 @@ func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileSt
 		return err
 	}
 
-	for _, b := range []resource.Builder{s.FluentdServiceAccount(), s.FluentdClusterRole(), s.FluentdClusterRoleBinding()} {
+	for _, b := range []resource.Builder{s.FluentdServiceAccount(), s.FluentdRole(access), s.FluentdRoleBinding(access)} {
 		if _, err := r.apply(ctx, st, b); err != nil {
 			return err
 		}
 	}
-	cm, err := r.apply(ctx, st, s.FluentdConfigMap())
+	cm, err := r.apply(ctx, st, s.FluentdConfigMap(access))
 	if err != nil {
 		return err
 	}
@@ -104,7 +165,8 @@ func (r *LittleEcomReconciler) applyLogging(ctx context.Context, st *reconcileSt
 func (r *LittleEcomReconciler) removeLogging(ctx context.Context, st *reconcileState) error {
 	s := st.shop
 	builders := []resource.Builder{
-		s.FluentdDaemonSet(), s.FluentdConfigMap(), s.FluentdServiceAccount(),
+		s.FluentdDaemonSet(), s.FluentdConfigMap(resource.FluentdAccess{}), s.FluentdServiceAccount(),
+		s.FluentdRole(resource.FluentdAccess{}), s.FluentdRoleBinding(resource.FluentdAccess{}),
 		s.KibanaDeployment(), s.KibanaServiceBuilder(),
 		s.ElasticsearchStatefulSet(), s.ElasticsearchService(), s.ElasticsearchHeadlessService(),
 		s.ElasticsearchTransportCert(),
@@ -199,11 +261,11 @@ func daemonSetCondition(ds *appsv1.DaemonSet) conditionStatus {
 }
 
 // kibanaEndpoint is Kibana's URL under the API's: the edge (Ingress or HTTPRoute) that
-// serves the API also routes resource.KibanaPath to Kibana while logging is on. No edge, no
-// API URL (setEdgeStatus runs first), no Kibana URL.
+// serves the API also routes resource.KibanaPath to Kibana while the spec exposes it. Not
+// exposed, no edge, or no API URL (setEdgeStatus runs first): no Kibana URL.
 func kibanaEndpoint(shop *shopv1.LittleEcom) string {
 	api := shop.Status.Endpoints.API
-	if api == "" {
+	if api == "" || !shop.Spec.Logging.Kibana.Expose {
 		return ""
 	}
 	if !strings.HasSuffix(api, "/") {

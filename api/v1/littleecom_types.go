@@ -8,6 +8,7 @@ import (
 // LittleEcomSpec is the desired shop. Every section has defaults: `spec: {}` provisions a
 // working shop (MongoDB replica set, RabbitMQ, the three services and an Ingress with CORS).
 // +kubebuilder:validation:XValidation:rule="!has(self.auth) || !has(self.auth.emailVerification) || !self.auth.emailVerification || has(self.auth.publicURL) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && has(self.ingress.host) && !self.ingress.host.startsWith('*'))",message="auth.emailVerification needs the shop's public URL for its links: set auth.publicURL, or an enabled ingress with a host that is not a wildcard"
+// +kubebuilder:validation:XValidation:rule="!has(self.logging) || !has(self.logging.kibana) || !has(self.logging.kibana.expose) || !self.logging.kibana.expose || (has(self.logging.kibana.allowPlainHTTP) && self.logging.kibana.allowPlainHTTP) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && has(self.ingress.tlsSecretName) && size(self.ingress.tlsSecretName) > 0)",message="logging.kibana.expose publishes a sign-in page for the elastic superuser and needs TLS: set ingress.tlsSecretName, or set logging.kibana.allowPlainHTTP: true to serve it without TLS on purpose"
 type LittleEcomSpec struct {
 	// mongodb stores items, accounts and notifier state: a replica set the operator runs,
 	// or an existing MongoDB (mongodb.external).
@@ -49,6 +50,10 @@ type LittleEcomSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	Logging LoggingSpec `json:"logging,omitzero"`
+
+	// networkPolicy names the peers outside the shop its NetworkPolicies admit.
+	// +optional
+	NetworkPolicy NetworkPolicySpec `json:"networkPolicy,omitzero"`
 }
 
 // Phase summarises the shop's state for people and printer columns.

@@ -41,8 +41,9 @@ type ElasticsearchSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of Elasticsearch.
-	// +kubebuilder:default="elasticsearch:8.15.3"
+	// image of Elasticsearch; empty follows the operator's default (elasticsearch:8.19.14 in
+	// this release), which an operator upgrade may move to a newer release. Keep Kibana's
+	// version equal.
 	// +optional
 	Image Image `json:"image,omitempty"`
 
@@ -58,10 +59,25 @@ type ElasticsearchSpec struct {
 
 // KibanaSpec is the log viewer.
 type KibanaSpec struct {
-	// image of Kibana; keep its version equal to Elasticsearch's.
-	// +kubebuilder:default="kibana:8.15.3"
+	// image of Kibana; empty follows the operator's default (kibana:8.19.14 in this
+	// release). Keep its version equal to Elasticsearch's.
 	// +optional
 	Image Image `json:"image,omitempty"`
+
+	// expose publishes Kibana at /kibana on the shop's edge (Ingress, HTTPRoute). Off by
+	// default: people sign in to Kibana as the elastic superuser, so it is reached with
+	// `kubectl port-forward` unless the shop asks for more. Exposed, it needs TLS on the
+	// Ingress (ingress.tlsSecretName) or allowPlainHTTP.
+	// +kubebuilder:default=false
+	// +optional
+	Expose bool `json:"expose,omitempty"`
+
+	// allowPlainHTTP lets expose publish Kibana where the spec shows no TLS: an Ingress
+	// without a certificate (the elastic password then crosses the network in clear text),
+	// or only a Gateway, whose listeners the operator does not see.
+	// +kubebuilder:default=false
+	// +optional
+	AllowPlainHTTP bool `json:"allowPlainHTTP,omitempty"`
 
 	// resources of the Kibana container.
 	// +optional
@@ -70,8 +86,8 @@ type KibanaSpec struct {
 
 // FluentdSpec is the log shipper.
 type FluentdSpec struct {
-	// image of Fluentd with the Elasticsearch output and Kubernetes metadata plugins.
-	// +kubebuilder:default="fluent/fluentd-kubernetes-daemonset:v1.17-debian-elasticsearch8-1"
+	// image of Fluentd with the Elasticsearch output and Kubernetes metadata plugins; empty
+	// follows the operator's default.
 	// +optional
 	Image Image `json:"image,omitempty"`
 

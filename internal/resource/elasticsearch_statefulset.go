@@ -11,15 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	shopv1 "littleecom.io/littleecom/api/v1"
 )
 
 const (
-	elasticsearchUID          = 1000 // the elasticsearch user of the official image
-	elasticsearchDefaultImage = "elasticsearch:8.15.3"
-	elasticsearchHome         = "/usr/share/elasticsearch"
-	elasticsearchCertsDir     = elasticsearchHome + "/config/certs"
+	elasticsearchUID      = 1000 // the elasticsearch user of the official image
+	elasticsearchHome     = "/usr/share/elasticsearch"
+	elasticsearchCertsDir = elasticsearchHome + "/config/certs"
 	// elasticsearchTransportPortName names the node-to-node port in the pods and the headless Service.
 	elasticsearchTransportPortName = "transport"
 )
@@ -63,11 +60,11 @@ func (b *elasticsearchStatefulSetBuilder) Update(obj client.Object) error {
 	}
 	sts.Spec.PersistentVolumeClaimRetentionPolicy = retentionPolicy(spec.Storage.RetentionPolicy)
 	s.podTemplateMeta(&sts.Spec.Template, ComponentElasticsearch)
-	sts.Spec.Template.Spec = b.podSpec(spec)
+	sts.Spec.Template.Spec = b.podSpec()
 	return nil
 }
 
-func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec) corev1.PodSpec {
+func (b *elasticsearchStatefulSetBuilder) podSpec() corev1.PodSpec {
 	s := b.shop
 	resources := s.elasticsearchResources()
 	env := slices.Concat([]corev1.EnvVar{
@@ -101,7 +98,7 @@ func (b *elasticsearchStatefulSetBuilder) podSpec(spec shopv1.ElasticsearchSpec)
 		TerminationGracePeriodSeconds: ptr.To[int64](120),
 		Containers: []corev1.Container{{
 			Name:  ComponentElasticsearch,
-			Image: stringOr(string(spec.Image), elasticsearchDefaultImage),
+			Image: s.ElasticsearchImage(),
 			Ports: []corev1.ContainerPort{
 				{Name: httpPortName, ContainerPort: ElasticsearchHTTPPort},
 				{Name: elasticsearchTransportPortName, ContainerPort: ElasticsearchTransportPort},

@@ -142,12 +142,17 @@ func TestLoggingBuilders_UpdateAppliedTwiceChangesNothing(t *testing.T) {
 		"transport certificate":       s.ElasticsearchTransportCert(),
 		"kibana deployment":           s.KibanaDeployment(),
 		"kibana service":              s.KibanaServiceBuilder(),
-		"fluentd configmap":           s.FluentdConfigMap(),
+		"fluentd configmap":           s.FluentdConfigMap(FluentdAccess{}),
+		"fluentd configmap, cluster":  s.FluentdConfigMap(FluentdAccess{ClusterRole: "x"}),
+		"fluentd role":                s.FluentdRole(FluentdAccess{}),
+		"fluentd rolebinding":         s.FluentdRoleBinding(FluentdAccess{}),
 		"fluentd daemonset":           s.FluentdDaemonSet(),
 		"fluentd serviceaccount":      s.FluentdServiceAccount(),
-		"fluentd clusterrole":         s.FluentdClusterRole(),
-		"fluentd clusterrolebinding":  s.FluentdClusterRoleBinding(),
-		"mongodb networkpolicy":       s.MongoDBNetworkPolicy(),
+		"fluentd clusterrolebinding":  s.FluentdClusterRoleBinding(FluentdAccess{ClusterRole: "x"}),
+		"default deny":                s.DefaultDenyNetworkPolicy(),
+		"mongodb networkpolicy":       s.MongoDBNetworkPolicy(OperatorPeer{Namespace: "op"}),
+		"backend networkpolicy":       s.ServiceNetworkPolicy(ComponentBackend),
+		"kibana networkpolicy":        s.KibanaNetworkPolicy(),
 		"rabbitmq networkpolicy":      s.RabbitMQNetworkPolicy(),
 		"elasticsearch networkpolicy": s.ElasticsearchNetworkPolicy(),
 		"mongodb pdb":                 s.MongoDBPodDisruptionBudget(),
@@ -162,7 +167,8 @@ func TestLoggingBuilders_DisabledWithTheSpec(t *testing.T) {
 	for _, b := range []Builder{
 		s.ElasticsearchStatefulSet(), s.ElasticsearchService(), s.ElasticsearchHeadlessService(),
 		s.ElasticsearchCredentials(), s.ElasticsearchTransportCert(), s.KibanaDeployment(), s.KibanaServiceBuilder(),
-		s.FluentdConfigMap(), s.FluentdDaemonSet(), s.FluentdServiceAccount(), s.ElasticsearchNetworkPolicy(),
+		s.FluentdConfigMap(FluentdAccess{}), s.FluentdDaemonSet(), s.FluentdServiceAccount(), s.ElasticsearchNetworkPolicy(),
+		s.KibanaNetworkPolicy(), s.FluentdRole(FluentdAccess{}), s.FluentdRoleBinding(FluentdAccess{}),
 	} {
 		if o, ok := b.(Optional); !ok || o.Enabled() {
 			t.Errorf("%T is not a disabled Optional while logging is off", b.Build())

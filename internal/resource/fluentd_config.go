@@ -17,7 +17,8 @@ const FluentdConfKey = "fluent.conf"
 const (
 	fluentdBufferTotal = "512MB"
 	fluentdBufferChunk = "8MB"
-	// FluentdMonitorPort serves monitor_agent, which the probes read.
+	// FluentdMonitorPort serves monitor_agent, which the probes read. It listens on the
+	// pod's address only (the kubelet probes that), not on 0.0.0.0.
 	FluentdMonitorPort = 24220
 )
 
@@ -27,11 +28,15 @@ const (
 const CRILogExpression = `^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>[^ ]*) (?<log>.*)$`
 
 // fluentdConfigBuilder is the ConfigMap with fluent.conf.
-type fluentdConfigBuilder struct{ shop *Shop }
+type fluentdConfigBuilder struct {
+	shop   *Shop
+	access FluentdAccess
+}
 
-// FluentdConfigMap returns the builder of ConfigMap `<n>-fluentd`.
-func (s *Shop) FluentdConfigMap() Builder {
-	return optional{Builder: &fluentdConfigBuilder{shop: s}, enabled: s.LoggingEnabled()}
+// FluentdConfigMap returns the builder of ConfigMap `<n>-fluentd`; access decides how the
+// metadata filter reads the API.
+func (s *Shop) FluentdConfigMap(access FluentdAccess) Builder {
+	return optional{Builder: &fluentdConfigBuilder{shop: s, access: access}, enabled: s.LoggingEnabled()}
 }
 
 // Build implements Builder.
@@ -48,7 +53,7 @@ func (b *fluentdConfigBuilder) Update(obj client.Object) error {
 	if err := b.shop.setOwnerAndLabels(cm, ComponentFluentd); err != nil {
 		return err
 	}
-	conf, err := b.shop.FluentdConf()
+	conf, err := b.shop.FluentdConf(b.access)
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,11 @@ func (b *fluentdConfigBuilder) Update(obj client.Object) error {
 // The buffer drops its oldest chunk when full rather than blocking: blocking stalls the
 // tail input while kubelet keeps rotating the files away, so it loses logs anyway, and
 // the oldest, not the newest, lines are the ones to lose during an incident.
-func (s *Shop) FluentdConf() (string, error) {
+//
+// Without cluster-wide access (the default, see FluentdAccess) the metadata filter fetches
+// each pod by name (`watch false`, which needs only get on pods of this namespace) and skips
+// namespace metadata (namespaces are cluster-scoped).
+func (s *Shop) FluentdConf(access FluentdAccess) (string, error) {
 	var buf bytes.Buffer
 	err := fluentdTemplate.Execute(&buf, map[string]any{
 		"Namespace":   s.Instance.Namespace,
@@ -88,6 +97,8 @@ func (s *Shop) FluentdConf() (string, error) {
 		"Total":       fluentdBufferTotal,
 		"Chunk":       fluentdBufferChunk,
 		"Monitor":     FluentdMonitorPort,
+		"PodIPEnv":    fluentdPodIPEnv,
+		"ClusterWide": access.ClusterWide(),
 	})
 	return buf.String(), err
 }
@@ -107,7 +118,8 @@ var fluentdTemplate = template.Must(template.New("fluent.conf").Parse(`# fluent.
 <source>
   @type monitor_agent
   @id in_monitor_agent
-  bind 0.0.0.0
+  # The pod's address only: the kubelet probes it there, and nothing else needs it.
+  bind "#{ENV['{{.PodIPEnv}}']}"
   port {{.Monitor}}
 </source>
 
@@ -155,6 +167,11 @@ var fluentdTemplate = template.Must(template.New("fluent.conf").Parse(`# fluent.
   @type kubernetes_metadata
   @id filter_kubernetes_metadata
   skip_master_url true
+{{- if not .ClusterWide}}
+  # Only this namespace's pods may be read, one by name: no watch, no namespace metadata.
+  watch false
+  skip_namespace_metadata true
+{{- end}}
 </filter>
 
 # Our services log one JSON object per line: lift its fields into the record.

@@ -10,9 +10,10 @@ import (
 )
 
 const (
-	fluentdDefaultImage = "fluent/fluentd-kubernetes-daemonset:v1.17-debian-elasticsearch8-1"
 	// fluentdConfDir is inside the image's /fluentd/etc, so the image's own files stay.
 	fluentdConfDir = "/fluentd/etc/littleecom"
+	// fluentdPodIPEnv carries the pod's address, where monitor_agent listens.
+	fluentdPodIPEnv = "POD_IP"
 )
 
 // fluentdDaemonSetBuilder runs Fluentd on every node.
@@ -55,12 +56,19 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: new(t)}}}
 	}
 	pod := corev1.PodSpec{
-		// The Kubernetes metadata filter reads pods and namespaces with this account's token.
+		// The Kubernetes metadata filter reads pods with this account's token (a Role in this
+		// namespace, or the administrator's ClusterRole: FluentdAccess).
 		ServiceAccountName:           s.Names.Fluentd(),
 		AutomountServiceAccountToken: new(true),
 		EnableServiceLinks:           new(false),
-		// Root, without capabilities: kubelet writes the log files root-owned, mode 0640 on
-		// many distributions, and the position file and buffer live on the host's /var/log.
+		// uid 0 with every capability dropped: containerd and CRI-O write the log files
+		// root:root, mode 0640, so their owner (uid 0, by the owner bits, no capability
+		// involved) reads them. A non-root uid would need CAP_DAC_READ_SEARCH, which
+		// Kubernetes cannot give a non-root process (capabilities reach it only as ambient
+		// ones, which pods cannot set), or gid 0, which the image's start-up (bundler,
+		// writing below /fluentd as root) does not run under. Without CAP_DAC_OVERRIDE,
+		// CAP_CHOWN, CAP_FOWNER and the rest, root here cannot read or write what it does
+		// not own, and /var/log is mounted read-only.
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsUser:      ptr.To[int64](0),
 			RunAsGroup:     ptr.To[int64](0),
@@ -69,7 +77,7 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 		TerminationGracePeriodSeconds: ptr.To[int64](60),
 		Containers: []corev1.Container{{
 			Name:  ComponentFluentd,
-			Image: stringOr(string(spec.Image), fluentdDefaultImage),
+			Image: s.FluentdImage(),
 			Ports: []corev1.ContainerPort{{Name: "monitor", ContainerPort: FluentdMonitorPort}},
 			Env: []corev1.EnvVar{
 				// The image's entrypoint runs /fluentd/etc/$FLUENTD_CONF.
@@ -78,6 +86,7 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 				{Name: "FLUENT_ELASTICSEARCH_USER", Value: FluentdESUser},
 				secretEnv("FLUENT_ELASTICSEARCH_PASSWORD", s.Names.ElasticsearchCredentialsSecret(), FluentdPasswordKey),
 				{Name: "K8S_NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
+				{Name: fluentdPodIPEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 			},
 			Resources:      resourcesOr(spec.Resources, "100m", "200Mi", "512Mi"),
 			ReadinessProbe: &corev1.Probe{ProbeHandler: monitor, InitialDelaySeconds: 5, PeriodSeconds: 10, TimeoutSeconds: 3},
@@ -90,7 +99,9 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 			},
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: configVolumeName, MountPath: fluentdConfDir, ReadOnly: true},
-				{Name: "varlog", MountPath: "/var/log"},
+				// Read-only: Fluentd only reads the logs; its own state goes to the next mount.
+				{Name: "varlog", MountPath: "/var/log", ReadOnly: true},
+				{Name: "state", MountPath: fluentdStateMount},
 				// Docker's JSON files, which /var/log/containers links to on Docker nodes.
 				{Name: "dockercontainers", MountPath: "/var/lib/docker/containers", ReadOnly: true},
 			},
@@ -100,6 +111,8 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 				LocalObjectReference: corev1.LocalObjectReference{Name: s.Names.Fluentd()},
 			}}},
 			hostPath("varlog", "/var/log", corev1.HostPathDirectory),
+			// On the host so that positions and buffered logs survive a restart of the pod.
+			hostPath("state", s.Names.FluentdStateDir(), corev1.HostPathDirectoryOrCreate),
 			hostPath("dockercontainers", "/var/lib/docker/containers", corev1.HostPathDirectoryOrCreate),
 		},
 	}
@@ -111,7 +124,7 @@ func (b *fluentdDaemonSetBuilder) podSpec() corev1.PodSpec {
 type fluentdServiceAccountBuilder struct{ shop *Shop }
 
 // FluentdServiceAccount returns the builder of ServiceAccount `<n>-fluentd`, the subject of
-// the ClusterRoleBinding.
+// Fluentd's RoleBinding (or ClusterRoleBinding).
 func (s *Shop) FluentdServiceAccount() Builder {
 	return optional{Builder: &fluentdServiceAccountBuilder{shop: s}, enabled: s.LoggingEnabled()}
 }

@@ -57,7 +57,7 @@ func confSections(t *testing.T, conf string) (top []string, body map[string][]st
 
 func TestFluentdConf_Structure(t *testing.T) {
 	s := loggingShop(t, nil)
-	conf, err := s.FluentdConf()
+	conf, err := s.FluentdConf(FluentdAccess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +67,14 @@ func TestFluentdConf_Structure(t *testing.T) {
 		t.Fatalf("directives = %q, want %q", top, want)
 	}
 	section := func(i int) string { return strings.Join(body[top[i]+"#"+string(rune('0'+i+1))], "\n") }
+	monitor := section(2)
+	if !strings.Contains(monitor, "@type monitor_agent") || !strings.Contains(monitor, `bind "#{ENV['POD_IP']}"`) ||
+		strings.Contains(monitor, "0.0.0.0") {
+		t.Errorf("monitor_agent must listen on the pod's address only:\n%s", monitor)
+	}
 	tail := section(3)
 	for _, want := range []string{
-		"@type tail", "path /var/log/containers/*_ns_*.log", "pos_file /var/log/fluentd-ns-shop.pos",
+		"@type tail", "path /var/log/containers/*_ns_*.log", "pos_file /var/lib/littleecom-fluentd/containers.pos",
 		`exclude_path ["/var/log/containers/shop-fluentd-*_ns_*.log"]`,
 		"@type multi_format", "format json", "format regexp", "expression /" + CRILogExpression + "/",
 	} {
@@ -81,8 +86,10 @@ func TestFluentdConf_Structure(t *testing.T) {
 		!strings.Contains(section(4), "partial_value P") {
 		t.Errorf("no CRI partial-line join:\n%s", section(4))
 	}
-	if !strings.Contains(section(5), "@type kubernetes_metadata") {
-		t.Errorf("no kubernetes metadata filter:\n%s", section(5))
+	for _, want := range []string{"@type kubernetes_metadata", "watch false", "skip_namespace_metadata true"} {
+		if !strings.Contains(section(5), want) {
+			t.Errorf("kubernetes metadata filter without cluster access lacks %q:\n%s", want, section(5))
+		}
 	}
 	for _, want := range []string{"@type parser", "key_name log", "reserve_data true", "@type json"} {
 		if !strings.Contains(section(6), want) {
@@ -93,12 +100,26 @@ func TestFluentdConf_Structure(t *testing.T) {
 	for _, want := range []string{
 		"@type elasticsearch", "host shop-elasticsearch.ns.svc.cluster.local", "port 9200",
 		`user "#{ENV['FLUENT_ELASTICSEARCH_USER']}"`, `password "#{ENV['FLUENT_ELASTICSEARCH_PASSWORD']}"`,
-		"<buffer>", "@type file", "path /var/log/fluentd-buffers/ns-shop/", "total_limit_size 512MB",
+		"<buffer>", "@type file", "path /var/lib/littleecom-fluentd/buffer/", "total_limit_size 512MB",
 		"chunk_limit_size 8MB", "overflow_action drop_oldest_chunk", "verify_es_version_at_startup false",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestFluentdConf_ClusterWideMetadataOnlyWhenGranted(t *testing.T) {
+	s := loggingShop(t, nil)
+	conf, err := s.FluentdConf(FluentdAccess{ClusterRole: "littleecom-fluentd-metadata"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, body := confSections(t, conf)
+	filter := strings.Join(body[top[5]+"#6"], "\n")
+	if !strings.Contains(filter, "@type kubernetes_metadata") || strings.Contains(filter, "watch false") ||
+		strings.Contains(filter, "skip_namespace_metadata") {
+		t.Errorf("with the administrator's ClusterRole the filter watches and adds namespace metadata:\n%s", filter)
 	}
 }
 
@@ -140,10 +161,9 @@ func TestFluentd_TwoShopsDoNotClash(t *testing.T) {
 	b := loggingShop(t, nil)
 	b.Instance.Namespace, b.Names.Namespace = "other", "other"
 	for name, pair := range map[string][2]string{
-		"cluster role": {a.Names.FluentdClusterRole(), b.Names.FluentdClusterRole()},
-		"pos file":     {a.Names.FluentdPosFile(), b.Names.FluentdPosFile()},
-		"buffer":       {a.Names.FluentdBufferDir(), b.Names.FluentdBufferDir()},
-		"log path":     {a.Names.FluentdLogPath(), b.Names.FluentdLogPath()},
+		"cluster role binding": {a.Names.FluentdClusterRole(), b.Names.FluentdClusterRole()},
+		"host state dir":       {a.Names.FluentdStateDir(), b.Names.FluentdStateDir()},
+		"log path":             {a.Names.FluentdLogPath(), b.Names.FluentdLogPath()},
 	} {
 		if pair[0] == pair[1] {
 			t.Errorf("%s shared by two shops: %s", name, pair[0])
@@ -165,47 +185,99 @@ func TestFluentdDaemonSet_Content(t *testing.T) {
 		env["FLUENTD_CONF"] != "littleecom/fluent.conf" || env["FLUENT_ELASTICSEARCH_USER"] != FluentdESUser {
 		t.Errorf("env = %v", env)
 	}
-	if *c.SecurityContext.AllowPrivilegeEscalation || len(c.SecurityContext.Capabilities.Drop) != 1 {
-		t.Errorf("container security = %+v", c.SecurityContext)
+	sc := c.SecurityContext
+	if *sc.AllowPrivilegeEscalation || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
+		len(sc.Capabilities.Add) != 0 || sc.Privileged != nil {
+		t.Errorf("container security = %+v: every capability dropped, none added, no escalation", sc)
 	}
-	paths := map[string]bool{}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		t.Error("Fluentd needs none of the host's namespaces")
+	}
+	if env["POD_IP"] != "field:status.podIP" {
+		t.Errorf("POD_IP = %q, want the pod's address (monitor_agent listens there)", env["POD_IP"])
+	}
+	hostPaths := map[string]string{}
 	for _, v := range pod.Volumes {
 		if v.HostPath != nil {
-			paths[v.HostPath.Path] = true
+			hostPaths[v.Name] = v.HostPath.Path
 		}
 	}
-	if !paths["/var/log"] || !paths["/var/lib/docker/containers"] {
-		t.Errorf("host paths = %v", paths)
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range c.VolumeMounts {
+		mounts[hostPaths[m.Name]] = m
+	}
+	for path, readOnly := range map[string]bool{
+		"/var/log": true, "/var/lib/docker/containers": true, "/var/lib/littleecom/fluentd/ns-shop": false,
+	} {
+		m, ok := mounts[path]
+		if !ok {
+			t.Errorf("host path %s not mounted (mounts %v)", path, hostPaths)
+			continue
+		}
+		if m.ReadOnly != readOnly {
+			t.Errorf("host path %s mounted read-only %v, want %v", path, m.ReadOnly, readOnly)
+		}
+	}
+	if m := mounts["/var/lib/littleecom/fluentd/ns-shop"]; !strings.HasPrefix(s.Names.FluentdPosFile(), m.MountPath+"/") ||
+		!strings.HasPrefix(s.Names.FluentdBufferDir(), m.MountPath+"/") {
+		t.Errorf("position file %s and buffer %s must live on the writable state mount %s",
+			s.Names.FluentdPosFile(), s.Names.FluentdBufferDir(), m.MountPath)
 	}
 }
 
-func TestFluentdClusterRBAC(t *testing.T) {
+func TestFluentdRBAC_NamespacedByDefault(t *testing.T) {
 	s := loggingShop(t, nil)
-	role := buildOnce(t, s.FluentdClusterRole()).(*rbacv1.ClusterRole)
-	binding := buildOnce(t, s.FluentdClusterRoleBinding()).(*rbacv1.ClusterRoleBinding)
-	for _, obj := range []interface {
-		GetName() string
-		GetNamespace() string
-		GetLabels() map[string]string
-	}{role, binding} {
-		if obj.GetName() != "littleecom-ns-shop-fluentd" || obj.GetNamespace() != "" {
-			t.Errorf("name %s/%s", obj.GetNamespace(), obj.GetName())
-		}
-		if l := obj.GetLabels(); l[LabelInstance] != "shop" || l[LabelNamespace] != "ns" || l[LabelManagedBy] != ManagedBy {
-			t.Errorf("labels = %v", l)
-		}
+	none := FluentdAccess{}
+	role := buildOnce(t, s.FluentdRole(none)).(*rbacv1.Role)
+	binding := buildOnce(t, s.FluentdRoleBinding(none)).(*rbacv1.RoleBinding)
+	assertOwned(t, role, "shop-fluentd", ComponentFluentd)
+	assertOwned(t, binding, "shop-fluentd", ComponentFluentd)
+	if len(role.Rules) != 1 || strings.Join(role.Rules[0].Resources, ",") != "pods" ||
+		strings.Join(role.Rules[0].Verbs, ",") != "get" {
+		t.Errorf("role rules = %+v, want get on pods only", role.Rules)
 	}
-	if r := role.Rules[0]; strings.Join(r.Resources, ",") != "pods,namespaces" || strings.Join(r.Verbs, ",") != "get,list,watch" {
-		t.Errorf("rules = %+v", role.Rules)
-	}
-	if sub := binding.Subjects[0]; sub.Kind != "ServiceAccount" || sub.Name != "shop-fluentd" || sub.Namespace != "ns" ||
-		binding.RoleRef.Name != role.Name {
+	if binding.RoleRef.Kind != "Role" || binding.RoleRef.Name != role.Name || len(binding.Subjects) != 1 ||
+		binding.Subjects[0].Name != "shop-fluentd" || binding.Subjects[0].Namespace != "ns" {
 		t.Errorf("binding = %+v", binding)
 	}
-	if len(role.OwnerReferences)+len(binding.OwnerReferences) != 0 {
+	granted := FluentdAccess{ClusterRole: "littleecom-fluentd-metadata"}
+	for name, b := range map[string]Builder{"role": s.FluentdRole(granted), "binding": s.FluentdRoleBinding(granted)} {
+		if b.(Optional).Enabled() {
+			t.Errorf("the %s stays while the administrator grants cluster-wide access", name)
+		}
+	}
+}
+
+func TestFluentdClusterRoleBinding_OnlyToTheAdministratorsRole(t *testing.T) {
+	s := loggingShop(t, nil)
+	access := FluentdAccess{ClusterRole: "littleecom-fluentd-metadata"}
+	binding := buildOnce(t, s.FluentdClusterRoleBinding(access)).(*rbacv1.ClusterRoleBinding)
+	if binding.Name != "littleecom-ns-shop-fluentd" || binding.Namespace != "" {
+		t.Errorf("name %s/%s", binding.Namespace, binding.Name)
+	}
+	if l := binding.Labels; l[LabelInstance] != "shop" || l[LabelNamespace] != "ns" || l[LabelManagedBy] != ManagedBy {
+		t.Errorf("labels = %v", l)
+	}
+	if binding.RoleRef.Kind != "ClusterRole" || binding.RoleRef.Name != access.ClusterRole ||
+		binding.Subjects[0].Name != "shop-fluentd" || binding.Subjects[0].Namespace != "ns" {
+		t.Errorf("binding = %+v", binding)
+	}
+	if len(binding.OwnerReferences) != 0 {
 		t.Error("cluster-scoped objects cannot be owned by a namespaced LittleEcom")
 	}
-	if err := s.FluentdClusterRole().Update(&corev1.ConfigMap{}); err == nil {
+	if FluentdClusterRoleBindingStale(binding, access) {
+		t.Error("a binding to the configured role is not stale")
+	}
+	if !FluentdClusterRoleBindingStale(binding, FluentdAccess{ClusterRole: "renamed"}) {
+		t.Error("a binding to another role is stale")
+	}
+	if err := s.FluentdClusterRoleBinding().Update(&rbacv1.ClusterRoleBinding{}); err == nil {
+		t.Error("a binding without a configured ClusterRole was applied")
+	}
+	if err := s.FluentdClusterRole().Update(&rbacv1.ClusterRole{}); err == nil {
+		t.Error("the operator applied a per-shop ClusterRole; it only removes former ones")
+	}
+	if err := s.FluentdClusterRoleBinding(access).Update(&corev1.ConfigMap{}); err == nil {
 		t.Error("Update accepted a ConfigMap")
 	}
 }

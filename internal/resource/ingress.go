@@ -25,12 +25,12 @@ type EdgeRoute struct {
 }
 
 // EdgeRoutes are the paths the edge serves, most specific first: /auth to auth, /kibana to
-// Kibana while logging is on, everything else to the backend.
+// Kibana while the spec exposes it (KibanaExposed), everything else to the backend.
 func (s *Shop) EdgeRoutes() []EdgeRoute {
 	routes := []EdgeRoute{
 		{Path: "/auth", Service: s.Names.Service(ComponentAuth), PortName: httpPortName, Port: contract.HTTPPort},
 	}
-	if s.LoggingEnabled() {
+	if s.KibanaExposed() {
 		name, port := s.KibanaService()
 		routes = append(routes, EdgeRoute{Path: KibanaPath, Service: name, PortName: httpPortName, Port: port})
 	}

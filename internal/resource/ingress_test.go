@@ -72,8 +72,8 @@ func TestIngress_HostClassAndTLS(t *testing.T) {
 	}
 }
 
-func TestIngress_KibanaPathWhileLoggingIsOn(t *testing.T) {
-	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Logging.Enabled = true })
+func TestIngress_KibanaPathWhileKibanaIsExposed(t *testing.T) {
+	s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) { spec.Logging.Enabled, spec.Logging.Kibana.Expose = true, true })
 	ing := buildOnce(t, s.Ingress()).(*networkingv1.Ingress)
 	var got []string
 	for _, p := range ing.Spec.Rules[0].HTTP.Paths {

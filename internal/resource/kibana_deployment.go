@@ -13,8 +13,7 @@ import (
 )
 
 const (
-	kibanaUID          = 1000 // the kibana user of the official image
-	kibanaDefaultImage = "kibana:8.15.3"
+	kibanaUID = 1000 // the kibana user of the official image
 	// LogIndexPrefix starts the name of every daily index Fluentd writes.
 	LogIndexPrefix = "littleecom-logs"
 )
@@ -28,7 +27,8 @@ func (s *Shop) KibanaDeployment() Builder {
 	return optional{Builder: &kibanaDeploymentBuilder{shop: s}, enabled: s.LoggingEnabled()}
 }
 
-// KibanaServiceBuilder is Kibana's Service; the Ingress routes KibanaPath to it.
+// KibanaServiceBuilder is Kibana's Service; the edge routes KibanaPath to it when the spec
+// exposes Kibana, and `kubectl port-forward` reaches it otherwise.
 func (s *Shop) KibanaServiceBuilder() Builder {
 	return optional{Builder: &ServiceBuilder{shop: s, name: s.Names.Kibana(), component: ComponentKibana,
 		ports: []corev1.ServicePort{tcpPort(httpPortName, KibanaPort)}}, enabled: s.LoggingEnabled()}
@@ -67,8 +67,9 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 		{Name: "ELASTICSEARCH_HOSTS", Value: s.ElasticsearchURL()},
 		{Name: "ELASTICSEARCH_USERNAME", Value: "kibana_system"},
 		secretEnv("ELASTICSEARCH_PASSWORD", creds, KibanaPasswordKey),
-		// Served behind the Ingress under /kibana: Kibana builds its links with the base path
-		// and, with rewriteBasePath, strips it from the requests it receives itself.
+		// Served under /kibana (behind the edge, or through a port-forward at
+		// localhost:5601/kibana): Kibana builds its links with the base path and, with
+		// rewriteBasePath, strips it from the requests it receives itself.
 		{Name: "SERVER_BASEPATH", Value: KibanaPath},
 		{Name: "SERVER_REWRITEBASEPATH", Value: envTrue},
 	}
@@ -87,7 +88,7 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 			// idempotent, so it runs again harmlessly at each Kibana start. It uses the
 			// Elasticsearch image, which ships curl and matches the cluster's version.
 			Name:    "elasticsearch-users",
-			Image:   stringOr(string(spec.Elasticsearch.Image), elasticsearchDefaultImage),
+			Image:   s.ElasticsearchImage(),
 			Command: []string{"sh", "-c", elasticsearchUsersScript},
 			Env: []corev1.EnvVar{
 				{Name: "ES_URL", Value: s.ElasticsearchURL()},
@@ -103,7 +104,7 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 		}},
 		Containers: []corev1.Container{{
 			Name:      ComponentKibana,
-			Image:     stringOr(string(spec.Kibana.Image), kibanaDefaultImage),
+			Image:     s.KibanaImage(),
 			Ports:     []corev1.ContainerPort{{Name: httpPortName, ContainerPort: KibanaPort}},
 			Env:       env,
 			Resources: resourcesOr(spec.Kibana.Resources, "200m", "1Gi", "1Gi"),
@@ -123,10 +124,11 @@ func (b *kibanaDeploymentBuilder) podSpec() corev1.PodSpec {
 	return pod
 }
 
-// kibanaPublicURL is the URL people reach Kibana at, when the Ingress has a host.
+// kibanaPublicURL is the URL people reach Kibana at, when the Ingress publishes it and has
+// a host.
 func (s *Shop) kibanaPublicURL() string {
 	in := s.Instance.Spec.Ingress
-	if !IngressEnabled(s.Instance.Spec) || in.Host == "" {
+	if !s.KibanaExposed() || !IngressEnabled(s.Instance.Spec) || in.Host == "" {
 		return ""
 	}
 	return fmt.Sprintf("%s://%s%s", IngressScheme(in), in.Host, KibanaPath)

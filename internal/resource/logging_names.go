@@ -12,7 +12,7 @@ const (
 	KibanaPort                 = 5601
 )
 
-// LabelNamespace marks the cluster-scoped children (Fluentd's ClusterRole and binding) with
+// LabelNamespace marks the cluster-scoped children (Fluentd's ClusterRoleBinding) with
 // the namespace of the LittleEcom they belong to; with app.kubernetes.io/instance it maps
 // them back to their owner, which an owner reference cannot do across scopes.
 const LabelNamespace = "littleecom.io/namespace"
@@ -43,24 +43,31 @@ func (n Names) Kibana() string { return n.prefixed(ComponentKibana) }
 // Fluentd is the DaemonSet, ConfigMap and ServiceAccount name.
 func (n Names) Fluentd() string { return n.prefixed(ComponentFluentd) }
 
-// FluentdClusterRole names the ClusterRole and ClusterRoleBinding of a shop's Fluentd. They
-// are cluster-scoped, so the namespace is part of the name: two shops of the same name in
-// two namespaces must not share (or delete) each other's.
+// FluentdClusterRole names the ClusterRoleBinding of a shop's Fluentd (and the ClusterRole
+// operators before this release created). They are cluster-scoped, so the namespace is part
+// of the name: two shops of the same name in two namespaces must not share (or delete)
+// each other's.
 func (n Names) FluentdClusterRole() string {
 	return fmt.Sprintf("littleecom-%s-%s-fluentd", n.Namespace, n.Instance)
 }
 
-// FluentdPosFile is the host path where Fluentd remembers how far it read each log file;
-// one per shop, so two shops' Fluentds on one node do not overwrite each other's positions.
-func (n Names) FluentdPosFile() string {
-	return fmt.Sprintf("/var/log/fluentd-%s-%s.pos", n.Namespace, n.Instance)
+// FluentdStateDir is the host directory, one per shop, where Fluentd keeps what must
+// survive a restart of its pod: the position file (how far it read each log file) and the
+// output buffer (logs not yet in Elasticsearch). It is outside /var/log, which Fluentd
+// mounts read-only, and one per shop, so two shops' Fluentds on one node do not overwrite
+// each other's positions.
+func (n Names) FluentdStateDir() string {
+	return fmt.Sprintf("/var/lib/littleecom/fluentd/%s-%s", n.Namespace, n.Instance)
 }
 
-// FluentdBufferDir is the host directory of a shop's Fluentd output buffer; on the host so
-// that buffered logs survive a restart of the pod.
-func (n Names) FluentdBufferDir() string {
-	return fmt.Sprintf("/var/log/fluentd-buffers/%s-%s", n.Namespace, n.Instance)
-}
+// fluentdStateMount is where the pod sees FluentdStateDir.
+const fluentdStateMount = "/var/lib/littleecom-fluentd"
+
+// FluentdPosFile is the position file's path in Fluentd's container.
+func (n Names) FluentdPosFile() string { return fluentdStateMount + "/containers.pos" }
+
+// FluentdBufferDir is the output buffer's directory in Fluentd's container.
+func (n Names) FluentdBufferDir() string { return fluentdStateMount + "/buffer" }
 
 // FluentdLogPath is the glob of the container log files of this shop's namespace only:
 // kubelet names them <pod>_<namespace>_<container>-<id>.log.
@@ -71,6 +78,13 @@ func (n Names) FluentdLogPath() string {
 // LoggingEnabled says whether the spec asks for the EFK stack.
 func (s *Shop) LoggingEnabled() bool { return s.Instance.Spec.Logging.Enabled }
 
+// KibanaExposed says whether the edge publishes Kibana at KibanaPath: logging is on and
+// spec.logging.kibana.expose asks for it (the CRD refuses it without TLS unless the spec
+// says allowPlainHTTP).
+func (s *Shop) KibanaExposed() bool {
+	return s.LoggingEnabled() && s.Instance.Spec.Logging.Kibana.Expose
+}
+
 // optional makes a builder Optional: disabled, the reconciler deletes its child.
 type optional struct {
 	Builder
@@ -80,5 +94,5 @@ type optional struct {
 // Enabled implements Optional.
 func (o optional) Enabled() bool { return o.enabled }
 
-// KibanaService returns the name and port of Kibana's Service, for the Ingress's /kibana path.
+// KibanaService returns the name and port of Kibana's Service, for the edge's /kibana path.
 func (s *Shop) KibanaService() (name string, port int32) { return s.Names.Kibana(), KibanaPort }
