@@ -62,6 +62,7 @@ func Start(addr, dir string, logs io.Writer) (*Server, error) {
 		defer close(s.done)
 		_ = f.Run(ctx)
 	}()
+	go maintainIDIndexes(ctx, dir, logs)
 	uri := f.MongoDBURI() // waits for the listener that Run starts
 	u, err := url.Parse(uri)
 	if err != nil || u.Host == "" {
@@ -94,9 +95,29 @@ func (s *Server) Stop() {
 // Run serves on addr with its SQLite files in dir until ctx is done: for a process that is
 // nothing but the database.
 func Run(ctx context.Context, addr, dir string, logs io.Writer) error {
+	go maintainIDIndexes(ctx, dir, logs)
+	return RunWithoutIDIndexes(ctx, addr, dir, logs)
+}
+
+// RunWithoutIDIndexes is Run as FerretDB alone runs, without the _id lookup indexes: for
+// measuring what they save (the load generator's -id-index=false).
+func RunWithoutIDIndexes(ctx context.Context, addr, dir string, logs io.Writer) error {
 	f, err := newFerretDB(addr, dir, logs)
 	if err != nil {
 		return err
 	}
 	return f.Run(ctx)
+}
+
+// idIndexInterval is how soon a new collection gets its _id lookup index (idindex.go);
+// until then its lookups scan, as FerretDB's own would.
+const idIndexInterval = time.Second
+
+// maintainIDIndexes keeps the _id lookup index on every collection while the server runs,
+// its failures written to logs as FerretDB's errors are.
+func maintainIDIndexes(ctx context.Context, dir string, logs io.Writer) {
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	MaintainIDIndexes(ctx, dir, idIndexInterval, func(err error) {
+		log.Error("keeping the _id lookup indexes", "err", err)
+	})
 }

@@ -115,7 +115,9 @@ func TestEnsureIDIndexes(t *testing.T) {
 	}
 }
 
-func TestMaintainIDIndexes_IndexesCollectionsCreatedLater(t *testing.T) {
+// TestStart_IndexesCollectionsCreatedLater: the server make dev, the tests and the node run
+// keeps the lookup index on collections that appear while it runs (MaintainIDIndexes).
+func TestStart_IndexesCollectionsCreatedLater(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -124,11 +126,6 @@ func TestMaintainIDIndexes_IndexesCollectionsCreatedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		MaintainIDIndexes(ctx, dir, 20*time.Millisecond, func(err error) { t.Errorf("maintain: %v", err) })
-	}()
 	cl, err := mongo.Connect(options.Client().ApplyURI(srv.URI()))
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +147,6 @@ func TestMaintainIDIndexes_IndexesCollectionsCreatedLater(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	<-done
 }
 
 func openSQLite(t *testing.T, file string) *sql.DB {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"time"
 
 	"littleecom.io/littleecom/internal/ferret"
 	"littleecom.io/littleecom/services/backend"
@@ -16,9 +15,6 @@ const (
 	modeFerretDB = "child-ferretdb" // args: addr dir idindex(on|off) [cpuprofile]
 	modeBackend  = "child-backend"  // configuration from the environment, like cmd/backend
 )
-
-// idIndexInterval is how soon a new collection gets FerretDB's _id lookup index.
-const idIndexInterval = time.Second
 
 // runChild runs a child mode until ctx is done (SIGTERM). handled is false for other args.
 func runChild(ctx context.Context, args []string) (handled bool, err error) {
@@ -39,11 +35,9 @@ func runChild(ctx context.Context, args []string) (handled bool, err error) {
 		}
 		if args[3] == "on" {
 			// As make dev's FerretDB: the _id lookup index on every collection (idindex.go).
-			go ferret.MaintainIDIndexes(ctx, args[2], idIndexInterval, func(err error) {
-				fmt.Fprintln(os.Stderr, "ferretdb:", err)
-			})
+			return true, ferret.Run(ctx, args[1], args[2], os.Stderr)
 		}
-		return true, ferret.Run(ctx, args[1], args[2], os.Stderr)
+		return true, ferret.RunWithoutIDIndexes(ctx, args[1], args[2], os.Stderr)
 	case modeBackend:
 		if len(args) == 2 { // a CPU profile of the backend alone
 			stop, err := profile(args[1])
