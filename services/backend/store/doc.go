@@ -1,7 +1,7 @@
 // Package store keeps the backend's items and orders, with their pending events, in MongoDB
 // (or FerretDB).
 //
-// These rules shape it, all forced by FerretDB (see DESIGN.md):
+// These rules shape it, all forced by FerretDB (docs/performance-backend.md measures them):
 //   - A buy is claimed by inserting the order whose _id is the item's id: of many concurrent
 //     inserts exactly one wins, on FerretDB as on MongoDB. Conditional updates are not atomic
 //     on FerretDB, so no claim relies on one.

@@ -20,7 +20,8 @@ import (
 const FieldID = "_id"
 
 // DefaultMaxPoolSize stays under 40: with the driver's default of 100, 200 concurrent
-// writers deadlock FerretDB (measured, see DESIGN.md).
+// writers deadlocked FerretDB's SQLite backend when it was measured (the load generator,
+// services/backend/loadgen, produces such a load).
 const DefaultMaxPoolSize = 32
 
 // Config is how to reach the database. It is safe to log: the password is a Secret and the
