@@ -1,7 +1,7 @@
 // Package backend is the shop's items service: items for sale, buying them, the buyer's
 // orders, behind the seed-compatible REST contract of README.md ("The shop's API"). Tokens
-// are verified locally against auth's JWKS; events are written into the item or order they describe and reach
-// RabbitMQ through package relay.
+// are verified locally against auth's JWKS; events are written into the item or order they
+// describe and reach RabbitMQ through package relay.
 //
 // Decisions a client may notice:
 //   - A sold or deleted item has left the shop: GET, PUT and DELETE answer 404, buying it
