@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/cmd/dev/devstack"
+	"littleecom.io/littleecom/internal/contract"
 )
 
 // The attacker's side of issue 12, through the gateway as a shopper (or an attacker) sees the

@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/cmd/dev/devstack"
+	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/resource"
 )
 
