@@ -31,6 +31,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRD and the ClusterRole from kubebuilder markers.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+	hack/release/sync-chart.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -53,7 +54,7 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
 .PHONY: test
-test: manifests generate fmt vet test-tiers envtest rabbitmq ## Run every test: all the tiers below but the cluster's, in one go test (one build, one coverage profile).
+test: manifests generate fmt vet test-tiers envtest rabbitmq kustomize ## Run every test: all the tiers below but the cluster's, in one go test (one build, one coverage profile).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
 
 # The tiers, by what a package's tests need. Every package is in exactly one of them
@@ -64,11 +65,11 @@ TIER_E2E = ./e2e
 TIER_NOT_UNIT = -e /controllers -e /cmd/dev/devstack -e /services/ -e /internal/rabbitadmin -e /hack/rabbitmq-image -e /e2e
 
 .PHONY: test-unit
-test-unit: ## Tests that need nothing running (in-process FerretDB and SMTP at most).
+test-unit: kustomize ## Tests that need nothing running (in-process FerretDB and SMTP at most).
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v $(TIER_NOT_UNIT))
 
 .PHONY: test-envtest
-test-envtest: envtest rabbitmq ## The operator on a real kube-apiserver + etcd (and the dev runner's stack).
+test-envtest: envtest rabbitmq kustomize ## The operator on a real kube-apiserver + etcd (and the dev runner's stack).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) $(TIER_ENVTEST)
 
 .PHONY: test-services
