@@ -29,6 +29,7 @@ var _ = Describe("Kibana on the edge", func() {
 		Entry("exposed over plain HTTP", "logging: {enabled: true, kibana: {expose: true}}", false),
 		Entry("exposed with the Ingress disabled", "ingress: {enabled: false, tlsSecretName: tls}\nlogging: {enabled: true, kibana: {expose: true}}", false),
 		Entry("exposed with a certificate Secret", "ingress: {tlsSecretName: shop-tls}\nlogging: {enabled: true, kibana: {expose: true}}", true),
+		Entry("exposed with cert-manager", "ingress: {host: shop.example.com, certManager: {issuerName: letsencrypt}}\nlogging: {enabled: true, kibana: {expose: true}}", true),
 		Entry("exposed over plain HTTP on purpose", "logging: {enabled: true, kibana: {expose: true, allowPlainHTTP: true}}", true),
 		Entry("not exposed (the default)", "logging: {enabled: true}", true),
 	)

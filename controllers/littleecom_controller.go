@@ -34,6 +34,12 @@ type LittleEcomReconciler struct {
 	// External checks the database of shops with spec.mongodb.external; the zero value
 	// is the production setting.
 	External ExternalMongoDB
+	// Images are the default images of shops that name none (images.go); zero means
+	// resource.DefaultImages.
+	Images resource.Images
+	// Namespaces limits a namespace-scoped installation to these namespaces; empty is the
+	// cluster-wide installation (setup.go).
+	Namespaces []string
 
 	// admin are the administrator's decisions (admin_settings.go): Fluentd's API access and
 	// the operator's namespace, which the shops' NetworkPolicies admit.
@@ -41,8 +47,14 @@ type LittleEcomReconciler struct {
 
 	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
 	gateway *gatewayAPI
+	// certManager says whether the cluster has cert-manager (set up by SetupWithManager).
+	certManager *certManager
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
+	// rollout remembers which MongoDB template revision's FCV was checked (rollout phase).
+	rollout rolloutMemory
+	// imagesOverride replaces Images while the manager runs (phase_images.go).
+	imagesOverride imagesOverride
 }
 
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;update;patch
@@ -73,6 +85,7 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	before := shop.Status.DeepCopy()
 	state := newReconcileState(resource.NewShop(shop, r.Scheme))
+	state.shop.Images = r.defaultImages()
 
 	defer func() {
 		computeStatus(shop, state, err == nil)
@@ -99,6 +112,7 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"secrets", r.reconcileSecrets},
 		{"mongodb", r.reconcileMongoDB},
 		{"replica set", r.reconcileReplicaSet},
+		{"mongodb rollout", r.reconcileMongoDBRollout},
 		{"rabbitmq", r.reconcileRabbitMQ},
 		{"services", r.reconcileServices},
 		{"edge", r.reconcileEdge},
@@ -133,12 +147,13 @@ type reconcileState struct {
 	// secretErrs by name: a Secret that could not be read is not asked for again
 	secretErrs map[string]error
 	// failures by condition type, for status
-	failures     map[string]error
-	replicaSet   replicaSetObservation
-	external     externalObservation
-	edge         edgeObservation
-	logging      loggingObservation
-	requeueAfter time.Duration
+	failures       map[string]error
+	replicaSet     replicaSetObservation
+	mongoDBRollout rolloutObservation
+	external       externalObservation
+	edge           edgeObservation
+	logging        loggingObservation
+	requeueAfter   time.Duration
 }
 
 func newReconcileState(shop *resource.Shop) *reconcileState {
@@ -170,6 +185,7 @@ func (s *reconcileState) fail(conditionType string, err error) error {
 // deleted or edited by hand is put back.
 func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.gateway = newGatewayAPI(mgr)
+	r.certManager = newCertManager(mgr)
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
 		Owns(&appsv1.StatefulSet{}).
@@ -179,7 +195,7 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&networkingv1.Ingress{})
-	b = watchLoggingAndPolicies(b)
+	b = watchLoggingAndPolicies(b, len(r.Namespaces) == 0)
 	b, err := r.watchUserSecrets(mgr, b)
 	if err != nil {
 		return err

@@ -39,6 +39,8 @@ type edgeObservation struct {
 	route *gatewayv1.HTTPRoute
 	// gatewayAPIMissing: spec.gateway asks for a route the cluster cannot serve
 	gatewayAPIMissing bool
+	// certManagerMissing: spec.ingress.certManager names an issuer, cert-manager is absent
+	certManagerMissing bool
 }
 
 // reconcileEdge keeps the Ingress and the Gateway API HTTPRoute, and removes the one the
@@ -49,6 +51,7 @@ func (r *LittleEcomReconciler) reconcileEdge(ctx context.Context, st *reconcileS
 	if err := r.reconcileIngress(ctx, st); err != nil {
 		errs = append(errs, st.fail(cond, err))
 	}
+	r.observeCertManager(ctx, st) // certmanager.go
 	switch {
 	case r.gateway.Installed(ctx):
 		obj, err := r.apply(ctx, st, st.shop.HTTPRoute())
@@ -114,6 +117,10 @@ func edgeCondition(spec shopv1.LittleEcomSpec, obs edgeObservation, failure erro
 		api = url
 	}
 	if ingressOn {
+		// First, so that its reason wins over the Ingress's own (e.g. WaitingForAddress).
+		if tls, ok := certManagerCondition(spec.Ingress, obs); ok { // certmanager.go
+			parts = append(parts, tls)
+		}
 		cs, url := ingressCondition(spec.Ingress, obs.ingress)
 		parts = append(parts, cs)
 		if url != "" {

@@ -75,6 +75,7 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 		cs.apply(shop, condition)
 	}
 	setEdgeStatus(shop, st)
+	setImagesStatus(shop, st)
 	setLoggingStatus(shop, st)
 	setReadyAndPhase(shop, succeeded)
 	setMongoDBStatus(shop, st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized] != nil)

@@ -51,6 +51,9 @@ var _ = BeforeSuite(func() {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: envtestbin.Find(),
 	}
+	// Every spec's shop keeps its Services (envtest has no namespace controller to delete
+	// them): a /16 instead of the default /24 keeps the suite from running out of ClusterIPs.
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())

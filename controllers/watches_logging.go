@@ -25,12 +25,18 @@ import (
 // children: owned namespaced kinds, and the cluster-scoped ClusterRoleBinding (and former
 // ClusterRole), which are mapped back to their LittleEcom by labels (they cannot carry an
 // owner reference).
-func watchLoggingAndPolicies(b *builder.Builder) *builder.Builder {
+//
+// A namespace-scoped installation (clusterWide false) may not read cluster-scoped objects
+// and creates none, so it does not watch them.
+func watchLoggingAndPolicies(b *builder.Builder, clusterWide bool) *builder.Builder {
 	b = b.Owns(&appsv1.DaemonSet{}).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{})
+	if !clusterWide {
+		return b
+	}
 	for _, t := range clusterChildTypes {
 		b = b.Watches(t, enqueueClusterChildOwner())
 	}

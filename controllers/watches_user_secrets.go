@@ -56,6 +56,8 @@ func (r *LittleEcomReconciler) watchUserSecrets(mgr ctrl.Manager, b *builder.Bui
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
 		DefaultTransform: cache.TransformStripManagedFields(),
+		// A namespace-scoped installation may list Secrets in its namespaces only (setup.go).
+		DefaultNamespaces: namespaceConfigs(r.Namespaces),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the Secret metadata cache: %w", err)

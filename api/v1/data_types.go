@@ -31,7 +31,10 @@ type MongoDBSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of mongod. Default mongo:7.0.
+	// image of mongod. Unset, the operator's default (mongo:7.0 in this release) is used
+	// and follows operator upgrades; a changed image is rolled out one member at a time,
+	// the primary last, and the feature compatibility version is raised once every member
+	// runs the new release. Move one major version at a time.
 	// +optional
 	Image Image `json:"image,omitempty"`
 
@@ -95,7 +98,8 @@ type RabbitMQSpec struct {
 	Replicas *int32 `json:"replicas,omitempty"`
 
 	// image of RabbitMQ; it must include the management plugin (definitions import).
-	// +kubebuilder:default="rabbitmq:3.13-management"
+	// Unset, the operator's default (rabbitmq:3.13-management in this release) is used and
+	// follows operator upgrades.
 	// +optional
 	Image Image `json:"image,omitempty"`
 

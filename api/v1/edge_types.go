@@ -1,6 +1,7 @@
 package v1
 
 // IngressSpec is the Ingress in front of auth and backend.
+// +kubebuilder:validation:XValidation:rule="!has(self.certManager) || (has(self.host) && size(self.host) > 0)",message="ingress.certManager needs ingress.host: a certificate is issued for a host name"
 type IngressSpec struct {
 	// enabled creates the Ingress. On by default, as in the original shop.
 	// +kubebuilder:default=true
@@ -19,16 +20,52 @@ type IngressSpec struct {
 	// +optional
 	Host string `json:"host,omitempty"`
 
-	// tlsSecretName is a kubernetes.io/tls Secret for host; empty serves plain HTTP.
+	// tlsSecretName is a kubernetes.io/tls Secret for host; empty serves plain HTTP unless
+	// certManager is set. With certManager it is the Secret cert-manager writes (default
+	// <name>-tls).
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	TLSSecretName string `json:"tlsSecretName,omitempty"`
+
+	// certManager has cert-manager issue and renew the Ingress's certificate: the Ingress
+	// gets the cert-manager.io issuer annotation and a tls section for host, and
+	// cert-manager's ingress-shim keeps the certificate in tlsSecretName. It needs
+	// cert-manager installed (IngressReady says so when it is not) and a host.
+	// +optional
+	CertManager *CertManagerSpec `json:"certManager,omitempty"`
 
 	// cors is answered at the edge; the services' own CORS middleware is then turned off so
 	// that exactly one place sets the headers.
 	// +kubebuilder:default={}
 	// +optional
 	CORS CORSSpec `json:"cors,omitzero"`
+}
+
+// IssuerKind is the kind of a cert-manager issuer.
+// +kubebuilder:validation:Enum=Issuer;ClusterIssuer
+type IssuerKind string
+
+// Issuer kinds of cert-manager.
+const (
+	// IssuerKindIssuer is an Issuer in the shop's namespace.
+	IssuerKindIssuer IssuerKind = "Issuer"
+	// IssuerKindClusterIssuer is a cluster-wide ClusterIssuer.
+	IssuerKindClusterIssuer IssuerKind = "ClusterIssuer"
+)
+
+// CertManagerSpec names the cert-manager issuer of the edge's certificate.
+type CertManagerSpec struct {
+	// issuerName is the name of the Issuer or ClusterIssuer, e.g. letsencrypt-prod.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +required
+	IssuerName string `json:"issuerName"`
+
+	// issuerKind is Issuer (in the shop's namespace, the default) or ClusterIssuer.
+	// +kubebuilder:default=Issuer
+	// +optional
+	IssuerKind IssuerKind `json:"issuerKind,omitempty"`
 }
 
 // Origin is `*` or a URL with scheme, host and optional port, e.g. https://shop.example.com.

@@ -8,7 +8,7 @@ import (
 // LittleEcomSpec is the desired shop. Every section has defaults: `spec: {}` provisions a
 // working shop (MongoDB replica set, RabbitMQ, the three services and an Ingress with CORS).
 // +kubebuilder:validation:XValidation:rule="!has(self.auth) || !has(self.auth.emailVerification) || !self.auth.emailVerification || has(self.auth.publicURL) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && has(self.ingress.host) && !self.ingress.host.startsWith('*'))",message="auth.emailVerification needs the shop's public URL for its links: set auth.publicURL, or an enabled ingress with a host that is not a wildcard"
-// +kubebuilder:validation:XValidation:rule="!has(self.logging) || !has(self.logging.kibana) || !has(self.logging.kibana.expose) || !self.logging.kibana.expose || (has(self.logging.kibana.allowPlainHTTP) && self.logging.kibana.allowPlainHTTP) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && has(self.ingress.tlsSecretName) && size(self.ingress.tlsSecretName) > 0)",message="logging.kibana.expose publishes a sign-in page for the elastic superuser and needs TLS: set ingress.tlsSecretName, or set logging.kibana.allowPlainHTTP: true to serve it without TLS on purpose"
+// +kubebuilder:validation:XValidation:rule="!has(self.logging) || !has(self.logging.kibana) || !has(self.logging.kibana.expose) || !self.logging.kibana.expose || (has(self.logging.kibana.allowPlainHTTP) && self.logging.kibana.allowPlainHTTP) || (has(self.ingress) && (!has(self.ingress.enabled) || self.ingress.enabled) && ((has(self.ingress.tlsSecretName) && size(self.ingress.tlsSecretName) > 0) || has(self.ingress.certManager)))",message="logging.kibana.expose publishes a sign-in page for the elastic superuser and needs TLS: set ingress.tlsSecretName or ingress.certManager, or set logging.kibana.allowPlainHTTP: true to serve it without TLS on purpose"
 type LittleEcomSpec struct {
 	// mongodb stores items, accounts and notifier state: a replica set the operator runs,
 	// or an existing MongoDB (mongodb.external).
@@ -97,6 +97,43 @@ type LittleEcomStatus struct {
 	// endpoints lists the URLs the shop is reachable at.
 	// +optional
 	Endpoints EndpointsStatus `json:"endpoints,omitzero"`
+
+	// images lists the image each component runs, whether the spec pins it or it follows
+	// the operator's default, and whether a rollout to it is under way.
+	// +listType=map
+	// +listMapKey=component
+	// +optional
+	Images []ComponentImage `json:"images,omitempty"`
+}
+
+// ImageSource says where a component's image comes from.
+// +kubebuilder:validation:Enum=Spec;Operator
+type ImageSource string
+
+// Image sources.
+const (
+	// ImageSourceSpec: the spec names the image; operator upgrades leave it alone.
+	ImageSourceSpec ImageSource = "Spec"
+	// ImageSourceOperator: the operator's default; an operator upgrade may change it.
+	ImageSourceOperator ImageSource = "Operator"
+)
+
+// ComponentImage is the image of one component.
+type ComponentImage struct {
+	// component is mongodb, rabbitmq, backend, auth or notifier.
+	Component string `json:"component"`
+	// image is the reference the component's pod template carries.
+	Image string `json:"image"`
+	// source is Spec or Operator.
+	// +optional
+	Source ImageSource `json:"source,omitempty"`
+	// updating is true while some of the component's pods still run an earlier template.
+	// +optional
+	Updating bool `json:"updating,omitempty"`
+	// message says how a rollout goes (MongoDB: which member restarts, the feature
+	// compatibility version).
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // MongoDBStatus reports the replica set as the operator last saw it. For an external

@@ -67,7 +67,7 @@ type KibanaSpec struct {
 	// expose publishes Kibana at /kibana on the shop's edge (Ingress, HTTPRoute). Off by
 	// default: people sign in to Kibana as the elastic superuser, so it is reached with
 	// `kubectl port-forward` unless the shop asks for more. Exposed, it needs TLS on the
-	// Ingress (ingress.tlsSecretName) or allowPlainHTTP.
+	// Ingress (ingress.tlsSecretName or ingress.certManager) or allowPlainHTTP.
 	// +kubebuilder:default=false
 	// +optional
 	Expose bool `json:"expose,omitempty"`

@@ -14,8 +14,8 @@ type BackendSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of the backend.
-	// +kubebuilder:default="littleecom/backend:0.1.0"
+	// image of the backend. Unset, the operator's default (littleecom/backend at the operator's
+	// own version) is used and follows operator upgrades.
 	// +optional
 	Image Image `json:"image,omitempty"`
 
@@ -34,8 +34,8 @@ type AuthSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of auth.
-	// +kubebuilder:default="littleecom/auth:0.1.0"
+	// image of auth. Unset, the operator's default (littleecom/auth at the operator's
+	// own version) is used and follows operator upgrades.
 	// +optional
 	Image Image `json:"image,omitempty"`
 
@@ -79,7 +79,7 @@ type AuthSpec struct {
 
 	// publicURL is the shop's public base URL as shoppers reach it, e.g.
 	// https://shop.example.com, which verification links start with. Unset, it is
-	// spec.ingress.host with https when spec.ingress.tlsSecretName is set, http otherwise;
+	// spec.ingress.host with https when spec.ingress.tlsSecretName or certManager is set, http otherwise;
 	// set it when TLS ends before the Ingress, on another port, or behind a Gateway.
 	// +optional
 	PublicURL PublicURL `json:"publicURL,omitempty"`
@@ -104,8 +104,8 @@ type NotifierSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// image of the notifier.
-	// +kubebuilder:default="littleecom/notifier:0.1.0"
+	// image of the notifier. Unset, the operator's default (littleecom/notifier at the operator's
+	// own version) is used and follows operator upgrades.
 	// +optional
 	Image Image `json:"image,omitempty"`
 

@@ -17,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"littleecom.io/littleecom/controllers"
+	"littleecom.io/littleecom/internal/version"
 )
 
 func main() {
@@ -39,9 +40,14 @@ func run() error {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one manager reconciles at a time.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server (off: HTTP/2 rapid-reset CVEs).")
+	settings := bindOperatorFlags(flag.CommandLine, os.LookupEnv)
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	namespaces, err := settings.watchNamespaces()
+	if err != nil {
+		return err
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -67,12 +73,13 @@ func run() error {
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "littleecom-operator.littleecom.io",
 		LeaderElectionReleaseOnCancel: true, // run returns right after the manager stops
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(namespaces...),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if _, err := controllers.Setup(mgr, controllers.DefaultReplicaSetManager()); err != nil {
+	if _, err := controllers.SetupWithOptions(mgr, controllers.DefaultReplicaSetManager(),
+		controllers.Options{Images: settings.images, Namespaces: namespaces}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -81,7 +88,7 @@ func run() error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding ready check: %w", err)
 	}
-	log.Info("starting manager")
+	log.Info("starting manager", "version", version.Version(), "watchNamespaces", namespaces, "defaultImages", settings.images)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}

@@ -24,10 +24,7 @@ func (s *Shop) AuthPublicURL() string {
 	if !IngressEnabled(spec) || host == "" || strings.HasPrefix(host, "*") {
 		return ""
 	}
-	if spec.Ingress.TLSSecretName != "" {
-		return "https://" + host
-	}
-	return "http://" + host
+	return IngressScheme(spec.Ingress) + "://" + host
 }
 
 // errNoPublicURL is what the auth ConfigMap's builder says when verification is on but the

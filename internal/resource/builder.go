@@ -40,6 +40,10 @@ type Shop struct {
 	// the replica set is being reconfigured (scale-down shrinks the StatefulSet only after
 	// the members left the set). Nil means the spec's value.
 	MongoDBStatefulSetReplicas *int32
+
+	// Images are the operator's default images (images.go); the zero value means
+	// DefaultImages.
+	Images Images
 }
 
 // NewShop returns the builder context for instance.

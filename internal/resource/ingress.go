@@ -51,7 +51,7 @@ func EdgeEnabled(spec shopv1.LittleEcomSpec) bool {
 
 // IngressScheme is the URL scheme the Ingress serves: https when it terminates TLS.
 func IngressScheme(in shopv1.IngressSpec) string {
-	if in.TLSSecretName != "" {
+	if IngressTLSEnabled(in) {
 		return "https"
 	}
 	return "http"
@@ -103,19 +103,13 @@ func (b *IngressBuilder) Update(obj client.Object) error {
 		}
 	}
 	mergeInto(&annotations, ours)
+	b.shop.setCertManagerAnnotations(annotations) // ingress_tls.go
 	ing.SetAnnotations(annotations)
 
 	spec := b.shop.Instance.Spec.Ingress
 	ing.Spec.IngressClassName = new(stringOr(spec.ClassName, DefaultIngressClassName))
 	ing.Spec.DefaultBackend = nil
-	ing.Spec.TLS = nil
-	if spec.TLSSecretName != "" {
-		tls := networkingv1.IngressTLS{SecretName: spec.TLSSecretName}
-		if spec.Host != "" {
-			tls.Hosts = []string{spec.Host}
-		}
-		ing.Spec.TLS = []networkingv1.IngressTLS{tls}
-	}
+	ing.Spec.TLS = b.shop.ingressTLS() // ingress_tls.go
 	prefix := networkingv1.PathTypePrefix
 	var paths []networkingv1.HTTPIngressPath
 	for _, r := range b.shop.EdgeRoutes() {

@@ -66,6 +66,10 @@ func (b *MongoDBStatefulSetBuilder) Update(obj client.Object) error {
 		sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	}
 	sts.Spec.PersistentVolumeClaimRetentionPolicy = retentionPolicy(spec.Storage.RetentionPolicy)
+	// The operator restarts members itself, one at a time, secondaries first and the primary
+	// after it stepped down (controllers/phase_mongodb_rollout.go): the StatefulSet
+	// controller's rolling update knows nothing of the replica set's roles.
+	sts.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
 	s.podTemplateMeta(&sts.Spec.Template, ComponentMongoDB)
 	sts.Spec.Template.Spec = b.podSpec(spec)
 	return nil
@@ -73,7 +77,7 @@ func (b *MongoDBStatefulSetBuilder) Update(obj client.Object) error {
 
 func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodSpec {
 	s := b.shop
-	image := stringOr(string(spec.Image), "mongo:7.0")
+	image := s.Image(ComponentMongoDB)
 	rootSecret := s.MongoDBRootSecretName()
 	keyfile := mongoKeyfileDir + "/" + MongoDBKeyfileKey
 	pod := corev1.PodSpec{

@@ -8,13 +8,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	shopv1 "littleecom.io/littleecom/api/v1"
 )
 
 const (
 	rabbitMQUID              = 999 // the rabbitmq user of the official image
-	rabbitMQDefaultImage     = "rabbitmq:3.13-management"
 	rabbitMQDefaultStorage   = "2Gi"
 	rabbitMQHome             = "/var/lib/rabbitmq" // $HOME of the image's rabbitmq user
 	rabbitMQDataDir          = rabbitMQHome + "/mnesia"
@@ -65,13 +62,13 @@ func (b *rabbitMQStatefulSetBuilder) Update(obj client.Object) error {
 	}
 	sts.Spec.PersistentVolumeClaimRetentionPolicy = retentionPolicy(spec.Storage.RetentionPolicy)
 	s.podTemplateMeta(&sts.Spec.Template, ComponentRabbitMQ)
-	sts.Spec.Template.Spec = b.podSpec(spec)
+	sts.Spec.Template.Spec = b.podSpec()
 	return nil
 }
 
-func (b *rabbitMQStatefulSetBuilder) podSpec(spec shopv1.RabbitMQSpec) corev1.PodSpec {
+func (b *rabbitMQStatefulSetBuilder) podSpec() corev1.PodSpec {
 	s := b.shop
-	image := stringOr(string(spec.Image), rabbitMQDefaultImage)
+	image := s.Image(ComponentRabbitMQ)
 	diagnostics := func(check string, initialDelay, period, timeout, failures int32) *corev1.Probe {
 		// The CLI boots an Erlang VM per call: a second or more of CPU, hence the timeouts.
 		return &corev1.Probe{

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/contract"
 )
 
@@ -28,7 +27,6 @@ const drainSeconds = 10
 // serviceWorkload is what differs between the three shop services' Deployments.
 type serviceWorkload struct {
 	replicas  *int32
-	image     shopv1.Image
 	resources corev1.ResourceRequirements
 	// defaults when the spec leaves them empty
 	defReplicas                 int32
@@ -88,14 +86,14 @@ func (s *Shop) serviceWorkload(component string) (serviceWorkload, error) {
 	spec := s.Instance.Spec
 	switch component {
 	case ComponentBackend:
-		return serviceWorkload{replicas: spec.Backend.Replicas, image: spec.Backend.Image, resources: spec.Backend.Resources,
+		return serviceWorkload{replicas: spec.Backend.Replicas, resources: spec.Backend.Resources,
 			defReplicas: 2, defCPU: "50m", defMemory: "64Mi", defLimit: "256Mi", gracePeriod: 40}, nil
 	case ComponentAuth:
 		// Password hashing makes auth the most CPU-hungry of the three per request.
-		return serviceWorkload{replicas: spec.Auth.Replicas, image: spec.Auth.Image, resources: spec.Auth.Resources,
+		return serviceWorkload{replicas: spec.Auth.Replicas, resources: spec.Auth.Resources,
 			defReplicas: 2, defCPU: "100m", defMemory: "64Mi", defLimit: "256Mi", gracePeriod: 40}, nil
 	case ComponentNotifier:
-		return serviceWorkload{replicas: spec.Notifier.Replicas, image: spec.Notifier.Image, resources: spec.Notifier.Resources,
+		return serviceWorkload{replicas: spec.Notifier.Replicas, resources: spec.Notifier.Resources,
 			defReplicas: 1, defCPU: "25m", defMemory: "48Mi", defLimit: "128Mi", gracePeriod: 60}, nil
 	}
 	return serviceWorkload{}, fmt.Errorf("no shop service named %q", component)
@@ -122,7 +120,7 @@ func (b *ServiceDeploymentBuilder) podSpec(w serviceWorkload) corev1.PodSpec {
 		TerminationGracePeriodSeconds: new(w.gracePeriod),
 		Containers: []corev1.Container{{
 			Name:  component,
-			Image: stringOr(string(w.image), fmt.Sprintf("littleecom/%s:0.1.0", component)),
+			Image: s.Image(component),
 			Ports: ports,
 			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: s.Names.Service(component)},

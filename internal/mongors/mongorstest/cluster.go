@@ -138,6 +138,7 @@ type Cluster struct {
 	everMember        map[string]bool      // hosts that had a config: removed ones answer 93
 	users             map[string]*user
 	roles             map[string]*role // custom roles by db.name
+	version           versionState     // members' releases and the FCV (fcv.go)
 	commands          []Command
 	faults            []*Fault
 	nextConnID        int32

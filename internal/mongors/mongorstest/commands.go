@@ -105,7 +105,7 @@ func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bso
 	case "ping", "endsessions":
 		return bson.D{}, nil
 	case "buildinfo":
-		return bson.D{{Key: "version", Value: "7.0.0"}, {Key: "versionArray", Value: bson.A{int32(7), int32(0), int32(0), int32(0)}}}, nil
+		return c.buildInfo(cn), nil
 	case "saslstart":
 		return c.saslStart(cn, raw, db)
 	case "saslcontinue":
@@ -136,6 +136,9 @@ func (c *Cluster) run(cn *conn, raw bson.Raw, name, db string, legacy bool) (bso
 	case "updaterole":
 		return nil, c.updateRole(cn.node.host, db, raw)
 	default:
+		if res, cerr, ok := c.runVersionCommand(cn, raw, name, lname); ok { // fcv.go
+			return res, cerr
+		}
 		return nil, fail(59, "no such command: '"+name+"'")
 	}
 }
