@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	)
+)
 
 func TestResolve(t *testing.T) {
 	settings := func(kv ...string) []debug.BuildSetting {
