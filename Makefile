@@ -108,6 +108,10 @@ docker-build: ## Build the manager and service images (needs a container engine)
 	docker build --build-arg PROGRAM=manager -t $(IMG) .
 	for p in backend auth notifier; do docker build --build-arg PROGRAM=$$p -t $(SERVICE_IMG_PREFIX)/$$p:0.1.0 .; done
 
+.PHONY: release
+release: manifests kustomize ## Write release VERSION=x.y.z into dist/: install.yaml, the chart package, the image archives, CHANGELOG.md, SHA256SUMS.
+	KUSTOMIZE="$(KUSTOMIZE)" hack/release/release.sh "$(VERSION)"
+
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate dist/install.yaml with the CRD and the manager.
 	mkdir -p dist

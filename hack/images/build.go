@@ -31,10 +31,14 @@ func newBuilder(root string, log *slog.Logger) (*builder, error) {
 		return nil, err
 	}
 	vars["IMAGE_TAG"] = defaultImageTag
+	vars["RELEASE_VERSION"] = ""
 	for k := range vars {
 		if v := os.Getenv(k); v != "" {
 			vars[k] = v
 		}
+	}
+	if r := vars["RELEASE_VERSION"]; r != "" && os.Getenv("IMAGE_TAG") == "" {
+		vars["IMAGE_TAG"] = r // a release tags its images with its version
 	}
 	return &builder{
 		root: root,

@@ -36,7 +36,7 @@ func (b *builder) buildPrograms(ctx context.Context, targets []target) (bins, mi
 	}
 	start := time.Now()
 	b.log.Info("building programs", "packages", strings.Join(pkgs, " "))
-	args := append(append([]string{"build"}, imagebuild.GoBuildArgs...), "-o", binDir+string(filepath.Separator))
+	args := append(append([]string{"build"}, b.goBuildArgs()...), "-o", binDir+string(filepath.Separator))
 	if err := b.command(ctx, b.root, imagebuild.GoBuildEnv, "go", append(args, pkgs...)...); err != nil {
 		return nil, missing, err
 	}
@@ -47,6 +47,32 @@ func (b *builder) buildPrograms(ctx context.Context, targets []target) (bins, mi
 	}
 	b.log.Info("programs built", "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
 	return bins, missing, nil
+}
+
+// Link-time variables a release stamps (hack/release/release.sh sets RELEASE_VERSION): the
+// version every program reports (--version, its startup log, littleecom_build_info) and the
+// tag of the services' images the operator defaults to.
+const (
+	versionVar         = "littleecom.io/littleecom/internal/version.version"
+	operatorVersionVar = "littleecom.io/littleecom/internal/resource.OperatorVersion"
+)
+
+// goBuildArgs are the Dockerfile's build flags, plus the release's version stamps when
+// RELEASE_VERSION is set (a development build reports "devel" and keeps the compiled-in
+// default image tag).
+func (b *builder) goBuildArgs() []string {
+	release := b.vars["RELEASE_VERSION"]
+	if release == "" {
+		return imagebuild.GoBuildArgs
+	}
+	args := make([]string, 0, len(imagebuild.GoBuildArgs))
+	for _, a := range imagebuild.GoBuildArgs {
+		if ld, ok := strings.CutPrefix(a, "-ldflags="); ok {
+			a = "-ldflags=" + ld + " -X " + versionVar + "=" + release + " -X " + operatorVersionVar + "=" + release
+		}
+		args = append(args, a)
+	}
+	return args
 }
 
 // mailpitModule is the upstream module whose main package the mailpit image runs.
