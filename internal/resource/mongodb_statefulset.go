@@ -111,11 +111,15 @@ func (b *MongoDBStatefulSetBuilder) podSpec(spec shopv1.MongoDBSpec) corev1.PodS
 			},
 			Resources: resourcesOr(spec.Resources, "250m", "512Mi", "1Gi"),
 			// Ready when mongod answers a ping; the replica-set state is the operator's job.
+			// A TCP connect to the pod IP, not a mongosh ping: mongosh costs 1-2 s of CPU and
+			// ~100 MB per run, and it would reach the official image's first-start mongod,
+			// which listens on 127.0.0.1 only (no --replSet) while the entrypoint creates the
+			// root user. mongod opens its pod-IP listener once it can answer commands, so the
+			// connect is both cheaper and right; members' replica-set states are the
+			// operator's business (replSetGetStatus), not the probe's.
 			ReadinessProbe: &corev1.Probe{
-				ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
-					Command: []string{"mongosh", "--quiet", "--norc", "--eval", "db.adminCommand('ping').ok"},
-				}},
-				InitialDelaySeconds: 5, PeriodSeconds: 10, TimeoutSeconds: 5,
+				ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("mongodb")}},
+				InitialDelaySeconds: 5, PeriodSeconds: 10, TimeoutSeconds: 2,
 			},
 			LivenessProbe: &corev1.Probe{
 				ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("mongodb")}},
