@@ -83,22 +83,21 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, r.finalize(ctx, shop)
 	}
 
-	before := shop.Status.DeepCopy()
+	original := shop.DeepCopy()
+	if paused(shop) {
+		return ctrl.Result{}, r.writePausedStatus(ctx, shop, original)
+	}
 	state := newReconcileState(resource.NewShop(shop, r.Scheme))
 	state.shop.Images = r.defaultImages()
 
 	defer func() {
 		computeStatus(shop, state, err == nil)
-		if statusEqual(before, &shop.Status) {
+		if statusEqual(&original.Status, &shop.Status) {
 			return
 		}
-		if perr := r.Status().Update(ctx, shop); perr != nil {
-			if apierrors.IsConflict(perr) {
-				// A newer version exists; its own event reconciles again.
-				//nolint:staticcheck // SA1019: the queue's rate-limited requeue (with backoff) is meant; RequeueAfter has none.
-				result = ctrl.Result{Requeue: true}
-				return
-			}
+		// A merge patch of the status alone: it cannot conflict with a spec or metadata
+		// change made since the Get, and only this reconcile writes the status.
+		if perr := r.Status().Patch(ctx, shop, client.MergeFrom(original)); perr != nil {
 			err = errors.Join(err, fmt.Errorf("updating status: %w", perr))
 		}
 	}()

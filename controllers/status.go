@@ -60,6 +60,7 @@ func componentConditions(shop *shopv1.LittleEcom) []string {
 // whether every phase ran without error; only then is observedGeneration advanced.
 func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) {
 	spec := shop.Spec
+	meta.RemoveStatusCondition(&shop.Status.Conditions, shopv1.ConditionPaused) // resumed
 	mongoDBCondition(shop, st).apply(shop, shopv1.ConditionMongoDBReady)
 	replicaSetCondition(st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized]).
 		apply(shop, shopv1.ConditionReplicaSetInitialized)

@@ -11,7 +11,18 @@ const (
 	ConditionNotifierReady         = "NotifierReady"
 	ConditionIngressReady          = "IngressReady"
 	ConditionLoggingReady          = "LoggingReady"
+	// ConditionPaused is True while the shop carries PausedAnnotation; absent otherwise.
+	ConditionPaused = "Paused"
 )
+
+// PausedAnnotation, set to "true" on a LittleEcom, stops the operator from changing the
+// shop's children (cluster-api's paused): for hand repairs and maintenance. Status keeps
+// what it last observed, plus the Paused condition. Deletion still proceeds.
+const PausedAnnotation = "shop.littleecom.io/paused"
+
+// ReasonPausedByAnnotation: the shop carries PausedAnnotation.
+const ReasonPausedByAnnotation = "PausedByAnnotation"
+
 
 // Condition reasons, CamelCase as metav1.Condition requires.
 const (

@@ -1,0 +1,34 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	shopv1 "littleecom.io/littleecom/api/v1"
+)
+
+// paused says whether the shop carries shopv1.PausedAnnotation set to "true".
+func paused(shop *shopv1.LittleEcom) bool {
+	return shop.Annotations[shopv1.PausedAnnotation] == "true"
+}
+
+// writePausedStatus records that the shop is paused and touches nothing else: no child is
+// applied, the other conditions keep what they last said.
+func (r *LittleEcomReconciler) writePausedStatus(ctx context.Context, shop, original *shopv1.LittleEcom) error {
+	meta.SetStatusCondition(&shop.Status.Conditions, metav1.Condition{
+		Type: shopv1.ConditionPaused, Status: metav1.ConditionTrue, Reason: shopv1.ReasonPausedByAnnotation,
+		Message:            fmt.Sprintf("the annotation %s=true stops the operator from changing this shop; remove it to resume", shopv1.PausedAnnotation),
+		ObservedGeneration: shop.Generation,
+	})
+	if statusEqual(&original.Status, &shop.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, shop, client.MergeFrom(original)); err != nil {
+		return fmt.Errorf("updating status: %w", err)
+	}
+	return nil
+}
