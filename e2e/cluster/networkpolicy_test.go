@@ -27,16 +27,24 @@ func describeNetworkPolicies() {
 			control = net.JoinHostPort(names.Service(resource.ComponentBackend), strconv.Itoa(contract.HTTPPort))
 		})
 
-		It("keep a pod without the services' labels away from RabbitMQ's AMQP port and from the database", func(ctx SpecContext) {
+		It("keep a pod without the services' labels away from RabbitMQ's AMQP port, the database and the services' management ports", func(ctx SpecContext) {
+			// The management ports (metrics, health) admit only a scraper namespace, which
+			// the node's shop does not name: the shop's default-deny policy closes them.
+			var management []string
+			for _, c := range []string{resource.ComponentBackend, resource.ComponentNotifier} {
+				pod := readyPodOf(ctx, env.namespace, names.Service(c))
+				management = append(management, net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(contract.ManagementPort)))
+			}
+			closed := append([]string{amqp, database}, management...)
 			var results map[string]netcheckResult
 			Eventually(func(g Gomega) {
 				var err error
 				results, err = runNetcheck(ctx, "netcheck-stranger", map[string]string{"app.kubernetes.io/name": "netcheck"},
-					[]string{control, amqp, database}, 0)
+					append([]string{control}, closed...), 0)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(results[control].OK).To(BeTrue(), "the pod reaches the backend's Service %s: %s", control, results[control].Error)
 			}).WithContext(ctx).WithTimeout(2 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
-			for _, target := range []string{amqp, database} {
+			for _, target := range closed {
 				Expect(results[target].OK).To(BeFalse(), "a pod without the services' labels opened %s", target)
 				Expect(results[target].Error).NotTo(ContainSubstring("lookup"), "%s: the name must resolve; the policy must refuse", target)
 			}
