@@ -53,6 +53,9 @@ type LittleEcomReconciler struct {
 	memory shopMemory
 	// rollout remembers which MongoDB template revision's FCV was checked (rollout phase).
 	rollout rolloutMemory
+	// rejections remembers the replica-set requests MongoDB refused for good
+	// (replicaset_rejected.go).
+	rejections rejectionMemory
 	// imagesOverride replaces Images while the manager runs (phase_images.go).
 	imagesOverride imagesOverride
 }

@@ -144,7 +144,7 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 
 	// A refusal that waiting does not fix is shown, not retried, until its inputs change.
 	inputs := rejectionInputs(shop, digest, rootUser)
-	if msg, ok := rejections.holds(shop, inputs, time.Now()); ok {
+	if msg, ok := r.rejections.holds(shop, inputs, time.Now()); ok {
 		st.replicaSet.reason, st.replicaSet.message = shopv1.ReasonRejected, msg
 		st.requeue(replicaSetRejectedRecheck)
 		return nil
@@ -157,12 +157,12 @@ func (r *LittleEcomReconciler) reconcileReplicaSet(ctx context.Context, st *reco
 	if res.Phase == mongors.PhaseRejected && err != nil {
 		msg := safeMessage(err)
 		st.replicaSet.message = msg
-		rejections.remember(shop, inputs, msg, time.Now())
+		r.rejections.remember(shop, inputs, msg, time.Now())
 		r.Recorder.Eventf(shop, nil, "Warning", "ReplicaSetRejected", "Reconcile", "%s", msg)
 		st.requeue(replicaSetRejectedRecheck)
 		return nil
 	}
-	rejections.forget(shop)
+	r.rejections.forget(shop)
 	if err != nil {
 		st.replicaSet.reason = shopv1.ReasonUnreachable
 		return st.fail(shopv1.ConditionReplicaSetInitialized, explainUnreachable(err))

@@ -33,10 +33,6 @@ type rejection struct {
 	at      time.Time
 }
 
-// rejections is the reconciler's rejection memory. It lives beside shopMemory rather than
-// in it only because that file has another owner; it belongs there.
-var rejections = &rejectionMemory{}
-
 // rejectionInputs digests what a new attempt could change: the spec (its generation), the
 // users' credentials and grants, and the root credentials. It reveals none of them.
 func rejectionInputs(shop *shopv1.LittleEcom, usersDigest string, root resource.Credentials) string {
