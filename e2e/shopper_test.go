@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -355,10 +356,7 @@ func TestShopper(t *testing.T) {
 		// The notifier may still be rolling out the previous subtest's change: kill the one
 		// that has answered /readyz twice, half a second apart, under the same pid.
 		pid, seen := 0, 0
-		for deadline := time.Now().Add(30 * time.Second); seen < 2; time.Sleep(500 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the notifier did not settle")
-			}
+		gomega.NewWithT(t).Eventually(func() int {
 			p := stack.PIDs()["notifier"]
 			resp, err := http.Get("http://" + stack.Addrs()["notifier-management"] + contract.PathReadyz)
 			ok := err == nil && resp.StatusCode == http.StatusOK
@@ -373,7 +371,9 @@ func TestShopper(t *testing.T) {
 			default:
 				pid, seen = p, 1
 			}
-		}
+			return seen
+		}).WithTimeout(30*time.Second).WithPolling(500*time.Millisecond).Should(gomega.BeNumerically(">=", 2),
+			"the notifier did not settle")
 		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil { // its process group
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -45,23 +46,19 @@ func newVerifyQueue(t *testing.T) (string, *verifyQueue) {
 // next waits for the next verification event.
 func (q *verifyQueue) next() contract.AccountEvent {
 	q.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		d, ok, err := q.ch.Get(contract.QueueAccountVerify, true)
-		if err != nil {
-			q.t.Fatal(err)
-		}
-		if ok {
-			var ev contract.AccountEvent
-			if err := json.Unmarshal(d.Body, &ev); err != nil {
-				q.t.Fatalf("event %s: %v", d.Body, err)
-			}
-			return ev
-		}
-		time.Sleep(50 * time.Millisecond)
+	var d amqp.Delivery
+	gomega.NewWithT(q.t).Eventually(func(g gomega.Gomega) {
+		var ok bool
+		var err error
+		d, ok, err = q.ch.Get(contract.QueueAccountVerify, true)
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(ok).To(gomega.BeTrue(), "no verification event in %s", contract.QueueAccountVerify)
+	}).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(gomega.Succeed())
+	var ev contract.AccountEvent
+	if err := json.Unmarshal(d.Body, &ev); err != nil {
+		q.t.Fatalf("event %s: %v", d.Body, err)
 	}
-	q.t.Fatal("no verification event within 10s")
-	return contract.AccountEvent{}
+	return ev
 }
 
 // none checks that no event arrives within a while.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -156,8 +157,9 @@ func TestMongod_NewMemberGoesUnknownStartup2Secondary(t *testing.T) {
 	rs := start(t, 3, timings)
 	c0 := connect(t, rs, host(0), "root", "pw")
 	initiate(t, c0, 3)
+	// Every state member 1 shows, in order, sampled every 10 ms until it is SECONDARY.
 	var seen []string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	gomega.NewWithT(t).Eventually(func() string {
 		res, code := run(c0, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}})
 		if code != 0 {
 			t.Fatalf("replSetGetStatus: code %d", code)
@@ -170,10 +172,8 @@ func TestMongod_NewMemberGoesUnknownStartup2Secondary(t *testing.T) {
 		if len(seen) == 0 || seen[len(seen)-1] != state {
 			seen = append(seen, state)
 		}
-		if state == "SECONDARY" {
-			break
-		}
-	}
+		return state
+	}).WithTimeout(5 * time.Second).WithPolling(10 * time.Millisecond).Should(gomega.Equal("SECONDARY"))
 	if len(seen) != 3 || seen[0] != "UNKNOWN" || seen[1] != "STARTUP2" || seen[2] != "SECONDARY" {
 		t.Errorf("member 1 went through %v, want UNKNOWN, STARTUP2, SECONDARY", seen)
 	}

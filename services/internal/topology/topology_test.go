@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -29,19 +30,22 @@ func channel(t *testing.T) *amqp.Channel {
 // get polls queue until a message arrives or the deadline passes.
 func get(t *testing.T, ch *amqp.Channel, queue string, within time.Duration) amqp.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		d, ok, err := ch.Get(queue, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			return d
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no message in %s within %s", queue, within)
-	return amqp.Delivery{}
+	return getAck(t, ch, queue, within, true)
+}
+
+// getAck polls queue until a message arrives (acknowledged on delivery when autoAck) or
+// within has passed, which fails the test.
+func getAck(t *testing.T, ch *amqp.Channel, queue string, within time.Duration, autoAck bool) amqp.Delivery {
+	t.Helper()
+	var d amqp.Delivery
+	gomega.NewWithT(t).Eventually(func(g gomega.Gomega) {
+		var ok bool
+		var err error
+		d, ok, err = ch.Get(queue, autoAck)
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(ok).To(gomega.BeTrue(), "no message in %s", queue)
+	}).WithTimeout(within).WithPolling(20 * time.Millisecond).Should(gomega.Succeed())
+	return d
 }
 
 func TestDeclare_IsIdempotent(t *testing.T) {
@@ -100,17 +104,7 @@ func TestDeclare_RetryComesBackAndRejectsGoToTheDLQ(t *testing.T) {
 	if err := ch.PublishWithContext(ctx, contract.Exchange, contract.RoutingKeyItemAdded, false, false, amqp.Publishing{Body: []byte("poison")}); err != nil {
 		t.Fatal(err)
 	}
-	var got amqp.Delivery
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		var ok bool
-		if got, ok, err = ch.Get(contract.QueueItemAdded, false); err != nil {
-			t.Fatal(err)
-		} else if ok {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	got := getAck(t, ch, contract.QueueItemAdded, 3*time.Second, false)
 	if err := got.Reject(false); err != nil {
 		t.Fatal(err)
 	}
