@@ -51,8 +51,6 @@ type LittleEcomReconciler struct {
 	certManager *certManager
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
-	// rollout remembers which MongoDB template revision's FCV was checked (rollout phase).
-	rollout rolloutMemory
 	// rejections remembers the replica-set requests MongoDB refused for good
 	// (replicaset_rejected.go).
 	rejections rejectionMemory

@@ -6,13 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -250,7 +248,7 @@ func (r *LittleEcomReconciler) stepDownPrimary(ctx context.Context, st *reconcil
 // ensureFCV raises the feature compatibility version once after every rollout (revision):
 // when all members run one release newer than the FCV, it is set to that release.
 func (r *LittleEcomReconciler) ensureFCV(ctx context.Context, st *reconcileState, revision string) error {
-	memo := r.rollout.of(st.shop.Instance)
+	memo := &r.memory.of(st.shop.Instance).rollout
 	if memo.fcvCheckedRevision == revision {
 		st.mongoDBRollout.message = memo.fcvMessage
 		return nil
@@ -360,29 +358,10 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// rolloutMemory keeps, per shop incarnation, the template revision whose FCV was last
+// rolloutMemo keeps, in the shop's memo, the template revision whose FCV was last
 // checked, so that the members are asked for their release once per rollout and not on
 // every resync.
-type rolloutMemory struct {
-	mu    sync.Mutex
-	shops map[types.UID]*rolloutMemo
-}
-
 type rolloutMemo struct {
 	fcvCheckedRevision string
 	fcvMessage         string
-}
-
-func (m *rolloutMemory) of(shop *shopv1.LittleEcom) *rolloutMemo {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.shops == nil {
-		m.shops = map[types.UID]*rolloutMemo{}
-	}
-	e := m.shops[shop.UID]
-	if e == nil {
-		e = &rolloutMemo{}
-		m.shops[shop.UID] = e
-	}
-	return e
 }

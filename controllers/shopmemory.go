@@ -30,6 +30,7 @@ type shopMemo struct {
 	usersDigest string // "" until users were ensured
 	waiting     waitingPhase
 	external    externalCheck // the last ping of an external database
+	rollout     rolloutMemo   // the MongoDB rollout's FCV check (phase_mongodb_rollout.go)
 }
 
 type waitingPhase struct {
