@@ -3,21 +3,22 @@ package auth
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/loopback"
 	"littleecom.io/littleecom/services/internal/testinfra"
 	"littleecom.io/littleecom/services/internal/tokens"
 )
 
-// TestMain_ServesAndShutsDownGracefully runs the service as cmd/auth does, from env vars, and
-// stops it the way SIGTERM does: by cancelling the context.
+// TestMain_ServesAndShutsDownGracefully runs the service as cmd/auth does, from env vars, on
+// ports bound for it as the dev runner binds them, and stops it the way SIGTERM does: by
+// cancelling the context.
 func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
-	addr, mgmtAddr := freeAddr(t), freeAddr(t)
+	addr, mgmtAddr, release := handOverPorts(t)
 	key, _ := tokens.MarshalPrivateKeyPEM(tokens.GenerateKey())
 	t.Setenv(contract.EnvHTTPAddr, addr)
 	t.Setenv(contract.EnvManagementAddr, mgmtAddr)
@@ -75,6 +76,7 @@ func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Main did not return after cancel")
 	}
+	release() // the test's copies of the sockets: with Main's closed, nothing listens
 	if _, err := http.Get(base + contract.PathJWKS); err == nil {
 		t.Error("still serving after shutdown")
 	}
@@ -83,15 +85,27 @@ func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
 	}
 }
 
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+// handOverPorts binds two loopback ports and hands them to Main in this process through
+// loopback.EnvListenFDs, as the dev runner hands them to a service it starts. release
+// closes the test's copies of the sockets.
+func handOverPorts(t *testing.T) (addr, mgmtAddr string, release func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ls := &loopback.Listeners{}
+	release = func() { _ = ls.Close() }
+	t.Cleanup(release)
+	addr, err := ls.Open()
+	if err == nil {
+		mgmtAddr, err = ls.Open()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
+	env, err := ls.InThisProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(loopback.EnvListenFDs, env)
+	return addr, mgmtAddr, release
 }
 
 func TestMain_RefusesBadConfig(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"littleecom.io/littleecom/internal/loopback"
 )
 
 // NewServer returns an http.Server with timeouts on every phase, so a slow or stuck client
@@ -25,10 +27,11 @@ func NewServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-// Serve runs srv until ctx is done, then shuts it down, waiting at most shutdownTimeout for
-// in-flight requests. It returns nil after a clean shutdown.
+// Serve runs srv, on its Addr or the socket the parent bound for it (see ListenAll), until
+// ctx is done, then shuts it down, waiting at most shutdownTimeout for in-flight requests.
+// It returns nil after a clean shutdown.
 func Serve(ctx context.Context, srv *http.Server, log *slog.Logger, shutdownTimeout time.Duration) error {
-	ln, err := net.Listen("tcp", srv.Addr)
+	ln, err := loopback.Listen(srv.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", srv.Addr, err)
 	}
@@ -41,12 +44,14 @@ type Listener struct {
 	Ln     net.Listener
 }
 
-// ListenAll opens every server's Addr. On a failure it closes what it opened, so that a
-// service with a taken port fails at start, naming the address, before it serves anything.
+// ListenAll opens every server's Addr, or takes the socket the parent process bound for it
+// (loopback.Listen: the dev runner and the load generator hand their children bound
+// ports). On a failure it closes what it opened, so that a service with a taken port fails
+// at start, naming the address, before it serves anything.
 func ListenAll(srvs ...*http.Server) ([]Listener, error) {
 	out := make([]Listener, 0, len(srvs))
 	for _, srv := range srvs {
-		ln, err := net.Listen("tcp", srv.Addr)
+		ln, err := loopback.Listen(srv.Addr)
 		if err != nil {
 			for _, l := range out {
 				_ = l.Ln.Close()
