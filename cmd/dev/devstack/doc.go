@@ -21,7 +21,9 @@
 // Secrets, env values and secretKeyRefs, read from the API server. Then, and only then, the
 // in-cluster endpoints are mapped, each mapping logged with its reason:
 //
-//   - HTTP_ADDR: a free loopback port instead of :8080.
+//   - HTTP_ADDR: a free loopback port instead of :8080 (MANAGEMENT_ADDR likewise). The runner
+//     binds the ports and the process inherits the sockets (internal/loopback), so no other
+//     program can take them in between, and a restart gets the same ones.
 //   - MONGODB_URI: the replica-set members become the one FerretDB, with directConnection=true
 //     (FerretDB has no replica-set commands; ?replicaSet= fails against it).
 //   - MONGODB_USERNAME/PASSWORD: dropped. Embedded FerretDB v1.24 (SQLite) has no createUser,

@@ -27,12 +27,15 @@ type process struct {
 	stopping chan struct{} // closed by the first stop
 	stopOnce sync.Once
 	env      map[string]string // as started, to notice a configuration change
+	ports    *servicePorts     // addr and mgmtAddr, bound by the runner; shared with the process a rollout starts next
 }
 
-// startProcess runs bin with env (and nothing inherited but PATH and HOME).
-func startProcess(name, bin, addr, mgmtAddr string, env []string, logs *prefixWriter) (*process, error) {
+// startProcess runs bin with env (and nothing inherited but PATH, HOME and ports, whose
+// sockets it serves on without binding them: see servicePorts).
+func startProcess(name, bin string, ports *servicePorts, env []string, logs *prefixWriter) (*process, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = env
+	ports.listeners.PassTo(cmd)
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	// Own process group: a signal to -pid reaches the service and anything it forks.
@@ -41,7 +44,8 @@ func startProcess(name, bin, addr, mgmtAddr string, env []string, logs *prefixWr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: start %s: %w", name, bin, err)
 	}
-	p := &process{name: name, addr: addr, mgmtAddr: mgmtAddr, cmd: cmd, logs: logs, done: make(chan struct{}), stopping: make(chan struct{})}
+	p := &process{name: name, addr: ports.addr, mgmtAddr: ports.mgmtAddr, ports: ports, cmd: cmd, logs: logs,
+		done: make(chan struct{}), stopping: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)

@@ -10,8 +10,8 @@ import (
 
 // watchRollouts plays the Deployment controller for configuration changes: when what the
 // operator generated for a service changes (a kubectl edit of the shop, a changed Secret),
-// the service is restarted with the new environment on the same address, as a rollout
-// replaces pods. The kubelet reports it not ready until the new process answers.
+// the service is restarted with the new environment on the same address (the runner holds
+// its ports across the restart), as a rollout replaces pods. The kubelet reports it not ready until the new process answers.
 func (s *Stack) watchRollouts(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
@@ -47,7 +47,7 @@ func (s *Stack) rollout(ctx context.Context, p *process, env map[string]string, 
 	log.Info("the operator changed the configuration: restarting", "changed", strings.Join(changedNames(p.env, env), ","))
 	s.logEnv(p.name, report)
 	p.stop(5 * time.Second)
-	next, err := s.launch(p.name, p.addr, p.mgmtAddr, env)
+	next, err := s.launch(p.name, p.ports, env)
 	if err != nil {
 		log.Error("restart failed", "err", err)
 		return

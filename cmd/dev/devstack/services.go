@@ -52,15 +52,15 @@ func (s *Stack) startServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	authAddr, err := freeAddr()
+	authPorts, err := openServicePorts()
 	if err != nil {
 		return err
 	}
 	s.endpoints = localEndpoints{
 		MongoURI: s.ferret.URI(), AMQPAddr: s.cfg.AMQPAddr, VHost: s.cfg.VHost, UserPrefix: s.broker.prefix(),
-		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: authAddr,
+		SMTPHost: s.sink.Host(), SMTPPort: s.sink.Port(), AuthAddr: authPorts.addr,
 	}
-	if err := s.startService(ctx, resource.ComponentAuth, authAddr, objs); err != nil {
+	if err := s.startService(ctx, resource.ComponentAuth, authPorts, objs); err != nil {
 		return err
 	}
 	rest := serviceComponents[1:]
@@ -68,9 +68,9 @@ func (s *Stack) startServices(ctx context.Context) error {
 	errs := make([]error, len(rest))
 	for i, c := range rest {
 		wg.Go(func() {
-			addr, err := freeAddr()
+			ports, err := openServicePorts()
 			if err == nil {
-				err = s.startService(ctx, c, addr, objs)
+				err = s.startService(ctx, c, ports, objs)
 			}
 			errs[i] = err
 		})
@@ -99,26 +99,25 @@ func (s *Stack) namespaceObjects(ctx context.Context) (objects, error) {
 }
 
 // startService reads the component's Deployment, maps its environment to this machine and
-// runs the binary until it answers /readyz.
-func (s *Stack) startService(ctx context.Context, component, addr string, objs objects) error {
-	mgmtAddr, err := freeAddr()
+// runs the binary on ports until it answers /readyz. The ports belong to the process from
+// then on (Stop closes them), or are closed here when no process was started.
+func (s *Stack) startService(ctx context.Context, component string, ports *servicePorts, objs objects) error {
+	env, report, err := s.serviceEnv(ctx, component, ports.addr, ports.mgmtAddr, objs)
 	if err != nil {
-		return err
-	}
-	env, report, err := s.serviceEnv(ctx, component, addr, mgmtAddr, objs)
-	if err != nil {
+		ports.close()
 		return err
 	}
 	s.logEnv(component, report)
-	p, err := s.launch(component, addr, mgmtAddr, env)
+	p, err := s.launch(component, ports, env)
 	if err != nil {
+		ports.close()
 		return err
 	}
 	t0 := time.Now()
 	if err := p.waitReady(ctx); err != nil {
 		return err
 	}
-	s.log.Info("ready", "service", component, "addr", addr, "pid", p.PID(), "took", time.Since(t0).Round(10*time.Millisecond))
+	s.log.Info("ready", "service", component, "addr", ports.addr, "pid", p.PID(), "took", time.Since(t0).Round(10*time.Millisecond))
 	return nil
 }
 
@@ -166,13 +165,13 @@ func (s *Stack) logEnv(component string, r envReport) {
 
 // launch starts the component's binary with env and registers it, unless the stack is
 // stopping (Stop must see every process it has to stop).
-func (s *Stack) launch(component, addr, mgmtAddr string, env map[string]string) (*process, error) {
+func (s *Stack) launch(component string, ports *servicePorts, env map[string]string) (*process, error) {
 	s.procsMu.Lock()
 	defer s.procsMu.Unlock()
 	if s.stopping.Load() {
 		return nil, fmt.Errorf("%s: not started, the stack is stopping", component)
 	}
-	p, err := startProcess(component, filepath.Join(s.binDir, component), addr, mgmtAddr,
+	p, err := startProcess(component, filepath.Join(s.binDir, component), ports,
 		environ(env, os.Getenv("PATH"), os.Getenv("HOME")), s.writer(component))
 	if err != nil {
 		return nil, err

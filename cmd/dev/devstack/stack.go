@@ -257,6 +257,11 @@ func (s *Stack) Stop() error {
 		}
 		s.procsMu.Unlock()
 		wg.Wait()
+		s.procsMu.Lock()
+		for _, p := range s.procs {
+			p.ports.close() // shared by the processes a service ran as: released once all stopped
+		}
+		s.procsMu.Unlock()
 		if s.stopLife != nil {
 			s.stopLife()
 		}

@@ -67,14 +67,22 @@ func TestStart_SecondStackOnTheSameDataFailsFast(t *testing.T) {
 }
 
 func TestStart_SaysHowToGetRabbitMQ(t *testing.T) {
-	closed, err := freeAddr() // nothing listens there
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = failFast(t, Config{AMQPAddr: closed})
+	err := failFast(t, Config{AMQPAddr: addrNobodyListensOn(t)})
 	if !errors.Is(err, errRabbitMQDown) || !strings.Contains(err.Error(), "hack/rabbitmq.sh start") {
 		t.Fatalf("error = %v", err)
 	}
+}
+
+// addrNobodyListensOn is the address of a listener that is closed again: fine for a broker
+// that is down, because nothing binds it later (ports for servers come from internal/loopback).
+func addrNobodyListensOn(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close()
+	return l.Addr().String()
 }
 
 func TestFerretReplicaSet_ReportsTheStandInHonestly(t *testing.T) {
