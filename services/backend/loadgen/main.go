@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/loopback"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/tokens"
 )
@@ -87,23 +88,21 @@ func run(ctx context.Context, o options) error {
 	}
 	defer func() { _ = logs.Close() }()
 
-	dbAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	dbArgs := []string{modeFerretDB, dbAddr, dir, "off"}
+	// FerretDB binds by address itself: it takes any free port and we read back which.
+	dbArgs := []string{modeFerretDB, "127.0.0.1:0", dir, "off"}
 	if o.idIndex {
 		dbArgs[3] = "on"
 	}
 	if o.cpuProfile != "" {
 		dbArgs = append(dbArgs, o.cpuProfile+".ferretdb")
 	}
-	db, err := startChild("ferretdb", dbArgs, nil, logs)
+	db, err := startChild("ferretdb", dbArgs, nil, logs, nil)
 	if err != nil {
 		return err
 	}
 	defer db.stop()
-	if err := waitTCP(ctx, dbAddr, 20*time.Second); err != nil {
+	dbAddr, err := boundAddr(ctx, db, 20*time.Second)
+	if err != nil {
 		return err
 	}
 
@@ -121,11 +120,14 @@ func run(ctx context.Context, o options) error {
 	}
 	defer stopAuth()
 
-	httpAddr, err := freeAddr()
+	// The backend's ports are bound here and handed over, as the dev runner does.
+	var ports loopback.Listeners
+	defer func() { _ = ports.Close() }()
+	httpAddr, err := ports.Open()
 	if err != nil {
 		return err
 	}
-	mgmtAddr, err := freeAddr()
+	mgmtAddr, err := ports.Open()
 	if err != nil {
 		return err
 	}
@@ -144,7 +146,7 @@ func run(ctx context.Context, o options) error {
 	if o.gomaxprocs > 0 {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(o.gomaxprocs))
 	}
-	svc, err := startChild("backend", childArgs, env, logs)
+	svc, err := startChild("backend", childArgs, env, logs, &ports)
 	if err != nil {
 		return err
 	}

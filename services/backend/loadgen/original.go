@@ -51,23 +51,22 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // startOriginal runs the original backend at bin on a free loopback port and waits until it
-// accepts connections.
+// listens (it does once MongoDB and RabbitMQ are set up). It cannot be changed to take a socket, but it passes ORIGINAL_ADDR
+// to http.ListenAndServe, which binds port 0 like any other: the port it got is read back,
+// so no retry on "address in use" is needed.
 func startOriginal(ctx context.Context, bin, mongoURI, amqpURL, authURL string, logs *os.File) (*child, string, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, "", err
-	}
 	env := []string{
 		"ORIGINAL_MONGODB_URI=" + mongoURI,
 		"ORIGINAL_AMQP_URL=" + amqpURL,
 		"ORIGINAL_AUTH_URL=" + authURL,
-		"ORIGINAL_ADDR=" + addr,
+		"ORIGINAL_ADDR=127.0.0.1:0",
 	}
-	c, err := startProgram("original", bin, nil, env, logs)
+	c, err := startProgram("original", bin, nil, env, logs, nil)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := waitTCP(ctx, addr, 30*time.Second); err != nil {
+	addr, err := boundAddr(ctx, c, 30*time.Second)
+	if err != nil {
 		c.stop()
 		return nil, "", err
 	}

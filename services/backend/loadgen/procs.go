@@ -3,13 +3,14 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
+
+	"littleecom.io/littleecom/internal/loopback"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every Linux
@@ -40,20 +41,25 @@ type child struct {
 	cmd  *exec.Cmd
 }
 
-// startChild runs this binary with args and env, output to logFile.
-func startChild(name string, args, env []string, logFile *os.File) (*child, error) {
+// startChild runs this binary with args and env, output to logFile, serving on ports (nil:
+// none) without binding them.
+func startChild(name string, args, env []string, logFile *os.File, ports *loopback.Listeners) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own binary: %w", err)
 	}
-	return startProgram(name, exe, args, env, logFile)
+	return startProgram(name, exe, args, env, logFile, ports)
 }
 
-// startProgram runs the program at path with args and env, output to logFile.
-func startProgram(name, path string, args, env []string, logFile *os.File) (*child, error) {
+// startProgram runs the program at path with args and env, output to logFile, handing it
+// ports (nil: none) already bound: see loopback.Listeners.
+func startProgram(name, path string, args, env []string, logFile *os.File, ports *loopback.Listeners) (*child, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if ports != nil {
+		ports.PassTo(cmd)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -95,28 +101,15 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-// waitTCP waits until addr accepts connections.
-func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s not listening within %s: %w", addr, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// freeAddr returns a loopback address with a free port.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// boundAddr waits until the child listens, on the port 0 it was told to bind, and returns
+// the address it got: for a child whose listener binds by address itself (FerretDB, the
+// original backend) and so cannot be handed a socket.
+func boundAddr(ctx context.Context, c *child, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addrs, err := loopback.WaitListening(ctx, c.pid(), 1, nil)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: %w", c.name, err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String(), nil
+	return addrs[0], nil
 }
