@@ -7,10 +7,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,23 +44,21 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		version.Print(os.Stdout, "ferretdb")
 		return nil
 	}
-	if err := os.MkdirAll(*dir, 0o750); err != nil {
-		return err
-	}
-	// FerretDB reports a listen failure late, from a goroutine, and then serves nothing:
-	// try the address first so that a taken port is a clear, immediate error.
-	l, err := net.Listen("tcp", *addr)
+	// Start makes a taken port a clear, immediate error (FerretDB's own comes late, from a
+	// goroutine) and returns once FerretDB listens, with the address it bound: the one that
+	// is logged, and the way to learn the port of -listen 127.0.0.1:0.
+	s, err := ferret.Start(*addr, *dir, errorLines{log})
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", *addr, err)
-	}
-	_ = l.Close()
-	log.Info("serving", "addr", *addr, "data_dir", *dir, "version", version.Version())
-	if err := ferret.Run(ctx, *addr, *dir, errorLines{log}); err != nil {
 		return err
 	}
-	if ctx.Err() == nil {
+	log.Info("serving", "addr", s.Addr(), "data_dir", *dir, "version", version.Version())
+	select {
+	case <-s.Done():
 		return errors.New("FerretDB stopped on its own")
+	case <-ctx.Done():
 	}
+	s.Stop()
+	<-s.Done() // Stop's wait is bounded; this process is the database, so it waits for FerretDB to close its files
 	log.Info("stopped")
 	return nil
 }

@@ -35,25 +35,38 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+// servingAddr waits for run's "serving" record and returns the address in it: the port
+// FerretDB bound for -listen 127.0.0.1:0.
+func servingAddr(t *testing.T, logs *syncBuffer, done <-chan error) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.After(30 * time.Second)
+	for {
+		for line := range strings.Lines(logs.String()) {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving" {
+				return rec.Addr
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned %v before serving; logs:\n%s", err, logs.String())
+		case <-deadline:
+			t.Fatalf("no serving record within 30s; logs:\n%s", logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }
 
 func TestRun_ServesMongoDBFromTheDataDirUntilCancelled(t *testing.T) {
-	addr, dir := freeAddr(t), filepath.Join(t.TempDir(), "data")
+	dir := filepath.Join(t.TempDir(), "data")
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", addr, "-data", dir}, slog.New(slog.NewJSONHandler(&logs, nil)))
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-data", dir}, slog.New(slog.NewJSONHandler(&logs, nil)))
 	}()
+	addr := servingAddr(t, &logs, done)
 
 	client, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + addr + "/?directConnection=true"))
 	if err != nil {
