@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,6 +38,7 @@ import (
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/controllers"
 	"littleecom.io/littleecom/internal/envtestbin"
+	"littleecom.io/littleecom/internal/loopback"
 )
 
 func main() {
@@ -257,28 +257,31 @@ func (w *writeCounter) start(ctx context.Context, dyn dynamic.Interface) error {
 // managerProcess is the real manager binary, its metrics scraped over loopback.
 type managerProcess struct {
 	cmd     *exec.Cmd
-	metrics string
-	peak    atomic.Int64
-	done    chan struct{}
+	exited  chan struct{} // closed when cmd.Wait returned, with waitErr
+	waitErr error
+	// metrics is the URL of its metrics, known (or metricsErr) once metricsKnown is closed.
+	metrics      string
+	metricsErr   error
+	metricsKnown chan struct{}
+	peak         atomic.Int64
+	done         chan struct{}
 }
 
+// startManager runs the manager with its metrics and probe servers on loopback port 0 (it
+// binds them through controller-runtime, which cannot be handed a socket); the metrics port
+// is learnt from the kernel once the manager listens.
 func startManager(ctx context.Context, binary, kubeconfig string) (*managerProcess, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	probe, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	cmd := exec.CommandContext(ctx, binary, "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe))
+		"--metrics-bind-address", "127.0.0.1:0", "--metrics-secure=false",
+		"--health-probe-bind-address", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (build it with make build): %w", binary, err)
 	}
-	m := &managerProcess{cmd: cmd, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), done: make(chan struct{})}
+	m := &managerProcess{cmd: cmd, exited: make(chan struct{}), metricsKnown: make(chan struct{}), done: make(chan struct{})}
+	go func() { m.waitErr = cmd.Wait(); close(m.exited) }()
+	// In the background: the bench's clock starts as soon as the manager does, as before.
+	go func() { m.metrics, m.metricsErr = metricsURL(ctx, cmd.Process.Pid, m.exited); close(m.metricsKnown) }()
 	go func() {
 		for {
 			select {
@@ -307,15 +310,19 @@ func (m *managerProcess) peakRSS() int64 {
 func (m *managerProcess) stop() error {
 	close(m.done)
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	err := m.cmd.Wait()
-	if _, ok := errors.AsType[*exec.ExitError](err); ok {
+	<-m.exited
+	if _, ok := errors.AsType[*exec.ExitError](m.waitErr); ok {
 		return nil
 	}
-	return err
+	return m.waitErr
 }
 
 // metric sums the samples of a metric for the littleecom controller.
 func (m *managerProcess) metric(name string) (float64, error) {
+	<-m.metricsKnown
+	if m.metricsErr != nil {
+		return 0, m.metricsErr
+	}
 	resp, err := http.Get(m.metrics)
 	if err != nil {
 		return 0, err
@@ -370,13 +377,27 @@ func (m *managerProcess) waitIdle(ctx context.Context, quiet time.Duration) erro
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// metricsURL waits until the manager process pid listens on its two ports and returns the
+// metrics one: the port that answers GET /metrics (the probe server's answer is 404).
+func metricsURL(ctx context.Context, pid int, exited <-chan struct{}) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	addrs, err := loopback.WaitListening(ctx, pid, 2, exited)
 	if err != nil {
-		return 0, err
+		return "", fmt.Errorf("manager: %w", err)
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for _, addr := range addrs {
+		url := "http://" + addr + "/metrics"
+		resp, err := http.Get(url)
+		if err != nil {
+			continue
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return url, nil
+		}
+	}
+	return "", fmt.Errorf("manager: none of %v serves /metrics", addrs)
 }
 
 // vmHWM is a process's peak resident set size in bytes, from /proc.
