@@ -21,7 +21,8 @@ func paused(shop *shopv1.LittleEcom) bool {
 func (r *LittleEcomReconciler) writePausedStatus(ctx context.Context, shop, original *shopv1.LittleEcom) error {
 	meta.SetStatusCondition(&shop.Status.Conditions, metav1.Condition{
 		Type: shopv1.ConditionPaused, Status: metav1.ConditionTrue, Reason: shopv1.ReasonPausedByAnnotation,
-		Message:            fmt.Sprintf("the annotation %s=true stops the operator from changing this shop; remove it to resume", shopv1.PausedAnnotation),
+		Message: fmt.Sprintf("the annotation %s=true stops the operator from changing this shop; remove it to resume",
+			shopv1.PausedAnnotation),
 		ObservedGeneration: shop.Generation,
 	})
 	if statusEqual(&original.Status, &shop.Status) {

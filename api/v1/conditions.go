@@ -23,7 +23,6 @@ const PausedAnnotation = "shop.littleecom.io/paused"
 // ReasonPausedByAnnotation: the shop carries PausedAnnotation.
 const ReasonPausedByAnnotation = "PausedByAnnotation"
 
-
 // Condition reasons, CamelCase as metav1.Condition requires.
 const (
 	// ReasonReady: every replica is ready and up to date.
