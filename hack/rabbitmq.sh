@@ -68,6 +68,11 @@ stop() {
   if [[ -n "$pid" ]]; then
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   fi
+  # The broker started Erlang's port mapper and leaves it running; stop it too unless
+  # another Erlang node still uses it.
+  if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q '^name '; then
+    epmd -kill >/dev/null 2>&1 || true
+  fi
 }
 
 case "${1:-start}" in
