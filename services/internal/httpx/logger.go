@@ -2,9 +2,12 @@ package httpx
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/felixge/httpsnoop"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/reqctx"
@@ -22,8 +25,8 @@ func Logger(base *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			l := base.With("request_id", reqctx.RequestID(r.Context()), "method", r.Method)
 			r = r.WithContext(reqctx.WithLogger(r.Context(), l))
-			sw := WrapStatus(w)
-			next.ServeHTTP(sw, r)
+			w, sw := RecordStatus(w)
+			next.ServeHTTP(w, r)
 			level := slog.LevelInfo
 			switch {
 			case sw.Status() >= 500:
@@ -55,49 +58,56 @@ func isProbe(pattern string) bool {
 	return false
 }
 
-// StatusWriter records the status and size of a response for logs and metrics.
-type StatusWriter struct {
-	http.ResponseWriter
+// Recording is the status and size of a response, as RecordStatus saw them written.
+type Recording struct {
 	status int
 	bytes  int64
 }
 
-// WrapStatus returns w wrapped in a StatusWriter, or w itself when it already is one.
-func WrapStatus(w http.ResponseWriter) *StatusWriter {
-	if sw, ok := w.(*StatusWriter); ok {
-		return sw
-	}
-	return &StatusWriter{ResponseWriter: w}
-}
-
-// WriteHeader records the status.
-func (s *StatusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Write records an implicit 200 and the size.
-func (s *StatusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
-	return n, err
+// RecordStatus wraps w so that the status and body size are recorded. httpsnoop builds the
+// wrapper with exactly the optional interfaces w has (http.Flusher, http.Hijacker,
+// io.ReaderFrom, ...), which a hand-written wrapper would hide.
+func RecordStatus(w http.ResponseWriter) (http.ResponseWriter, *Recording) {
+	rec := &Recording{}
+	return httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
+			return func(code int) {
+				if rec.status == 0 {
+					rec.status = code
+				}
+				next(code)
+			}
+		},
+		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
+			return func(b []byte) (int, error) {
+				if rec.status == 0 {
+					rec.status = http.StatusOK
+				}
+				n, err := next(b)
+				rec.bytes += int64(n)
+				return n, err
+			}
+		},
+		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
+			return func(src io.Reader) (int64, error) {
+				if rec.status == 0 {
+					rec.status = http.StatusOK
+				}
+				n, err := next(src)
+				rec.bytes += n
+				return n, err
+			}
+		},
+	}), rec
 }
 
 // Status is the status written so far (200 if the handler wrote nothing).
-func (s *StatusWriter) Status() int {
-	if s.status == 0 {
+func (r *Recording) Status() int {
+	if r.status == 0 {
 		return http.StatusOK
 	}
-	return s.status
+	return r.status
 }
 
 // Bytes is the number of body bytes written.
-func (s *StatusWriter) Bytes() int64 { return s.bytes }
-
-// Unwrap lets http.ResponseController reach the underlying writer (Flush, deadlines).
-func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (r *Recording) Bytes() int64 { return r.bytes }

@@ -104,8 +104,8 @@ func (m *Metrics) HTTPMiddleware(routePattern func(*http.Request) string) func(h
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			sw := httpx.WrapStatus(w)
-			next.ServeHTTP(sw, r)
+			w, sw := httpx.RecordStatus(w)
+			next.ServeHTTP(w, r)
 			route := routePattern(r)
 			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status())).Inc()
 			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
