@@ -105,4 +105,15 @@ func TestBackoff_DoublesWithJitterUpToTheMaximumAndResets(t *testing.T) {
 	if got := b.Next(); got > 100*time.Millisecond {
 		t.Fatalf("after Reset: %v, want at most the minimum", got)
 	}
+
+	// The first wait is spread over the whole upper half of the step, and never leaves it.
+	lo, hi := time.Hour, time.Duration(0)
+	for range 2000 {
+		b.Reset()
+		got := b.Next()
+		lo, hi = min(lo, got), max(hi, got)
+	}
+	if lo < 50*time.Millisecond || hi > 100*time.Millisecond || lo > 55*time.Millisecond || hi < 95*time.Millisecond {
+		t.Errorf("first waits spread over [%v, %v], want [50ms, 100ms] nearly filled", lo, hi)
+	}
 }
