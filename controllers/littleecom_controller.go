@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -54,8 +55,8 @@ type LittleEcomReconciler struct {
 	// rejections remembers the replica-set requests MongoDB refused for good
 	// (replicaset_rejected.go).
 	rejections rejectionMemory
-	// imagesOverride replaces Images while the manager runs (phase_images.go).
-	imagesOverride imagesOverride
+	// imagesOverride replaces Images while the manager runs (SetDefaultImages).
+	imagesOverride atomic.Pointer[resource.Images]
 }
 
 // +kubebuilder:rbac:groups=shop.littleecom.io,resources=littleecoms,verbs=get;list;watch;update;patch
@@ -93,13 +94,8 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	defer func() {
 		computeStatus(shop, state, err == nil)
-		if statusEqual(&original.Status, &shop.Status) {
-			return
-		}
-		// A merge patch of the status alone: it cannot conflict with a spec or metadata
-		// change made since the Get, and only this reconcile writes the status.
-		if perr := r.Status().Patch(ctx, shop, client.MergeFrom(original)); perr != nil {
-			err = errors.Join(err, fmt.Errorf("updating status: %w", perr))
+		if perr := r.patchStatus(ctx, shop, original); perr != nil {
+			err = errors.Join(err, perr)
 		}
 	}()
 

@@ -91,12 +91,7 @@ var _ = Describe("MongoDB rollout of a new image", func() {
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		Expect(k8sClient.Create(ctx, newShop(ns, name))).To(Succeed())
-		eventually(ns, name+"-mongodb", &appsv1.StatefulSet{})
-		eventually(ns, name+"-mongodb-root", &corev1Secret{})
-		var err error
-		rs, err = doubles.cluster(ctx, ns, name)
-		Expect(err).NotTo(HaveOccurred())
+		rs = createShopWithDouble(ns, name)
 		Expect(sts().Spec.UpdateStrategy.Type).To(Equal(appsv1.OnDeleteStatefulSetStrategyType))
 		for i := range 3 {
 			startPod(i, "rev1")

@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 )
@@ -25,11 +24,5 @@ func (r *LittleEcomReconciler) writePausedStatus(ctx context.Context, shop, orig
 			shopv1.PausedAnnotation),
 		ObservedGeneration: shop.Generation,
 	})
-	if statusEqual(&original.Status, &shop.Status) {
-		return nil
-	}
-	if err := r.Status().Patch(ctx, shop, client.MergeFrom(original)); err != nil {
-		return fmt.Errorf("updating status: %w", err)
-	}
-	return nil
+	return r.patchStatus(ctx, shop, original)
 }

@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"sync"
-
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/utils/ptr"
 
@@ -84,27 +82,16 @@ func statefulSetUpdating(sts *appsv1.StatefulSet) bool {
 	return sts.Status.UpdatedReplicas < ptr.Deref(sts.Spec.Replicas, 1) || sts.Status.CurrentRevision != sts.Status.UpdateRevision
 }
 
-// imagesOverride holds default images set while the manager runs (SetDefaultImages).
-type imagesOverride struct {
-	mu  sync.RWMutex
-	set bool
-	v   resource.Images
-}
-
 // SetDefaultImages replaces the default images; the next reconcile of each shop resolves
 // against them, as after an operator restart with other --default-*-image flags.
 func (r *LittleEcomReconciler) SetDefaultImages(images resource.Images) {
-	r.imagesOverride.mu.Lock()
-	defer r.imagesOverride.mu.Unlock()
-	r.imagesOverride.v, r.imagesOverride.set = images, true
+	r.imagesOverride.Store(&images)
 }
 
 // defaultImages returns the default images in force: SetDefaultImages', else r.Images.
 func (r *LittleEcomReconciler) defaultImages() resource.Images {
-	r.imagesOverride.mu.RLock()
-	defer r.imagesOverride.mu.RUnlock()
-	if r.imagesOverride.set {
-		return r.imagesOverride.v
+	if p := r.imagesOverride.Load(); p != nil {
+		return *p
 	}
 	return r.Images
 }

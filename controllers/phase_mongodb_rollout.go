@@ -312,7 +312,7 @@ func (r *LittleEcomReconciler) rootTarget(ctx context.Context, st *reconcileStat
 	}
 	c := resource.CredentialsOf(root)
 	return mongors.Target{Host: host, Username: c.Username, Password: c.Password, DirectConnection: true,
-		Timeout: 5 * time.Second}, nil
+		Timeout: replicaSetCmdTimeout}, nil
 }
 
 // mongoDBPods lists the members' pods by the StatefulSet's selector labels, through the API

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"sync"
 
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -116,4 +119,16 @@ type corev1Secret = corev1.Secret
 
 func topoHost(ns, name string, i int) string {
 	return mongors.Topology{Name: name, Namespace: ns}.Host(i)
+}
+
+// createShopWithDouble creates shop ns/name and starts its replica-set double once the
+// operator has written the StatefulSet and the root Secret the double's credentials come from.
+func createShopWithDouble(ns, name string) *mongorstest.Cluster {
+	GinkgoHelper()
+	Expect(k8sClient.Create(ctx, newShop(ns, name))).To(Succeed())
+	eventually(ns, name+"-mongodb", &appsv1.StatefulSet{})
+	eventually(ns, name+"-mongodb-root", &corev1Secret{})
+	rs, err := doubles.cluster(ctx, ns, name)
+	Expect(err).NotTo(HaveOccurred())
+	return rs
 }

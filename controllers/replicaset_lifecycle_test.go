@@ -58,12 +58,7 @@ var _ = Describe("MongoDB replica set over its life", func() {
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		Expect(k8sClient.Create(ctx, newShop(ns, name))).To(Succeed())
-		eventually(ns, name+"-mongodb", &appsv1.StatefulSet{})
-		eventually(ns, name+"-mongodb-root", &corev1Secret{})
-		var err error
-		rs, err = doubles.cluster(ctx, ns, name)
-		Expect(err).NotTo(HaveOccurred())
+		rs = createShopWithDouble(ns, name)
 		markStatefulSetReady(ns, name+"-mongodb")
 		readyWith(3)
 	})

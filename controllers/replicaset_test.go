@@ -40,12 +40,7 @@ var _ = Describe("MongoDB replica set", func() {
 
 	BeforeEach(func() {
 		ns = newNamespace()
-		Expect(k8sClient.Create(ctx, newShop(ns, name))).To(Succeed())
-		eventually(ns, name+"-mongodb", &appsv1.StatefulSet{})
-		eventually(ns, name+"-mongodb-root", &corev1Secret{})
-		var err error
-		rs, err = doubles.cluster(ctx, ns, name)
-		Expect(err).NotTo(HaveOccurred())
+		rs = createShopWithDouble(ns, name)
 	})
 
 	It("waits for the pods, then initiates once with every member's stable name", func() {

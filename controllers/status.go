@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
 	"littleecom.io/littleecom/internal/resource"
@@ -173,4 +175,17 @@ func setReadyAndPhase(shop *shopv1.LittleEcom, succeeded bool) {
 // statusEqual says whether a status write would change anything.
 func statusEqual(a, b *shopv1.LittleEcomStatus) bool {
 	return equality.Semantic.DeepEqual(a, b)
+}
+
+// patchStatus writes shop's status when it differs from original's, as a merge patch of the
+// status alone: it cannot conflict with a spec or metadata change made since the Get, and
+// only the shop's own reconcile writes the status.
+func (r *LittleEcomReconciler) patchStatus(ctx context.Context, shop, original *shopv1.LittleEcom) error {
+	if statusEqual(&original.Status, &shop.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, shop, client.MergeFrom(original)); err != nil {
+		return fmt.Errorf("updating status: %w", err)
+	}
+	return nil
 }
