@@ -88,7 +88,18 @@ func (r *LittleEcomReconciler) observeCertManager(ctx context.Context, st *recon
 		return
 	}
 	st.edge.certManagerMissing = true
-	st.requeue(certManagerRecheck)
+	st.requeue(r.certManager.recheckInterval())
+}
+
+// recheckInterval is how long a shop waits before cert-manager is looked for again: the
+// throttle itself, so the shop is back just as Installed would ask the API server again.
+func (c *certManager) recheckInterval() time.Duration {
+	if c == nil {
+		return certManagerRecheck
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recheck
 }
 
 // certManagerCondition is the Ingress's TLS part of IngressReady: False while the spec names
