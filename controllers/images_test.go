@@ -25,7 +25,7 @@ var _ = Describe("Default images", func() {
 		spec.Notifier.Image = "littleecom/notifier:0.1.0"
 	}
 	pinned := func(spec *shopv1.LittleEcomSpec) {
-		spec.RabbitMQ.Image = "docker.io/library/rabbitmq:3.13-management" // the old default, pinned on purpose
+		spec.RabbitMQ.Image = "library/rabbitmq:3.13-management" // the old default, pinned on purpose
 		spec.Backend.Image = "registry.example/team/backend:custom"
 		spec.MongoDB.Image = "mongo:7.0.14"
 	}
@@ -82,7 +82,7 @@ var _ = Describe("Default images", func() {
 				"backend": old.Backend, "auth": old.Auth, "notifier": old.Notifier}))
 			g.Expect(images("stored")).To(Equal(images("unset")))
 			g.Expect(images("pinned")).To(Equal(map[string]string{"mongodb": "mongo:7.0.14",
-				"rabbitmq": "docker.io/library/rabbitmq:3.13-management", "backend": "registry.example/team/backend:custom",
+				"rabbitmq": "library/rabbitmq:3.13-management", "backend": "registry.example/team/backend:custom",
 				"auth": old.Auth, "notifier": old.Notifier}))
 		}, timeout, interval).Should(Succeed())
 		Eventually(func(g Gomega) {
@@ -113,7 +113,7 @@ var _ = Describe("Default images", func() {
 			g.Expect(images("unset")).To(Equal(want))
 			g.Expect(images("stored")).To(Equal(want), "a shop created with the old CRD defaults follows the upgrade")
 			g.Expect(images("pinned")).To(Equal(map[string]string{"mongodb": "mongo:7.0.14",
-				"rabbitmq": "docker.io/library/rabbitmq:3.13-management", "backend": "registry.example/team/backend:custom",
+				"rabbitmq": "library/rabbitmq:3.13-management", "backend": "registry.example/team/backend:custom",
 				"auth": "littleecom/auth:0.2.0", "notifier": "littleecom/notifier:0.2.0"}), "pinned images stay")
 		}, timeout, interval).Should(Succeed())
 		Eventually(func(g Gomega) {

@@ -132,7 +132,7 @@ func (s *Shop) PinnedImage(component string) string {
 // CRD defaults. A stored spec cannot tell them from a choice, and taking them as a choice
 // would freeze every existing shop on them for good: they count as unset, so an existing
 // shop follows the operator's default from the upgrade on. To stay on exactly such an
-// image, pin it under another spelling (docker.io/library/rabbitmq:3.13-management). MongoDB
+// image, pin it under another spelling (library/rabbitmq:3.13-management). MongoDB
 // never had a CRD default. (The logging stack's are in logging_images.go.)
 var formerCRDDefaults = map[string]string{
 	ComponentRabbitMQ: "rabbitmq:3.13-management",

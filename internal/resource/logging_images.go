@@ -20,7 +20,7 @@ const (
 // defaults. A stored spec cannot tell them from a choice, so they count as unset: the shop
 // follows the operator's default instead of staying on a release with published
 // advisories. Anyone who wants exactly that release back pins it under another spelling
-// (e.g. docker.io/library/kibana:8.15.3).
+// (e.g. library/kibana:8.15.3).
 var formerLoggingDefaults = map[string]bool{
 	"elasticsearch:8.15.3": true,
 	"kibana:8.15.3":        true,
