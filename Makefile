@@ -151,7 +151,7 @@ images: ## Build the OCI image archives into bin/images (no Docker engine); load
 	@if hack/cluster.sh status >/dev/null 2>&1; then hack/cluster.sh load $(LOCALBIN)/images/*.tar; fi
 
 .PHONY: cluster
-cluster: envtest kustomize ## Bring up the node (or reuse it), build and load the images, deploy the operator and the sample shop; print its URL.
+cluster: envtest kustomize helm ## Bring up the node (or reuse it), build and load the images, deploy the operator and the sample shop; print its URL.
 	hack/cluster.sh up
 	$(MAKE) --no-print-directory images
 	hack/cluster-shop.sh up
@@ -173,6 +173,10 @@ controller-gen: ## Install controller-gen.
 .PHONY: kustomize
 kustomize: ## Install kustomize.
 	@hack/tools.sh kustomize sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
+
+.PHONY: helm
+helm: ## Install the helm CLI (the chart's installer on the node).
+	@hack/tools.sh helm helm.sh/helm/v4/cmd/helm $(HELM_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: ## Install golangci-lint.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Puts the shop on the node that hack/cluster.sh runs, and tests it there.
-#   up    the CRD and the operator (config/cluster/operator), FerretDB and Mailpit
-#         (config/cluster/infra), then the sample shop (config/cluster/shop); waits until the
+#   up    the CRD and the operator (the Helm chart charts/littleecom, namespace-scoped: it
+#         watches the shop's namespace only), FerretDB and Mailpit (config/cluster/infra),
+#         then the sample shop (config/cluster/shop); waits until the
 #         LittleEcom is Ready and prints its URL and the kubeconfig. Idempotent: a second run
 #         applies nothing new and only replaces pods whose local image was rebuilt.
 #   test  the end-to-end suite of e2e/cluster against that shop.
@@ -23,6 +24,8 @@ INFRA_NAMESPACE=littleecom-infra
 CLUSTER_INGRESS_PORT="${CLUSTER_INGRESS_PORT:-18080}"
 READY_TIMEOUT="${READY_TIMEOUT:-600s}"
 KUSTOMIZE="${KUSTOMIZE:-$root/bin/kustomize}"
+HELM="${HELM:-$root/bin/helm}"
+HELM_RELEASE=littleecom
 node_kubectl="$root/bin/node/${KUBERNETES_VERSION#v}/kubectl"
 if [[ -z "${KUBECTL:-}" ]]; then
   if [[ -x "$node_kubectl" ]]; then KUBECTL="$node_kubectl"; else KUBECTL=kubectl; fi
@@ -42,23 +45,24 @@ apply() { # kustomize dir
 pod_images='{{range .items}}{{$ns := .metadata.namespace}}{{$pod := .metadata.name}}{{range .status.containerStatuses}}{{$ns}} {{$pod}} {{.image}} {{.imageID}}{{"\n"}}{{end}}{{end}}'
 replace_stale_pods() {
   local refs
-  refs="$(ctr -n k8s.io images ls | awk '$1 ~ /^docker.io\/littleecom\// {print $1, $3}')" ||
+  # containerd names every image with its registry; compare repositories and tags without it.
+  refs="$(ctr -n k8s.io images ls | awk '$1 ~ /^[^\/]+\/littleecom\// {print $1, $3}')" ||
     { log "cannot list the node's images: $CONTAINERD_ADDRESS"; exit 1; }
   local -A config=()
   local ref manifest
   while read -r ref manifest; do
     [[ -n "$ref" ]] || continue
-    config[$ref]="$(ctr -n k8s.io content get "$manifest" |
+    config[${ref#*/}]="$(ctr -n k8s.io content get "$manifest" |
       sed -n 's/.*"config":{[^}]*"digest":"\(sha256:[0-9a-f]*\)".*/\1/p')"
   done <<<"$refs"
   local ns pod image id want
   while read -r ns pod image id; do
-    image="docker.io/${image#docker.io/}"
+    [[ "${image%%/*}" == *[.:]* ]] && image="${image#*/}"
     want="${config[$image]:-}"
     [[ -z "$want" || "$id" == *"$want"* ]] && continue
-    log "pod $ns/$pod runs an older build of ${image#docker.io/}: replacing it"
+    log "pod $ns/$pod runs an older build of $image: replacing it"
     k -n "$ns" delete pod "$pod" --wait=false >/dev/null
-  done < <(k get pods -A -o go-template="$pod_images" | awk '$3 ~ /^(docker\.io\/)?littleecom\//')
+  done < <(k get pods -A -o go-template="$pod_images" | awk '$3 ~ /^([^\/]+\/)?littleecom\//')
 }
 
 wait_rollout() { # namespace kind/name
@@ -68,9 +72,7 @@ wait_rollout() { # namespace kind/name
 
 up() {
   hack/cluster.sh status >/dev/null || { log "the node is not up: run make cluster"; exit 1; }
-  log "operator: CRD, RBAC and the manager (config/cluster/operator)"
-  apply config/cluster/operator
-  k wait --for=condition=Established crd/littleecoms.shop.littleecom.io --timeout=60s >/dev/null
+  install_operator
   log "infrastructure: FerretDB and Mailpit (config/cluster/infra)"
   apply config/cluster/infra
   replace_stale_pods
@@ -89,6 +91,36 @@ up() {
   wait_api
   echo "littleecom cluster ready: http://127.0.0.1:$CLUSTER_INGRESS_PORT"
   echo "kubeconfig: $KUBECONFIG"
+}
+
+# install_operator installs (or upgrades) the operator with its Helm chart as a cluster admin
+# would, namespace-scoped: the manager watches $SHOP_NAMESPACE only and holds its rights
+# there as a Role. The CRD is applied first, because helm installs a chart's CRDs once and
+# never upgrades them.
+install_operator() {
+  log "operator: CRD (charts/littleecom/crds)"
+  k apply --server-side --force-conflicts -f charts/littleecom/crds >/dev/null
+  k wait --for=condition=Established crd/littleecoms.shop.littleecom.io --timeout=60s >/dev/null
+  # The Role goes into the watched namespace, which must exist before the install.
+  k create namespace "$SHOP_NAMESPACE" --dry-run=client -o yaml | k apply -f - >/dev/null
+  drop_cluster_wide_rules
+  log "operator: helm upgrade --install $HELM_RELEASE charts/littleecom (watching $SHOP_NAMESPACE)"
+  "$HELM" upgrade --install "$HELM_RELEASE" charts/littleecom --kubeconfig "$KUBECONFIG" \
+    --namespace "$OPERATOR_NAMESPACE" --create-namespace --skip-crds --take-ownership \
+    --set "watchNamespaces={$SHOP_NAMESPACE}" >/dev/null
+}
+
+# drop_cluster_wide_rules removes the cluster-wide binding of the operator's rules that an
+# earlier `make cluster` (config/default, before the chart) left on a reused node: the
+# chart takes the objects it shares with it over, but would leave this one granting more.
+drop_cluster_wide_rules() {
+  local kind name managed
+  for kind in clusterrolebinding/littleecom-manager-rolebinding clusterrole/littleecom-manager-role; do
+    managed="$(k get "$kind" --ignore-not-found -o go-template='{{index .metadata.labels "app.kubernetes.io/managed-by"}}')"
+    [[ -n "$managed" && "$managed" != Helm ]] || continue
+    log "removing $kind of an earlier installation (managed by $managed)"
+    k delete "$kind" >/dev/null
+  done
 }
 
 # wait_api waits for the shop's API to answer through the ingress controller, which picks the

@@ -25,7 +25,8 @@ const (
 	envContainerd        = "CONTAINERD_ADDRESS"
 )
 
-// operatorDeployment is the operator's Deployment as config/default names it.
+// operatorDeployment is the operator's Deployment, and its ServiceAccount, as config/default
+// and the Helm chart (release littleecom) name them.
 const operatorDeployment = "littleecom-controller-manager"
 
 // clusterEnv is where the shop under test runs.

@@ -170,3 +170,25 @@ func toYAML(t testing.TB, v any) string {
 	}
 	return string(b)
 }
+
+// TestHelmCLIMatchesLibrary keeps the helm CLI that installs the chart on the node (make
+// cluster, HELM_VERSION in hack/versions.env) at the release whose library these tests use.
+func TestHelmCLIMatchesLibrary(t *testing.T) {
+	version := func(file, prefix string) string {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+				return strings.Fields(v)[0]
+			}
+		}
+		return ""
+	}
+	lib := version("go.mod", "helm.sh/helm/v4 ")
+	cli := version(filepath.Join("hack", "versions.env"), "HELM_VERSION=")
+	if lib == "" || cli != lib {
+		t.Errorf("hack/versions.env HELM_VERSION=%q, go.mod's helm.sh/helm/v4 is %q: keep them at one release", cli, lib)
+	}
+}
