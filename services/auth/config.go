@@ -34,7 +34,7 @@ type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 
-	// Abuse limits (ratelimit.go): failed sign-ins per (account, client) and per client in
+	// Abuse limits (limits.go, store/limiter.go): failed sign-ins per (account, client) and per client in
 	// each SignInWindow, registrations per client and in all per minute.
 	SignInFailuresPerAccount int
 	SignInFailuresPerClient  int
