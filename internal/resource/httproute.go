@@ -49,7 +49,7 @@ func (b *HTTPRouteBuilder) Update(obj client.Object) error {
 	if err := b.shop.setOwnerAndLabels(route, ComponentGateway); err != nil {
 		return err
 	}
-	cors, err := b.shop.edgeCORS()
+	policy, err := b.shop.edgeCORS()
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (b *HTTPRouteBuilder) Update(obj client.Object) error {
 		route.Spec.Hostnames = append(route.Spec.Hostnames, gatewayv1.Hostname(h))
 	}
 
-	filter := cors.httpRouteFilter()
+	filter := httpRouteFilter(policy)
 	route.Spec.Rules = nil
 	for _, r := range b.shop.EdgeRoutes() {
 		route.Spec.Rules = append(route.Spec.Rules, gatewayv1.HTTPRouteRule{

@@ -88,11 +88,11 @@ func (b *IngressBuilder) Update(obj client.Object) error {
 	if err := b.shop.setOwnerAndLabels(ing, ComponentIngress); err != nil {
 		return err
 	}
-	cors, err := b.shop.edgeCORS()
+	policy, err := b.shop.edgeCORS()
 	if err != nil {
 		return err
 	}
-	ours, err := cors.nginxAnnotations()
+	ours, err := nginxAnnotations(policy)
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,13 @@ package resource
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"littleecom.io/littleecom/internal/cors"
 )
 
 // ingress-nginx CORS annotations. The operator owns exactly these keys on its Ingress;
@@ -43,79 +44,73 @@ var (
 	nginxHeaderRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
-// corsPolicy is spec.ingress.cors with the CRD's defaults applied and its lists cleaned:
-// entries trimmed, empty ones dropped, duplicates (case-insensitive) removed, the user's
-// order kept so the rendering is stable.
-type corsPolicy struct {
-	origins     []string
-	methods     []string
-	headers     []string
-	credentials bool
-	maxAge      int32
+// corsPolicy is spec.ingress.cors as the shared CORS model, with the CRD's defaults applied
+// and its lists cleaned: entries trimmed, empty ones dropped, duplicates (case-insensitive)
+// removed, the user's order kept so the rendering is stable. The edge renders it (below);
+// without an edge the services' middleware gets it through their environment (corsEnv).
+func (s *Shop) corsPolicy() cors.Policy {
+	spec := s.Instance.Spec.Ingress.CORS
+	return cors.Policy{
+		Enabled:          true,
+		AllowOrigins:     cleanList(spec.AllowOrigins, defaultCORSOrigins),
+		AllowMethods:     cleanList(spec.AllowMethods, defaultCORSMethods),
+		AllowHeaders:     cleanList(spec.AllowHeaders, defaultCORSHeaders),
+		AllowCredentials: spec.AllowCredentials,
+		MaxAge:           int(ptr.Deref(spec.MaxAge, defaultCORSMaxAge)),
+	}
 }
 
-// edgeCORS returns the CORS policy the edge answers with, or an error for a policy no
-// browser would accept (credentials with any origin), which the CRD also refuses.
-func (s *Shop) edgeCORS() (corsPolicy, error) {
-	cors := s.Instance.Spec.Ingress.CORS
-	p := corsPolicy{
-		origins:     cleanList(cors.AllowOrigins, defaultCORSOrigins),
-		methods:     cleanList(cors.AllowMethods, defaultCORSMethods),
-		headers:     cleanList(cors.AllowHeaders, defaultCORSHeaders),
-		credentials: cors.AllowCredentials,
-		maxAge:      ptr.Deref(cors.MaxAge, defaultCORSMaxAge),
-	}
-	if slices.Contains(p.origins, "*") && len(p.origins) > 1 {
-		return p, fmt.Errorf("spec.ingress.cors.allowOrigins: '*' cannot be combined with other origins")
-	}
-	if p.anyOrigin() && p.credentials {
-		return p, fmt.Errorf("spec.ingress.cors: allowCredentials needs explicit allowOrigins, not '*'")
+// edgeCORS returns the CORS policy the edge answers with, or an error for a policy the edge
+// cannot render faithfully (credentials with any origin, '*' beside other origins), which
+// the CRD also refuses.
+func (s *Shop) edgeCORS() (cors.Policy, error) {
+	p := s.corsPolicy()
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("spec.ingress.cors: %w", err)
 	}
 	return p, nil
 }
 
-func (p corsPolicy) anyOrigin() bool { return len(p.origins) == 1 && p.origins[0] == "*" }
-
-// nginxAnnotations renders the policy as ingress-nginx annotations.
-func (p corsPolicy) nginxAnnotations() (map[string]string, error) {
-	if !p.anyOrigin() {
-		if err := checkAll("allowOrigins", p.origins, nginxOriginRe); err != nil {
+// nginxAnnotations renders a validated policy (edgeCORS) as ingress-nginx annotations.
+func nginxAnnotations(p cors.Policy) (map[string]string, error) {
+	if !p.AllowsAnyOrigin() {
+		if err := checkAll("allowOrigins", p.AllowOrigins, nginxOriginRe); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkAll("allowMethods", p.methods, nginxMethodRe); err != nil {
+	if err := checkAll("allowMethods", p.AllowMethods, nginxMethodRe); err != nil {
 		return nil, err
 	}
-	if err := checkAll("allowHeaders", p.headers, nginxHeaderRe); err != nil {
+	if err := checkAll("allowHeaders", p.AllowHeaders, nginxHeaderRe); err != nil {
 		return nil, err
 	}
 	return map[string]string{
 		AnnotationNginxEnableCORS:       strconv.FormatBool(true),
-		AnnotationNginxCORSAllowOrigin:  strings.Join(p.origins, nginxListSeparator),
-		AnnotationNginxCORSAllowMethods: strings.Join(p.methods, nginxListSeparator),
-		AnnotationNginxCORSAllowHeaders: strings.Join(p.headers, nginxListSeparator),
-		AnnotationNginxCORSAllowCreds:   strconv.FormatBool(p.credentials),
-		AnnotationNginxCORSMaxAge:       strconv.Itoa(int(p.maxAge)),
+		AnnotationNginxCORSAllowOrigin:  strings.Join(p.AllowOrigins, nginxListSeparator),
+		AnnotationNginxCORSAllowMethods: strings.Join(p.AllowMethods, nginxListSeparator),
+		AnnotationNginxCORSAllowHeaders: strings.Join(p.AllowHeaders, nginxListSeparator),
+		AnnotationNginxCORSAllowCreds:   strconv.FormatBool(p.AllowCredentials),
+		AnnotationNginxCORSMaxAge:       strconv.Itoa(p.MaxAge),
 	}, nil
 }
 
-// httpRouteFilter renders the policy as the Gateway API CORS filter. Semantics worth
+// httpRouteFilter renders a validated policy (edgeCORS) as the Gateway API CORS filter. Semantics worth
 // knowing: with allowOrigins ["*"] and no credentials the gateway may answer `*` or echo
 // the Origin; with credentials the origins are explicit (checked in edgeCORS) and the
 // gateway echoes the matching Origin, never `*`. Gateway API's maxAge minimum is 1 s, so a
 // maxAge of 0 ("do not cache preflights") becomes 1.
-func (p corsPolicy) httpRouteFilter() gatewayv1.HTTPRouteFilter {
+func httpRouteFilter(p cors.Policy) gatewayv1.HTTPRouteFilter {
 	f := &gatewayv1.HTTPCORSFilter{
-		AllowCredentials: new(p.credentials),
-		MaxAge:           max(p.maxAge, gatewayMinCORSMaxAge),
+		AllowCredentials: new(p.AllowCredentials),
+		MaxAge:           max(int32(p.MaxAge), gatewayMinCORSMaxAge),
 	}
-	for _, o := range p.origins {
+	for _, o := range p.AllowOrigins {
 		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(o))
 	}
-	for _, m := range p.methods {
+	for _, m := range p.AllowMethods {
 		f.AllowMethods = append(f.AllowMethods, gatewayv1.HTTPMethodWithWildcard(m))
 	}
-	for _, h := range p.headers {
+	for _, h := range p.AllowHeaders {
 		f.AllowHeaders = append(f.AllowHeaders, gatewayv1.HTTPHeaderName(h))
 	}
 	return gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterCORS, CORS: f}

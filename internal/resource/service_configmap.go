@@ -24,12 +24,12 @@ var (
 )
 
 const (
-	defaultCORSMaxAge      = 86400
-	defaultAccessTokenTTL  = 15 * time.Minute
-	defaultRefreshTokenTTL = 720 * time.Hour
-	defaultSMTPPort        = 587
-	defaultSMTPFrom        = "LittleEcom <no-reply@littleecom.local>"
-	mongoAuthSource        = "admin"
+	defaultCORSMaxAge      int32 = 86400
+	defaultAccessTokenTTL        = 15 * time.Minute
+	defaultRefreshTokenTTL       = 720 * time.Hour
+	defaultSMTPPort              = 587
+	defaultSMTPFrom              = "LittleEcom <no-reply@littleecom.local>"
+	mongoAuthSource              = "admin"
 )
 
 // ServiceConfigMapBuilder is the non-secret environment of one shop service. Credentials are
@@ -143,20 +143,19 @@ func (s *Shop) corsEnv() map[string]string {
 	if EdgeEnabled(s.Instance.Spec) {
 		return map[string]string{contract.EnvCORSEnabled: envFalse}
 	}
-	cors := s.Instance.Spec.Ingress.CORS
-	maxAge := int32(defaultCORSMaxAge)
-	if cors.MaxAge != nil {
-		maxAge = *cors.MaxAge
-	}
+	p := s.corsPolicy()
 	return map[string]string{
 		contract.EnvCORSEnabled:          envTrue,
-		contract.EnvCORSAllowOrigins:     joinOr(cors.AllowOrigins, defaultCORSOrigins),
-		contract.EnvCORSAllowMethods:     joinOr(cors.AllowMethods, defaultCORSMethods),
-		contract.EnvCORSAllowHeaders:     joinOr(cors.AllowHeaders, defaultCORSHeaders),
-		contract.EnvCORSAllowCredentials: strconv.FormatBool(cors.AllowCredentials),
-		contract.EnvCORSMaxAge:           strconv.Itoa(int(maxAge)),
+		contract.EnvCORSAllowOrigins:     strings.Join(p.AllowOrigins, envListSeparator),
+		contract.EnvCORSAllowMethods:     strings.Join(p.AllowMethods, envListSeparator),
+		contract.EnvCORSAllowHeaders:     strings.Join(p.AllowHeaders, envListSeparator),
+		contract.EnvCORSAllowCredentials: strconv.FormatBool(p.AllowCredentials),
+		contract.EnvCORSMaxAge:           strconv.Itoa(p.MaxAge),
 	}
 }
+
+// envListSeparator separates the items of a list in the services' environment.
+const envListSeparator = ","
 
 // MongoDBURI is the services' connection string: seed hosts, the replica-set name and the
 // auth source. It holds no credentials; those come from the user Secrets. The driver learns
@@ -195,16 +194,4 @@ func int32Or(v, def int32) int32 {
 		return def
 	}
 	return v
-}
-
-// joinOr joins items with commas, in their given order, or def when items is empty.
-func joinOr[T ~string](items []T, def []string) string {
-	if len(items) == 0 {
-		return strings.Join(def, ",")
-	}
-	out := make([]string, len(items))
-	for i, item := range items {
-		out[i] = string(item)
-	}
-	return strings.Join(out, ",")
 }

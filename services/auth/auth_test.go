@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/crypto/bcrypt"
 
 	"littleecom.io/littleecom/internal/contract"
@@ -44,8 +45,9 @@ type testEnv struct {
 	t    *testing.T
 	cfg  Config
 	svc  *Service
-	h    http.Handler // the public port
-	mgmt http.Handler // the management port
+	db   *mongo.Database // auth's database, for what a test checks behind the API
+	h    http.Handler    // the public port
+	mgmt http.Handler    // the management port
 	logs *syncBuffer
 }
 
@@ -92,7 +94,7 @@ func startEnv(t *testing.T, cfg Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, cfg: cfg, svc: svc, h: svc.Handler(), mgmt: svc.ManagementHandler(), logs: logs}
+	return &testEnv{t: t, cfg: cfg, svc: svc, db: client.Database(cfg.Mongo.Database), h: svc.Handler(), mgmt: svc.ManagementHandler(), logs: logs}
 }
 
 type resp struct {

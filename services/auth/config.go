@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
 	"littleecom.io/littleecom/services/internal/httpx"
@@ -23,7 +24,7 @@ type Config struct {
 	// ManagementAddr serves health, readiness and metrics (MANAGEMENT_ADDR).
 	ManagementAddr string
 	Mongo          mongox.Config
-	CORS           httpx.CORSConfig
+	CORS           cors.Policy
 
 	// SigningKeyPEM is a PKCS#8 Ed25519 key; empty means an ephemeral key (dev only: tokens
 	// die with the process and replicas disagree).
@@ -33,7 +34,7 @@ type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 
-	// Abuse limits (ratelimit.go): failed sign-ins per (account, client) and per client in
+	// Abuse limits (limits.go, store/limiter.go): failed sign-ins per (account, client) and per client in
 	// each SignInWindow, registrations per client and in all per minute.
 	SignInFailuresPerAccount int
 	SignInFailuresPerClient  int

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/crypto/bcrypt"
 
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/mailaddr"
 	"littleecom.io/littleecom/services/internal/problem"
@@ -61,17 +62,17 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return problem.Internal(fmt.Errorf("hash password: %w", err))
 	}
-	u := user{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: s.now().UTC()}
+	u := store.User{ID: bson.NewObjectID(), Email: email, PasswordHash: hash, CreatedAt: s.now().UTC()}
 	if s.cfg.EmailVerification {
 		u.EmailVerified = new(false)
 	}
 	log := httpx.LoggerFrom(r.Context())
-	err = s.store.insertUser(r.Context(), u)
-	if errors.Is(err, errDuplicate) && s.cfg.EmailVerification {
+	err = s.store.InsertUser(r.Context(), u)
+	if errors.Is(err, store.ErrDuplicate) && s.cfg.EmailVerification {
 		err = s.replaceAbandoned(r.Context(), u)
 	}
 	switch {
-	case errors.Is(err, errDuplicate):
+	case errors.Is(err, store.ErrDuplicate):
 		log.Info("registration for an address that has an account; answered as a new one")
 	case err != nil:
 		return problem.Internal(err)
@@ -95,10 +96,10 @@ type registration struct {
 // same 401, whether the e-mail is unknown or the password wrong; an account whose address
 // is not verified yet gets 403 once its password is right, unless unverified is allowed
 // (deleting an account needs no verified address).
-func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, unverified bool) (user, error) {
+func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, unverified bool) (store.User, error) {
 	var c credentials
 	if err := httpx.DecodeJSON(w, r, &c, maxBody); err != nil {
-		return user{}, err
+		return store.User{}, err
 	}
 	// An address that has no canonical form has no account: it fails like an unknown one.
 	email, emailErr := mailaddr.Canonical(c.Email)
@@ -108,7 +109,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, unverifie
 	ctx := r.Context()
 	attempt, err := s.startSignIn(r, email)
 	if err != nil {
-		return user{}, err
+		return store.User{}, err
 	}
 	u, err := s.checkPassword(ctx, email, emailErr == nil, c.Password)
 	if problem.CodeOf(err) != problem.Unauthorized {
@@ -116,34 +117,34 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, unverifie
 		attempt.forgive(ctx)
 	}
 	if err != nil {
-		return user{}, err
+		return store.User{}, err
 	}
-	if !u.verified() && !unverified {
+	if !u.Verified() && !unverified {
 		s.mailVerification(u)
-		return user{}, problem.Forbiddenf("e-mail address not verified: follow the link in the verification mail (a new one is on its way)")
+		return store.User{}, problem.Forbiddenf("e-mail address not verified: follow the link in the verification mail (a new one is on its way)")
 	}
 	return u, nil
 }
 
 // checkPassword finds the account and compares the password, taking as long for an unknown
 // account as for a wrong password (no account enumeration by timing).
-func (s *Service) checkPassword(ctx context.Context, email string, canonical bool, password string) (user, error) {
+func (s *Service) checkPassword(ctx context.Context, email string, canonical bool, password string) (store.User, error) {
 	var (
-		u   user
-		err = errNotFound
+		u   store.User
+		err = store.ErrNotFound
 	)
 	if canonical {
-		u, err = s.store.userByEmail(ctx, email)
+		u, err = s.store.UserByEmail(ctx, email)
 	}
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+		return store.User{}, problem.Unauthorizedf("wrong e-mail or password")
 	case err != nil:
-		return user{}, problem.Internal(err)
+		return store.User{}, problem.Internal(err)
 	}
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
-		return user{}, problem.Unauthorizedf("wrong e-mail or password")
+		return store.User{}, problem.Unauthorizedf("wrong e-mail or password")
 	}
 	return u, nil
 }
@@ -183,7 +184,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
 	return s.writePair(w, u, refresh)
 }
 
-func (s *Service) writePair(w http.ResponseWriter, u user, refresh string) error {
+func (s *Service) writePair(w http.ResponseWriter, u store.User, refresh string) error {
 	access, _, err := s.signer.Sign(u.Email, u.ID.Hex())
 	if err != nil {
 		return problem.Internal(err)
@@ -250,8 +251,8 @@ func (s *Service) validate(w http.ResponseWriter, r *http.Request) error {
 	// Tokens are verified without a lookup; validate, which old clients call now and then,
 	// can afford one and says when the account behind a good signature is gone.
 	if id, perr := bson.ObjectIDFromHex(c.Subject); perr == nil {
-		switch _, err := s.store.userByID(r.Context(), id); {
-		case errors.Is(err, errNotFound):
+		switch _, err := s.store.UserByID(r.Context(), id); {
+		case errors.Is(err, store.ErrNotFound):
 			return problem.Unauthorizedf("the account was deleted")
 		case err != nil:
 			return problem.Internal(err)
@@ -270,7 +271,7 @@ func (s *Service) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.deleteUser(r.Context(), u, s.now().UTC()); err != nil {
+	if err := s.store.DeleteUser(r.Context(), u, s.now().UTC()); err != nil {
 		return problem.Internal(err)
 	}
 	httpx.LoggerFrom(r.Context()).Info("account deleted", "user_id", u.ID.Hex())

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/problem"
 )
@@ -31,11 +32,11 @@ const registerWindow = time.Minute
 
 // limits are the service's shared limiters.
 type limits struct {
-	signInAccount  *limiter // failed sign-ins per (account, client)
-	signInClient   *limiter // failed sign-ins per client
-	registerClient *limiter // registrations per client
-	registerAll    *limiter // registrations, all clients together
-	verifyMails    *limiter // verification mails per account
+	signInAccount  *store.Limiter // failed sign-ins per (account, client)
+	signInClient   *store.Limiter // failed sign-ins per client
+	registerClient *store.Limiter // registrations per client
+	registerAll    *store.Limiter // registrations, all clients together
+	verifyMails    *store.Limiter // verification mails per account
 }
 
 // Limiter scopes: the first part of a slot's _id.
@@ -51,19 +52,19 @@ const (
 // the right password of an unverified account asks for a new one.
 const verifyMailsPerHour = 3
 
-func newLimits(st *store, cfg Config) limits {
+func newLimits(st *store.Store, cfg Config) limits {
 	return limits{
-		signInAccount:  newLimiter(st.slots, scopeSignInAccount, cfg.SignInFailuresPerAccount, signInWindow),
-		signInClient:   newLimiter(st.slots, scopeSignInClient, cfg.SignInFailuresPerClient, signInWindow),
-		registerClient: newLimiter(st.slots, scopeRegisterClient, cfg.RegisterPerClient, registerWindow),
-		registerAll:    newLimiter(st.slots, scopeRegisterAll, cfg.RegisterPerMinute, registerWindow),
-		verifyMails:    newLimiter(st.slots, scopeVerifyMail, verifyMailsPerHour, time.Hour),
+		signInAccount:  st.Limiter(scopeSignInAccount, cfg.SignInFailuresPerAccount, signInWindow),
+		signInClient:   st.Limiter(scopeSignInClient, cfg.SignInFailuresPerClient, signInWindow),
+		registerClient: st.Limiter(scopeRegisterClient, cfg.RegisterPerClient, registerWindow),
+		registerAll:    st.Limiter(scopeRegisterAll, cfg.RegisterPerMinute, registerWindow),
+		verifyMails:    st.Limiter(scopeVerifyMail, verifyMailsPerHour, time.Hour),
 	}
 }
 
 // signInAttempt holds the failure slots a sign-in took before its password was compared.
 type signInAttempt struct {
-	tickets []ticket
+	tickets []store.Ticket
 }
 
 // forgive gives the slots back: the attempt did not fail.
@@ -71,12 +72,12 @@ func (a signInAttempt) forgive(ctx context.Context) { refundAll(ctx, a.tickets..
 
 // refundAll gives slots back. A failure to give one back only leaves it counted until its
 // window ends; it is logged, not answered.
-func refundAll(ctx context.Context, tickets ...ticket) {
+func refundAll(ctx context.Context, tickets ...store.Ticket) {
 	// Detached from the request: a client that hangs up must not leave its slots counted.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	for _, t := range tickets {
-		if err := t.refund(ctx); err != nil {
+		if err := t.Refund(ctx); err != nil {
 			httpx.LoggerFrom(ctx).Warn("limit slot not given back", "err", err)
 		}
 	}
@@ -88,7 +89,7 @@ func refundAll(ctx context.Context, tickets ...ticket) {
 func (s *Service) startSignIn(r *http.Request, email string) (signInAttempt, error) {
 	ctx := r.Context()
 	cl := client(r, s.cfg.TrustedProxies)
-	byClient, ok, wait, err := s.limits.signInClient.take(ctx, cl)
+	byClient, ok, wait, err := s.limits.signInClient.Take(ctx, cl)
 	if err != nil {
 		return signInAttempt{}, problem.Internal(err)
 	}
@@ -96,7 +97,7 @@ func (s *Service) startSignIn(r *http.Request, email string) (signInAttempt, err
 		httpx.LoggerFrom(ctx).Warn("sign-in refused: too many failures from the client", "by", "client")
 		return signInAttempt{}, problem.TooManyf(wait, "too many failed sign-ins from your network; retry later")
 	}
-	byAccount, ok, wait, err := s.limits.signInAccount.take(ctx, email+"\x00"+cl)
+	byAccount, ok, wait, err := s.limits.signInAccount.Take(ctx, email+"\x00"+cl)
 	if err != nil || !ok {
 		refundAll(ctx, byClient)
 	}
@@ -107,13 +108,13 @@ func (s *Service) startSignIn(r *http.Request, email string) (signInAttempt, err
 		httpx.LoggerFrom(ctx).Warn("sign-in refused: too many failures for the account from the client", "by", "account")
 		return signInAttempt{}, problem.TooManyf(wait, "too many failed sign-ins for this account from your network; retry later")
 	}
-	return signInAttempt{tickets: []ticket{byClient, byAccount}}, nil
+	return signInAttempt{tickets: []store.Ticket{byClient, byAccount}}, nil
 }
 
 // limitRegistration counts a registration for the client, then for the whole shop.
 func (s *Service) limitRegistration(r *http.Request) error {
 	ctx := r.Context()
-	byClient, ok, wait, err := s.limits.registerClient.take(ctx, client(r, s.cfg.TrustedProxies))
+	byClient, ok, wait, err := s.limits.registerClient.Take(ctx, client(r, s.cfg.TrustedProxies))
 	if err != nil {
 		return problem.Internal(err)
 	}
@@ -121,7 +122,7 @@ func (s *Service) limitRegistration(r *http.Request) error {
 		httpx.LoggerFrom(ctx).Warn("registration refused: too many from the client", "by", "client")
 		return problem.TooManyf(wait, "too many registrations from your network; retry later")
 	}
-	_, ok, wait, err = s.limits.registerAll.take(ctx, "all")
+	_, ok, wait, err = s.limits.registerAll.Take(ctx, "all")
 	if err != nil || !ok {
 		refundAll(ctx, byClient)
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,11 +12,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/services/internal/mongox"
-	"littleecom.io/littleecom/services/internal/testinfra"
+	"littleecom.io/littleecom/services/auth/store"
 )
 
 // limitWindow is a fixed moment ten seconds into a minute (and into a quarter hour): the
@@ -27,9 +23,9 @@ var limitWindow = time.Date(2026, 11, 27, 12, 0, 10, 0, time.UTC)
 
 // pinLimitClock makes every limit of e see the time at.
 func (e *testEnv) pinLimitClock(at time.Time) {
-	for _, l := range []*limiter{e.svc.limits.signInAccount, e.svc.limits.signInClient,
+	for _, l := range []*store.Limiter{e.svc.limits.signInAccount, e.svc.limits.signInClient,
 		e.svc.limits.registerClient, e.svc.limits.registerAll, e.svc.limits.verifyMails} {
-		l.now = func() time.Time { return at }
+		l.Now = func() time.Time { return at }
 	}
 }
 
@@ -213,7 +209,7 @@ func TestRegister_BurstFromOneAddressIsThrottled(t *testing.T) {
 	if created != DefaultRegisterPerClient || limited != 200-DefaultRegisterPerClient {
 		t.Errorf("%d created, %d refused; want %d created", created, limited, DefaultRegisterPerClient)
 	}
-	n, err := e.svc.store.users.CountDocuments(t.Context(), bson.D{})
+	n, err := e.db.Collection(store.CollUsers).CountDocuments(t.Context(), bson.D{})
 	if err != nil || n != int64(DefaultRegisterPerClient) {
 		t.Errorf("%d accounts (%v), want %d", n, err, DefaultRegisterPerClient)
 	}
@@ -275,103 +271,5 @@ func TestClientIP(t *testing.T) {
 				t.Errorf("client = %q, want %q", got, tt.wantClient)
 			}
 		})
-	}
-}
-
-func limiterColl(t *testing.T) *mongo.Collection {
-	t.Helper()
-	client, err := mongox.Connect(t.Context(), mongox.Config{URI: testinfra.StartFerretDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	return client.Database(contract.DatabaseAuth).Collection(collLimitSlots)
-}
-
-// Two replicas share the limit: of many concurrent takes of one key, across both, exactly
-// `limit` pass; a full key costs no more inserts; the next window starts afresh.
-func TestLimiter_SharedAcrossReplicas(t *testing.T) {
-	coll := limiterColl(t)
-	now := limitWindow
-	replicas := []*limiter{newLimiter(coll, "test", 5, time.Minute), newLimiter(coll, "test", 5, time.Minute)}
-	for _, l := range replicas {
-		l.now = func() time.Time { return now }
-	}
-	var (
-		wg      sync.WaitGroup
-		allowed atomic.Int32
-		waits   = make(chan time.Duration, 40)
-	)
-	for i := range 40 {
-		wg.Go(func() {
-			_, ok, wait, err := replicas[i%2].take(t.Context(), "ann@shop.example")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if ok {
-				allowed.Add(1)
-			} else {
-				waits <- wait
-			}
-		})
-	}
-	wg.Wait()
-	close(waits)
-	if n := allowed.Load(); n != 5 {
-		t.Fatalf("%d takes passed across two replicas, want the limit of 5", n)
-	}
-	for w := range waits {
-		if w != 50*time.Second {
-			t.Fatalf("Retry-After %v, want the 50 s left of the window", w)
-		}
-	}
-	if _, ok, _, _ := replicas[0].take(t.Context(), "bob@shop.example"); !ok {
-		t.Fatal("another key was refused")
-	}
-	n, err := coll.CountDocuments(t.Context(), bson.D{})
-	if err != nil || n != 6 {
-		t.Fatalf("%d slot documents (%v), want 6: refusals write nothing", n, err)
-	}
-	now = now.Add(time.Minute)
-	if _, ok, _, _ := replicas[1].take(t.Context(), "ann@shop.example"); !ok {
-		t.Fatal("refused in the next window")
-	}
-}
-
-// A slot given back can be taken again, by the replica that gave it back at once and by
-// another once its memory of "full" is older than fullRecheck.
-func TestLimiter_RefundFreesASlotForEveryReplica(t *testing.T) {
-	coll := limiterColl(t)
-	now := limitWindow
-	a, b := newLimiter(coll, "test", 3, time.Minute), newLimiter(coll, "test", 3, time.Minute)
-	a.now = func() time.Time { return now }
-	b.now = func() time.Time { return now }
-	var tickets []ticket
-	for range 3 {
-		tk, ok, _, err := a.take(t.Context(), "k")
-		if err != nil || !ok {
-			t.Fatalf("take: %v %v", ok, err)
-		}
-		tickets = append(tickets, tk)
-	}
-	if _, ok, _, _ := b.take(t.Context(), "k"); ok {
-		t.Fatal("b took a fourth slot")
-	}
-	if err := tickets[0].refund(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _, _ := b.take(t.Context(), "k"); ok {
-		t.Fatal("b looked again before fullRecheck: it should answer from memory")
-	}
-	now = now.Add(fullRecheck)
-	if _, ok, _, err := b.take(t.Context(), "k"); !ok || err != nil {
-		t.Fatalf("b did not find the slot given back: %v %v", ok, err)
-	}
-	if err := tickets[1].refund(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _, err := a.take(t.Context(), "k"); !ok || err != nil {
-		t.Fatalf("a did not retake its own slot at once: %v %v", ok, err)
 	}
 }

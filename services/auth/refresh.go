@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/problem"
 )
@@ -31,11 +32,11 @@ func hashToken(tok string) string {
 }
 
 // startFamily issues the first refresh token of a new family (one per sign-in).
-func (s *Service) startFamily(ctx context.Context, u user) (string, error) {
+func (s *Service) startFamily(ctx context.Context, u store.User) (string, error) {
 	tok := newOpaqueToken()
 	family := newOpaqueToken()[:22]
 	now := s.now().UTC()
-	err := s.store.insertToken(ctx, refreshToken{
+	err := s.store.InsertToken(ctx, store.RefreshToken{
 		Hash:      hashToken(tok),
 		Parent:    "root:" + family,
 		Family:    family,
@@ -52,35 +53,35 @@ func (s *Service) startFamily(ctx context.Context, u user) (string, error) {
 var errBadRefresh = problem.Unauthorizedf("invalid or expired refresh token")
 
 // rotate exchanges a refresh token for its successor.
-func (s *Service) rotate(ctx context.Context, presented string) (user, string, error) {
+func (s *Service) rotate(ctx context.Context, presented string) (store.User, string, error) {
 	log := httpx.LoggerFrom(ctx)
 	h := hashToken(presented)
-	old, err := s.store.tokenByHash(ctx, h)
+	old, err := s.store.TokenByHash(ctx, h)
 	switch {
-	case errors.Is(err, errNotFound):
-		return user{}, "", errBadRefresh
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, "", errBadRefresh
 	case err != nil:
-		return user{}, "", problem.Internal(err)
+		return store.User{}, "", problem.Internal(err)
 	}
 	now := s.now().UTC()
 	if !now.Before(old.ExpiresAt) {
-		return user{}, "", errBadRefresh
+		return store.User{}, "", errBadRefresh
 	}
-	if revoked, err := s.store.familyRevoked(ctx, old.Family); err != nil {
-		return user{}, "", problem.Internal(err)
+	if revoked, err := s.store.FamilyRevoked(ctx, old.Family); err != nil {
+		return store.User{}, "", problem.Internal(err)
 	} else if revoked {
-		return user{}, "", errBadRefresh
+		return store.User{}, "", errBadRefresh
 	}
-	u, err := s.store.userByID(ctx, old.UserID)
+	u, err := s.store.UserByID(ctx, old.UserID)
 	switch {
-	case errors.Is(err, errNotFound): // account deleted
-		return user{}, "", errBadRefresh
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, "", errBadRefresh
 	case err != nil:
-		return user{}, "", problem.Internal(err)
+		return store.User{}, "", problem.Internal(err)
 	}
 
 	next := newOpaqueToken()
-	err = s.store.insertToken(ctx, refreshToken{
+	err = s.store.InsertToken(ctx, store.RefreshToken{
 		Hash:      hashToken(next),
 		Parent:    h,
 		Family:    old.Family,
@@ -88,34 +89,34 @@ func (s *Service) rotate(ctx context.Context, presented string) (user, string, e
 		ExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
 		CreatedAt: now,
 	})
-	if errors.Is(err, errDuplicate) {
+	if errors.Is(err, store.ErrDuplicate) {
 		log.Warn("refresh token reused: revoking its family", "family", old.Family, "user_id", old.UserID.Hex())
-		if err := s.store.revokeFamily(ctx, old.Family, "reuse", now.Add(s.cfg.RefreshTokenTTL)); err != nil {
-			return user{}, "", problem.Internal(err)
+		if err := s.store.RevokeFamily(ctx, old.Family, "reuse", now.Add(s.cfg.RefreshTokenTTL)); err != nil {
+			return store.User{}, "", problem.Internal(err)
 		}
-		return user{}, "", errBadRefresh
+		return store.User{}, "", errBadRefresh
 	}
 	if err != nil {
-		return user{}, "", problem.Internal(err)
+		return store.User{}, "", problem.Internal(err)
 	}
 	// A reuse detected by a concurrent request may have revoked the family between our
 	// check and our insert; the revocation record is the authority, so look again.
-	if revoked, err := s.store.familyRevoked(ctx, old.Family); err != nil {
-		return user{}, "", problem.Internal(err)
+	if revoked, err := s.store.FamilyRevoked(ctx, old.Family); err != nil {
+		return store.User{}, "", problem.Internal(err)
 	} else if revoked {
-		return user{}, "", errBadRefresh
+		return store.User{}, "", errBadRefresh
 	}
 	return u, next, nil
 }
 
 // revoke ends the family of a refresh token; an unknown token is not an error.
 func (s *Service) revoke(ctx context.Context, presented, reason string) error {
-	t, err := s.store.tokenByHash(ctx, hashToken(presented))
-	if errors.Is(err, errNotFound) {
+	t, err := s.store.TokenByHash(ctx, hashToken(presented))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return s.store.revokeFamily(ctx, t.Family, reason, s.now().UTC().Add(s.cfg.RefreshTokenTTL))
+	return s.store.RevokeFamily(ctx, t.Family, reason, s.now().UTC().Add(s.cfg.RefreshTokenTTL))
 }

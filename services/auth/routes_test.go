@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/accountdeletion"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/tokens"
@@ -212,18 +213,18 @@ func TestPurgeExpired(t *testing.T) {
 		t.Log("server has TTL indexes; testing the purge anyway")
 	}
 	purgeAt := func(now time.Time) error {
-		return mongox.Purger{Sets: e.svc.store.expiring(), Now: func() time.Time { return now }}.Purge(ctx)
+		return mongox.Purger{Sets: e.svc.store.Expiring(), Now: func() time.Time { return now }}.Purge(ctx)
 	}
 	if err := purgeAt(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != nil {
+	if _, err := e.svc.store.TokenByHash(ctx, hashToken(p.RefreshToken)); err != nil {
 		t.Fatalf("live token purged: %v", err)
 	}
 	if err := purgeAt(time.Now().Add(721 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.store.tokenByHash(ctx, hashToken(p.RefreshToken)); err != errNotFound {
+	if _, err := e.svc.store.TokenByHash(ctx, hashToken(p.RefreshToken)); err != store.ErrNotFound {
 		t.Fatalf("expired token kept: %v", err)
 	}
 }
@@ -440,10 +441,10 @@ func TestDelete_RecordsTheDeletionForTheBackend(t *testing.T) {
 		t.Fatalf("delete: %d", r.status)
 	}
 	var rec accountdeletion.Record
-	if err := e.svc.store.deletions.FindOne(t.Context(), bson.D{}).Decode(&rec); err != nil {
+	if err := e.db.Collection(contract.CollAccountDeletions).FindOne(t.Context(), bson.D{}).Decode(&rec); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := e.svc.store.deletions.CountDocuments(t.Context(), bson.D{}); n != 1 {
+	if n, _ := e.db.Collection(contract.CollAccountDeletions).CountDocuments(t.Context(), bson.D{}); n != 1 {
 		t.Errorf("%d deletion records, want ann's alone", n)
 	}
 	if rec.AccountID != c.Subject || rec.Email != "ann@shop.example" ||

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/crypto/bcrypt"
 
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -23,7 +24,7 @@ import (
 type Service struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *store
+	store    *store.Store
 	signer   *tokens.Signer
 	verifier *tokens.Verifier
 	metrics  *metrics.Metrics
@@ -54,8 +55,8 @@ func New(ctx context.Context, cfg Config, client *mongo.Client, log *slog.Logger
 		return nil, err
 	}
 	signer := tokens.NewSigner(key, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
-	st := newStore(client.Database(cfg.Mongo.Database))
-	ttl, err := st.ensureIndexes(ctx)
+	st := store.New(client.Database(cfg.Mongo.Database))
+	ttl, err := st.EnsureIndexes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (s *Service) PurgeLoop(ctx context.Context, interval time.Duration) {
 	if s.ttlIndexes {
 		return
 	}
-	mongox.Purger{Sets: s.store.expiring(), Now: func() time.Time { return s.now() }}.Run(ctx, interval, s.log)
+	mongox.Purger{Sets: s.store.Expiring(), Now: func() time.Time { return s.now() }}.Run(ctx, interval, s.log)
 }
 
 // Signer returns the token signer (for tests and tools that need the public key).

@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/auth/store"
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/problem"
 	"littleecom.io/littleecom/services/internal/tokens"
@@ -60,7 +61,7 @@ func newVerification(cfg Config, s *Service) *verification {
 // mailVerification sends u a link in the background, unless u had verifyMailsPerHour this
 // hour. Nothing of it happens on the request's time: a registration's answer must take as
 // long for a taken address (no mail) as for a new one.
-func (s *Service) mailVerification(u user) {
+func (s *Service) mailVerification(u store.User) {
 	if s.verify == nil {
 		return
 	}
@@ -68,7 +69,7 @@ func (s *Service) mailVerification(u user) {
 		ctx, cancel := context.WithTimeout(context.Background(), verifySendTimeout)
 		defer cancel()
 		log := s.log.With("user_id", u.ID.Hex())
-		_, ok, _, err := s.limits.verifyMails.take(ctx, u.ID.Hex())
+		_, ok, _, err := s.limits.verifyMails.Take(ctx, u.ID.Hex())
 		switch {
 		case err != nil:
 			log.Warn("verification mail not sent", "err", err)
@@ -82,7 +83,7 @@ func (s *Service) mailVerification(u user) {
 	})
 }
 
-func (s *Service) publishVerification(ctx context.Context, u user) error {
+func (s *Service) publishVerification(ctx context.Context, u store.User) error {
 	tok, _, err := s.verify.signer.Sign(u.Email, u.ID.Hex())
 	if err != nil {
 		return err
@@ -106,21 +107,21 @@ func (s *Service) publishVerification(ctx context.Context, u user) error {
 // registering it first. A younger unverified account stays (errDuplicate): its link may be
 // on its way to the mailbox, and replacing its password then would let whoever registered
 // last decide which password the owner's click verifies.
-func (s *Service) replaceAbandoned(ctx context.Context, u user) error {
-	old, err := s.store.userByEmail(ctx, u.Email)
+func (s *Service) replaceAbandoned(ctx context.Context, u store.User) error {
+	old, err := s.store.UserByEmail(ctx, u.Email)
 	switch {
-	case errors.Is(err, errNotFound):
-		return s.store.insertUser(ctx, u) // deleted meanwhile
+	case errors.Is(err, store.ErrNotFound):
+		return s.store.InsertUser(ctx, u) // deleted meanwhile
 	case err != nil:
 		return err
-	case old.verified() || s.now().Sub(old.CreatedAt) < verifyLinkTTL:
-		return errDuplicate
+	case old.Verified() || s.now().Sub(old.CreatedAt) < verifyLinkTTL:
+		return store.ErrDuplicate
 	}
-	if err := s.store.deleteUnverified(ctx, old.ID); err != nil {
+	if err := s.store.DeleteUnverified(ctx, old.ID); err != nil {
 		return err
 	}
 	httpx.LoggerFrom(ctx).Info("an unverified account older than its link is replaced", "user_id", old.ID.Hex())
-	return s.store.insertUser(ctx, u)
+	return s.store.InsertUser(ctx, u)
 }
 
 // errBadLink is every refusal of a verification link: which part was wrong helps no one.
@@ -143,16 +144,16 @@ func (s *Service) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errBadLink
 	}
-	u, err := s.store.userByID(r.Context(), id)
+	u, err := s.store.UserByID(r.Context(), id)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return errBadLink // deleted since
 	case err != nil:
 		return problem.Internal(err)
 	case u.Email != c.Email:
 		return errBadLink
 	}
-	if _, err := s.store.setVerified(r.Context(), id); err != nil {
+	if _, err := s.store.SetVerified(r.Context(), id); err != nil {
 		return problem.Internal(err)
 	}
 	httpx.LoggerFrom(r.Context()).Info("e-mail address verified", "user_id", id.Hex())

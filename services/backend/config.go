@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/backend/relay"
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/config"
@@ -24,7 +25,7 @@ type Config struct {
 	JWKSURL  string
 	Issuer   string
 	Audience string
-	CORS     httpx.CORSConfig
+	CORS     cors.Policy
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/health"
 	"littleecom.io/littleecom/services/internal/httpx"
@@ -29,7 +30,7 @@ type Deps struct {
 	Verifier TokenVerifier
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
-	CORS     httpx.CORSConfig
+	CORS     cors.Policy
 	// Ready are the /readyz checks by dependency name.
 	Ready map[string]func(context.Context) error
 	// ReadyOptional are reported by /readyz without making the backend unready.
@@ -49,7 +50,7 @@ type Service struct {
 	verifier TokenVerifier
 	metrics  *metrics.Metrics
 	log      *slog.Logger
-	cors     httpx.CORSConfig
+	cors     cors.Policy
 	ready    http.Handler
 	listings *coalescer[listingKey, listing]
 	deleted  DeletedAccounts

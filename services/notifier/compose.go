@@ -87,7 +87,7 @@ func oneLine(s string) string {
 }
 
 // compose renders m as an RFC 5322 message. The Message-ID derives from the event and the
-// recipient kind, so even a rare duplicate (see dedup.go) carries the same id and mail
+// recipient kind, so even a rare duplicate (see store/claims.go) carries the same id and mail
 // clients can fold it. The body is quoted-printable UTF-8: item names are user text and
 // may not be ASCII, and QP survives servers without 8BITMIME.
 func compose(from string, m email, eventID string, now time.Time) []byte {

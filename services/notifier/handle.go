@@ -8,6 +8,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"littleecom.io/littleecom/services/notifier/store"
 )
 
 // verdict is what becomes of a delivery once handled.
@@ -65,22 +67,28 @@ func joinErrors(errs []error) error {
 	return fmt.Errorf("%w: %s", errRecipientRefused, strings.Join(msgs, "; "))
 }
 
+// errBusy is returned by deliver when another worker holds a live claim.
+var errBusy = errors.New("another worker is sending this e-mail")
+
 // errStore marks a failure of the dedup store: retried without counting an attempt, since
 // the message is fine and sending without a claim could send twice.
 var errStore = errors.New("dedup store")
 
-// deliver sends m once for the event: claim, send, mark sent (see dedup.go).
+// claimKey names the claim of one event's e-mail to one kind of recipient.
+func claimKey(eventID string, kind recipientKind) string { return eventID + "/" + string(kind) }
+
+// deliver sends m once for the event: claim, send, mark sent (see store/claims.go).
 func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	key := claimKey(ev.ID, m.Kind)
-	cl, res, err := n.claims.claim(ctx, key, m.To)
+	cl, res, err := n.claims.Claim(ctx, key, m.To)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	switch res {
-	case claimDone:
+	case store.ClaimDone:
 		n.log.Debug("e-mail already sent", "key", key)
 		return nil
-	case claimBusy:
+	case store.ClaimBusy:
 		return errBusy
 	}
 
@@ -94,7 +102,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 		// The claim is released with a context of its own: the delivery's may be ending.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if rerr := n.claims.release(rctx, cl); rerr != nil {
+		if rerr := n.claims.Release(rctx, cl); rerr != nil {
 			n.log.Warn("releasing claim failed; the retry waits for the lease", "key", key, "err", rerr)
 		}
 		return fmt.Errorf("send %s to %s: %w", m.Kind, m.To, err)
@@ -105,7 +113,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	}
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := n.claims.markSent(mctx, cl, m.To); err != nil {
+	if err := n.claims.MarkSent(mctx, cl, m.To); err != nil {
 		// The mail went out and the message will be acked, so no redelivery follows; only a
 		// duplicate publish after the lease could send it again. Nothing better to do.
 		n.log.Error("e-mail sent but not recorded", "key", key, "err", err)

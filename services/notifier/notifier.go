@@ -1,7 +1,7 @@
 // Package notifier turns the shop's item events into e-mails. It consumes the item-added and
 // item-bought queues with manual acks, sends over SMTP, retries through TTL queues with
 // back-off, parks poison messages in the dead-letter queue and sends each event's e-mail once
-// (claims in MongoDB, see dedup.go). The topology itself lives in services/internal/topology.
+// (claims in MongoDB, see store/claims.go). The topology itself lives in services/internal/topology.
 package notifier
 
 import (
@@ -21,6 +21,7 @@ import (
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/topology"
+	"littleecom.io/littleecom/services/notifier/store"
 )
 
 // Config is the notifier's settings. It is safe to log (secrets are config.Secret).
@@ -70,7 +71,7 @@ type Notifier struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	claims  *claims
+	claims  *store.Store
 	sender  *sender
 	hooks   hooks
 
@@ -87,7 +88,7 @@ func New(cfg Config, db *mongo.Database, m *metrics.Metrics, log *slog.Logger) (
 		cfg:     cfg,
 		log:     log,
 		metrics: m,
-		claims:  newClaims(db, cfg.ClaimLease, cfg.Workers),
+		claims:  store.New(db, cfg.ClaimLease, cfg.Workers),
 		sender:  newSender(cfg.SMTP),
 	}, nil
 }
@@ -99,13 +100,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 	// The claim batchers outlive every session: in-flight messages still need them after
 	// ctx ended.
 	stopBatchers := make(chan struct{})
-	waitBatchers := n.claims.run(stopBatchers)
+	waitBatchers := n.claims.Run(stopBatchers)
 	defer func() {
 		close(stopBatchers)
 		waitBatchers()
 	}()
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	ttl, err := n.claims.ensureIndexes(ictx, n.cfg.ClaimRetention)
+	ttl, err := n.claims.EnsureIndexes(ictx, n.cfg.ClaimRetention)
 	cancel()
 	switch {
 	case err != nil:
@@ -113,7 +114,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 		n.log.Warn("claims kept without expiry", "err", err)
 	case !ttl:
 		n.log.Warn("the database has no TTL indexes (FerretDB): expired claims are purged by the notifier")
-		purger := mongox.Purger{Sets: n.claims.expiring(n.cfg.ClaimRetention), Now: n.claims.now}
+		purger := mongox.Purger{Sets: n.claims.Expiring(n.cfg.ClaimRetention), Now: n.claims.Now}
 		var purging sync.WaitGroup
 		defer purging.Wait()
 		purging.Go(func() { purger.Run(ctx, n.cfg.ClaimPurgeEvery, n.log) })

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/internal/resource"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -25,96 +26,85 @@ import (
 const (
 	nginxDefaultMethods = "GET, PUT, POST, DELETE, PATCH, OPTIONS"
 	nginxDefaultHeaders = "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization"
-	nginxDefaultMaxAge  = "1728000"
+	nginxDefaultMaxAge  = 1728000
 )
 
 // PathMail is where the gateway serves the e-mails the SMTP sink received.
 const PathMail = "/dev/mail"
 
-// corsPolicy is what the CORS annotations of an Ingress say.
-type corsPolicy struct {
-	enabled     bool
-	anyOrigin   bool
-	origins     []string // lower-cased; may hold a "*." wildcard host
-	methods     string
-	headers     string
-	expose      string
-	credentials bool
-	maxAge      string
-}
-
-func corsFromAnnotations(a map[string]string) corsPolicy {
-	p := corsPolicy{enabled: strings.EqualFold(strings.TrimSpace(a[resource.AnnotationNginxEnableCORS]), "true")}
+// corsFromAnnotations reads the policy the CORS annotations of an Ingress say, with
+// ingress-nginx's defaults for the ones missing.
+func corsFromAnnotations(a map[string]string) cors.Policy {
 	get := func(key, def string) string {
 		if v := strings.TrimSpace(a[key]); v != "" {
 			return v
 		}
 		return def
 	}
-	for o := range strings.SplitSeq(get(resource.AnnotationNginxCORSAllowOrigin, "*"), ",") {
-		switch o = strings.ToLower(strings.TrimSpace(o)); o {
-		case "":
-		case "*":
-			p.anyOrigin = true
-		default:
-			p.origins = append(p.origins, o)
-		}
+	p := cors.Policy{
+		Enabled:       strings.EqualFold(strings.TrimSpace(a[resource.AnnotationNginxEnableCORS]), "true"),
+		AllowOrigins:  annotationList(get(resource.AnnotationNginxCORSAllowOrigin, cors.AnyOrigin)),
+		AllowMethods:  annotationList(get(resource.AnnotationNginxCORSAllowMethods, nginxDefaultMethods)),
+		AllowHeaders:  annotationList(get(resource.AnnotationNginxCORSAllowHeaders, nginxDefaultHeaders)),
+		ExposeHeaders: annotationList(get(resource.AnnotationNginxCORSExposeHeaders, "")),
+		MaxAge:        nginxDefaultMaxAge,
 	}
-	p.methods = get(resource.AnnotationNginxCORSAllowMethods, nginxDefaultMethods)
-	p.headers = get(resource.AnnotationNginxCORSAllowHeaders, nginxDefaultHeaders)
-	p.expose = get(resource.AnnotationNginxCORSExposeHeaders, "")
-	p.credentials, _ = strconv.ParseBool(get(resource.AnnotationNginxCORSAllowCreds, "true")) // ingress-nginx defaults to true
-	p.maxAge = get(resource.AnnotationNginxCORSMaxAge, nginxDefaultMaxAge)
+	p.AllowCredentials, _ = strconv.ParseBool(get(resource.AnnotationNginxCORSAllowCreds, "true")) // ingress-nginx defaults to true
+	if n, err := strconv.Atoi(get(resource.AnnotationNginxCORSMaxAge, "")); err == nil {
+		p.MaxAge = n
+	}
 	return p
 }
 
-// allowOrigin is the Access-Control-Allow-Origin value for a request from origin, "" when
-// the policy does not allow it (ingress-nginx then adds no CORS headers at all).
-func (p corsPolicy) allowOrigin(origin string) string {
-	if !p.enabled {
-		return ""
-	}
-	if p.anyOrigin {
-		return "*"
-	}
-	o := strings.ToLower(origin)
-	for _, allowed := range p.origins {
-		if o == allowed || wildcardOriginMatch(allowed, o) {
-			return origin
+// annotationList splits a comma-separated annotation value, dropping empty items.
+func annotationList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
-	return ""
+	return out
 }
 
-// wildcardOriginMatch matches "https://*.example.com" against "https://a.example.com".
-func wildcardOriginMatch(pattern, origin string) bool {
-	scheme, host, ok := strings.Cut(pattern, "://*.")
-	if !ok {
-		return false
+// allowOrigin is the Access-Control-Allow-Origin value for a request from origin, "" when
+// the policy does not allow it (ingress-nginx then adds no CORS headers at all). Like
+// ingress-nginx, a policy of any origin answers "*" even with credentials (which browsers
+// refuse; the operator never renders that policy), where the services' middleware echoes
+// the origin.
+func allowOrigin(p cors.Policy, origin string) string {
+	switch {
+	case !p.Enabled || !p.Allows(origin):
+		return ""
+	case p.AllowsAnyOrigin():
+		return cors.AnyOrigin
+	default:
+		return origin
 	}
-	rest, found := strings.CutPrefix(origin, scheme+"://")
-	return found && strings.HasSuffix(rest, "."+host) && !strings.Contains(strings.TrimSuffix(rest, "."+host), "/")
 }
 
-// setHeaders sets the CORS response headers as ingress-nginx's more_set_headers does:
+// setCORSHeaders sets the CORS response headers as ingress-nginx's more_set_headers does:
 // replacing whatever the upstream sent, so there is exactly one of each.
-func (p corsPolicy) setHeaders(h http.Header, allowOrigin string) {
+func setCORSHeaders(p cors.Policy, h http.Header, allowOrigin string) {
 	for k := range h {
 		if strings.HasPrefix(k, "Access-Control-") {
 			h.Del(k)
 		}
 	}
 	h.Set("Access-Control-Allow-Origin", allowOrigin)
-	if p.credentials {
+	if p.AllowCredentials {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	h.Set("Access-Control-Allow-Methods", p.methods)
-	h.Set("Access-Control-Allow-Headers", p.headers)
-	if p.expose != "" {
-		h.Set("Access-Control-Expose-Headers", p.expose)
+	h.Set("Access-Control-Allow-Methods", strings.Join(p.AllowMethods, nginxListSeparator))
+	h.Set("Access-Control-Allow-Headers", strings.Join(p.AllowHeaders, nginxListSeparator))
+	if len(p.ExposeHeaders) > 0 {
+		h.Set("Access-Control-Expose-Headers", strings.Join(p.ExposeHeaders, nginxListSeparator))
 	}
-	h.Set("Access-Control-Max-Age", p.maxAge)
+	h.Set("Access-Control-Max-Age", strconv.Itoa(p.MaxAge))
 }
+
+// nginxListSeparator joins a list in a CORS header, as the operator's annotations do.
+const nginxListSeparator = ", "
 
 // ingressRoute is one path of an Ingress rule and the Service behind it.
 type ingressRoute struct {
@@ -136,7 +126,7 @@ func (r ingressRoute) matches(path string) bool {
 type routeTable struct {
 	routes     []ingressRoute // most specific first
 	defaultSvc string
-	cors       corsPolicy
+	cors       cors.Policy
 	hosts      []string // rule hosts, served on every host here
 }
 
@@ -214,10 +204,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "littleecom dev gateway: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if allow := t.cors.allowOrigin(r.Header.Get("Origin")); allow != "" {
+	if allow := allowOrigin(t.cors, r.Header.Get("Origin")); allow != "" {
 		if r.Method == http.MethodOptions {
 			// A preflight never reaches the services: ingress-nginx answers it itself.
-			t.cors.setHeaders(w.Header(), allow)
+			setCORSHeaders(t.cors, w.Header(), allow)
 			w.Header().Set("Content-Type", "text/plain charset=UTF-8")
 			w.Header().Set("Content-Length", "0")
 			w.WriteHeader(http.StatusNoContent)
@@ -242,7 +232,7 @@ type corsKey struct{}
 
 // corsAnswer is what the response to a CORS request gets, decided before proxying.
 type corsAnswer struct {
-	policy corsPolicy
+	policy cors.Policy
 	allow  string
 }
 
@@ -261,7 +251,7 @@ func (g *gateway) routes(ctx context.Context) (routeTable, error) {
 	if v := ing.ResourceVersion; v != g.version {
 		g.version, g.table = v, compileIngress(ing)
 		g.log.Info("routing by Ingress", "ingress", ing.Namespace+"/"+ing.Name, "resourceVersion", v,
-			"routes", describeRoutes(g.table), "cors", g.table.cors.enabled)
+			"routes", describeRoutes(g.table), "cors", g.table.cors.Enabled)
 		if len(g.table.hosts) > 0 {
 			g.log.Info("the Ingress's rules name hosts; the dev gateway serves them on every host", "hosts", g.table.hosts)
 		}
@@ -305,13 +295,13 @@ func (g *gateway) proxy(service string) (*httputil.ReverseProxy, error) {
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if a, ok := resp.Request.Context().Value(corsKey{}).(corsAnswer); ok {
-				a.policy.setHeaders(resp.Header, a.allow)
+				setCORSHeaders(a.policy, resp.Header, a.allow)
 			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if a, ok := r.Context().Value(corsKey{}).(corsAnswer); ok {
-				a.policy.setHeaders(w.Header(), a.allow)
+				setCORSHeaders(a.policy, w.Header(), a.allow)
 			}
 			g.log.Warn("upstream failed", "service", service, "addr", addr, "err", err)
 			http.Error(w, "littleecom dev gateway: "+service+" does not answer", http.StatusBadGateway)

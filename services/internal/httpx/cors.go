@@ -2,26 +2,15 @@ package httpx
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+
+	"littleecom.io/littleecom/internal/cors"
 )
 
-// CORSConfig configures the services' own CORS answer. It is for direct access without an
-// edge: when the Ingress or gateway answers CORS, the operator sets Enabled to false so that
-// exactly one place emits Access-Control-* headers (duplicates make browsers refuse).
-type CORSConfig struct {
-	Enabled          bool
-	AllowOrigins     []string // exact origins, or "*" for any
-	AllowMethods     []string
-	AllowHeaders     []string
-	AllowCredentials bool
-	MaxAge           int // seconds a preflight may be cached; 0 leaves it to the browser
-}
-
 // DefaultCORS is what the original shop allowed: any origin, no credentials.
-func DefaultCORS() CORSConfig {
-	return CORSConfig{
+func DefaultCORS() cors.Policy {
+	return cors.Policy{
 		Enabled:      true,
 		AllowOrigins: []string{"*"},
 		AllowMethods: []string{"GET", "POST", "PUT", "DELETE", "OPTIONS"},
@@ -31,19 +20,21 @@ func DefaultCORS() CORSConfig {
 }
 
 // CORS answers preflight requests itself and adds Access-Control-Allow-Origin to actual
-// requests from allowed origins. With AllowCredentials it echoes the request's origin, never
+// requests from origins the policy allows (cors.Policy.Allows: the edge matches origins the
+// same way). It is for direct access without an edge: when the Ingress or gateway answers
+// CORS, the operator turns it off (Enabled false) so that exactly one place emits
+// Access-Control-* headers. With AllowCredentials it echoes the request's origin, never
 // "*", because browsers refuse credentials with a wildcard. It sets headers with Set, never
 // Add, so a handler or outer layer cannot cause a duplicate through it.
-func CORS(cfg CORSConfig) func(http.Handler) http.Handler {
+func CORS(cfg cors.Policy) func(http.Handler) http.Handler {
 	if !cfg.Enabled {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	anyOrigin := slices.Contains(cfg.AllowOrigins, "*")
+	anyOrigin := cfg.AllowsAnyOrigin()
 	methods := strings.Join(cfg.AllowMethods, ", ")
 	headers := strings.Join(cfg.AllowHeaders, ", ")
-	allowed := func(origin string) bool {
-		return anyOrigin || slices.Contains(cfg.AllowOrigins, origin)
-	}
+	// The services always expose their own headers to scripts, and whatever the policy adds.
+	expose := strings.Join(append([]string{HeaderRequestID, "Retry-After"}, cfg.ExposeHeaders...), ", ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			origin := r.Header.Get("Origin")
@@ -54,7 +45,7 @@ func CORS(cfg CORSConfig) func(http.Handler) http.Handler {
 			h := w.Header()
 			h.Add("Vary", "Origin")
 			preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
-			if !allowed(origin) {
+			if !cfg.Allows(origin) {
 				if preflight {
 					// No CORS headers: the browser blocks the actual request.
 					w.WriteHeader(http.StatusNoContent)
@@ -72,7 +63,7 @@ func CORS(cfg CORSConfig) func(http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Credentials", "true")
 			}
 			if !preflight {
-				h.Set("Access-Control-Expose-Headers", HeaderRequestID+", Retry-After")
+				h.Set("Access-Control-Expose-Headers", expose)
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -2,13 +2,14 @@ package httpx
 
 import (
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/config"
 )
 
 // CORSFromEnv reads the CORS middleware settings. Unset variables give the original shop's
 // behaviour (any origin, no credentials); CORS_ENABLED=false turns the middleware off when an
 // edge answers CORS. It lives beside the middleware so that package config stays a leaf.
-func CORSFromEnv() (CORSConfig, error) {
+func CORSFromEnv() (cors.Policy, error) {
 	cfg := DefaultCORS()
 	var err error
 	if cfg.Enabled, err = config.Bool(contract.EnvCORSEnabled, cfg.Enabled); err != nil {

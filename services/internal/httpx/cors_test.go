@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/httpx"
 )
 
@@ -12,7 +13,7 @@ func TestCORS(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	tests := []struct {
 		name        string
-		cfg         httpx.CORSConfig
+		cfg         cors.Policy
 		method      string
 		origin      string
 		preflight   bool
@@ -21,21 +22,21 @@ func TestCORS(t *testing.T) {
 		wantCreds   string
 		wantMethods bool
 	}{
-		{"disabled is a no-op", httpx.CORSConfig{AllowOrigins: []string{"*"}}, "GET", "https://a.example", false, 418, "", "", false},
+		{"disabled is a no-op", cors.Policy{AllowOrigins: []string{"*"}}, "GET", "https://a.example", false, 418, "", "", false},
 		{"no origin passes through", httpx.DefaultCORS(), "GET", "", false, 418, "", "", false},
 		{"wildcard actual request", httpx.DefaultCORS(), "GET", "https://a.example", false, 418, "*", "", false},
 		{"wildcard preflight", httpx.DefaultCORS(), "OPTIONS", "https://a.example", true, 204, "*", "", true},
 		{"credentials echo the origin, never *",
-			httpx.CORSConfig{Enabled: true, AllowOrigins: []string{"*"}, AllowMethods: []string{"GET"}, AllowCredentials: true},
+			cors.Policy{Enabled: true, AllowOrigins: []string{"*"}, AllowMethods: []string{"GET"}, AllowCredentials: true},
 			"GET", "https://a.example", false, 418, "https://a.example", "true", false},
 		{"credentials preflight",
-			httpx.CORSConfig{Enabled: true, AllowOrigins: []string{"https://a.example"}, AllowMethods: []string{"GET", "POST"}, AllowCredentials: true},
+			cors.Policy{Enabled: true, AllowOrigins: []string{"https://a.example"}, AllowMethods: []string{"GET", "POST"}, AllowCredentials: true},
 			"OPTIONS", "https://a.example", true, 204, "https://a.example", "true", true},
 		{"listed origin refused for others",
-			httpx.CORSConfig{Enabled: true, AllowOrigins: []string{"https://a.example"}},
+			cors.Policy{Enabled: true, AllowOrigins: []string{"https://a.example"}},
 			"GET", "https://evil.example", false, 418, "", "", false},
 		{"refused preflight has no CORS headers",
-			httpx.CORSConfig{Enabled: true, AllowOrigins: []string{"https://a.example"}, AllowMethods: []string{"GET"}},
+			cors.Policy{Enabled: true, AllowOrigins: []string{"https://a.example"}, AllowMethods: []string{"GET"}},
 			"OPTIONS", "https://evil.example", true, 204, "", "", false},
 		{"plain OPTIONS without preflight header reaches the handler", httpx.DefaultCORS(), "OPTIONS", "https://a.example", false, 418, "*", "", false},
 	}
@@ -79,5 +80,28 @@ func TestCORS_NoDuplicateWhenStacked(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if got := rec.Header().Values("Access-Control-Allow-Origin"); len(got) != 1 {
 		t.Errorf("Access-Control-Allow-Origin = %q, want exactly one", got)
+	}
+}
+
+// Without an edge the operator hands the middleware spec.ingress.cors, whose origins may
+// carry a wildcard first label (the CRD accepts it and the edge honours it): the middleware
+// matches origins by the same rules (cors.Policy.Allows) as the edge.
+func TestCORS_MatchesOriginsAsTheEdgeDoes(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})
+	p := cors.Policy{Enabled: true, AllowOrigins: []string{"https://shop.example.com", "https://*.example.org"}}
+	for origin, want := range map[string]string{
+		"https://a.example.org":             "https://a.example.org",
+		"https://Shop.Example.com":          "https://Shop.Example.com",
+		"https://shop.example.com:8443":     "",
+		"https://shop.example.com.evil.net": "",
+		"https://example.org":               "",
+	} {
+		req := httptest.NewRequest("GET", "/items", nil)
+		req.Header.Set("Origin", origin)
+		rec := httptest.NewRecorder()
+		httpx.CORS(p)(ok).ServeHTTP(rec, req)
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("Origin %s: Allow-Origin = %q, want %q", origin, got, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/problem"
 )
 
@@ -32,12 +33,12 @@ func Patterns(routes []Route) []string {
 // request id, the request's log line, panic recovery (inside the logger, so a recovered panic
 // is logged with its request id as a 500), CORS (a no-op when the edge answers it) and
 // route metrics.
-func Stack(routes []Route, log *slog.Logger, cors CORSConfig, metrics func(http.Handler) http.Handler) http.Handler {
+func Stack(routes []Route, log *slog.Logger, policy cors.Policy, metrics func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range routes {
 		mux.Handle(r.Pattern, r.Handler)
 	}
-	return Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(cors), metrics)
+	return Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(policy), metrics)
 }
 
 // Errors adapts a handler that returns an error to http.Handler: a returned error is written

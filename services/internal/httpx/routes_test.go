@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/httpx"
 )
 
@@ -22,7 +23,7 @@ func TestStack_RoutesAndSharedMiddleware(t *testing.T) {
 		t.Fatalf("Patterns = %v", got)
 	}
 	noMetrics := func(h http.Handler) http.Handler { return h }
-	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), httpx.CORSConfig{}, noMetrics)
+	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), cors.Policy{}, noMetrics)
 
 	for _, tt := range []struct {
 		path        string

@@ -1,4 +1,4 @@
-package auth
+package store
 
 import (
 	"context"
@@ -30,7 +30,7 @@ import (
 // Each replica remembers the next slot to try and which keys are full, so a hammered key
 // costs at most a pass over its slots a second. Keys are stored hashed: the collection holds
 // no e-mail address or IP. Documents expire two windows after theirs (TTL index on MongoDB,
-// PurgeLoop on FerretDB).
+// the service's PurgeLoop on FerretDB).
 
 // fieldExpires is when a slot document may be deleted.
 const fieldExpires = "expires_at"
@@ -39,13 +39,13 @@ const fieldExpires = "expires_at"
 // again for slots that were given back (by itself or by another replica).
 const fullRecheck = time.Second
 
-// limiter is one scope's shared limit.
-type limiter struct {
+// Limiter is one scope's shared limit. Now is its clock (time.Now; a test pins it).
+type Limiter struct {
 	coll  *mongo.Collection
 	scope string
 	limit int
 	per   time.Duration
-	now   func() time.Time
+	Now   func() time.Time
 
 	mu       sync.Mutex
 	window   time.Time            // the window the hints below are for
@@ -53,31 +53,33 @@ type limiter struct {
 	fullTill map[string]time.Time // key hash -> until when "full" is answered from memory
 }
 
-func newLimiter(coll *mongo.Collection, scope string, limit int, per time.Duration) *limiter {
-	return &limiter{coll: coll, scope: scope, limit: limit, per: per, now: time.Now,
+// Limiter returns the limit of scope: at most limit counts per key in each window of per,
+// shared by every replica through the slots collection.
+func (s *Store) Limiter(scope string, limit int, per time.Duration) *Limiter {
+	return &Limiter{coll: s.slots, scope: scope, limit: limit, per: per, Now: time.Now,
 		next: map[string]int{}, fullTill: map[string]time.Time{}}
 }
 
-// ticket is a slot taken by take; refund gives it back.
-type ticket struct {
-	l     *limiter
+// Ticket is a slot taken by Take; Refund gives it back.
+type Ticket struct {
+	l     *Limiter
 	doc   string // the slot document's _id
 	key   string // key hash
 	start time.Time
 	slot  int
 }
 
-// take counts one request for key. When the window's slots are all taken it returns false
+// Take counts one request for key. When the window's slots are all taken it returns false
 // and the time until the window ends.
-func (l *limiter) take(ctx context.Context, key string) (ticket, bool, time.Duration, error) {
-	now := l.now()
+func (l *Limiter) Take(ctx context.Context, key string) (Ticket, bool, time.Duration, error) {
+	now := l.Now()
 	start := now.Truncate(l.per)
 	sum := sha256.Sum256([]byte(key))
 	id := hex.EncodeToString(sum[:16])
 	wait := start.Add(l.per).Sub(now)
 	from, full := l.hint(start, id, now)
 	if full {
-		return ticket{}, false, wait, nil
+		return Ticket{}, false, wait, nil
 	}
 	for {
 		for slot := from; slot <= l.limit; slot++ {
@@ -88,10 +90,10 @@ func (l *limiter) take(ctx context.Context, key string) (ticket, bool, time.Dura
 			})
 			if err == nil {
 				l.remember(start, id, slot+1)
-				return ticket{l: l, doc: doc, key: id, start: start, slot: slot}, true, 0, nil
+				return Ticket{l: l, doc: doc, key: id, start: start, slot: slot}, true, 0, nil
 			}
 			if !mongo.IsDuplicateKeyError(err) {
-				return ticket{}, false, 0, fmt.Errorf("take a %s slot: %w", l.scope, err)
+				return Ticket{}, false, 0, fmt.Errorf("take a %s slot: %w", l.scope, err)
 			}
 		}
 		if from == 1 {
@@ -100,12 +102,12 @@ func (l *limiter) take(ctx context.Context, key string) (ticket, bool, time.Dura
 		from = 1 // slots below the hint may have been given back
 	}
 	l.markFull(start, id, now.Add(fullRecheck))
-	return ticket{}, false, wait, nil
+	return Ticket{}, false, wait, nil
 }
 
-// refund gives the slot back, so that the request it counted does not count. A zero ticket
+// Refund gives the slot back, so that the request it counted does not count. A zero ticket
 // is a no-op.
-func (t ticket) refund(ctx context.Context) error {
+func (t Ticket) Refund(ctx context.Context) error {
 	if t.l == nil {
 		return nil
 	}
@@ -123,7 +125,7 @@ func (t ticket) refund(ctx context.Context) error {
 
 // hint returns the first slot worth trying for id in the window starting at start, and
 // whether the key is known to be full.
-func (l *limiter) hint(start time.Time, id string, now time.Time) (int, bool) {
+func (l *Limiter) hint(start time.Time, id string, now time.Time) (int, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !start.Equal(l.window) {
@@ -139,7 +141,7 @@ func (l *limiter) hint(start time.Time, id string, now time.Time) (int, bool) {
 }
 
 // remember records that the slots of id before next are taken.
-func (l *limiter) remember(start time.Time, id string, next int) {
+func (l *Limiter) remember(start time.Time, id string, next int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if start.Equal(l.window) && next > l.next[id] {
@@ -147,7 +149,7 @@ func (l *limiter) remember(start time.Time, id string, next int) {
 	}
 }
 
-func (l *limiter) markFull(start time.Time, id string, till time.Time) {
+func (l *Limiter) markFull(start time.Time, id string, till time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if start.Equal(l.window) {

@@ -1,4 +1,4 @@
-package auth
+package store
 
 import (
 	"context"
@@ -17,14 +17,14 @@ import (
 
 // Collection names in contract.DatabaseAuth.
 const (
-	collUsers           = "users"
-	collRefreshTokens   = "refresh_tokens"
-	collRevokedFamilies = "revoked_families"
-	// collLimitSlots holds the abuse limits' slots (ratelimit.go).
-	collLimitSlots = "limit_slots"
+	CollUsers           = "users"
+	CollRefreshTokens   = "refresh_tokens"
+	CollRevokedFamilies = "revoked_families"
+	// CollLimitSlots holds the abuse limits' slots (limiter.go).
+	CollLimitSlots = "limit_slots"
 )
 
-// Field names that queries and indexes use; they are the bson tags of user, refreshToken and
+// Field names that queries and indexes use; they are the bson tags of User, RefreshToken and
 // revokedFamily.
 const (
 	fieldEmail         = "email"
@@ -32,16 +32,17 @@ const (
 	fieldEmailVerified = "email_verified"
 )
 
+// Errors the Store's lookups and inserts return for the cases callers handle.
 var (
-	errNotFound  = errors.New("not found")
-	errDuplicate = errors.New("duplicate key")
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("duplicate key")
 )
 
-// user is an account. The e-mail is stored canonical (mailaddr.Canonical) and unique. The
+// User is an account. The e-mail is stored canonical (mailaddr.Canonical) and unique. The
 // id is the account's identity, which access tokens carry as their subject and the backend
 // compares owners by: an address can pass to another person (a deleted account's address
 // registered again), an id never does.
-type user struct {
+type User struct {
 	ID           bson.ObjectID `bson:"_id"`
 	Email        string        `bson:"email"`
 	PasswordHash []byte        `bson:"password_hash"`
@@ -52,13 +53,13 @@ type user struct {
 	EmailVerified *bool `bson:"email_verified,omitempty"`
 }
 
-// verified reports whether the account may sign in.
-func (u user) verified() bool { return u.EmailVerified == nil || *u.EmailVerified }
+// Verified reports whether the account may sign in.
+func (u User) Verified() bool { return u.EmailVerified == nil || *u.EmailVerified }
 
-// refreshToken is one opaque refresh token, stored by the SHA-256 of its value so that a
+// RefreshToken is one opaque refresh token, stored by the SHA-256 of its value so that a
 // database dump grants nothing. Parent is the hash of the token it replaced ("root:<family>"
 // for the first of a family); its unique index makes each token rotatable exactly once.
-type refreshToken struct {
+type RefreshToken struct {
 	Hash      string        `bson:"_id"`
 	Parent    string        `bson:"parent"`
 	Family    string        `bson:"family"`
@@ -75,29 +76,32 @@ type revokedFamily struct {
 	ExpiresAt time.Time `bson:"expires_at"`
 }
 
-// store is auth's MongoDB access.
-type store struct {
+// Store is auth's MongoDB access: accounts, refresh tokens and their revoked families, the
+// abuse limits' slots (limiter.go) and the records of deleted accounts for the backend. It is
+// safe for concurrent use.
+type Store struct {
 	users, tokens, revoked *mongo.Collection
-	// slots holds the abuse limits' slots (ratelimit.go).
+	// slots holds the abuse limits' slots (limiter.go).
 	slots *mongo.Collection
 	// deletions records deleted accounts for the backend (accountdeletion).
 	deletions *mongo.Collection
 }
 
-func newStore(db *mongo.Database) *store {
-	return &store{
-		users:     db.Collection(collUsers),
-		tokens:    db.Collection(collRefreshTokens),
-		revoked:   db.Collection(collRevokedFamilies),
-		slots:     db.Collection(collLimitSlots),
+// New returns the Store on auth's database db.
+func New(db *mongo.Database) *Store {
+	return &Store{
+		users:     db.Collection(CollUsers),
+		tokens:    db.Collection(CollRefreshTokens),
+		revoked:   db.Collection(CollRevokedFamilies),
+		slots:     db.Collection(CollLimitSlots),
 		deletions: db.Collection(contract.CollAccountDeletions),
 	}
 }
 
-// ensureIndexes creates the indexes the service relies on; it is idempotent, so every
+// EnsureIndexes creates the indexes the service relies on; it is idempotent, so every
 // replica runs it at start. It reports whether the server supports TTL indexes: FerretDB v1
-// does not, and then the service purges expired documents itself (PurgeLoop).
-func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error) {
+// does not, and then the service purges expired documents itself (auth.Service.PurgeLoop).
+func (s *Store) EnsureIndexes(ctx context.Context) (ttlSupported bool, err error) {
 	sets := []struct {
 		coll   *mongo.Collection
 		models []mongo.IndexModel
@@ -124,13 +128,13 @@ func (s *store) ensureIndexes(ctx context.Context) (ttlSupported bool, err error
 			}
 		}
 	}
-	return mongox.EnsureExpiries(ctx, s.expiring())
+	return mongox.EnsureExpiries(ctx, s.Expiring())
 }
 
-// expiring lists the documents that expire at their expires_at: refresh tokens, the marks
+// Expiring lists the documents that expire at their expires_at: refresh tokens, the marks
 // of revoked families (which outlive every token of the family), the limits' slots and the
 // records of deleted accounts.
-func (s *store) expiring() []mongox.Expiring {
+func (s *Store) Expiring() []mongox.Expiring {
 	return []mongox.Expiring{
 		{Coll: s.tokens, Field: fieldExpiresAt},
 		{Coll: s.revoked, Field: fieldExpiresAt},
@@ -139,19 +143,20 @@ func (s *store) expiring() []mongox.Expiring {
 	}
 }
 
-func (s *store) insertUser(ctx context.Context, u user) error {
+// InsertUser stores a new account; ErrDuplicate means its e-mail is taken.
+func (s *Store) InsertUser(ctx context.Context, u User) error {
 	if _, err := s.users.InsertOne(ctx, u); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return errDuplicate
+			return ErrDuplicate
 		}
 		return fmt.Errorf("insert user: %w", err)
 	}
 	return nil
 }
 
-// deleteUnverified removes an account that never verified its address (replaceAbandoned).
+// DeleteUnverified removes an account that never verified its address (auth's replaceAbandoned).
 // It had no session to revoke: it could not sign in.
-func (s *store) deleteUnverified(ctx context.Context, id bson.ObjectID) error {
+func (s *Store) DeleteUnverified(ctx context.Context, id bson.ObjectID) error {
 	_, err := s.users.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}, {Key: fieldEmailVerified, Value: false}})
 	if err != nil {
 		return fmt.Errorf("delete unverified account: %w", err)
@@ -159,8 +164,8 @@ func (s *store) deleteUnverified(ctx context.Context, id bson.ObjectID) error {
 	return nil
 }
 
-// setVerified marks the account's address verified.
-func (s *store) setVerified(ctx context.Context, id bson.ObjectID) (bool, error) {
+// SetVerified marks the account's address verified.
+func (s *Store) SetVerified(ctx context.Context, id bson.ObjectID) (bool, error) {
 	res, err := s.users.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: fieldEmailVerified, Value: true}}}})
 	if err != nil {
@@ -169,19 +174,21 @@ func (s *store) setVerified(ctx context.Context, id bson.ObjectID) (bool, error)
 	return res.MatchedCount > 0, nil
 }
 
-func (s *store) userByEmail(ctx context.Context, email string) (user, error) {
+// UserByEmail finds the account of a canonical e-mail; ErrNotFound when there is none.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return s.findUser(ctx, bson.D{{Key: fieldEmail, Value: email}})
 }
 
-func (s *store) userByID(ctx context.Context, id bson.ObjectID) (user, error) {
+// UserByID finds an account by id; ErrNotFound when there is none.
+func (s *Store) UserByID(ctx context.Context, id bson.ObjectID) (User, error) {
 	return s.findUser(ctx, bson.D{{Key: mongox.FieldID, Value: id}})
 }
 
-func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
-	var u user
+func (s *Store) findUser(ctx context.Context, filter bson.D) (User, error) {
+	var u User
 	err := s.users.FindOne(ctx, filter).Decode(&u)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return u, errNotFound
+		return u, ErrNotFound
 	}
 	if err != nil {
 		return u, fmt.Errorf("find user: %w", err)
@@ -189,12 +196,12 @@ func (s *store) findUser(ctx context.Context, filter bson.D) (user, error) {
 	return u, nil
 }
 
-// deleteUser records the deletion for the backend, then removes the account and its refresh
+// DeleteUser records the deletion for the backend, then removes the account and its refresh
 // tokens. The record comes first: if the rest fails, the client's retry deletes the account
 // and the backend has already taken its listings down and refuses its tokens, rather than an
 // account gone with its listings still for sale. A rotation racing with the deletion may
 // insert one more token, but refresh checks that the user still exists.
-func (s *store) deleteUser(ctx context.Context, u user, now time.Time) error {
+func (s *Store) DeleteUser(ctx context.Context, u User, now time.Time) error {
 	rec := accountdeletion.Record{AccountID: u.ID.Hex(), Email: u.Email, DeletedAt: now, ExpiresAt: now.Add(accountdeletion.Retention)}
 	if _, err := s.deletions.InsertOne(ctx, rec); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("record account deletion: %w", err)
@@ -209,22 +216,23 @@ func (s *store) deleteUser(ctx context.Context, u user, now time.Time) error {
 	return nil
 }
 
-// insertToken stores a refresh token; errDuplicate means its parent was already rotated.
-func (s *store) insertToken(ctx context.Context, t refreshToken) error {
+// InsertToken stores a refresh token; ErrDuplicate means its parent was already rotated.
+func (s *Store) InsertToken(ctx context.Context, t RefreshToken) error {
 	if _, err := s.tokens.InsertOne(ctx, t); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
-			return errDuplicate
+			return ErrDuplicate
 		}
 		return fmt.Errorf("insert refresh token: %w", err)
 	}
 	return nil
 }
 
-func (s *store) tokenByHash(ctx context.Context, hash string) (refreshToken, error) {
-	var t refreshToken
+// TokenByHash finds a refresh token by the SHA-256 of its value; ErrNotFound when there is none.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (RefreshToken, error) {
+	var t RefreshToken
 	err := s.tokens.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: hash}}).Decode(&t)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return t, errNotFound
+		return t, ErrNotFound
 	}
 	if err != nil {
 		return t, fmt.Errorf("find refresh token: %w", err)
@@ -232,7 +240,8 @@ func (s *store) tokenByHash(ctx context.Context, hash string) (refreshToken, err
 	return t, nil
 }
 
-func (s *store) familyRevoked(ctx context.Context, family string) (bool, error) {
+// FamilyRevoked reports whether a refresh token family was revoked.
+func (s *Store) FamilyRevoked(ctx context.Context, family string) (bool, error) {
 	n, err := s.revoked.CountDocuments(ctx, bson.D{{Key: mongox.FieldID, Value: family}}, options.Count().SetLimit(1))
 	if err != nil {
 		return false, fmt.Errorf("check revoked family: %w", err)
@@ -240,9 +249,9 @@ func (s *store) familyRevoked(ctx context.Context, family string) (bool, error) 
 	return n > 0, nil
 }
 
-// revokeFamily records the revocation first (the authority every refresh consults) and only
+// RevokeFamily records the revocation first (the authority every refresh consults) and only
 // then deletes the family's tokens, which is housekeeping.
-func (s *store) revokeFamily(ctx context.Context, family, reason string, until time.Time) error {
+func (s *Store) RevokeFamily(ctx context.Context, family, reason string, until time.Time) error {
 	_, err := s.revoked.InsertOne(ctx, revokedFamily{Family: family, Reason: reason, ExpiresAt: until})
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("revoke refresh token family: %w", err)

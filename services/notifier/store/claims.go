@@ -1,4 +1,4 @@
-package notifier
+package store
 
 import (
 	"context"
@@ -67,58 +67,62 @@ type sentDoc struct {
 	To     string    `bson:"to"`
 }
 
-// claimResult is what claim found.
-type claimResult int
+// ClaimResult is what Claim found.
+type ClaimResult int
 
 const (
-	claimOwned claimResult = iota // we own it: send, then markSent or release
-	claimDone                     // already sent: ack without sending
-	claimBusy                     // another worker holds a live claim: try again later
+	ClaimOwned ClaimResult = iota // we own it: send, then markSent or release
+	ClaimDone                     // already sent: ack without sending
+	ClaimBusy                     // another worker holds a live claim: try again later
 )
 
-// claim is an owned claim.
-type claim struct {
+// Claim is an owned claim: Claim returns it, MarkSent or Release settle it.
+type Claim struct {
 	key string
 	gen int
 }
 
-// claims is the dedup store.
-type claims struct {
+// Store is the notifier's MongoDB access: the claims that send each event's e-mail once. It
+// is safe for concurrent use.
+type Store struct {
 	coll   *mongo.Collection
 	sent   *mongo.Collection
 	leases *mongo.Collection
 	lease  time.Duration
-	now    func() time.Time
+	// Now is the clock of the claims and their expiry (time.Now).
+	Now func() time.Time
 
-	// The hot path's two inserts go through batchers (batch.go); run starts them.
+	// The hot path's two inserts go through batchers (insertbatch.go); Run starts them.
 	claimInserts *inserter
 	sentInserts  *inserter
 }
 
-func newClaims(db *mongo.Database, lease time.Duration, maxBatch int) *claims {
-	c := &claims{
+// New returns the Store on the notifier's database db: a claim not settled within lease may
+// be retaken, and inserts go to the server in batches of at most maxBatch.
+func New(db *mongo.Database, lease time.Duration, maxBatch int) *Store {
+	c := &Store{
 		coll:   db.Collection("email_claims"),
 		sent:   db.Collection("email_sent"),
 		leases: db.Collection("email_claim_leases"),
 		lease:  lease,
-		now:    time.Now,
+		Now:    time.Now,
 	}
 	c.claimInserts = newInserter(c.coll, maxBatch)
 	c.sentInserts = newInserter(c.sent, maxBatch)
 	return c
 }
 
-// run serves the insert batchers until stop is closed.
-func (c *claims) run(stop <-chan struct{}) (wait func()) {
+// Run serves the insert batchers until stop is closed.
+func (c *Store) Run(stop <-chan struct{}) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Go(func() { c.claimInserts.run(stop) })
 	wg.Go(func() { c.sentInserts.run(stop) })
 	return wg.Wait
 }
 
-// expiring lists the dedup documents, which expire after retention: the dedup window.
+// Expiring lists the dedup documents, which expire after retention: the dedup window.
 // Redeliveries come within minutes; a month covers any replay an operator would do by hand.
-func (c *claims) expiring(retention time.Duration) []mongox.Expiring {
+func (c *Store) Expiring(retention time.Duration) []mongox.Expiring {
 	return []mongox.Expiring{
 		{Coll: c.coll, Field: fieldClaimedAt, After: retention},
 		{Coll: c.leases, Field: fieldClaimedAt, After: retention},
@@ -126,40 +130,38 @@ func (c *claims) expiring(retention time.Duration) []mongox.Expiring {
 	}
 }
 
-// ensureIndexes makes the dedup documents expire after retention. It reports false if the
+// EnsureIndexes makes the dedup documents expire after retention. It reports false if the
 // server has no TTL indexes (FerretDB v1): then the notifier deletes them itself.
-func (c *claims) ensureIndexes(ctx context.Context, retention time.Duration) (ttl bool, err error) {
-	return mongox.EnsureExpiries(ctx, c.expiring(retention))
+func (c *Store) EnsureIndexes(ctx context.Context, retention time.Duration) (ttl bool, err error) {
+	return mongox.EnsureExpiries(ctx, c.Expiring(retention))
 }
 
-func claimKey(eventID string, kind recipientKind) string { return eventID + "/" + string(kind) }
-
-// claim tries to become the one worker that sends the e-mail key to to.
-func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult, error) {
-	now := c.now().UTC()
+// Claim tries to become the one worker that sends the e-mail key to to.
+func (c *Store) Claim(ctx context.Context, key, to string) (Claim, ClaimResult, error) {
+	now := c.Now().UTC()
 	err := c.claimInserts.insert(ctx, claimDoc{ID: key, Status: claimPending, ClaimedAt: now, To: to})
 	if err == nil {
-		return claim{key: key}, claimOwned, nil
+		return Claim{key: key}, ClaimOwned, nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return claim{}, 0, fmt.Errorf("insert claim %s: %w", key, err)
+		return Claim{}, 0, fmt.Errorf("insert claim %s: %w", key, err)
 	}
 
 	err = c.sent.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: key}}).Err()
 	if err == nil {
-		return claim{}, claimDone, nil
+		return Claim{}, ClaimDone, nil
 	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {
-		return claim{}, 0, fmt.Errorf("read sent marker %s: %w", key, err)
+		return Claim{}, 0, fmt.Errorf("read sent marker %s: %w", key, err)
 	}
 	var doc claimDoc
 	if err := c.coll.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: key}}).Decode(&doc); err != nil {
 		// Deleted in between (TTL): the next attempt inserts afresh.
-		return claim{}, 0, fmt.Errorf("read claim %s: %w", key, err)
+		return Claim{}, 0, fmt.Errorf("read claim %s: %w", key, err)
 	}
 	switch {
 	case doc.Status == claimPending && now.Sub(doc.ClaimedAt) < c.lease:
-		return claim{}, claimBusy, nil
+		return Claim{}, ClaimBusy, nil
 	}
 
 	// Released, or pending past its lease: race for the next generation by insert.
@@ -169,10 +171,10 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 		{Key: fieldClaimedAt, Value: now},
 	})
 	if mongo.IsDuplicateKeyError(err) {
-		return claim{}, claimBusy, nil
+		return Claim{}, ClaimBusy, nil
 	}
 	if err != nil {
-		return claim{}, 0, fmt.Errorf("insert lease %s#%d: %w", key, next, err)
+		return Claim{}, 0, fmt.Errorf("insert lease %s#%d: %w", key, next, err)
 	}
 	_, err = c.coll.UpdateByID(ctx, key, bson.D{{Key: "$set", Value: bson.D{
 		{Key: fieldStatus, Value: claimPending},
@@ -180,25 +182,25 @@ func (c *claims) claim(ctx context.Context, key, to string) (claim, claimResult,
 		{Key: fieldClaimedAt, Value: now},
 	}}})
 	if err != nil {
-		return claim{}, 0, fmt.Errorf("take over claim %s: %w", key, err)
+		return Claim{}, 0, fmt.Errorf("take over claim %s: %w", key, err)
 	}
-	return claim{key: key, gen: next}, claimOwned, nil
+	return Claim{key: key, gen: next}, ClaimOwned, nil
 }
 
-// markSent records that the server accepted the e-mail. It is unconditional: once the
+// MarkSent records that the server accepted the e-mail. It is unconditional: once the
 // mail went out, "sent" is the truth whoever holds the claim now (a marker already there
 // means a former owner got the same mail out, and is not an error).
-func (c *claims) markSent(ctx context.Context, cl claim, to string) error {
-	err := c.sentInserts.insert(ctx, sentDoc{ID: cl.key, SentAt: c.now().UTC(), To: to})
+func (c *Store) MarkSent(ctx context.Context, cl Claim, to string) error {
+	err := c.sentInserts.insert(ctx, sentDoc{ID: cl.key, SentAt: c.Now().UTC(), To: to})
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("mark %s sent: %w", cl.key, err)
 	}
 	return nil
 }
 
-// release gives up a claim whose send failed, so the retry can take it at once. The gen
+// Release gives up a claim whose send failed, so the retry can take it at once. The gen
 // filter keeps a slow former owner from releasing a newer generation's claim.
-func (c *claims) release(ctx context.Context, cl claim) error {
+func (c *Store) Release(ctx context.Context, cl Claim) error {
 	_, err := c.coll.UpdateOne(ctx,
 		bson.D{{Key: mongox.FieldID, Value: cl.key}, {Key: fieldGen, Value: cl.gen}, {Key: fieldStatus, Value: claimPending}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: fieldStatus, Value: claimReleased}}}})
@@ -207,6 +209,3 @@ func (c *claims) release(ctx context.Context, cl claim) error {
 	}
 	return nil
 }
-
-// errBusy is returned by deliver when another worker holds a live claim.
-var errBusy = errors.New("another worker is sending this e-mail")
