@@ -22,7 +22,7 @@ func TestStack_RoutesAndSharedMiddleware(t *testing.T) {
 		t.Fatalf("Patterns = %v", got)
 	}
 	noMetrics := func(h http.Handler) http.Handler { return h }
-	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), httpx.CORSConfig{}, noMetrics)
+	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), httpx.CORSConfig{}, noMetrics, nil)
 
 	for _, tt := range []struct {
 		path        string
