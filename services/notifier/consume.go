@@ -12,8 +12,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"littleecom.io/littleecom/services/internal/amqpx"
-	"littleecom.io/littleecom/services/internal/tracing"
 	"littleecom.io/littleecom/services/internal/topology"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // job is one delivery on its way to a worker, with the binding of the queue it came from.
