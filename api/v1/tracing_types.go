@@ -21,5 +21,5 @@ type TracingSpec struct {
 
 // OTLPEndpoint is an http or https URL with a host, optional port and optional path.
 // +kubebuilder:validation:MaxLength=512
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != '' && url(self).getQuery().size() == 0",message="otlpEndpoint must be the collector's OTLP/HTTP base URL with scheme and host, such as http://otel-collector.observability:4318"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0 && url(self).getQuery().size() == 0",message="otlpEndpoint must be the collector's OTLP/HTTP base URL with scheme and host, such as http://otel-collector.observability:4318"
 type OTLPEndpoint string

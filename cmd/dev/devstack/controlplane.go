@@ -117,7 +117,7 @@ func (s *Stack) applySample(ctx context.Context) error {
 	case apierrors.IsAlreadyExists(err):
 		s.log.Info("LittleEcom kept from an earlier run (data dir)", "name", s.cfg.Namespace+"/"+shop.Name)
 		if s.cfg.OTLPEndpoint != "" {
-			s.log.Warn(EnvOTLPEndpoint+" applies to a new shop only: set spec.tracing.otlpEndpoint with kubectl edit, or delete the data dir")
+			s.log.Warn(EnvOTLPEndpoint + " applies to a new shop only: set spec.tracing.otlpEndpoint with kubectl edit, or delete the data dir")
 		}
 	case err != nil:
 		return fmt.Errorf("applying %s: %w", s.cfg.Sample, err)
