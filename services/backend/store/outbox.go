@@ -86,7 +86,8 @@ func buyEvent(o *Order) (Event, error) {
 		})
 }
 
-func newEvent(source string, id bson.ObjectID, tc tracing.Stored, key, eventID string, at time.Time, body contract.ItemEvent) (Event, error) {
+func newEvent(source string, id bson.ObjectID, tc tracing.Stored, key, eventID string, at time.Time,
+	body contract.ItemEvent) (Event, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Event{}, fmt.Errorf("encode event %s: %w", key, err)

@@ -1,12 +1,12 @@
 package logging_test
 
 import (
-	"context"
-
 	"bytes"
-	"go.opentelemetry.io/otel/trace"
+	"context"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"littleecom.io/littleecom/services/internal/logging"
 )
