@@ -107,6 +107,9 @@ var _ = Describe("LittleEcom validation", func() {
 		Entry("e-mail verification with the Ingress off", "{auth: {emailVerification: true}, ingress: {enabled: false, host: shop.example.com}}",
 			"auth.emailVerification needs the shop's public URL"),
 		Entry("a public URL with a path", "auth: {publicURL: 'https://shop.example.com/app'}", "publicURL must be a URL"),
+		Entry("a collector without a scheme", "tracing: {otlpEndpoint: 'otel-collector:4318'}", "otlpEndpoint must be the collector's OTLP/HTTP base URL"),
+		Entry("a collector over gRPC's scheme", "tracing: {otlpEndpoint: 'grpc://otel-collector:4317'}", "otlpEndpoint must be the collector's OTLP/HTTP base URL"),
+		Entry("a sampling share over 100", "tracing: {otlpEndpoint: 'http://c:4318', samplingPercent: 101}", "less than or equal to 100"),
 		Entry("an external URI key that is no Secret key", "mongodb: {external: {secretRef: {name: atlas}, uriKey: 'my key'}}",
 			"spec.mongodb.external.uriKey"),
 	)

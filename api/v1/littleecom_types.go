@@ -54,6 +54,10 @@ type LittleEcomSpec struct {
 	// networkPolicy names the peers outside the shop its NetworkPolicies admit.
 	// +optional
 	NetworkPolicy NetworkPolicySpec `json:"networkPolicy,omitzero"`
+
+	// tracing sends the services' OpenTelemetry traces to a collector. Off by default.
+	// +optional
+	Tracing TracingSpec `json:"tracing,omitzero"`
 }
 
 // Phase summarises the shop's state for people and printer columns.

@@ -89,6 +89,7 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		delete(env, contract.EnvMongoURI)
 	}
 	maps.Copy(env, s.corsEnv())
+	maps.Copy(env, s.tracingEnv())
 	env[contract.EnvMongoDatabase] = DatabaseOf(component)
 	switch component {
 	case ComponentBackend:

@@ -9,10 +9,12 @@ import (
 	"littleecom.io/littleecom/services/internal/httpx"
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Main runs the auth service until ctx is done: config from env, MongoDB, the public and the
-// management HTTP servers with a bounded graceful shutdown. cmd/auth calls it.
+// management HTTP servers with a bounded graceful shutdown, tracing from the OTEL_*
+// environment (its spans flushed at the end). cmd/auth calls it.
 func Main(ctx context.Context) error {
 	log := logging.New("auth")
 	cfg, err := ConfigFromEnv()
@@ -20,6 +22,17 @@ func Main(ctx context.Context) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	log.Info("starting", "version", version.Version(), "config", cfg)
+	tr, err := tracing.Setup(ctx, "auth", log)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("spans not flushed at stop", "err", err)
+		}
+	}()
 
 	client, err := mongox.Connect(ctx, cfg.Mongo)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/amqpx"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // errUnroutable means the broker had no queue for the message: the notifier's verification
@@ -36,14 +37,18 @@ func newPublisher(cfg amqpx.Config, log *slog.Logger) *publisher {
 }
 
 // publish sends body to contract.Exchange with routing key key, persistent and mandatory,
-// and returns once the broker confirmed it (nil), refused it, or found no queue for it.
-func (p *publisher) publish(ctx context.Context, key, messageID string, body []byte) error {
+// and returns once the broker confirmed it (nil), refused it, or found no queue for it. The
+// message carries the request's trace context, through a producer span, to the notifier.
+func (p *publisher) publish(ctx context.Context, key, messageID string, body []byte) (err error) {
+	ctx, span := tracing.StartPublish(ctx, nil, contract.Exchange, key, messageID)
+	defer func() { tracing.End(span, err) }()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.connect(); err != nil {
 		return err
 	}
 	conf, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, contract.Exchange, key, true, false, amqp.Publishing{
+		Headers:      tracing.InjectAMQP(ctx, nil),
 		ContentType:  "application/json",
 		DeliveryMode: amqp.Persistent,
 		MessageId:    messageID,

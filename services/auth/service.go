@@ -130,7 +130,7 @@ func (s *Service) Signer() *tokens.Signer { return s.signer }
 // Handler is the service's public HTTP handler: the routes behind request ids, logging,
 // panic recovery, CORS (when enabled) and metrics.
 func (s *Service) Handler() http.Handler {
-	return httpx.Stack(s.routes(), s.log, s.cfg.CORS, s.metrics.HTTPMiddleware(nil))
+	return httpx.Stack(s.routes(), s.log, s.cfg.CORS, s.metrics.HTTPMiddleware(nil), nil)
 }
 
 // ManagementHandler serves the probes and metrics, for the management port only.

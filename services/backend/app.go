@@ -20,6 +20,7 @@ import (
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/tokens"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // App is a running backend: database client, event relay and HTTP API.
@@ -75,7 +76,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	deletions := newDeletionWatcher(st, log.With("component", "account-deletions"))
 	deletions.poll(ictx)
-	rl = relay.New(st, cfg.AMQP, log.With("component", "event-relay"), relay.Hooks{
+	rcfg := cfg.AMQP
+	rcfg.Tracing = cfg.Tracing
+	rl = relay.New(st, rcfg, log.With("component", "event-relay"), relay.Hooks{
 		Published: func(key string) { m.EventsPublished.WithLabelValues(key).Inc() },
 		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
 	})
@@ -90,7 +93,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The verifier caches tokens that verified until they expire: a client's later requests
 	// skip the Ed25519 check.
-	verifier := tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience)
+	jwks := tokens.NewJWKSClient(cfg.JWKSURL)
+	jwks.Traced(cfg.Tracing)
+	verifier := tokens.NewVerifier(jwks, cfg.Issuer, cfg.Audience)
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
 		Ready: map[string]func(context.Context) error{"mongodb": mongox.Ping(client)},
@@ -98,6 +103,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// outage must not take every backend replica out of its Service.
 		ReadyOptional: map[string]func(context.Context) error{"rabbitmq": rl.Check},
 		Deleted:       deletions,
+		Tracing:       cfg.Tracing,
 	})
 	return a, nil
 }
@@ -171,14 +177,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return a.Serve(ctx, ls[0].Ln, ls[1].Ln)
 }
 
-// Main is the command's whole life: configuration and logger from the environment, then Run.
+// Main is the command's whole life: configuration, logger and tracing from the environment,
+// then Run; the spans still batched are flushed at the end.
 func Main(ctx context.Context) error {
 	log := logging.New("backend")
 	cfg, err := ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if err := Run(ctx, cfg, log); err != nil {
+	tr, err := tracing.Setup(ctx, "backend", log)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	cfg.Tracing = tr.Provider
+	err = Run(ctx, cfg, log)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if terr := tr.Shutdown(sctx); terr != nil {
+		log.Warn("spans not flushed at stop", "err", terr)
+	}
+	if err != nil {
 		log.Error("backend stopped", "err", err)
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/backend/relay"
@@ -28,6 +30,9 @@ type Config struct {
 	CORS     cors.Policy
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
+	// Tracing makes the backend's spans (requests, calls to auth, event publications); nil
+	// is the process-wide provider, which Main sets from the OTEL_* environment.
+	Tracing trace.TracerProvider
 }
 
 // ConfigFromEnv reads the configuration. AUTH_JWKS_URL is required: without auth's keys no

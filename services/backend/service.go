@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/health"
@@ -37,6 +39,8 @@ type Deps struct {
 	ReadyOptional map[string]func(context.Context) error
 	// Deleted, when set, says which account ids auth deleted (deletions.go).
 	Deleted DeletedAccounts
+	// Tracing makes the requests' server spans; nil is the process-wide provider.
+	Tracing trace.TracerProvider
 }
 
 // DeletedAccounts knows the accounts auth deleted.
@@ -54,6 +58,7 @@ type Service struct {
 	ready    http.Handler
 	listings *coalescer[listingKey, listing]
 	deleted  DeletedAccounts
+	tracing  trace.TracerProvider
 }
 
 // New returns the service for d.
@@ -69,13 +74,15 @@ func New(d Deps) *Service {
 		ready:    health.WithOptional(d.Log, d.Ready, d.ReadyOptional),
 		listings: newCoalescer[listingKey, listing](requestTimeout),
 		deleted:  d.Deleted,
+		tracing:  d.Tracing,
 	}
 }
 
 // Handler is the whole HTTP API with its middleware: panics become 500s, every request has
-// an id and a log line, CORS when configured (off when an edge answers it), metrics by route.
+// an id, a server span and a log line, CORS when configured (off when an edge answers it),
+// metrics by route.
 func (s *Service) Handler() http.Handler {
-	return httpx.Stack(s.routes(), s.log, s.cors, s.metrics.HTTPMiddleware(nil))
+	return httpx.Stack(s.routes(), s.log, s.cors, s.metrics.HTTPMiddleware(nil), s.tracing)
 }
 
 // ManagementHandler serves the probes and metrics, for the management port only.

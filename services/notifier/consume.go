@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/topology"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // job is one delivery on its way to a worker, with the binding of the queue it came from.
@@ -131,16 +133,19 @@ func (n *Notifier) session(ctx context.Context) error {
 	return result
 }
 
-// process handles and settles one delivery. The handling context is detached from ctx so
-// that a shutdown lets an in-flight message finish; the SMTP and database timeouts bound it.
+// process handles and settles one delivery in a consumer span that continues the
+// publisher's trace. The handling context is detached from ctx so that a shutdown lets an
+// in-flight message finish; the SMTP and database timeouts bound it.
 func (n *Notifier) process(ctx context.Context, pub *amqp.Channel, j job) {
-	hctx := context.WithoutCancel(ctx)
+	hctx, span := tracing.StartConsume(context.WithoutCancel(ctx), n.cfg.Tracing, j.from.Queue, j.d)
 	o := n.handleRecovering(hctx, j.from.Queue, j.d)
-	if err := n.settle(hctx, pub, j.from, j.d, o); err != nil {
+	err := n.settle(hctx, pub, j.from, j.d, o)
+	if err != nil {
 		// Typically the connection went away: the broker redelivers the message, and the
 		// claims keep that from sending a second e-mail.
-		n.log.Warn("settling message failed; it will be redelivered", "queue", j.from.Queue, "err", err)
+		n.log.WarnContext(hctx, "settling message failed; it will be redelivered", "queue", j.from.Queue, "err", err)
 	}
+	tracing.End(span, errors.Join(o.err, err))
 }
 
 // handleRecovering is handle that parks a message whose handling panicked, with the panic

@@ -42,13 +42,13 @@ func (n *Notifier) handle(ctx context.Context, queue string, d amqp.Delivery) ou
 		switch {
 		case err == nil:
 		case errors.Is(err, errRecipientRefused):
-			n.log.Warn("recipient refused for good", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
+			n.log.WarnContext(ctx, "recipient refused for good", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			refused = append(refused, err)
 		case errors.Is(err, errBusy) || errors.Is(err, errStore):
-			n.log.Warn("e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
+			n.log.WarnContext(ctx, "e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			return outcome{verdictWait, err}
 		default:
-			n.log.Warn("e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
+			n.log.WarnContext(ctx, "e-mail not sent", "queue", queue, "event_id", ev.ID, "recipient", m.Kind, "err", err)
 			return outcome{verdictRetry, err}
 		}
 	}
@@ -86,7 +86,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	}
 	switch res {
 	case store.ClaimDone:
-		n.log.Debug("e-mail already sent", "key", key)
+		n.log.DebugContext(ctx, "e-mail already sent", "key", key)
 		return nil
 	case store.ClaimBusy:
 		return errBusy
@@ -98,12 +98,12 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 		}
 	}
 	msg := compose(n.cfg.SMTP.From, m, ev.ID, time.Now())
-	if err := n.sender.send(ctx, m.To, msg); err != nil {
+	if err := n.sendTraced(ctx, m, msg); err != nil {
 		// The claim is released with a context of its own: the delivery's may be ending.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if rerr := n.claims.Release(rctx, cl); rerr != nil {
-			n.log.Warn("releasing claim failed; the retry waits for the lease", "key", key, "err", rerr)
+			n.log.WarnContext(ctx, "releasing claim failed; the retry waits for the lease", "key", key, "err", rerr)
 		}
 		return fmt.Errorf("send %s to %s: %w", m.Kind, m.To, err)
 	}
@@ -116,7 +116,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	if err := n.claims.MarkSent(mctx, cl, m.To); err != nil {
 		// The mail went out and the message will be acked, so no redelivery follows; only a
 		// duplicate publish after the lease could send it again. Nothing better to do.
-		n.log.Error("e-mail sent but not recorded", "key", key, "err", err)
+		n.log.ErrorContext(ctx, "e-mail sent but not recorded", "key", key, "err", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/version"
@@ -12,6 +13,7 @@ import (
 	"littleecom.io/littleecom/services/internal/logging"
 	"littleecom.io/littleecom/services/internal/metrics"
 	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Main runs the notifier process from the environment until ctx ends (SIGTERM), then stops
@@ -31,6 +33,18 @@ func Main(ctx context.Context) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	log.Info("starting", "version", version.Version(), "config", cfg, "mongodb", dbCfg)
+	tr, err := tracing.Setup(ctx, "notifier", log)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("spans not flushed at stop", "err", err)
+		}
+	}()
+	cfg.Tracing = tr.Provider
 
 	client, err := mongox.Connect(ctx, dbCfg)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.opentelemetry.io/otel/trace"
 
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/metrics"
@@ -58,6 +59,10 @@ type Config struct {
 	ClaimPurgeEvery time.Duration
 
 	SMTP SMTPConfig
+
+	// Tracing makes the consumer and SMTP spans, children of the publisher's span the
+	// message headers name; nil is the process-wide provider (Main sets it from OTEL_*).
+	Tracing trace.TracerProvider
 }
 
 // hooks let tests stop the notifier at the exact points a crash matters.

@@ -72,7 +72,7 @@ func (n *Notifier) settle(ctx context.Context, pub *amqp.Channel, from topology.
 		_ = d.Nack(false, true)
 		return fmt.Errorf("publish retry: %w", err)
 	}
-	n.log.Info("event retried", "queue", queue, "attempts", attempts, "waits", waits, "delay", delay, "err", o.err)
+	n.log.InfoContext(ctx, "event retried", "queue", queue, "attempts", attempts, "waits", waits, "delay", delay, "err", o.err)
 	return d.Ack(false)
 }
 
@@ -83,7 +83,7 @@ func (n *Notifier) park(ctx context.Context, pub *amqp.Channel, queue string, d 
 	headers := copyHeaders(d.Headers)
 	headers[HeaderReason] = reason
 	headers[HeaderQueue] = queue
-	n.log.Warn("event parked in the dead-letter queue", "queue", queue, "reason", reason)
+	n.log.WarnContext(ctx, "event parked in the dead-letter queue", "queue", queue, "reason", reason)
 	if err := n.publish(ctx, pub, contract.DeadLetterExchange, d.RoutingKey, d, headers); err != nil {
 		_ = d.Reject(false)
 		return fmt.Errorf("publish to dead-letter exchange: %w", err)

@@ -19,6 +19,9 @@ const (
 	EnvAddr = "LITTLEECOM_ADDR"
 	// EnvData is the data directory (default bin/dev).
 	EnvData = "LITTLEECOM_DATA"
+	// EnvOTLPEndpoint, when set, is the sample's spec.tracing.otlpEndpoint: the services
+	// send their traces to that OTLP/HTTP collector (e.g. http://127.0.0.1:4318).
+	EnvOTLPEndpoint = "LITTLEECOM_OTLP_ENDPOINT"
 )
 
 // Config says where the stack runs. Zero values take the defaults of make dev.
@@ -48,6 +51,10 @@ type Config struct {
 	Log io.Writer
 	// Timeout bounds Start (default 3 minutes; the service build is most of a cold start).
 	Timeout time.Duration
+	// OTLPEndpoint, when set, goes into the sample's spec.tracing.otlpEndpoint before it is
+	// applied; the operator then gives the services their OTEL_* environment, which the
+	// runner passes on unchanged.
+	OTLPEndpoint string
 }
 
 func (c *Config) defaults() error {

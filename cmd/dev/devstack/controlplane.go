@@ -105,6 +105,9 @@ func (s *Stack) applySample(ctx context.Context) error {
 		return fmt.Errorf("sample %s: %w", s.cfg.Sample, err)
 	}
 	shop.Namespace = s.cfg.Namespace
+	if s.cfg.OTLPEndpoint != "" {
+		shop.Spec.Tracing.OTLPEndpoint = shopv1.OTLPEndpoint(s.cfg.OTLPEndpoint)
+	}
 	s.instance = shop.Name
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.cfg.Namespace}}
 	if err := s.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -113,6 +116,9 @@ func (s *Stack) applySample(ctx context.Context) error {
 	switch err := s.client.Create(ctx, &shop); {
 	case apierrors.IsAlreadyExists(err):
 		s.log.Info("LittleEcom kept from an earlier run (data dir)", "name", s.cfg.Namespace+"/"+shop.Name)
+		if s.cfg.OTLPEndpoint != "" {
+			s.log.Warn(EnvOTLPEndpoint + " applies to a new shop only: set spec.tracing.otlpEndpoint with kubectl edit, or delete the data dir")
+		}
 	case err != nil:
 		return fmt.Errorf("applying %s: %w", s.cfg.Sample, err)
 	default:

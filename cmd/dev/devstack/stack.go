@@ -361,9 +361,9 @@ func (s *Stack) ReadyMessage() string {
 `, u, s.kubeconfig, s.cfg.Namespace, s.cfg.DataDir)
 }
 
-// Env returns os.Getenv(EnvAddr) and os.Getenv(EnvData) as a Config for make dev.
+// ConfigFromEnv returns EnvAddr, EnvData and EnvOTLPEndpoint as a Config for make dev.
 func ConfigFromEnv() Config {
-	return Config{Addr: os.Getenv(EnvAddr), DataDir: os.Getenv(EnvData)}
+	return Config{Addr: os.Getenv(EnvAddr), DataDir: os.Getenv(EnvData), OTLPEndpoint: os.Getenv(EnvOTLPEndpoint)}
 }
 
 // Mail is one e-mail the sink received, as GET /dev/mail shows it.

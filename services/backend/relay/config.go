@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/topology"
 )
@@ -38,6 +40,9 @@ type Config struct {
 	// lengthen the inserts' tail under load (docs/performance-backend.md).
 	RecordAfter time.Duration
 	RecordBatch int
+	// Tracing makes the publications' producer spans, each a child of the request that
+	// wrote the event; nil is the process-wide provider.
+	Tracing trace.TracerProvider
 	// Linger is how long the relay waits after a new event before publishing, so that under
 	// load one round publishes the events of many requests (each round costs a database
 	// round trip to record them, whatever its size). It adds that much latency to each event.

@@ -13,6 +13,7 @@ import (
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/amqpx"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Source is where events wait: store.Store implements it.
@@ -290,10 +291,17 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
 		return nil
 	}
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(evs))
+	spans := make(publishSpans, 0, len(evs))
+	defer func() { spans.end() }() // those a failure left open
 	var pubErr error
 	for _, e := range evs {
+		// The publication continues the trace of the request that wrote the event, even
+		// when recovery publishes it long after; its context travels in the headers.
+		sctx, span := r.startPublish(ctx, e)
+		spans = append(spans, span)
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, contract.Exchange, e.RoutingKey, false, false,
 			amqp.Publishing{
+				Headers:      tracing.InjectAMQP(sctx, nil),
 				DeliveryMode: amqp.Persistent,
 				ContentType:  "application/json",
 				MessageId:    e.ID,
@@ -303,6 +311,7 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
 			})
 		if err != nil {
 			pubErr = fmt.Errorf("publish %s: %w", e.RoutingKey, err)
+			spans.fail(len(spans)-1, pubErr)
 			break
 		}
 		confirms = append(confirms, dc)
@@ -313,18 +322,22 @@ func (r *Relay) publishBatch(ctx context.Context, ch *amqp.Channel) error {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
 			pubErr = fmt.Errorf("wait for confirm: %w", err)
+			spans.fail(i, pubErr)
 			failed = append(failed, evs[i:len(confirms)]...)
 			break
 		}
 		if !ok {
 			// Nacked, or the channel closed first: it goes out again.
 			r.hook(r.hooks.Failed, evs[i].RoutingKey)
+			err := fmt.Errorf("broker did not confirm %s event %s", evs[i].RoutingKey, evs[i].ID)
 			if pubErr == nil {
-				pubErr = fmt.Errorf("broker did not confirm %s event %s", evs[i].RoutingKey, evs[i].ID)
+				pubErr = err
 			}
+			spans.fail(i, err)
 			failed = append(failed, evs[i])
 			continue
 		}
+		spans.ok(i)
 		acked = append(acked, evs[i])
 	}
 	failed = append(failed, evs[len(confirms):]...) // never published

@@ -31,6 +31,10 @@ type Item struct {
 	EventID   string    `bson:"event_id"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
+	// TraceParent and TraceState are the W3C trace context of the request that listed the
+	// item, so that the event's publication, even a recovered one, continues its trace.
+	TraceParent string `bson:"traceparent,omitempty"`
+	TraceState  string `bson:"tracestate,omitempty"`
 }
 
 // Field names of item and order documents that queries, projections and indexes use; they
@@ -43,6 +47,8 @@ const (
 	fieldSellerID   = "seller_id"
 	fieldSellerMail = "seller_email"
 	fieldEventID    = "event_id"
+	fieldTraceP     = "traceparent"
+	fieldTraceS     = "tracestate"
 	fieldName       = "name"
 	fieldPrice      = "price"
 	fieldStatus     = "status"

@@ -13,6 +13,7 @@ func TestNewItemDoc_DecodesAsTheItem(t *testing.T) {
 	want := Item{
 		Owner: "seller", OwnerID: "65f1c0ffee0123456789abcd", OwnerEmail: "seller@example.com", Name: "lamp «ünïcode»", Price: 12.5,
 		Status: StatusAvailable, EventID: "ev-1", CreatedAt: now, UpdatedAt: now.Add(time.Second),
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "shop=1",
 	}
 	var got Item
 	if err := bson.Unmarshal(newItemDoc(&want), &got); err != nil {

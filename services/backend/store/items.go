@@ -14,6 +14,7 @@ import (
 
 	"littleecom.io/littleecom/services/internal/mailaddr"
 	"littleecom.io/littleecom/services/internal/mongox"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // CreateItem puts a new item on sale for the seller. The item carries its add event: one
@@ -34,6 +35,8 @@ func (s *Store) CreateItem(ctx context.Context, seller Account, name string, pri
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
+	tc := tracing.Store(ctx)
+	it.TraceParent, it.TraceState = tc.Parent, tc.State
 	id, err := s.itemInserts.insert(ctx, newItemDoc(&it))
 	if err != nil {
 		// Even when the outcome is unknown (a timeout), nothing is lost: if the server did
@@ -57,7 +60,7 @@ func (s *Store) CreateItem(ctx context.Context, seller Account, name string, pri
 // POST /item's CPU in the backend (docs/performance-backend.md). Field names and types are
 // Item's bson tags, which TestNewItemDoc_DecodesAsTheItem checks.
 func newItemDoc(it *Item) bsoncore.Document {
-	return bsoncore.NewDocumentBuilder().
+	b := bsoncore.NewDocumentBuilder().
 		AppendString(fieldOwner, it.Owner).
 		AppendString(fieldOwnerID, it.OwnerID).
 		AppendString(fieldOwnerEmail, it.OwnerEmail).
@@ -66,8 +69,15 @@ func newItemDoc(it *Item) bsoncore.Document {
 		AppendString(fieldStatus, it.Status).
 		AppendString(fieldEventID, it.EventID).
 		AppendDateTime(fieldCreatedAt, it.CreatedAt.UnixMilli()).
-		AppendDateTime(fieldUpdatedAt, it.UpdatedAt.UnixMilli()).
-		Build()
+		AppendDateTime(fieldUpdatedAt, it.UpdatedAt.UnixMilli())
+	// omitempty, as Item's tags say: no trace, no fields.
+	if it.TraceParent != "" {
+		b.AppendString(fieldTraceP, it.TraceParent)
+	}
+	if it.TraceState != "" {
+		b.AppendString(fieldTraceS, it.TraceState)
+	}
+	return b.Build()
 }
 
 // GetItem returns an available item. Sold and deleted items are not found: they have left

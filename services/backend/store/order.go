@@ -24,4 +24,7 @@ type Order struct {
 	// insert as the claim (see outbox.go).
 	EventID  string    `bson:"event_id"`
 	BoughtAt time.Time `bson:"bought_at"`
+	// TraceParent and TraceState are the buy request's trace context (see Item).
+	TraceParent string `bson:"traceparent,omitempty"`
+	TraceState  string `bson:"tracestate,omitempty"`
 }

@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Buy sells the item to the buyer. Of many concurrent buyers exactly one succeeds; the others
@@ -31,6 +33,8 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 		ItemID: id, BuyerID: buyer.ID, SellerID: it.ownerKey(), BuyerEmail: buyer.Email, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
 	}
+	tc := tracing.Store(ctx)
+	o.TraceParent, o.TraceState = tc.Parent, tc.State
 	// The claim and its event in one insert: a lost race writes neither. The event is
 	// encoded for the relay only once the claim is won. Concurrent buys share insert
 	// commands (group commit, as new items do): each order is still its own atomic insert,

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Events live in the document they describe.
@@ -56,6 +57,9 @@ type Event struct {
 	CreatedAt  time.Time
 	Source     string        // collection of the document: CollItems or CollOrders
 	SourceID   bson.ObjectID // its _id
+	// Trace is the trace context of the request that wrote the document: the relay's
+	// publication continues that trace.
+	Trace tracing.Stored
 }
 
 // newEventID returns a random id, unique per event, that the notifier deduplicates on.
@@ -64,28 +68,31 @@ func newEventID() string { return rand.Text() }
 // addEvent is the ecom.item.add event of it. A recovered event shows the item's name and
 // price as they are then, which a PUT may have changed.
 func addEvent(it *Item) (Event, error) {
-	return newEvent(CollItems, it.ID, contract.RoutingKeyItemAdded, it.EventID, it.CreatedAt, contract.ItemEvent{
-		Email: it.OwnerEmail, Item: it.Name, Price: it.Price,
-		EventID: it.EventID, ItemID: it.ID.Hex(), Seller: it.OwnerEmail,
-		OccurredAt: it.CreatedAt.Format(timeFormat),
-	})
+	return newEvent(CollItems, it.ID, tracing.Stored{Parent: it.TraceParent, State: it.TraceState},
+		contract.RoutingKeyItemAdded, it.EventID, it.CreatedAt, contract.ItemEvent{
+			Email: it.OwnerEmail, Item: it.Name, Price: it.Price,
+			EventID: it.EventID, ItemID: it.ID.Hex(), Seller: it.OwnerEmail,
+			OccurredAt: it.CreatedAt.Format(timeFormat),
+		})
 }
 
 // buyEvent is the ecom.item.buy event of o.
 func buyEvent(o *Order) (Event, error) {
-	return newEvent(CollOrders, o.ItemID, contract.RoutingKeyItemBought, o.EventID, o.BoughtAt, contract.ItemEvent{
-		Email: o.BuyerEmail, Item: o.Name, Price: o.Price,
-		EventID: o.EventID, ItemID: o.ItemID.Hex(), Seller: o.SellerEmail,
-		OccurredAt: o.BoughtAt.Format(timeFormat),
-	})
+	return newEvent(CollOrders, o.ItemID, tracing.Stored{Parent: o.TraceParent, State: o.TraceState},
+		contract.RoutingKeyItemBought, o.EventID, o.BoughtAt, contract.ItemEvent{
+			Email: o.BuyerEmail, Item: o.Name, Price: o.Price,
+			EventID: o.EventID, ItemID: o.ItemID.Hex(), Seller: o.SellerEmail,
+			OccurredAt: o.BoughtAt.Format(timeFormat),
+		})
 }
 
-func newEvent(source string, id bson.ObjectID, key, eventID string, at time.Time, body contract.ItemEvent) (Event, error) {
+func newEvent(source string, id bson.ObjectID, tc tracing.Stored, key, eventID string, at time.Time,
+	body contract.ItemEvent) (Event, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Event{}, fmt.Errorf("encode event %s: %w", key, err)
 	}
-	return Event{ID: eventID, RoutingKey: key, Body: b, CreatedAt: at, Source: source, SourceID: id}, nil
+	return Event{ID: eventID, RoutingKey: key, Body: b, CreatedAt: at, Source: source, SourceID: id, Trace: tc}, nil
 }
 
 // emit hands a committed event to the relay (WithEventHook).

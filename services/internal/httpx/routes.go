@@ -4,8 +4,11 @@ import (
 	"log/slog"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/problem"
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // Route is one ServeMux pattern ("POST /item") and its handler. Each service lists its
@@ -32,13 +35,15 @@ func Patterns(routes []Route) []string {
 // answered as problem+json) behind the middleware every service shares, outermost first:
 // request id, the request's log line, panic recovery (inside the logger, so a recovered panic
 // is logged with its request id as a 500), CORS (a no-op when the edge answers it) and
-// route metrics.
-func Stack(routes []Route, log *slog.Logger, policy cors.Policy, metrics func(http.Handler) http.Handler) http.Handler {
+// route metrics. Around them all, each request has a server span of tp (nil: the
+// process-wide provider), continuing the caller's trace and named after its route, so that
+// the request's log line carries its trace id.
+func Stack(routes []Route, log *slog.Logger, policy cors.Policy, metrics func(http.Handler) http.Handler, tp trace.TracerProvider) http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range routes {
-		mux.Handle(r.Pattern, r.Handler)
+		mux.Handle(r.Pattern, tracing.Route(r.Pattern, r.Handler))
 	}
-	return Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(policy), metrics)
+	return tracing.HTTPHandler(Chain(ProblemNotFound(mux), RequestID, Logger(log), Recover, CORS(policy), metrics), tp)
 }
 
 // Errors adapts a handler that returns an error to http.Handler: a returned error is written

@@ -23,7 +23,7 @@ func TestStack_RoutesAndSharedMiddleware(t *testing.T) {
 		t.Fatalf("Patterns = %v", got)
 	}
 	noMetrics := func(h http.Handler) http.Handler { return h }
-	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), cors.Policy{}, noMetrics)
+	h := httpx.Stack(routes, slog.New(slog.NewJSONHandler(&logs, nil)), cors.Policy{}, noMetrics, nil)
 
 	for _, tt := range []struct {
 		path        string

@@ -17,7 +17,8 @@ func New(service string) *slog.Logger {
 }
 
 // NewTo is New with explicit output, level and format (for tests and tools). Unknown levels
-// mean info and unknown formats mean json: a logging typo should not stop a service.
+// mean info and unknown formats mean json: a logging typo should not stop a service. A
+// line logged with a context that carries a span has its trace_id and span_id.
 func NewTo(w io.Writer, service, level, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: ParseLevel(level)}
 	var h slog.Handler
@@ -26,7 +27,7 @@ func NewTo(w io.Writer, service, level, format string) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(h).With("service", service)
+	return slog.New(traceHandler{h}).With("service", service)
 }
 
 // ParseLevel maps debug/info/warn/error (any case) to a slog level, info otherwise.

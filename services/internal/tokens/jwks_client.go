@@ -9,6 +9,10 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"littleecom.io/littleecom/services/internal/tracing"
 )
 
 // JWKSClient fetches auth's JWKS and caches the keys. A token with an unknown kid (auth
@@ -41,6 +45,12 @@ func NewJWKSClient(url string) *JWKSClient {
 		MinRefreshInterval: 5 * time.Second,
 		MaxAge:             10 * time.Minute,
 	}
+}
+
+// Traced gives the key fetches client spans of tp (nil: the process-wide provider) and
+// passes the trace context on to auth, so a fetch shows in the request that caused it.
+func (c *JWKSClient) Traced(tp trace.TracerProvider) {
+	c.client.Transport = tracing.Transport(c.client.Transport, tp)
 }
 
 // Key implements KeySource.
