@@ -50,6 +50,10 @@ type LittleEcomReconciler struct {
 	gateway *gatewayAPI
 	// certManager says whether the cluster has cert-manager (set up by SetupWithManager).
 	certManager *certManager
+	// prometheusOperator says whether the cluster serves ServiceMonitors and PodMonitors,
+	// and monitorClient reads them from the informer cache (set up by SetupWithManager).
+	prometheusOperator *prometheusOperator
+	monitorClient      client.Client
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
 	// rejections remembers the replica-set requests MongoDB refused for good
@@ -114,6 +118,8 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"edge", r.reconcileEdge},
 		{"logging", r.reconcileLogging},
 		{"policies", r.reconcilePolicies},
+		// After the policies that admit the scraper (spec.networkPolicy.metricsNamespace).
+		{"monitoring", r.reconcileMonitoring},
 	}
 	var errs []error
 	for _, p := range phases {
@@ -149,6 +155,7 @@ type reconcileState struct {
 	external       externalObservation
 	edge           edgeObservation
 	logging        loggingObservation
+	monitoring     monitoringObservation
 	requeueAfter   time.Duration
 }
 
@@ -182,6 +189,12 @@ func (s *reconcileState) fail(conditionType string, err error) error {
 func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.gateway = newGatewayAPI(mgr)
 	r.certManager = newCertManager(mgr)
+	r.prometheusOperator = newPrometheusOperator(mgr)
+	monitorClient, err := newMonitorClient(mgr)
+	if err != nil {
+		return err
+	}
+	r.monitorClient = monitorClient
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
 		Owns(&appsv1.StatefulSet{}).
@@ -192,7 +205,7 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&networkingv1.Ingress{})
 	b = watchLoggingAndPolicies(b, len(r.Namespaces) == 0)
-	b, err := r.watchUserSecrets(mgr, b)
+	b, err = r.watchUserSecrets(mgr, b)
 	if err != nil {
 		return err
 	}
@@ -202,5 +215,6 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	r.gateway.controller = c
+	r.prometheusOperator.setController(c)
 	return nil
 }
