@@ -41,7 +41,7 @@ type prometheusOperator struct {
 	installed   bool
 	lastChecked time.Time
 	controller  controller.Controller // set after Build; receives the watches
-	watching    map[string]bool          // monitor kinds watched so far
+	watching    map[string]bool       // monitor kinds watched so far
 }
 
 func newPrometheusOperator(mgr ctrl.Manager) *prometheusOperator {
