@@ -97,11 +97,11 @@ func (r *LittleEcomReconciler) deleteOwned(ctx context.Context, owner *shopv1.Li
 }
 
 // clientFor is the client that reads and writes obj: the monitors, which are unstructured
-// (prometheusoperator.go), go through monitorClient, which serves their reads from the
-// informer cache as the manager's client does for typed objects.
+// (prometheusoperator.go), are read from the informer cache, as the manager's client reads
+// typed objects.
 func (r *LittleEcomReconciler) clientFor(obj client.Object) client.Client {
-	if _, ok := obj.(*unstructured.Unstructured); ok && r.monitorClient != nil {
-		return r.monitorClient
+	if _, ok := obj.(*unstructured.Unstructured); ok && r.monitorCache != nil {
+		return cacheReads{Client: r.Client, cache: r.monitorCache}
 	}
 	return r.Client
 }

@@ -51,9 +51,9 @@ type LittleEcomReconciler struct {
 	// certManager says whether the cluster has cert-manager (set up by SetupWithManager).
 	certManager *certManager
 	// prometheusOperator says whether the cluster serves ServiceMonitors and PodMonitors,
-	// and monitorClient reads them from the informer cache (set up by SetupWithManager).
+	// and monitorCache is where they are read from (set up by SetupWithManager).
 	prometheusOperator *prometheusOperator
-	monitorClient      client.Client
+	monitorCache       client.Reader
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
 	// rejections remembers the replica-set requests MongoDB refused for good
@@ -190,11 +190,7 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.gateway = newGatewayAPI(mgr)
 	r.certManager = newCertManager(mgr)
 	r.prometheusOperator = newPrometheusOperator(mgr)
-	monitorClient, err := newMonitorClient(mgr)
-	if err != nil {
-		return err
-	}
-	r.monitorClient = monitorClient
+	r.monitorCache = mgr.GetCache()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
 		Owns(&appsv1.StatefulSet{}).
@@ -205,7 +201,7 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&networkingv1.Ingress{})
 	b = watchLoggingAndPolicies(b, len(r.Namespaces) == 0)
-	b, err = r.watchUserSecrets(mgr, b)
+	b, err := r.watchUserSecrets(mgr, b)
 	if err != nil {
 		return err
 	}
