@@ -2,6 +2,7 @@ package chartcheck
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,9 +32,7 @@ func TestServiceMonitor_ScrapesTheOperatorsMetricsService(t *testing.T) {
 	}
 
 	fromConfig := kustomizeBuild(t, "default")
-	for k, u := range kustomizeWithPrometheus(t) {
-		fromConfig[k] = u
-	}
+	maps.Copy(fromConfig, kustomizeWithPrometheus(t))
 	configMonitor := checkMonitor(t, "config/default with config/prometheus", fromConfig)
 
 	// The same scrape, apart from the interval the chart's values add.
