@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -47,7 +48,7 @@ func (r *LittleEcomReconciler) applyOp(ctx context.Context, st *reconcileState, 
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj = b.Build()
 		var err error
-		op, err = controllerutil.CreateOrUpdate(ctx, r.Client, obj, func() error { return b.Update(obj) })
+		op, err = controllerutil.CreateOrUpdate(ctx, r.clientFor(obj), obj, func() error { return b.Update(obj) })
 		return err
 	})
 	if err != nil {
@@ -76,7 +77,8 @@ func (r *LittleEcomReconciler) deleteChild(ctx context.Context, st *reconcileSta
 func (r *LittleEcomReconciler) deleteOwned(ctx context.Context, owner *shopv1.LittleEcom, obj client.Object,
 	owns func(client.Object) bool) error {
 	kind := kindOf(obj)
-	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+	c := r.clientFor(obj)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -85,7 +87,7 @@ func (r *LittleEcomReconciler) deleteOwned(ctx context.Context, owner *shopv1.Li
 	if !owns(obj) {
 		return nil
 	}
-	if err := r.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 		r.Recorder.Eventf(owner, nil, corev1.EventTypeWarning, eventDeleteFailed, "Delete",
 			"deleting %s %s: %s", kind, obj.GetName(), safeMessage(err))
 		return fmt.Errorf("deleting %s %s: %w", kind, obj.GetName(), err)
@@ -94,8 +96,22 @@ func (r *LittleEcomReconciler) deleteOwned(ctx context.Context, owner *shopv1.Li
 	return nil
 }
 
-// kindOf names a typed object's kind for messages; typed objects carry no TypeMeta.
+// clientFor is the client that reads and writes obj: the monitors, which are unstructured
+// (prometheusoperator.go), are read from the informer cache, as the manager's client reads
+// typed objects.
+func (r *LittleEcomReconciler) clientFor(obj client.Object) client.Client {
+	if _, ok := obj.(*unstructured.Unstructured); ok && r.monitorCache != nil {
+		return cacheReads{Client: r.Client, cache: r.monitorCache}
+	}
+	return r.Client
+}
+
+// kindOf names an object's kind for messages: an unstructured object's own, a typed one's
+// Go type (typed objects carry no TypeMeta).
 func kindOf(obj client.Object) string {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u.GetKind()
+	}
 	t := reflect.TypeOf(obj)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -50,6 +50,10 @@ type LittleEcomReconciler struct {
 	gateway *gatewayAPI
 	// certManager says whether the cluster has cert-manager (set up by SetupWithManager).
 	certManager *certManager
+	// prometheusOperator says whether the cluster serves ServiceMonitors and PodMonitors,
+	// and monitorCache is where they are read from (set up by SetupWithManager).
+	prometheusOperator *prometheusOperator
+	monitorCache       client.Reader
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
 	// rejections remembers the replica-set requests MongoDB refused for good
@@ -114,6 +118,8 @@ func (r *LittleEcomReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"edge", r.reconcileEdge},
 		{"logging", r.reconcileLogging},
 		{"policies", r.reconcilePolicies},
+		// After the policies that admit the scraper (spec.networkPolicy.metricsNamespace).
+		{"monitoring", r.reconcileMonitoring},
 	}
 	var errs []error
 	for _, p := range phases {
@@ -149,6 +155,7 @@ type reconcileState struct {
 	external       externalObservation
 	edge           edgeObservation
 	logging        loggingObservation
+	monitoring     monitoringObservation
 	requeueAfter   time.Duration
 }
 
@@ -182,6 +189,8 @@ func (s *reconcileState) fail(conditionType string, err error) error {
 func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.gateway = newGatewayAPI(mgr)
 	r.certManager = newCertManager(mgr)
+	r.prometheusOperator = newPrometheusOperator(mgr)
+	r.monitorCache = mgr.GetCache()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&shopv1.LittleEcom{}).
 		Owns(&appsv1.StatefulSet{}).
@@ -202,5 +211,6 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	r.gateway.controller = c
+	r.prometheusOperator.setController(c)
 	return nil
 }

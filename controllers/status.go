@@ -80,6 +80,7 @@ func computeStatus(shop *shopv1.LittleEcom, st *reconcileState, succeeded bool) 
 	setEdgeStatus(shop, st)
 	setImagesStatus(shop, st)
 	setLoggingStatus(shop, st)
+	setMonitoringStatus(shop, st) // phase_monitoring.go
 	setReadyAndPhase(shop, succeeded)
 	setMongoDBStatus(shop, st.replicaSet, st.failures[shopv1.ConditionReplicaSetInitialized] != nil)
 	if succeeded {

@@ -35,15 +35,34 @@ CONF
   if [[ -x /usr/lib/rabbitmq/bin/rabbitmq-plugins ]] || command -v rabbitmq-plugins >/dev/null; then
     rabbitmq-plugins --offline enable rabbitmq_management >/dev/null 2>&1 || true
   fi
-  echo '[rabbitmq_management].' > /etc/rabbitmq/enabled_plugins
+  # rabbitmq_prometheus serves the metrics the operator's broker serves on 15692: the
+  # Grafana dashboard's test (services/internal/metrics) reads the real metric names here.
+  echo '[rabbitmq_management,rabbitmq_prometheus].' > /etc/rabbitmq/enabled_plugins
   cat >> /etc/rabbitmq/rabbitmq.conf <<'CONF'
 management.tcp.ip = 127.0.0.1
 management.tcp.port = 15672
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = 15692
 CONF
 }
 
+# ensure_prometheus enables rabbitmq_prometheus on a broker started before this script
+# enabled it, without a restart (other tests may be using the broker): the listener is
+# configured in the running node first, so that it binds to loopback as configure's
+# rabbitmq.conf says for the next start.
+ensure_prometheus() {
+  curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:15692/metrics 2>/dev/null && return 0
+  log "enabling rabbitmq_prometheus on 127.0.0.1:15692"
+  rabbitmqctl -q eval 'application:set_env(rabbitmq_prometheus, tcp_config, [{ip, "127.0.0.1"}, {port, 15692}]).' >/dev/null &&
+    rabbitmq-plugins -q enable rabbitmq_prometheus >/dev/null ||
+    log "could not enable rabbitmq_prometheus; the dashboard test will skip its RabbitMQ names"
+}
+
 start() {
-  if ready; then return 0; fi
+  if ready; then
+    ensure_prometheus
+    return 0
+  fi
   install
   configure
   log "starting rabbitmq-server on 127.0.0.1:5672"

@@ -45,6 +45,11 @@ type LittleEcomSpec struct {
 	// +optional
 	Gateway *GatewaySpec `json:"gateway,omitempty"`
 
+	// monitoring creates Prometheus Operator ServiceMonitors and PodMonitors for the shop's
+	// metrics (monitoring_types.go); unset, none are created and those made before are removed.
+	// +optional
+	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
+
 	// logging deploys an Elasticsearch/Fluentd/Kibana stack for the shop's logs. Off by
 	// default: it needs gigabytes of memory.
 	// +kubebuilder:default={}

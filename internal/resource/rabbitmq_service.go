@@ -22,7 +22,7 @@ func (s *Shop) RabbitMQService() *ServiceBuilder {
 		ports: []corev1.ServicePort{
 			tcpPort("amqp", RabbitMQAMQPPort),
 			tcpPort("management", RabbitMQManagementPort),
-			tcpPort("prometheus", RabbitMQPrometheusPort),
+			tcpPort(rabbitMQPrometheusPortName, RabbitMQPrometheusPort),
 		},
 	}
 }

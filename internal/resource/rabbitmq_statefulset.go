@@ -103,7 +103,7 @@ func (b *rabbitMQStatefulSetBuilder) podSpec() corev1.PodSpec {
 			Ports: []corev1.ContainerPort{
 				{Name: "amqp", ContainerPort: RabbitMQAMQPPort},
 				{Name: "management", ContainerPort: RabbitMQManagementPort},
-				{Name: "prometheus", ContainerPort: RabbitMQPrometheusPort},
+				{Name: rabbitMQPrometheusPortName, ContainerPort: RabbitMQPrometheusPort},
 				{Name: "epmd", ContainerPort: RabbitMQEPMDPort},
 				{Name: "cluster-links", ContainerPort: RabbitMQClusterPort},
 			},

@@ -99,6 +99,7 @@ func (n *Notifier) deliver(ctx context.Context, ev event, m email) error {
 	}
 	msg := compose(n.cfg.SMTP.From, m, ev.ID, time.Now())
 	if err := n.sendTraced(ctx, m, msg); err != nil {
+		n.metrics.EmailsFailed.Inc()
 		// The claim is released with a context of its own: the delivery's may be ending.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -192,6 +193,15 @@ func (r *rig) waitMail(n int, within time.Duration) []mailsink.Message {
 func (r *rig) consumed(key string) int {
 	var m dto.Metric
 	if err := r.metrics.EventsConsumed.WithLabelValues(key).Write(&m); err != nil {
+		r.t.Fatal(err)
+	}
+	return int(m.GetCounter().GetValue())
+}
+
+// counter is the value of a counter such as emails_sent_total.
+func (r *rig) counter(c prometheus.Counter) int {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
 		r.t.Fatal(err)
 	}
 	return int(m.GetCounter().GetValue())

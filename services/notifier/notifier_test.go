@@ -143,6 +143,9 @@ func TestRecipientRefused_OtherMailSentThenParkedAtOnce(t *testing.T) {
 	if len(got["ann@example.test"]) != 1 || len(got) != 1 {
 		t.Fatalf("mails by recipient = %v, want the seller's notice only", got)
 	}
+	if sent, failed := r.counter(r.metrics.EmailsSent), r.counter(r.metrics.EmailsFailed); sent != 1 || failed != 1 {
+		t.Errorf("littleecom_emails_sent_total = %v, littleecom_emails_failed_total = %v; want 1 and 1", sent, failed)
+	}
 }
 
 // A message whose handling panics (a bug) is parked with the panic as its reason, and the

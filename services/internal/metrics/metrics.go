@@ -1,6 +1,7 @@
 // Package metrics gives each service its own Prometheus registry with the series every shop
 // service exposes: HTTP requests by route/method/status with latency, events published,
-// consumed and failed, and e-mails sent. A registry per service (not the global default)
+// consumed and failed, and e-mails sent and failed. config/grafana's dashboard queries
+// them; its test (dashboard_test.go) fails on a series it names that is not here. A registry per service (not the global default)
 // keeps tests that start several services in one process from colliding.
 package metrics
 
@@ -28,6 +29,7 @@ type Metrics struct {
 	EventsConsumed  *prometheus.CounterVec // labels: event
 	EventsFailed    *prometheus.CounterVec // labels: event
 	EmailsSent      prometheus.Counter
+	EmailsFailed    prometheus.Counter
 
 	handler http.Handler
 }
@@ -70,9 +72,13 @@ func New(service string) *Metrics {
 			Namespace: namespace, Name: "emails_sent_total", ConstLabels: constLabels,
 			Help: "E-mails accepted by the SMTP server.",
 		}),
+		EmailsFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "emails_failed_total", ConstLabels: constLabels,
+			Help: "Attempts to send an e-mail that the SMTP server refused or that failed on the way (a retry may still succeed).",
+		}),
 	}
 	reg.MustRegister(m.HTTPRequests, m.HTTPDuration, m.EventsPublished, m.EventsConsumed,
-		m.EventsFailed, m.EmailsSent,
+		m.EventsFailed, m.EmailsSent, m.EmailsFailed,
 		version.NewCollector(service), // littleecom_build_info{program=<service>, version, ...}
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
