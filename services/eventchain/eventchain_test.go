@@ -33,7 +33,7 @@ import (
 func TestItemAddedWhileBrokerDown_MailedAfterItReturns(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
 	u, _ := url.Parse(vhost)
-	proxy := testinfra.NewProxy(t, u.Host) // not listening: the broker is down for the backend
+	proxy := testinfra.NewProxy(t, u.Host) // not started: the broker is down for the backend
 	viaProxy := *u
 	viaProxy.Host = proxy.Addr
 	mongoURI := testinfra.StartFerretDB(t)
