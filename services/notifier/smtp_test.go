@@ -136,3 +136,47 @@ func TestSender_TimesOutOnASlowServer(t *testing.T) {
 		t.Errorf("send took %s despite a 200ms timeout", took)
 	}
 }
+
+// BenchmarkSender is the SMTP client's share of a notification: one message over a pooled
+// connection to the in-process sink (plain, and with STARTTLS and AUTH PLAIN).
+func BenchmarkSender(b *testing.B) {
+	b.Run("plain", func(b *testing.B) {
+		sink, err := mailsink.Start("127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = sink.Close() }()
+		benchSend(b, SMTPConfig{Host: sink.Host(), Port: sink.Port(), StartTLS: contract.SMTPStartTLSNever})
+	})
+	b.Run("starttls_auth", func(b *testing.B) {
+		serverTLS, roots, err := mailsink.SelfSigned("127.0.0.1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink, err := mailsink.Start("127.0.0.1:0", mailsink.WithTLS(serverTLS), mailsink.WithAuth("notifier", "s3cret"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = sink.Close() }()
+		benchSend(b, SMTPConfig{
+			Host: sink.Host(), Port: sink.Port(), Username: "notifier", Password: "s3cret",
+			StartTLS:  contract.SMTPStartTLSAlways,
+			TLSConfig: &tls.Config{ServerName: "127.0.0.1", RootCAs: roots, MinVersion: tls.VersionTLS12},
+		})
+	})
+}
+
+func benchSend(b *testing.B, cfg SMTPConfig) {
+	cfg.From, cfg.envelopeFrom = "a@x.test", "a@x.test"
+	cfg.DialTimeout, cfg.SendTimeout = 5*time.Second, 5*time.Second
+	s := newSender(cfg)
+	defer s.close()
+	msg := compose("a@x.test", email{To: "b@x.test", Subject: "s", Body: "b\n"}, "ev", time.Now())
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.send(ctx, "b@x.test", msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

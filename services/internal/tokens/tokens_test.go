@@ -291,12 +291,26 @@ func TestBearerToken(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	b.Run("cached", func(b *testing.B) { benchVerify(b, tokens.DefaultCacheSize) })
 	b.Run("uncached", func(b *testing.B) { benchVerify(b, 0) })
+	// The key comes from auth's JWKS (cached after the first fetch), as in backend.
+	b.Run("uncached_jwks", func(b *testing.B) { benchVerifyJWKS(b) })
 }
 
 func benchVerify(b *testing.B, cacheSize int) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	benchVerifier(b, s, tokens.NewVerifierWithCache(s.Keys(), iss, aud, cacheSize))
+}
+
+func benchVerifyJWKS(b *testing.B) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(s.JWKS())
+	}))
+	defer srv.Close()
+	benchVerifier(b, s, tokens.NewVerifierWithCache(tokens.NewJWKSClient(srv.URL), iss, aud, 0))
+}
+
+func benchVerifier(b *testing.B, s *tokens.Signer, v *tokens.Verifier) {
 	tok, _, _ := s.Sign("a@b.example", "x")
-	v := tokens.NewVerifierWithCache(s.Keys(), iss, aud, cacheSize)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
