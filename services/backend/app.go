@@ -80,6 +80,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
 	})
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	// auth's key set is refreshed in the background until Close ends rctx.
+	jwks, err := tokens.NewJWKSClient(rctx, cfg.JWKSURL)
+	if err != nil {
+		stop()
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, client: client, stopRelay: stop, relayDone: make(chan struct{})}
 	go func() {
 		defer close(a.relayDone)
@@ -90,7 +97,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The verifier caches tokens that verified until they expire: a client's later requests
 	// skip the Ed25519 check.
-	verifier := tokens.NewVerifier(tokens.NewJWKSClient(cfg.JWKSURL), cfg.Issuer, cfg.Audience)
+	verifier := tokens.NewVerifier(jwks, cfg.Issuer, cfg.Audience)
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,
 		Ready: map[string]func(context.Context) error{"mongodb": mongox.Ping(client)},

@@ -202,7 +202,7 @@ func TestJWKSClient_CachesAndRefreshesOnUnknownKid(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	jc.MinRefreshInterval = 0
 	v := tokens.NewVerifier(jc, iss, aud)
 	ctx := context.Background()
@@ -234,7 +234,7 @@ func TestJWKSClient_RateLimitsUnknownKidFetches(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(s.JWKS())
 	}))
 	defer srv.Close()
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	jc.MinRefreshInterval = time.Hour
 	for i := range 20 {
 		if _, err := jc.Key(context.Background(), "forged-"+string(rune('a'+i))); !errors.Is(err, tokens.ErrUnknownKey) {
@@ -258,7 +258,7 @@ func TestJWKSClient_AuthDown(t *testing.T) {
 	}))
 	defer srv.Close()
 	tok, _, _ := s.Sign("a@b.example", "x")
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	v := tokens.NewVerifier(jc, iss, aud)
 	// Down: 503 (retry), not 401 (drop your token) — also for the requests that follow
 	// within the refresh interval and do not fetch again.
@@ -272,6 +272,15 @@ func TestJWKSClient_AuthDown(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Errorf("after auth came back: %v", err)
 	}
+}
+
+func newJWKSClient(tb testing.TB, url string) *tokens.JWKSClient {
+	tb.Helper()
+	jc, err := tokens.NewJWKSClient(tb.Context(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return jc
 }
 
 func TestBearerToken(t *testing.T) {
@@ -306,7 +315,7 @@ func benchVerifyJWKS(b *testing.B) {
 		_ = json.NewEncoder(w).Encode(s.JWKS())
 	}))
 	defer srv.Close()
-	benchVerifier(b, s, tokens.NewVerifierWithCache(tokens.NewJWKSClient(srv.URL), iss, aud, 0))
+	benchVerifier(b, s, tokens.NewVerifierWithCache(newJWKSClient(b, srv.URL), iss, aud, 0))
 }
 
 func benchVerifier(b *testing.B, s *tokens.Signer, v *tokens.Verifier) {
