@@ -19,15 +19,15 @@ import (
 
 // SMTPConfig is how to reach the relay. It is safe to log: the password is a Secret.
 type SMTPConfig struct {
-	Host     string
-	Port     int
-	From     string
-	Username string
-	Password config.Secret
+	Host     string        `env:"SMTP_HOST"`
+	Port     int           `env:"SMTP_PORT"`
+	From     string        `env:"SMTP_FROM"`
+	Username string        `env:"SMTP_USERNAME"`
+	Password config.Secret `env:"SMTP_PASSWORD"`
 	// StartTLS is contract.SMTPStartTLSIfAvailable, Always or Never. Empty means Always when
 	// Username is set (a password must never cross the network in the clear, and a relay
 	// that stops offering STARTTLS must not make it) and IfAvailable otherwise.
-	StartTLS string
+	StartTLS string `env:"SMTP_STARTTLS"`
 	// DialTimeout bounds the TCP connect, greeting, EHLO, STARTTLS and AUTH together.
 	DialTimeout time.Duration
 	// SendTimeout bounds one message together: MAIL, RCPT, DATA and the server's answer.

@@ -11,12 +11,12 @@ import (
 // edge: when the Ingress or gateway answers CORS, the operator sets Enabled to false so that
 // exactly one place emits Access-Control-* headers (duplicates make browsers refuse).
 type CORSConfig struct {
-	Enabled          bool
-	AllowOrigins     []string // exact origins, or "*" for any
-	AllowMethods     []string
-	AllowHeaders     []string
-	AllowCredentials bool
-	MaxAge           int // seconds a preflight may be cached; 0 leaves it to the browser
+	Enabled          bool     `env:"CORS_ENABLED"`
+	AllowOrigins     []string `env:"CORS_ALLOW_ORIGINS"` // exact origins, or "*" for any
+	AllowMethods     []string `env:"CORS_ALLOW_METHODS"`
+	AllowHeaders     []string `env:"CORS_ALLOW_HEADERS"`
+	AllowCredentials bool     `env:"CORS_ALLOW_CREDENTIALS"`
+	MaxAge           int      `env:"CORS_MAX_AGE"` // seconds a preflight may be cached; 0 leaves it to the browser
 }
 
 // DefaultCORS is what the original shop allowed: any origin, no credentials.

@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
 )
 
@@ -9,19 +8,18 @@ import (
 // behaviour (any origin, no credentials); CORS_ENABLED=false turns the middleware off when an
 // edge answers CORS. It lives beside the middleware so that package config stays a leaf.
 func CORSFromEnv() (CORSConfig, error) {
+	def := DefaultCORS()
 	cfg := DefaultCORS()
-	var err error
-	if cfg.Enabled, err = config.Bool(contract.EnvCORSEnabled, cfg.Enabled); err != nil {
+	if err := config.Parse(&cfg); err != nil {
 		return cfg, err
 	}
-	cfg.AllowOrigins = config.List(contract.EnvCORSAllowOrigins, cfg.AllowOrigins)
-	cfg.AllowMethods = config.List(contract.EnvCORSAllowMethods, cfg.AllowMethods)
-	cfg.AllowHeaders = config.List(contract.EnvCORSAllowHeaders, cfg.AllowHeaders)
-	if cfg.AllowCredentials, err = config.Bool(contract.EnvCORSAllowCredentials, cfg.AllowCredentials); err != nil {
-		return cfg, err
-	}
-	if cfg.MaxAge, err = config.Int(contract.EnvCORSMaxAge, cfg.MaxAge); err != nil {
-		return cfg, err
+	// A list of only commas names nothing: keep the default, as for an unset variable.
+	for _, l := range []struct{ got, def *[]string }{
+		{&cfg.AllowOrigins, &def.AllowOrigins}, {&cfg.AllowMethods, &def.AllowMethods}, {&cfg.AllowHeaders, &def.AllowHeaders},
+	} {
+		if len(*l.got) == 0 {
+			*l.got = *l.def
+		}
 	}
 	return cfg, nil
 }
