@@ -57,8 +57,9 @@ type JWKSClient struct {
 }
 
 // NewJWKSClient returns a client for the JWKS at url. It fetches the set once before it
-// returns (a failure there is remembered, not returned) and then every ten minutes until
-// ctx ends. The error is for a url that does not parse.
+// returns and then every ten minutes until ctx ends. A failure of that first fetch is
+// remembered, not returned, and does not count against MinRefreshInterval. The error is for
+// a url that does not parse.
 func NewJWKSClient(ctx context.Context, url string) (*JWKSClient, error) {
 	c := &JWKSClient{url: url, MinRefreshInterval: 5 * time.Second, refetchedAt: time.Now()}
 	httpStore, err := jwkset.NewStorageFromHTTP(url, jwkset.HTTPClientStorageOptions{
@@ -72,6 +73,11 @@ func NewJWKSClient(ctx context.Context, url string) (*JWKSClient, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jwks client for %s: %w", url, err)
+	}
+	if c.fetchErr() != nil {
+		// auth was not up yet (it may start after backend): let the first token fetch at once,
+		// as the first fetch then is the one that matters.
+		c.refetchedAt = time.Time{}
 	}
 	refetching, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
 		HTTPURLs: map[string]jwkset.Storage{url: httpStore},

@@ -49,6 +49,27 @@ func TestJWKSClient_CachedKeyOutlivesAuth(t *testing.T) {
 	}
 }
 
+// A backend that starts while auth is still down verifies tokens as soon as auth answers,
+// without waiting out MinRefreshInterval (the old client fetched lazily, on first use).
+func TestJWKSClient_StartsBeforeAuth(t *testing.T) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
+	var up atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(s.JWKS())
+	}))
+	defer srv.Close()
+	jc := newJWKSClient(t, srv.URL) // MinRefreshInterval stays at its default
+	up.Store(true)
+	tok, _, _ := s.Sign("a@b.example", "x")
+	if _, err := tokens.NewVerifier(jc, iss, aud).Verify(context.Background(), tok); err != nil {
+		t.Errorf("first token after auth came up: %v", err)
+	}
+}
+
 // Requests that arrive with a new kid while one of them fetches wait for that fetch and use
 // its keys, instead of being refused because the refetch budget is spent.
 func TestJWKSClient_ConcurrentUnknownKidsShareOneFetch(t *testing.T) {
