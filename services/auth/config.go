@@ -20,36 +20,37 @@ import (
 
 // Config is the auth service's settings. It is safe to log: the signing key is a Secret.
 type Config struct {
-	HTTPAddr string
+	HTTPAddr string `env:"HTTP_ADDR"`
 	// ManagementAddr serves health, readiness and metrics (MANAGEMENT_ADDR).
-	ManagementAddr string
-	Mongo          mongox.Config
-	CORS           cors.Policy
+	ManagementAddr string        `env:"MANAGEMENT_ADDR"`
+	Mongo          mongox.Config `env:"-"`
+	CORS           cors.Policy   `env:"-"`
 
 	// SigningKeyPEM is a PKCS#8 Ed25519 key; empty means an ephemeral key (dev only: tokens
 	// die with the process and replicas disagree).
-	SigningKeyPEM   config.Secret
-	Issuer          string
-	Audience        string
-	AccessTokenTTL  time.Duration
-	RefreshTokenTTL time.Duration
+	SigningKeyPEM   config.Secret `env:"AUTH_SIGNING_KEY"`
+	Issuer          string        `env:"AUTH_ISSUER"`
+	Audience        string        `env:"AUTH_AUDIENCE"`
+	AccessTokenTTL  time.Duration `env:"AUTH_ACCESS_TOKEN_TTL"`
+	RefreshTokenTTL time.Duration `env:"AUTH_REFRESH_TOKEN_TTL"`
 
 	// Abuse limits (limits.go, store/limiter.go): failed sign-ins per (account, client) and per client in
 	// each SignInWindow, registrations per client and in all per minute.
-	SignInFailuresPerAccount int
-	SignInFailuresPerClient  int
-	RegisterPerClient        int
-	RegisterPerMinute        int
-	TrustedProxies           []netip.Prefix
-	BcryptCost               int
+	SignInFailuresPerAccount int `env:"AUTH_SIGNIN_FAILURES_PER_ACCOUNT"`
+	SignInFailuresPerClient  int `env:"AUTH_SIGNIN_FAILURES_PER_CLIENT"`
+	RegisterPerClient        int `env:"AUTH_REGISTER_PER_CLIENT_PER_MINUTE"`
+	RegisterPerMinute        int `env:"AUTH_REGISTER_PER_MINUTE"`
+	// TrustedProxies come from TRUSTED_PROXIES, CIDRs checked by ConfigFromEnv.
+	TrustedProxies []netip.Prefix
+	BcryptCost     int
 
 	// EmailVerification makes new accounts confirm their address through a mailed link
 	// (verify.go) before they sign in; PublicURL is where the link points; AMQP is how auth
 	// hands the mail to the notifier. Off by default: the original clients sign in right
 	// after they register.
-	EmailVerification bool
-	PublicURL         string
-	AMQP              amqpx.Config
+	EmailVerification bool         `env:"AUTH_EMAIL_VERIFICATION"`
+	PublicURL         string       `env:"AUTH_PUBLIC_URL"`
+	AMQP              amqpx.Config `env:"-"`
 
 	ShutdownTimeout time.Duration
 }
@@ -67,13 +68,21 @@ const (
 // ConfigFromEnv reads the contract's env vars.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr:        config.HTTPAddr(),
-		ManagementAddr:  config.ManagementAddr(),
-		SigningKeyPEM:   config.Secret(config.String(contract.EnvAuthSigningKey, "")),
-		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
-		Audience:        config.String(contract.EnvAuthAudience, contract.DefaultAudience),
-		BcryptCost:      bcrypt.DefaultCost,
-		ShutdownTimeout: 20 * time.Second,
+		HTTPAddr:                 config.DefaultHTTPAddr,
+		ManagementAddr:           config.DefaultManagementAddr,
+		Issuer:                   contract.DefaultIssuer,
+		Audience:                 contract.DefaultAudience,
+		AccessTokenTTL:           DefaultAccessTokenTTL,
+		RefreshTokenTTL:          DefaultRefreshTokenTTL,
+		SignInFailuresPerAccount: DefaultSignInFailuresPerAccount,
+		SignInFailuresPerClient:  DefaultSignInFailuresPerClient,
+		RegisterPerClient:        DefaultRegisterPerClient,
+		RegisterPerMinute:        DefaultRegisterPerMinute,
+		BcryptCost:               bcrypt.DefaultCost,
+		ShutdownTimeout:          20 * time.Second,
+	}
+	if err := config.Parse(&cfg); err != nil {
+		return cfg, err
 	}
 	var err error
 	if cfg.Mongo, err = mongox.ConfigFromEnv(contract.DatabaseAuth); err != nil {
@@ -82,42 +91,39 @@ func ConfigFromEnv() (Config, error) {
 	if cfg.CORS, err = httpx.CORSFromEnv(); err != nil {
 		return cfg, err
 	}
-	if cfg.AccessTokenTTL, err = config.Duration(contract.EnvAuthAccessTokenTTL, DefaultAccessTokenTTL); err != nil {
-		return cfg, err
-	}
-	if cfg.RefreshTokenTTL, err = config.Duration(contract.EnvAuthRefreshTokenTTL, DefaultRefreshTokenTTL); err != nil {
-		return cfg, err
-	}
 	for _, l := range []struct {
-		dst *int
+		n   int
 		env string
-		def int
 	}{
-		{&cfg.SignInFailuresPerAccount, contract.EnvAuthSignInFailuresPerAccount, DefaultSignInFailuresPerAccount},
-		{&cfg.SignInFailuresPerClient, contract.EnvAuthSignInFailuresPerClient, DefaultSignInFailuresPerClient},
-		{&cfg.RegisterPerClient, contract.EnvAuthRegisterPerClient, DefaultRegisterPerClient},
-		{&cfg.RegisterPerMinute, contract.EnvAuthRegisterPerMinute, DefaultRegisterPerMinute},
+		{cfg.SignInFailuresPerAccount, contract.EnvAuthSignInFailuresPerAccount},
+		{cfg.SignInFailuresPerClient, contract.EnvAuthSignInFailuresPerClient},
+		{cfg.RegisterPerClient, contract.EnvAuthRegisterPerClient},
+		{cfg.RegisterPerMinute, contract.EnvAuthRegisterPerMinute},
 	} {
-		if *l.dst, err = config.Int(l.env, l.def); err != nil {
-			return cfg, err
-		}
-		if *l.dst <= 0 {
+		if l.n <= 0 {
 			return cfg, fmt.Errorf("%s must be positive", l.env)
 		}
 	}
-	if cfg.EmailVerification, err = config.Bool(contract.EnvAuthEmailVerification, false); err != nil {
-		return cfg, err
-	}
-	if cfg.EmailVerification {
-		if cfg.PublicURL, err = publicURL(config.String(contract.EnvAuthPublicURL, "")); err != nil {
+	if !cfg.EmailVerification {
+		cfg.PublicURL = "" // read only for verification links
+	} else {
+		if cfg.PublicURL, err = publicURL(cfg.PublicURL); err != nil {
 			return cfg, err
 		}
-		cfg.AMQP = amqpx.ConfigFromEnv()
+		if cfg.AMQP, err = amqpx.ConfigFromEnv(); err != nil {
+			return cfg, err
+		}
 		if err := cfg.AMQP.Validate(); err != nil {
 			return cfg, fmt.Errorf("%s needs RabbitMQ: %w", contract.EnvAuthEmailVerification, err)
 		}
 	}
-	for _, s := range config.List(contract.EnvTrustedProxies, nil) {
+	var proxies struct {
+		CIDRs []string `env:"TRUSTED_PROXIES"`
+	}
+	if err := config.Parse(&proxies); err != nil {
+		return cfg, err
+	}
+	for _, s := range proxies.CIDRs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return cfg, fmt.Errorf("%s: %q is not a CIDR: %w", contract.EnvTrustedProxies, s, err)

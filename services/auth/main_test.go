@@ -62,7 +62,11 @@ func TestMain_ServesAndShutsDownGracefully(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("signin: %d %s", code, tok)
 	}
-	v := tokens.NewVerifier(tokens.NewJWKSClient(base+contract.PathJWKS), contract.DefaultIssuer, contract.DefaultAudience)
+	jc, err := tokens.NewJWKSClient(t.Context(), base+contract.PathJWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tokens.NewVerifier(jc, contract.DefaultIssuer, contract.DefaultAudience)
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatalf("verify via JWKS: %v", err)
 	}

@@ -296,7 +296,11 @@ func TestJWKS_PublishesTheVerificationKey(t *testing.T) {
 	defer srv.Close()
 	e.register("ann@shop.example", "secret1")
 	tok := e.do("POST", "/auth/signin", creds("ann@shop.example", "secret1")).body
-	v := tokens.NewVerifier(tokens.NewJWKSClient(srv.URL+contract.PathJWKS), contract.DefaultIssuer, contract.DefaultAudience)
+	jc, err := tokens.NewJWKSClient(t.Context(), srv.URL+contract.PathJWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tokens.NewVerifier(jc, contract.DefaultIssuer, contract.DefaultAudience)
 	c, err := v.Verify(context.Background(), tok)
 	if err != nil || c.Email != "ann@shop.example" {
 		t.Fatalf("verify through JWKS: %+v %v", c, err)

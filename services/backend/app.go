@@ -83,6 +83,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Failed:    func(key string) { m.EventsFailed.WithLabelValues(key).Inc() },
 	})
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	// auth's key set is refreshed in the background until Close ends rctx.
+	jwks, err := tokens.NewJWKSClient(rctx, cfg.JWKSURL, tokens.WithTracerProvider(cfg.Tracing))
+	if err != nil {
+		stop()
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, client: client, stopRelay: stop, relayDone: make(chan struct{})}
 	go func() {
 		defer close(a.relayDone)
@@ -93,8 +100,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 	// The verifier caches tokens that verified until they expire: a client's later requests
 	// skip the Ed25519 check.
-	jwks := tokens.NewJWKSClient(cfg.JWKSURL)
-	jwks.Traced(cfg.Tracing)
 	verifier := tokens.NewVerifier(jwks, cfg.Issuer, cfg.Audience)
 	a.service = New(Deps{
 		Store: st, Verifier: verifier, Metrics: m, Log: log, CORS: cfg.CORS,

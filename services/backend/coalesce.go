@@ -14,6 +14,11 @@ import (
 // while the previous one ran: at concurrency 32 that divides the service's and the
 // database's work per listing by about the number of waiting requests. Without concurrent
 // requests nothing changes.
+//
+// Hand-written on purpose: golang.org/x/sync/singleflight hands every caller the result of
+// the call already in flight, one that may have started before the caller arrived and so
+// miss a write the caller has just seen complete. Joining the next query instead is the
+// point of this type, and singleflight has no way to say it.
 
 // coalescer runs at most one query per key at a time, plus one queued for the requests
 // that arrived meanwhile.

@@ -18,16 +18,16 @@ import (
 
 // Config is the backend's whole configuration, from the env vars of internal/contract.
 type Config struct {
-	HTTPAddr string
+	HTTPAddr string `env:"HTTP_ADDR"`
 	// ManagementAddr serves health, readiness and metrics (MANAGEMENT_ADDR).
-	ManagementAddr string
-	Mongo          mongox.Config
-	AMQP           relay.Config
+	ManagementAddr string        `env:"MANAGEMENT_ADDR"`
+	Mongo          mongox.Config `env:"-"`
+	AMQP           relay.Config  `env:"-"`
 	// JWKSURL is auth's key set; Issuer and Audience must match its tokens.
-	JWKSURL  string
-	Issuer   string
-	Audience string
-	CORS     cors.Policy
+	JWKSURL  string      `env:"AUTH_JWKS_URL"`
+	Issuer   string      `env:"AUTH_ISSUER"`
+	Audience string      `env:"AUTH_AUDIENCE"`
+	CORS     cors.Policy `env:"-"`
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// Tracing makes the backend's spans (requests, calls to auth, event publications); nil
@@ -39,15 +39,19 @@ type Config struct {
 // authenticated route can work, and guessing auth's address would hide the mistake.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		HTTPAddr:        config.HTTPAddr(),
-		ManagementAddr:  config.ManagementAddr(),
-		AMQP:            relay.Config{Conn: amqpx.ConfigFromEnv()},
-		JWKSURL:         config.String(contract.EnvAuthJWKSURL, ""),
-		Issuer:          config.String(contract.EnvAuthIssuer, contract.DefaultIssuer),
-		Audience:        config.String(contract.EnvAuthAudience, contract.DefaultAudience),
+		HTTPAddr:        config.DefaultHTTPAddr,
+		ManagementAddr:  config.DefaultManagementAddr,
+		Issuer:          contract.DefaultIssuer,
+		Audience:        contract.DefaultAudience,
 		ShutdownTimeout: 20 * time.Second,
 	}
+	if err := config.Parse(&cfg); err != nil {
+		return cfg, err
+	}
 	var err error
+	if cfg.AMQP.Conn, err = amqpx.ConfigFromEnv(); err != nil {
+		return cfg, fmt.Errorf("amqp config: %w", err)
+	}
 	if cfg.Mongo, err = mongox.ConfigFromEnv(contract.DatabaseBackend); err != nil {
 		return cfg, fmt.Errorf("mongodb config: %w", err)
 	}

@@ -13,6 +13,7 @@
 //     not need RabbitMQ, since events wait in their documents, yet a broker outage makes every
 //     replica unready: a deliberate choice to surface it, worth revisiting if it hurts.
 //
-// Under load, identical listing requests share one query (coalesce.go) and verified tokens
+// Under load, identical listing requests share one query (coalesce.go, hand-written: unlike
+// singleflight it never hands a request a query that began before it) and verified tokens
 // are remembered until they expire (tokens.Verifier's cache); docs/performance-backend.md has figures.
 package backend

@@ -24,29 +24,23 @@ const DefaultShutdownTimeout = 5 * time.Second
 // ConfigFromEnv reads the notifier's settings from the contract's environment variables.
 func ConfigFromEnv() (Config, error) {
 	cfg := Config{
-		ManagementAddr:  config.ManagementAddr(),
+		ManagementAddr:  config.DefaultManagementAddr,
 		ShutdownTimeout: DefaultShutdownTimeout,
-		AMQP:            amqpx.ConfigFromEnv(),
+		Prefetch:        DefaultPrefetch,
+		Workers:         DefaultWorkers,
+		MaxAttempts:     DefaultMaxAttempts,
 		SMTP: SMTPConfig{
-			Host:     config.String(contract.EnvSMTPHost, "127.0.0.1"),
-			From:     config.String(contract.EnvSMTPFrom, "LittleEcom <no-reply@littleecom.local>"),
-			Username: config.String(contract.EnvSMTPUsername, ""),
-			Password: config.Secret(config.String(contract.EnvSMTPPassword, "")),
-			// Unset: Always with relay credentials, IfAvailable without (Config.resolved).
-			StartTLS: config.String(contract.EnvSMTPStartTLS, ""),
+			Host: "127.0.0.1",
+			Port: 25,
+			From: "LittleEcom <no-reply@littleecom.local>",
+			// StartTLS unset: Always with relay credentials, IfAvailable without (Config.resolved).
 		},
 	}
+	if err := config.Parse(&cfg); err != nil {
+		return cfg, err
+	}
 	var err error
-	if cfg.SMTP.Port, err = config.Int(contract.EnvSMTPPort, 25); err != nil {
-		return cfg, err
-	}
-	if cfg.Prefetch, err = config.Int(contract.EnvNotifierPrefetch, DefaultPrefetch); err != nil {
-		return cfg, err
-	}
-	if cfg.Workers, err = config.Int(contract.EnvNotifierWorkers, DefaultWorkers); err != nil {
-		return cfg, err
-	}
-	if cfg.MaxAttempts, err = config.Int(contract.EnvNotifierMaxAttempts, DefaultMaxAttempts); err != nil {
+	if cfg.AMQP, err = amqpx.ConfigFromEnv(); err != nil {
 		return cfg, err
 	}
 	switch cfg.SMTP.StartTLS {

@@ -34,17 +34,17 @@ type Config struct {
 	// ManagementAddr is where Main serves the probes and metrics (MANAGEMENT_ADDR; the
 	// notifier has no public port); ShutdownTimeout bounds that server's graceful stop. Only
 	// Main uses them (ConfigFromEnv fills them).
-	ManagementAddr  string
+	ManagementAddr  string `env:"MANAGEMENT_ADDR"`
 	ShutdownTimeout time.Duration
 
 	// AMQP is how to reach RabbitMQ, and how long to wait between connection attempts.
-	AMQP amqpx.Config
+	AMQP amqpx.Config `env:"-"`
 
 	// Prefetch is the number of unacknowledged messages RabbitMQ hands each consumer (one
 	// per queue); Workers is how many messages are handled at once across both queues.
-	Prefetch    int
-	Workers     int
-	MaxAttempts int
+	Prefetch    int `env:"NOTIFIER_PREFETCH"`
+	Workers     int `env:"NOTIFIER_WORKERS"`
+	MaxAttempts int `env:"NOTIFIER_MAX_ATTEMPTS"`
 	// RetryDelays must match the retry queues declared; empty means
 	// topology.DefaultRetryDelays (tests declare others).
 	RetryDelays []time.Duration

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/smtp"
-	"net/textproto"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/internal/config"
@@ -18,18 +19,18 @@ import (
 
 // SMTPConfig is how to reach the relay. It is safe to log: the password is a Secret.
 type SMTPConfig struct {
-	Host     string
-	Port     int
-	From     string
-	Username string
-	Password config.Secret
+	Host     string        `env:"SMTP_HOST"`
+	Port     int           `env:"SMTP_PORT"`
+	From     string        `env:"SMTP_FROM"`
+	Username string        `env:"SMTP_USERNAME"`
+	Password config.Secret `env:"SMTP_PASSWORD"`
 	// StartTLS is contract.SMTPStartTLSIfAvailable, Always or Never. Empty means Always when
 	// Username is set (a password must never cross the network in the clear, and a relay
 	// that stops offering STARTTLS must not make it) and IfAvailable otherwise.
-	StartTLS string
-	// DialTimeout bounds the TCP connect, greeting, EHLO, STARTTLS and AUTH.
+	StartTLS string `env:"SMTP_STARTTLS"`
+	// DialTimeout bounds the TCP connect, greeting, EHLO, STARTTLS and AUTH together.
 	DialTimeout time.Duration
-	// SendTimeout bounds one message: MAIL, RCPT, DATA and the server's answer to it.
+	// SendTimeout bounds one message together: MAIL, RCPT, DATA and the server's answer.
 	SendTimeout time.Duration
 	// MaxIdle is how many open connections are kept for reuse. A connection per message
 	// costs a TCP and SMTP handshake (and a TLS one with STARTTLS) each time.
@@ -52,14 +53,15 @@ func (c SMTPConfig) startTLSMode() string {
 	}
 }
 
-// smtpConn keeps the TCP connection beside the client: net/smtp does not expose it, and
-// deadlines are the only way to put timeouts on its commands.
+// smtpConn keeps the TCP connection beside the client: closing it is how a context that
+// ends aborts a command go-smtp is blocked in (see watch).
 type smtpConn struct {
 	*smtp.Client
 	conn net.Conn
 }
 
-// sender delivers messages over SMTP, reusing connections between messages.
+// sender delivers messages over SMTP, reusing connections between messages. go-smtp speaks
+// the protocol; the pool, the context-driven timeouts and the STARTTLS policy are ours.
 type sender struct {
 	cfg  SMTPConfig
 	addr string
@@ -91,7 +93,7 @@ func (s *sender) send(ctx context.Context, to string, msg []byte) error {
 	err = s.transact(ctx, c, to, msg)
 	var (
 		sent  *sentError
-		reply *textproto.Error
+		reply *smtp.SMTPError
 	)
 	if err != nil && reused && !errors.As(err, &sent) && !errors.As(err, &reply) {
 		// A pooled connection the server closed while idle fails at MAIL with an I/O error,
@@ -125,15 +127,19 @@ type sentError struct{ err error }
 func (e *sentError) Error() string { return e.err.Error() }
 func (e *sentError) Unwrap() error { return e.err }
 
-func (s *sender) transact(ctx context.Context, c *smtpConn, to string, msg []byte) error {
-	stop := deadline(ctx, c, s.cfg.SendTimeout)
-	defer stop()
-	if err := c.Mail(s.cfg.envelopeFrom); err != nil {
+func (s *sender) transact(ctx context.Context, c *smtpConn, to string, msg []byte) (err error) {
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+	defer cancel()
+	defer watch(tctx, c.conn, &err)()
+	// As net/smtp did: ask for SMTPUTF8 whenever the relay offers it (go-smtp only on request).
+	opts := &smtp.MailOptions{}
+	opts.UTF8, _ = c.Extension("SMTPUTF8")
+	if err := c.Mail(s.cfg.envelopeFrom, opts); err != nil {
 		return fmt.Errorf("smtp MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(to); err != nil {
+	if err := c.Rcpt(to, nil); err != nil {
 		_ = c.Reset()
-		if reply, ok := errors.AsType[*textproto.Error](err); ok && reply.Code >= 500 && reply.Code < 600 {
+		if reply, ok := errors.AsType[*smtp.SMTPError](err); ok && reply.Code >= 500 && reply.Code < 600 {
 			return fmt.Errorf("smtp RCPT TO: %w: %w", errRecipientRefused, err)
 		}
 		return fmt.Errorf("smtp RCPT TO: %w", err)
@@ -149,6 +155,21 @@ func (s *sender) transact(ctx context.Context, c *smtpConn, to string, msg []byt
 		return &sentError{fmt.Errorf("smtp end of data: %w", err)}
 	}
 	return nil
+}
+
+// watch closes conn when ctx ends and returns the function that stops watching, which adds
+// ctx's cause to *errp when ctx closed the connection. go-smtp bounds each command by its
+// own timeout and clears the connection's deadline after every command, so a deadline set
+// from ctx would not hold, and writing the message body has no timeout at all: closing the
+// connection is the one way to abort a stuck send. A connection closed after a success is
+// noticed at its next use, which redials.
+func watch(ctx context.Context, conn net.Conn, errp *error) (stop func()) {
+	unwatch := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	return func() {
+		if !unwatch() && *errp != nil {
+			*errp = fmt.Errorf("%w: %w", *errp, context.Cause(ctx))
+		}
+	}
 }
 
 // get takes an idle connection or dials a new one; reused says which.
@@ -191,74 +212,97 @@ func (s *sender) close() {
 	}
 }
 
-// dial connects, greets, negotiates STARTTLS per the configured mode and authenticates.
+// dial connects, greets, negotiates STARTTLS per the configured mode and authenticates,
+// all within DialTimeout.
 func (s *sender) dial(ctx context.Context) (*smtpConn, error) {
-	d := net.Dialer{Timeout: s.cfg.DialTimeout}
+	mode := s.cfg.startTLSMode()
+	c, err := s.dialMode(ctx, mode)
+	if errors.Is(err, errNoStartTLS) && mode == contract.SMTPStartTLSIfAvailable {
+		// go-smtp upgrades only a client it creates for that; this relay does not offer
+		// STARTTLS, and IfAvailable then goes plain on a new connection.
+		c, err = s.dialMode(ctx, contract.SMTPStartTLSNever)
+	}
+	return c, err
+}
+
+func (s *sender) dialMode(ctx context.Context, mode string) (_ *smtpConn, err error) {
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
+	var d net.Dialer
 	conn, err := d.DialContext(dctx, "tcp", s.addr)
 	if err != nil {
 		return nil, fmt.Errorf("smtp dial %s: %w", s.addr, err)
 	}
-	// One deadline for the whole handshake; net/smtp has no timeouts of its own.
-	_ = conn.SetDeadline(time.Now().Add(s.cfg.DialTimeout))
-	client, err := smtp.NewClient(conn, s.cfg.Host)
+	var client *smtp.Client
+	func() {
+		defer watch(dctx, conn, &err)()
+		client, err = s.handshake(conn, mode)
+		if err == nil && dctx.Err() != nil {
+			err = errors.New("smtp handshake cut short") // watch closed the connection just as it ended
+		}
+	}()
 	if err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("smtp greeting from %s: %w", s.addr, err)
-	}
-	c := &smtpConn{Client: client, conn: conn}
-	if err := s.handshake(c); err != nil {
-		_ = c.Close()
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Time{})
-	return c, nil
+	// From here on, transact bounds each message by SendTimeout; go-smtp's own per-command
+	// timeouts (minutes by default) are set to the same as a second guard.
+	client.CommandTimeout, client.SubmissionTimeout = s.cfg.SendTimeout, s.cfg.SendTimeout
+	return &smtpConn{Client: client, conn: conn}, nil
 }
 
-func (s *sender) handshake(c *smtpConn) error {
-	if err := c.Hello("notifier.littleecom"); err != nil {
-		return fmt.Errorf("smtp EHLO: %w", err)
-	}
-	mode := s.cfg.startTLSMode()
-	offered, _ := c.Extension("STARTTLS")
-	switch {
-	case mode == contract.SMTPStartTLSNever:
-	case offered:
+// errNoStartTLS is the server not offering STARTTLS.
+var errNoStartTLS = errors.New("smtp server does not offer STARTTLS")
+
+// goSMTPNoStartTLS is go-smtp's (v0.25.1) error text for a server without STARTTLS: it has
+// no error value to compare with. TestSender_StartTLSModesAndAuth fails if it changes.
+const goSMTPNoStartTLS = "smtp: server doesn't support STARTTLS"
+
+// localName is what the notifier calls itself in EHLO.
+const localName = "notifier.littleecom"
+
+func (s *sender) handshake(conn net.Conn, mode string) (*smtp.Client, error) {
+	var c *smtp.Client
+	if mode == contract.SMTPStartTLSNever {
+		c = smtp.NewClient(conn)
+	} else {
 		tlsCfg := s.cfg.TLSConfig
 		if tlsCfg == nil {
 			tlsCfg = &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
 		}
-		if err := c.StartTLS(tlsCfg); err != nil {
-			return fmt.Errorf("smtp STARTTLS: %w", err)
+		// Greets the server as "localhost" before the upgrade: go-smtp takes no name there.
+		var err error
+		if c, err = smtp.NewClientStartTLS(conn, tlsCfg); err != nil {
+			if err.Error() == goSMTPNoStartTLS {
+				return nil, fmt.Errorf("%w (%s) and %s=%s", errNoStartTLS, s.addr, contract.EnvSMTPStartTLS, mode)
+			}
+			return nil, fmt.Errorf("smtp STARTTLS with %s: %w", s.addr, err)
 		}
-	case mode == contract.SMTPStartTLSAlways:
-		return fmt.Errorf("smtp server %s does not offer STARTTLS and %s=%s", s.addr,
-			contract.EnvSMTPStartTLS, contract.SMTPStartTLSAlways)
+	}
+	if err := c.Hello(localName); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("smtp EHLO: %w", err)
 	}
 	if s.cfg.Username != "" {
-		// net/smtp's PLAIN refuses to send the password over an unencrypted connection to
-		// anything but localhost: a deliberate safety net we keep.
-		auth := smtp.PlainAuth("", s.cfg.Username, s.cfg.Password.Reveal(), s.cfg.Host)
-		if err := c.Auth(auth); err != nil {
-			return fmt.Errorf("smtp AUTH PLAIN as %s: %w", s.cfg.Username, err)
+		_, encrypted := c.TLSConnectionState()
+		if err := plainAllowed(encrypted, s.cfg.Host); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("smtp AUTH PLAIN as %s: %w", s.cfg.Username, err)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", s.cfg.Username, s.cfg.Password.Reveal())); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("smtp AUTH PLAIN as %s: %w", s.cfg.Username, err)
 		}
 	}
-	return nil
+	return c, nil
 }
 
-// deadline bounds the commands on c by timeout and by ctx, whichever ends first. net/smtp
-// has no context support, so ctx's end closes the connection's deadline instead.
-func deadline(ctx context.Context, c *smtpConn, timeout time.Duration) (stop func()) {
-	conn := c.conn
-	d := time.Now().Add(timeout)
-	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
-		d = cd
+// plainAllowed keeps net/smtp's safety net, which go-sasl's PLAIN does not have: the
+// password goes over an unencrypted connection only to localhost. Whatever an unencrypted
+// server says about itself (that it offers PLAIN, say) may be an attacker's word.
+func plainAllowed(encrypted bool, host string) error {
+	if encrypted || host == "localhost" || host == "127.0.0.1" || host == "::1" {
+		return nil
 	}
-	_ = conn.SetDeadline(d)
-	unwatch := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	return func() {
-		unwatch()
-		_ = conn.SetDeadline(time.Time{})
-	}
+	return fmt.Errorf("refusing to send the password unencrypted to %s (only localhost goes without TLS)", host)
 }

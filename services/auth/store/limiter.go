@@ -31,6 +31,12 @@ import (
 // costs at most a pass over its slots a second. Keys are stored hashed: the collection holds
 // no e-mail address or IP. Documents expire two windows after theirs (TTL index on MongoDB,
 // the service's PurgeLoop on FerretDB).
+//
+// Hand-written on purpose: the rate-limit libraries count in process memory
+// (golang.org/x/time/rate) or in Redis (ulule/limiter, go-redis/redis_rate). None shares its
+// counts through MongoDB, which is the one store every auth replica has, and a counter kept
+// there with $inc would lose counts on FerretDB; slots claimed by unique inserts are what
+// both databases make atomic.
 
 // fieldExpires is when a slot document may be deleted.
 const fieldExpires = "expires_at"

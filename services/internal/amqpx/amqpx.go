@@ -31,9 +31,9 @@ const heartbeat = 10 * time.Second
 type Config struct {
 	// URL is amqp://host:port/vhost. Credentials belong in Username/Password; one in the URL
 	// (tests) is used when Username is empty, and never logged.
-	URL      string
-	Username string
-	Password config.Secret
+	URL      string        `env:"AMQP_URL"`
+	Username string        `env:"AMQP_USERNAME"`
+	Password config.Secret `env:"AMQP_PASSWORD"`
 	// DialTimeout bounds connecting (TCP and the AMQP handshake).
 	DialTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the wait between connection attempts after a
@@ -43,12 +43,12 @@ type Config struct {
 
 // ConfigFromEnv reads AMQP_URL, AMQP_USERNAME and AMQP_PASSWORD. Without a username the URL's
 // credentials apply, and without those the broker's default user.
-func ConfigFromEnv() Config {
-	return Config{
-		URL:      config.String(contract.EnvAMQPURL, DefaultURL),
-		Username: config.String(contract.EnvAMQPUsername, ""),
-		Password: config.Secret(config.String(contract.EnvAMQPPassword, "")),
-	}.WithDefaults()
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{URL: DefaultURL}
+	if err := config.Parse(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg.WithDefaults(), nil
 }
 
 // WithDefaults fills in the unset timings.

@@ -57,7 +57,10 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv(contract.EnvAMQPURL, "amqp://rabbit:5672/shop")
 	t.Setenv(contract.EnvAMQPUsername, "backend")
 	t.Setenv(contract.EnvAMQPPassword, "hunter2")
-	cfg := amqpx.ConfigFromEnv()
+	cfg, err := amqpx.ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.URL != "amqp://rabbit:5672/shop" || cfg.Username != "backend" || cfg.Password.Reveal() != "hunter2" ||
 		cfg.DialTimeout != amqpx.DefaultDialTimeout || cfg.ReconnectMin != amqpx.DefaultReconnectMin ||
 		cfg.ReconnectMax != amqpx.DefaultReconnectMax {

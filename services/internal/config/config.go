@@ -1,94 +1,129 @@
-// Package config reads service settings from environment variables. Every helper returns an
-// error naming the variable, so a typo in a Deployment fails at start with a clear message
-// instead of silently running with a default.
+// Package config reads service settings from environment variables, through
+// github.com/caarlos0/env: a service's Config struct names each variable in an `env` tag
+// (the contract's name, internal/contract), holds its defaults before Parse, and Parse
+// overwrites the fields whose variable is set. What this package adds to the library keeps
+// the services' behaviour from before it: values are trimmed, a blank value means "use the
+// default", lists drop blank items, and an error names the variable and the value, so a
+// typo in a Deployment fails at start with a clear message instead of running with a
+// default.
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/caarlos0/env/v11"
+
 	"littleecom.io/littleecom/internal/contract"
 )
 
-// String returns the variable, or def when it is unset or empty.
-func String(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
+// Default listen addresses: the contract's ports on every interface.
+var (
+	// DefaultHTTPAddr is the HTTP server's address when HTTP_ADDR is unset.
+	DefaultHTTPAddr = ":" + strconv.Itoa(contract.HTTPPort)
+	// DefaultManagementAddr is the management server's (health, readiness and metrics)
+	// address when MANAGEMENT_ADDR is unset.
+	DefaultManagementAddr = ":" + strconv.Itoa(contract.ManagementPort)
+)
+
+// Parse sets the fields of the struct dst points to from the variables their `env` tags
+// name. A variable that is unset, empty or blank leaves its field as it was: set the
+// defaults before calling Parse. Fields tagged `env:"-"` (nested configs with their own
+// FromEnv) and untagged ones are left alone. An int is read as strconv.Atoi does, a
+// time.Duration by time.ParseDuration ("15m", "720h"), a bool by strconv.ParseBool, and a
+// []string as a comma-separated list.
+func Parse(dst any) error {
+	environ := trimmedEnviron()
+	err := env.ParseWithOptions(dst, env.Options{
+		Environment: environ,
+		FuncMap: map[reflect.Type]env.ParserFunc{
+			reflect.TypeFor[int]():      func(v string) (any, error) { return strconv.Atoi(v) },
+			reflect.TypeFor[[]string](): func(v string) (any, error) { return list(v), nil },
+		},
+	})
+	if err == nil {
+		return nil
 	}
-	return def
+	return clarify(reflect.TypeOf(dst).Elem(), environ, err)
 }
 
-// HTTPAddr is the listen address of a service's HTTP server: HTTP_ADDR, or the contract's
-// port on every interface.
-func HTTPAddr() string {
-	return String(contract.EnvHTTPAddr, ":"+strconv.Itoa(contract.HTTPPort))
+// trimmedEnviron is the environment with blanks trimmed from the values, so that a value of
+// spaces counts as empty (the library then keeps the default) and " 10" is 10.
+func trimmedEnviron() map[string]string {
+	m := make(map[string]string)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
 }
 
-// ManagementAddr is the listen address of a service's management server (health, readiness
-// and metrics): MANAGEMENT_ADDR, or the contract's management port on every interface.
-func ManagementAddr() string {
-	return String(contract.EnvManagementAddr, ":"+strconv.Itoa(contract.ManagementPort))
-}
-
-// Int returns the variable as an int, or def when it is unset or empty.
-func Int(key string, def int) (int, error) {
-	v := String(key, "")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q: not an integer", key, v)
-	}
-	return n, nil
-}
-
-// Duration returns the variable parsed by time.ParseDuration ("15m", "720h"), or def.
-func Duration(key string, def time.Duration) (time.Duration, error) {
-	v := String(key, "")
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q: not a duration such as 30s or 15m", key, v)
-	}
-	return d, nil
-}
-
-// Bool returns the variable parsed by strconv.ParseBool, or def.
-func Bool(key string, def bool) (bool, error) {
-	v := String(key, "")
-	if v == "" {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s=%q: not a boolean (true or false)", key, v)
-	}
-	return b, nil
-}
-
-// List returns the comma-separated variable with blanks trimmed and empty items dropped, or
-// def when it is unset or empty.
-func List(key string, def []string) []string {
-	v := String(key, "")
-	if v == "" {
-		return def
-	}
+// list splits a comma-separated value, trims the items and drops the empty ones. A value of
+// only commas gives an empty list: callers whose default is not empty keep it then.
+func list(v string) []string {
 	var out []string
 	for item := range strings.SplitSeq(v, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
 	}
-	if len(out) == 0 {
-		return def
-	}
 	return out
+}
+
+// clarify rewrites the library's parse errors, which name the Go field and type, into ours,
+// which name the variable and its value and say what was expected.
+func clarify(t reflect.Type, environ map[string]string, err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	errs := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if !errors.As(e, &pe) {
+			errs = append(errs, e)
+			continue
+		}
+		key := envKey(t, pe.Name)
+		errs = append(errs, fmt.Errorf("%s=%q: %s", key, environ[key], expected(pe.Type)))
+	}
+	return errors.Join(errs...)
+}
+
+// envKey is the variable of the field called name, in t or a struct nested in it.
+func envKey(t reflect.Type, name string) string {
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Name == name {
+			if key, _, _ := strings.Cut(f.Tag.Get("env"), ","); key != "" && key != "-" {
+				return key
+			}
+		}
+		if f.Type.Kind() == reflect.Struct && f.Tag.Get("env") != "-" {
+			if key := envKey(f.Type, name); key != "" {
+				return key
+			}
+		}
+	}
+	return ""
+}
+
+func expected(t reflect.Type) string {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return "not a duration such as 30s or 15m"
+	case t.Kind() == reflect.Bool:
+		return "not a boolean (true or false)"
+	case t.Kind() == reflect.Int:
+		return "not an integer"
+	default:
+		return "not a valid " + t.String()
+	}
 }
 
 // Secret is a string that never shows itself in logs, fmt output or JSON, so that a whole

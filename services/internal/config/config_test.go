@@ -39,35 +39,63 @@ func TestSecret_NeverPrinted(t *testing.T) {
 	}
 }
 
-func TestHelpers(t *testing.T) {
-	t.Setenv("T_INT", "12")
-	t.Setenv("T_BAD_INT", "twelve")
+func TestParse(t *testing.T) {
+	type settings struct {
+		N        int           `env:"T_INT"`
+		Unset    int           `env:"T_UNSET"`
+		Blank    string        `env:"T_BLANK"`
+		D        time.Duration `env:"T_DUR"`
+		B        bool          `env:"T_BOOL"`
+		L        []string      `env:"T_LIST"`
+		S        string        `env:"T_STR"`
+		Pass     config.Secret `env:"T_SECRET"`
+		Untagged int
+	}
+	t.Setenv("T_INT", " 12 ")
+	t.Setenv("T_BLANK", "   ")
 	t.Setenv("T_DUR", "15m")
-	t.Setenv("T_BAD_DUR", "15")
 	t.Setenv("T_BOOL", "false")
 	t.Setenv("T_LIST", " a, b ,,c ")
-	if n, err := config.Int("T_INT", 1); n != 12 || err != nil {
-		t.Errorf("Int = %d, %v", n, err)
+	t.Setenv("T_STR", " x ")
+	t.Setenv("T_SECRET", "hunter2")
+	got := settings{Unset: 7, Blank: "def", B: true, Untagged: 3}
+	if err := config.Parse(&got); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := config.Int("T_UNSET", 7); n != 7 || err != nil {
-		t.Errorf("Int default = %d, %v", n, err)
+	want := settings{N: 12, Unset: 7, Blank: "def", D: 15 * time.Minute, L: []string{"a", "b", "c"}, S: "x", Pass: "hunter2", Untagged: 3}
+	if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) || got.Pass.Reveal() != "hunter2" {
+		t.Errorf("Parse = %+v, want %+v", got, want)
 	}
-	if _, err := config.Int("T_BAD_INT", 1); err == nil || !strings.Contains(err.Error(), "T_BAD_INT") {
-		t.Errorf("Int error = %v", err)
+}
+
+func TestParse_ErrorsNameTheVariable(t *testing.T) {
+	var s struct {
+		N int           `env:"T_BAD_INT"`
+		D time.Duration `env:"T_BAD_DUR"`
+		B bool          `env:"T_BAD_BOOL"`
 	}
-	if d, err := config.Duration("T_DUR", 0); d != 15*time.Minute || err != nil {
-		t.Errorf("Duration = %v, %v", d, err)
+	t.Setenv("T_BAD_INT", "twelve")
+	t.Setenv("T_BAD_DUR", "15")
+	t.Setenv("T_BAD_BOOL", "sometimes")
+	err := config.Parse(&s)
+	for _, want := range []string{
+		`T_BAD_INT="twelve": not an integer`,
+		`T_BAD_DUR="15": not a duration such as 30s or 15m`,
+		`T_BAD_BOOL="sometimes": not a boolean (true or false)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %s", err, want)
+		}
 	}
-	if _, err := config.Duration("T_BAD_DUR", 0); err == nil || !strings.Contains(err.Error(), "T_BAD_DUR") {
-		t.Errorf("Duration error = %v", err)
+}
+
+// A list of only separators is empty, and the caller keeps its default.
+func TestParse_BlankListIsEmpty(t *testing.T) {
+	var s struct {
+		L []string `env:"T_LIST"`
 	}
-	if b, err := config.Bool("T_BOOL", true); b || err != nil {
-		t.Errorf("Bool = %v, %v", b, err)
-	}
-	if got := config.List("T_LIST", nil); strings.Join(got, "|") != "a|b|c" {
-		t.Errorf("List = %q", got)
-	}
-	if got := config.String("T_UNSET", "def"); got != "def" {
-		t.Errorf("String default = %q", got)
+	t.Setenv("T_LIST", " , ,")
+	if err := config.Parse(&s); err != nil || len(s.L) != 0 {
+		t.Errorf("Parse = %q, %v", s.L, err)
 	}
 }

@@ -1,28 +1,44 @@
 package httpx
 
 import (
-	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/services/internal/config"
 )
+
+// CORSEnv is the environment of the services' own CORS answer (internal/contract's
+// CORS_* names). cors.Policy, shared with the operator, carries no env tags: the names are
+// the services' business, and the operator writes them from the same policy.
+type CORSEnv struct {
+	Enabled          bool     `env:"CORS_ENABLED"`
+	AllowOrigins     []string `env:"CORS_ALLOW_ORIGINS"` // exact origins, wildcard ones, or "*" for any
+	AllowMethods     []string `env:"CORS_ALLOW_METHODS"`
+	AllowHeaders     []string `env:"CORS_ALLOW_HEADERS"`
+	AllowCredentials bool     `env:"CORS_ALLOW_CREDENTIALS"`
+	MaxAge           int      `env:"CORS_MAX_AGE"` // seconds a preflight may be cached; 0 leaves it to the browser
+}
 
 // CORSFromEnv reads the CORS middleware settings. Unset variables give the original shop's
 // behaviour (any origin, no credentials); CORS_ENABLED=false turns the middleware off when an
 // edge answers CORS. It lives beside the middleware so that package config stays a leaf.
 func CORSFromEnv() (cors.Policy, error) {
-	cfg := DefaultCORS()
-	var err error
-	if cfg.Enabled, err = config.Bool(contract.EnvCORSEnabled, cfg.Enabled); err != nil {
-		return cfg, err
+	def := DefaultCORS()
+	env := CORSEnv{
+		Enabled: def.Enabled, AllowOrigins: def.AllowOrigins, AllowMethods: def.AllowMethods,
+		AllowHeaders: def.AllowHeaders, AllowCredentials: def.AllowCredentials, MaxAge: def.MaxAge,
 	}
-	cfg.AllowOrigins = config.List(contract.EnvCORSAllowOrigins, cfg.AllowOrigins)
-	cfg.AllowMethods = config.List(contract.EnvCORSAllowMethods, cfg.AllowMethods)
-	cfg.AllowHeaders = config.List(contract.EnvCORSAllowHeaders, cfg.AllowHeaders)
-	if cfg.AllowCredentials, err = config.Bool(contract.EnvCORSAllowCredentials, cfg.AllowCredentials); err != nil {
-		return cfg, err
+	if err := config.Parse(&env); err != nil {
+		return def, err
 	}
-	if cfg.MaxAge, err = config.Int(contract.EnvCORSMaxAge, cfg.MaxAge); err != nil {
-		return cfg, err
+	// A list of only commas names nothing: keep the default, as for an unset variable.
+	for _, l := range []struct{ got, def *[]string }{
+		{&env.AllowOrigins, &def.AllowOrigins}, {&env.AllowMethods, &def.AllowMethods}, {&env.AllowHeaders, &def.AllowHeaders},
+	} {
+		if len(*l.got) == 0 {
+			*l.got = *l.def
+		}
 	}
-	return cfg, nil
+	return cors.Policy{
+		Enabled: env.Enabled, AllowOrigins: env.AllowOrigins, AllowMethods: env.AllowMethods,
+		AllowHeaders: env.AllowHeaders, AllowCredentials: env.AllowCredentials, MaxAge: env.MaxAge,
+	}, nil
 }

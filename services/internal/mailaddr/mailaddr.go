@@ -7,8 +7,8 @@
 // folded: Unicode case folding and compatibility mappings make look-alikes meet
 // ("ſam" with U+017F folds to "sam", the Kelvin sign K lower-cases to "k"), and an
 // application that folds once in one place and differently in another hands one person's
-// account to another. Refusing them costs little: the notifier sends with net/smtp, which
-// does not speak SMTPUTF8, so a non-ASCII address could not be mailed anyway, and a domain
+// account to another. Refusing them costs little: a non-ASCII address can be mailed only
+// through a relay that speaks SMTPUTF8, which the notifier cannot count on, and a domain
 // with non-ASCII letters can be given in its ASCII (IDNA, "xn--") form.
 //
 // Within ASCII the local part and the domain are lower-cased, as the original shop did:

@@ -35,7 +35,7 @@ func TestCanonical_RefusesNonASCII(t *testing.T) {
 		"ｓam@shop.example",       // fullwidth
 		"sam\u200b@shop.example", // zero-width space
 		"sam@shop.example\u00a0", // trailing no-break space
-		"josé@shop.example",      // a real name, refused all the same: net/smtp has no SMTPUTF8
+		"josé@shop.example",      // a real name, refused all the same: relays need not speak SMTPUTF8
 		"ann@bücher.example",     // IDN domain: give its xn-- form
 	} {
 		if got, err := mailaddr.Canonical(in); !errors.Is(err, mailaddr.ErrNotASCII) {

@@ -27,12 +27,12 @@ const DefaultMaxPoolSize = 32
 // Config is how to reach the database. It is safe to log: the password is a Secret and the
 // URI must not carry credentials (they come from their own env vars, filled from Secrets).
 type Config struct {
-	URI         string
-	Username    string
-	Password    config.Secret
-	AuthSource  string
-	Database    string
-	MaxPoolSize int
+	URI         string        `env:"MONGODB_URI"`
+	Username    string        `env:"MONGODB_USERNAME"`
+	Password    config.Secret `env:"MONGODB_PASSWORD"`
+	AuthSource  string        `env:"MONGODB_AUTH_SOURCE"`
+	Database    string        `env:"MONGODB_DATABASE"`
+	MaxPoolSize int           `env:"MONGODB_MAX_POOL_SIZE"`
 	// ConnectTimeout bounds dialling and the server selection of every operation.
 	ConnectTimeout time.Duration
 }
@@ -40,15 +40,13 @@ type Config struct {
 // ConfigFromEnv reads MONGODB_* with defaultDB as the database when MONGODB_DATABASE is unset.
 func ConfigFromEnv(defaultDB string) (Config, error) {
 	cfg := Config{
-		URI:            config.String(contract.EnvMongoURI, "mongodb://127.0.0.1:27017/"),
-		Username:       config.String(contract.EnvMongoUsername, ""),
-		Password:       config.Secret(config.String(contract.EnvMongoPassword, "")),
-		AuthSource:     config.String(contract.EnvMongoAuthSource, "admin"),
-		Database:       config.String(contract.EnvMongoDatabase, defaultDB),
+		URI:            "mongodb://127.0.0.1:27017/",
+		AuthSource:     "admin",
+		Database:       defaultDB,
+		MaxPoolSize:    DefaultMaxPoolSize,
 		ConnectTimeout: 10 * time.Second,
 	}
-	var err error
-	if cfg.MaxPoolSize, err = config.Int(contract.EnvMongoMaxPool, DefaultMaxPoolSize); err != nil {
+	if err := config.Parse(&cfg); err != nil {
 		return cfg, err
 	}
 	if cfg.MaxPoolSize <= 0 {

@@ -202,7 +202,7 @@ func TestJWKSClient_CachesAndRefreshesOnUnknownKid(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	jc.MinRefreshInterval = 0
 	v := tokens.NewVerifier(jc, iss, aud)
 	ctx := context.Background()
@@ -234,7 +234,7 @@ func TestJWKSClient_RateLimitsUnknownKidFetches(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(s.JWKS())
 	}))
 	defer srv.Close()
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	jc.MinRefreshInterval = time.Hour
 	for i := range 20 {
 		if _, err := jc.Key(context.Background(), "forged-"+string(rune('a'+i))); !errors.Is(err, tokens.ErrUnknownKey) {
@@ -258,7 +258,7 @@ func TestJWKSClient_AuthDown(t *testing.T) {
 	}))
 	defer srv.Close()
 	tok, _, _ := s.Sign("a@b.example", "x")
-	jc := tokens.NewJWKSClient(srv.URL)
+	jc := newJWKSClient(t, srv.URL)
 	v := tokens.NewVerifier(jc, iss, aud)
 	// Down: 503 (retry), not 401 (drop your token) — also for the requests that follow
 	// within the refresh interval and do not fetch again.
@@ -272,6 +272,15 @@ func TestJWKSClient_AuthDown(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Errorf("after auth came back: %v", err)
 	}
+}
+
+func newJWKSClient(tb testing.TB, url string) *tokens.JWKSClient {
+	tb.Helper()
+	jc, err := tokens.NewJWKSClient(tb.Context(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return jc
 }
 
 func TestBearerToken(t *testing.T) {
@@ -291,12 +300,26 @@ func TestBearerToken(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	b.Run("cached", func(b *testing.B) { benchVerify(b, tokens.DefaultCacheSize) })
 	b.Run("uncached", func(b *testing.B) { benchVerify(b, 0) })
+	// The key comes from auth's JWKS (cached after the first fetch), as in backend.
+	b.Run("uncached_jwks", func(b *testing.B) { benchVerifyJWKS(b) })
 }
 
 func benchVerify(b *testing.B, cacheSize int) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	benchVerifier(b, s, tokens.NewVerifierWithCache(s.Keys(), iss, aud, cacheSize))
+}
+
+func benchVerifyJWKS(b *testing.B) {
+	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, 15*time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(s.JWKS())
+	}))
+	defer srv.Close()
+	benchVerifier(b, s, tokens.NewVerifierWithCache(newJWKSClient(b, srv.URL), iss, aud, 0))
+}
+
+func benchVerifier(b *testing.B, s *tokens.Signer, v *tokens.Verifier) {
 	tok, _, _ := s.Sign("a@b.example", "x")
-	v := tokens.NewVerifierWithCache(s.Keys(), iss, aud, cacheSize)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
