@@ -36,7 +36,7 @@ func roundTrip(addr string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Write([]byte("ping\n")); err != nil {
 		return err
@@ -59,7 +59,7 @@ func TestProxy_ForwardsOnlyWhileStarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Close()
+	defer func() { _ = held.Close() }()
 	if _, err := held.Write([]byte("ping\n")); err != nil {
 		t.Fatal(err)
 	}
