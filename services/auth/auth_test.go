@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +21,6 @@ import (
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
 
-// syncBuffer collects the service's logs so tests can assert that secrets never reach them.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testEnv struct {
 	t    *testing.T
 	cfg  Config
@@ -48,7 +28,7 @@ type testEnv struct {
 	db   *mongo.Database // auth's database, for what a test checks behind the API
 	h    http.Handler    // the public port
 	mgmt http.Handler    // the management port
-	logs *syncBuffer
+	logs *testinfra.SyncBuffer
 }
 
 // newEnv starts auth on a fresh embedded FerretDB through the real router.
@@ -89,7 +69,7 @@ func startEnv(t *testing.T, cfg Config) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	logs := &syncBuffer{}
+	logs := &testinfra.SyncBuffer{}
 	svc, err := New(ctx, cfg, client, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

@@ -6,25 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"littleecom.io/littleecom/internal/contract"
-	"littleecom.io/littleecom/internal/mailsink"
-	"littleecom.io/littleecom/services/backend"
-	"littleecom.io/littleecom/services/backend/relay"
-	"littleecom.io/littleecom/services/internal/amqpx"
 	"littleecom.io/littleecom/services/internal/logging"
-	"littleecom.io/littleecom/services/internal/metrics"
-	"littleecom.io/littleecom/services/internal/mongox"
 	"littleecom.io/littleecom/services/internal/testinfra"
 	"littleecom.io/littleecom/services/internal/tokens"
 	"littleecom.io/littleecom/services/internal/tracing"
 	"littleecom.io/littleecom/services/internal/tracing/tracingtest"
-	"littleecom.io/littleecom/services/notifier"
 )
 
 // A purchase is one trace from the request to the e-mails: the backend's POST /buy/{id}
@@ -50,74 +41,17 @@ func TestPurchase_OneTraceFromRequestToEmail(t *testing.T) {
 		providers[name] = tr
 	}
 
-	vhost := testinfra.AMQPVHost(t)
-	mongoURI := testinfra.StartFerretDB(t)
-	sink, err := mailsink.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sink.Close() })
-	var logs syncBuffer
-	log := logging.NewTo(&logs, "test", "info", "json")
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-
-	// auth's part: its JWKS behind auth's own HTTP tracing.
-	signer := tokens.NewSigner(tokens.GenerateKey(), contract.DefaultIssuer, contract.DefaultAudience, 15*time.Minute)
-	authMux := http.NewServeMux()
-	jwksRoute := "GET " + contract.PathJWKS
-	authMux.Handle(jwksRoute, tracing.Route(jwksRoute, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(signer.JWKS())
-	})))
-	jwks := httptest.NewServer(tracing.HTTPHandler(authMux, providers["auth"].Provider))
-	t.Cleanup(jwks.Close)
-
-	app, err := backend.Start(ctx, backend.Config{
-		Mongo:           mongox.Config{URI: mongoURI, Database: contract.DatabaseBackend, ConnectTimeout: 5 * time.Second},
-		AMQP:            relay.Config{Conn: amqpx.Config{URL: vhost, ReconnectMax: 200 * time.Millisecond, DialTimeout: time.Second}},
-		JWKSURL:         jwks.URL + contract.PathJWKS,
-		Issuer:          contract.DefaultIssuer,
-		Audience:        contract.DefaultAudience,
-		ShutdownTimeout: 5 * time.Second,
-		Tracing:         providers["backend"].Provider,
-	}, log.With("service", "backend"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = app.Close(context.Background()) })
-	api := httptest.NewServer(app.Handler())
-	t.Cleanup(api.Close)
-
-	client, err := mongox.Connect(ctx, mongox.Config{URI: mongoURI, ConnectTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	n, err := notifier.New(notifier.Config{
-		AMQP:     amqpx.Config{URL: vhost, ReconnectMax: 200 * time.Millisecond},
-		Prefetch: 8, Workers: 4, MaxAttempts: 3,
-		SMTP: notifier.SMTPConfig{Host: sink.Host(), Port: sink.Port(), From: "LittleEcom <no-reply@littleecom.test>",
-			StartTLS: contract.SMTPStartTLSIfAvailable},
-		Tracing: providers["notifier"].Provider,
-	}, client.Database(contract.DatabaseNotifier), metrics.New("notifier"), log.With("service", "notifier"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("notifier Run: %v", err)
-		}
+	var logs testinfra.SyncBuffer
+	shop := startChainShop(t, chainOptions{
+		vhost: testinfra.AMQPVHost(t), log: logging.NewTo(&logs, "test", "info", "json"), tracing: providers,
 	})
+	jwksRoute := "GET " + contract.PathJWKS
 
-	id := call(t, api.URL, signer, "sam@shop.example", http.MethodPost, "/item", `{"name":"brass lamp","price":12}`, http.StatusCreated)
-	call(t, api.URL, signer, "bea@shop.example", http.MethodPost, "/buy/"+id, "", http.StatusOK)
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute) // generous: a loaded CI machine
+	id := call(t, shop.api, shop.signer, "sam@shop.example", http.MethodPost, "/item", `{"name":"brass lamp","price":12}`, http.StatusCreated)
+	call(t, shop.api, shop.signer, "bea@shop.example", http.MethodPost, "/buy/"+id, "", http.StatusOK)
+	wctx, wcancel := context.WithTimeout(shop.ctx, time.Minute) // generous: a loaded CI machine
 	defer wcancel()
-	if _, err := sink.WaitFor(wctx, 3); err != nil { // listed, bought, sold
+	if _, err := shop.sink.WaitFor(wctx, 3); err != nil { // listed, bought, sold
 		t.Fatalf("e-mails: %v", err)
 	}
 
@@ -249,22 +183,4 @@ func call(t *testing.T, base string, signer *tokens.Signer, email, method, path,
 		t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, b.String(), want)
 	}
 	return strings.TrimSpace(b.String())
-}
-
-// syncBuffer is a bytes.Buffer safe for the services' concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
