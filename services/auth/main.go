@@ -26,13 +26,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := tr.Shutdown(sctx); err != nil {
-			log.Warn("spans not flushed at stop", "err", err)
-		}
-	}()
+	defer tr.Flush(ctx, log)
 
 	client, err := mongox.Connect(ctx, cfg.Mongo)
 	if err != nil {

@@ -196,11 +196,7 @@ func Main(ctx context.Context) error {
 	}
 	cfg.Tracing = tr.Provider
 	err = Run(ctx, cfg, log)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if terr := tr.Shutdown(sctx); terr != nil {
-		log.Warn("spans not flushed at stop", "err", terr)
-	}
+	tr.Flush(ctx, log)
 	if err != nil {
 		log.Error("backend stopped", "err", err)
 		return err

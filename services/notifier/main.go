@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/internal/version"
@@ -37,13 +36,7 @@ func Main(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := tr.Shutdown(sctx); err != nil {
-			log.Warn("spans not flushed at stop", "err", err)
-		}
-	}()
+	defer tr.Flush(ctx, log)
 	cfg.Tracing = tr.Provider
 
 	client, err := mongox.Connect(ctx, dbCfg)

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -125,6 +126,20 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("tracing shutdown: %w", err)
 	}
 	return nil
+}
+
+// flushTimeout bounds the flush of the last spans when a service stops.
+const flushTimeout = 5 * time.Second
+
+// Flush is Shutdown for a service's main on its way out: bounded by flushTimeout even when
+// ctx has ended (the stop signal cancels it), and a failure only logged, since the
+// service's own result matters more than its last spans.
+func (t *Tracing) Flush(ctx context.Context, log *slog.Logger) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := t.Shutdown(sctx); err != nil {
+		log.Warn("spans not flushed at stop", "err", err)
+	}
 }
 
 // Tracer returns the services' tracer of tp, or of the process-wide provider when tp is nil.
