@@ -6,11 +6,10 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 
 	shopv1 "littleecom.io/littleecom/api/v1"
+	"littleecom.io/littleecom/controllers"
 	"littleecom.io/littleecom/internal/cors"
 	"littleecom.io/littleecom/internal/resource"
 )
@@ -18,16 +17,9 @@ import (
 // operatorIngress is the Ingress the operator's builder renders for spec.ingress.cors.
 func operatorIngress(t *testing.T, spec shopv1.CORSSpec) *networkingv1.Ingress {
 	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := shopv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
 	shop := &shopv1.LittleEcom{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "ns", UID: "uid-1"}}
 	shop.Spec.Ingress.CORS = spec
-	b := resource.NewShop(shop, scheme).Ingress()
+	b := resource.NewShop(shop, controllers.NewScheme()).Ingress()
 	ing := b.Build()
 	if err := b.Update(ing); err != nil {
 		t.Fatalf("Update: %v", err)

@@ -24,20 +24,13 @@ import (
 // kid failed; the unknown kid itself is then a 503, not a 401.
 func TestJWKSClient_CachedKeyOutlivesAuth(t *testing.T) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
-	var down atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(s.JWKS())
-	}))
-	defer srv.Close()
-	jc := newJWKSClient(t, srv.URL)
+	var up atomic.Bool
+	up.Store(true)
+	jc := newJWKSClient(t, authJWKS(t, s, &up))
 	jc.MinRefreshInterval = 0
 	v := tokens.NewVerifierWithCache(jc, iss, aud, 0) // no token cache: every Verify asks jc
 
-	down.Store(true)
+	up.Store(false)
 	other := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
 	unknown, _, _ := other.Sign("a@b.example", "x")
 	if _, err := v.Verify(context.Background(), unknown); problem.CodeOf(err) != problem.Unavailable {
@@ -54,15 +47,7 @@ func TestJWKSClient_CachedKeyOutlivesAuth(t *testing.T) {
 func TestJWKSClient_StartsBeforeAuth(t *testing.T) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
 	var up atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !up.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(s.JWKS())
-	}))
-	defer srv.Close()
-	jc := newJWKSClient(t, srv.URL) // MinRefreshInterval stays at its default
+	jc := newJWKSClient(t, authJWKS(t, s, &up)) // MinRefreshInterval stays at its default
 	up.Store(true)
 	tok, _, _ := s.Sign("a@b.example", "x")
 	if _, err := tokens.NewVerifier(jc, iss, aud).Verify(context.Background(), tok); err != nil {

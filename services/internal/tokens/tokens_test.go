@@ -249,16 +249,8 @@ func TestJWKSClient_RateLimitsUnknownKidFetches(t *testing.T) {
 func TestJWKSClient_AuthDown(t *testing.T) {
 	s := tokens.NewSigner(tokens.GenerateKey(), iss, aud, time.Minute)
 	var up atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if !up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(s.JWKS())
-	}))
-	defer srv.Close()
 	tok, _, _ := s.Sign("a@b.example", "x")
-	jc := newJWKSClient(t, srv.URL)
+	jc := newJWKSClient(t, authJWKS(t, s, &up))
 	v := tokens.NewVerifier(jc, iss, aud)
 	// Down: 503 (retry), not 401 (drop your token) — also for the requests that follow
 	// within the refresh interval and do not fetch again.
@@ -272,6 +264,21 @@ func TestJWKSClient_AuthDown(t *testing.T) {
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Errorf("after auth came back: %v", err)
 	}
+}
+
+// authJWKS serves s's key set at the returned URL while up is true, and 503 otherwise:
+// auth starting, or down.
+func authJWKS(tb testing.TB, s *tokens.Signer, up *atomic.Bool) string {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(s.JWKS())
+	}))
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func newJWKSClient(tb testing.TB, url string) *tokens.JWKSClient {
