@@ -6,13 +6,24 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // HTTPHandler gives every request a server span, continuing the caller's trace from its
 // traceparent header. Route names the span after the ServeMux pattern once routed; a
 // request no route matched keeps its method alone, never the raw path (it holds ids).
 func HTTPHandler(h http.Handler, tp trace.TracerProvider) http.Handler {
+	if _, off := provider(tp).(noop.TracerProvider); off {
+		// Tracing off: only continue the caller's trace (for the AMQP headers and outgoing
+		// calls downstream, and the trace id in the logs). otelhttp with a no-op provider
+		// would do the same at ~10x the cost of a bare handler on every request (measured:
+		// 7.7 us and 25 allocations against 0.6 us and 4, 2 shared cores).
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
+		})
+	}
 	return otelhttp.NewHandler(h, "http.server",
 		otelhttp.WithTracerProvider(provider(tp)),
 		otelhttp.WithPropagators(Propagator),

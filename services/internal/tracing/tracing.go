@@ -75,7 +75,9 @@ func Setup(ctx context.Context, service string, log *slog.Logger) (*Tracing, err
 	otel.SetTextMapPropagator(Propagator)
 	if !Configured() {
 		log.Debug("tracing off: no OTLP endpoint configured")
-		return Disabled(), nil
+		t := Disabled()
+		otel.SetTracerProvider(t.Provider)
+		return t, nil
 	}
 	if p := strings.TrimSpace(os.Getenv(contract.EnvOTelProtocol)); p != "" && p != contract.OTelProtocolHTTPProtobuf {
 		// Only OTLP/HTTP is built in: the gRPC exporter would double the services' size for
