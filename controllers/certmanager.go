@@ -2,10 +2,7 @@ package controllers
 
 import (
 	"context"
-	"sync"
-	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,62 +17,14 @@ import (
 // server's discovery (the manager's RESTMapper) answers.
 var certificateGVK = schema.GroupVersionKind{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}
 
-// certManagerRecheck is how often a cluster without cert-manager is asked again while a
-// shop names an issuer, and how soon that shop is reconciled again to report it installed.
-const certManagerRecheck = 30 * time.Second
-
 // ReasonCertManagerNotInstalled is IngressReady's reason when spec.ingress.certManager names
 // an issuer and the cluster has no cert-manager CRDs.
 const ReasonCertManagerNotInstalled = "CertManagerNotInstalled"
 
-// certManager knows whether the cluster has cert-manager's CRDs, checking again (throttled)
-// while they are missing, as gatewayAPI does for HTTPRoutes.
-type certManager struct {
-	mapper  meta.RESTMapper
-	recheck time.Duration
-
-	mu          sync.Mutex
-	installed   bool
-	lastChecked time.Time
-}
-
-func newCertManager(mgr ctrl.Manager) *certManager {
-	c := &certManager{mapper: mgr.GetRESTMapper(), recheck: certManagerRecheck}
-	c.installed = c.lookup(context.Background())
-	c.lastChecked = time.Now()
-	return c
-}
-
-func (c *certManager) lookup(ctx context.Context) bool {
-	log := ctrl.LoggerFrom(ctx).WithName("cert-manager")
-	_, err := c.mapper.RESTMapping(certificateGVK.GroupKind(), certificateGVK.Version)
-	switch {
-	case err == nil:
-		log.Info("cert-manager CRDs found; spec.ingress.certManager can be served")
-		return true
-	case meta.IsNoMatchError(err):
-		log.Info("cert-manager CRDs not installed; spec.ingress.certManager cannot be served until they are")
-	default:
-		log.Error(err, "looking up cert-manager's Certificate kind; assuming it is not installed")
-	}
-	return false
-}
-
-// Installed reports whether cert-manager's CRDs exist, asking again at most every recheck
-// while they did not. A nil certManager (reconciler not set up through SetupWithManager)
-// asks the API server nothing and reports none.
-func (c *certManager) Installed(ctx context.Context) bool {
-	if c == nil {
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.installed || time.Since(c.lastChecked) < c.recheck {
-		return c.installed
-	}
-	c.lastChecked = time.Now()
-	c.installed = c.lookup(ctx)
-	return c.installed
+// newCertManager knows whether the cluster has cert-manager's CRDs (optionalKinds); the
+// operator owns no cert-manager objects, so there is nothing to watch.
+func newCertManager(mgr ctrl.Manager) *optionalKinds {
+	return newOptionalKinds(mgr, "cert-manager", false, certificateGVK)
 }
 
 // observeCertManager notes, for IngressReady, a shop whose Ingress asks cert-manager for its
@@ -89,17 +38,6 @@ func (r *LittleEcomReconciler) observeCertManager(ctx context.Context, st *recon
 	}
 	st.edge.certManagerMissing = true
 	st.requeue(r.certManager.recheckInterval())
-}
-
-// recheckInterval is how long a shop waits before cert-manager is looked for again: the
-// throttle itself, so the shop is back just as Installed would ask the API server again.
-func (c *certManager) recheckInterval() time.Duration {
-	if c == nil {
-		return certManagerRecheck
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.recheck
 }
 
 // certManagerCondition is the Ingress's TLS part of IngressReady: False while the spec names

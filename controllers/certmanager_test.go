@@ -85,7 +85,7 @@ var _ = Describe("TLS at the edge through cert-manager", Ordered, func() {
 		reconciler.certManager.mu.Unlock()
 		_, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{CRDs: []*apiextensionsv1.CustomResourceDefinition{certificateCRD()}})
 		Expect(err).NotTo(HaveOccurred())
-		// The shop is looked at again within certManagerRecheck; a touch makes it now.
+		// The shop is looked at again within its recheck interval; a touch makes it now.
 		updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Annotations = map[string]string{"test/touch": "1"} })
 		Eventually(func(g Gomega) {
 			le := &shopv1.LittleEcom{}

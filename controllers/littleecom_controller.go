@@ -47,12 +47,12 @@ type LittleEcomReconciler struct {
 	admin adminSettings
 
 	// gateway says whether the cluster serves Gateway API HTTPRoutes (set up by SetupWithManager).
-	gateway *gatewayAPI
+	gateway *optionalKinds
 	// certManager says whether the cluster has cert-manager (set up by SetupWithManager).
-	certManager *certManager
+	certManager *optionalKinds
 	// prometheusOperator says whether the cluster serves ServiceMonitors and PodMonitors,
 	// and monitorCache is where they are read from (set up by SetupWithManager).
-	prometheusOperator *prometheusOperator
+	prometheusOperator *optionalKinds
 	monitorCache       client.Reader
 	// memory is what the reconciler keeps about each shop between reconciles.
 	memory shopMemory
@@ -206,11 +206,12 @@ func (r *LittleEcomReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	// HTTPRoutes only when the Gateway API CRDs are installed: a watch on a missing kind fails.
-	c, err := r.gateway.ownRoutes(b).Named("littleecom").Build(r)
+	b, routesWatched := ownRoutes(r.gateway, b)
+	c, err := b.Named("littleecom").Build(r)
 	if err != nil {
 		return err
 	}
-	r.gateway.controller = c
-	r.prometheusOperator.setController(c)
+	r.gateway.startedWith(c, routesWatched)
+	r.prometheusOperator.startedWith(c, false)
 	return nil
 }

@@ -64,7 +64,7 @@ func (r *LittleEcomReconciler) reconcileEdge(ctx context.Context, st *reconcileS
 		// Not an error to back off on: the condition says what is missing, and the shop is
 		// looked at again to pick up CRDs installed later.
 		st.edge.gatewayAPIMissing = true
-		st.requeue(gatewayAPIRecheck)
+		st.requeue(r.gateway.recheckInterval())
 	}
 	return errors.Join(errs...)
 }
