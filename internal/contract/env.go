@@ -46,6 +46,11 @@ const (
 	EnvAuthAccessTokenTTL  = "AUTH_ACCESS_TOKEN_TTL"  // Go duration
 	EnvAuthRefreshTokenTTL = "AUTH_REFRESH_TOKEN_TTL" // Go duration
 	EnvAuthJWKSURL         = "AUTH_JWKS_URL"          // backend only
+
+	// EnvItemCacheTTL is how long the backend shows an item from memory (Go duration,
+	// default 1s; 0 turns the cache off), EnvItemCacheSize how many it keeps (default 10000).
+	EnvItemCacheTTL  = "ITEM_CACHE_TTL"
+	EnvItemCacheSize = "ITEM_CACHE_SIZE"
 )
 
 // Notifier: SMTP relay and consumer tuning.

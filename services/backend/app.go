@@ -55,6 +55,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	opts := []store.Option{
 		store.WithEventHook(func(e store.Event) { rl.Enqueue(e) }),
 		store.WithAccountDeletions(accountdeletion.Collection(client)),
+		store.WithItemCache(cfg.ItemCacheTTL, cfg.ItemCacheSize),
 	}
 	if isFerretDB(ictx, client) {
 		log.Info("FerretDB detected: queueing database operations, no secondary indexes (it scans for every query but _id lookups)",
@@ -63,6 +64,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			store.WithoutSecondaryIndexes())
 	}
 	st := store.New(client.Database(cfg.Mongo.Database), opts...)
+	registerItemCacheMetrics(m, st)
 	if err := st.EnsureIndexes(ictx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err

@@ -28,12 +28,24 @@ type Config struct {
 	Issuer   string      `env:"AUTH_ISSUER"`
 	Audience string      `env:"AUTH_AUDIENCE"`
 	CORS     cors.Policy `env:"-"`
+	// ItemCacheTTL and ItemCacheSize bound the item cache of GET /item/{id}
+	// (store/itemcache.go): a zero turns it off.
+	ItemCacheTTL  time.Duration `env:"ITEM_CACHE_TTL"`
+	ItemCacheSize int           `env:"ITEM_CACHE_SIZE"`
 	// ShutdownTimeout bounds the wait for in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration
 	// Tracing makes the backend's spans (requests, calls to auth, event publications); nil
 	// is the process-wide provider, which Main sets from the OTEL_* environment.
 	Tracing trace.TracerProvider
 }
+
+// The item cache's defaults: a second bounds how long a replica that did not hear of
+// another's write may show the item as it was (the change feed normally tells it within
+// milliseconds), and ten thousand items of a few hundred bytes are a few megabytes.
+const (
+	DefaultItemCacheTTL  = time.Second
+	DefaultItemCacheSize = 10000
+)
 
 // ConfigFromEnv reads the configuration. AUTH_JWKS_URL is required: without auth's keys no
 // authenticated route can work, and guessing auth's address would hide the mistake.
@@ -44,6 +56,8 @@ func ConfigFromEnv() (Config, error) {
 		Issuer:          contract.DefaultIssuer,
 		Audience:        contract.DefaultAudience,
 		ShutdownTimeout: 20 * time.Second,
+		ItemCacheTTL:    DefaultItemCacheTTL,
+		ItemCacheSize:   DefaultItemCacheSize,
 	}
 	if err := config.Parse(&cfg); err != nil {
 		return cfg, err
@@ -57,6 +71,9 @@ func ConfigFromEnv() (Config, error) {
 	}
 	if cfg.CORS, err = httpx.CORSFromEnv(); err != nil {
 		return cfg, fmt.Errorf("cors config: %w", err)
+	}
+	if cfg.ItemCacheTTL < 0 || cfg.ItemCacheSize < 0 {
+		return cfg, fmt.Errorf("%s and %s must not be negative (0 turns the item cache off)", contract.EnvItemCacheTTL, contract.EnvItemCacheSize)
 	}
 	if cfg.JWKSURL == "" {
 		return cfg, fmt.Errorf("%s must be set (auth's %s)", contract.EnvAuthJWKSURL, contract.PathJWKS)
@@ -75,5 +92,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("issuer", c.Issuer),
 		slog.String("audience", c.Audience),
 		slog.Bool("cors", c.CORS.Enabled),
+		slog.Duration("item_cache_ttl", c.ItemCacheTTL),
+		slog.Int("item_cache_size", c.ItemCacheSize),
 	)
 }

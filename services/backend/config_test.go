@@ -29,3 +29,19 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("bad bool: %v", err)
 	}
 }
+
+func TestConfigFromEnv_ItemCache(t *testing.T) {
+	t.Setenv(contract.EnvAuthJWKSURL, "http://auth:8080/jwks")
+	cfg, err := ConfigFromEnv()
+	if err != nil || cfg.ItemCacheTTL != DefaultItemCacheTTL || cfg.ItemCacheSize != DefaultItemCacheSize {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+	t.Setenv(contract.EnvItemCacheTTL, "0")
+	if cfg, err = ConfigFromEnv(); err != nil || cfg.ItemCacheTTL != 0 {
+		t.Fatalf("%s=0 turns the cache off: %v %v", contract.EnvItemCacheTTL, cfg.ItemCacheTTL, err)
+	}
+	t.Setenv(contract.EnvItemCacheSize, "-5")
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), contract.EnvItemCacheSize) {
+		t.Fatalf("a negative size: %v", err)
+	}
+}

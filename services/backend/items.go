@@ -34,7 +34,7 @@ func (s *Service) getItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	it, err := s.store.GetItem(r.Context(), id)
+	it, err := s.store.ShownItem(r.Context(), id)
 	if err != nil {
 		return storeProblem(err, id)
 	}

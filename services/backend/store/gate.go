@@ -60,8 +60,12 @@ func gated[T any](ctx context.Context, gate chan struct{}, op func() (T, error))
 }
 
 // setByID sets fields of the document with _id id, through the write gate. The filter is
-// the _id alone: FerretDB pushes nothing else down to SQLite.
+// the _id alone: FerretDB pushes nothing else down to SQLite. An item's cached copy is
+// forgotten once the write has returned, whatever its outcome.
 func (s *Store) setByID(ctx context.Context, coll *mongo.Collection, id bson.ObjectID, set bson.D) (*mongo.UpdateResult, error) {
+	if coll == s.items {
+		defer s.cache.forget(id)
+	}
 	return write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return coll.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}, bson.D{{Key: opSet, Value: set}})
 	})

@@ -93,6 +93,21 @@ func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	return it, nil
 }
 
+// ShownItem is GetItem for showing the item: it may answer from the item cache
+// (itemcache.go), so it is never the ground for a write.
+func (s *Store) ShownItem(ctx context.Context, id bson.ObjectID) (Item, error) {
+	if it, ok, ticket := s.cache.get(id); ok {
+		return it, nil
+	} else if ticket.ok {
+		it, err := s.GetItem(ctx, id)
+		if err == nil {
+			s.cache.fill(ticket, it)
+		}
+		return it, err
+	}
+	return s.GetItem(ctx, id)
+}
+
 // findItem returns the item in any status.
 func (s *Store) findItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	var it Item

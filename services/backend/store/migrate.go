@@ -34,6 +34,12 @@ type Migrated struct {
 func (s *Store) MigrateOwners(ctx context.Context) (Migrated, error) {
 	var m Migrated
 	var err error
+	// Cached items keep the owner fields they were read with: those migrated are forgotten.
+	defer func() {
+		if m.Items > 0 {
+			s.cache.forgetAll()
+		}
+	}()
 	m.Items, err = s.migrate(ctx, s.items, fieldOwnerID, func(raw bson.Raw) bson.D {
 		email, _ := raw.Lookup(fieldOwnerEmail).StringValueOK()
 		key := legacyKey(email)

@@ -57,6 +57,8 @@ type Store struct {
 	orderInserts *insertBatcher
 	// noSecondaryIndexes: the database uses no index but _id's (indexes.go).
 	noSecondaryIndexes bool
+	// cache, when set, keeps the items GET /item/{id} shows for a short time (itemcache.go).
+	cache *itemCache
 }
 
 // Option configures a Store.
@@ -68,6 +70,16 @@ func WithEventHook(fn func(Event)) Option { return func(s *Store) { s.onEvent = 
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithItemCache keeps each item GetItem read for up to ttl, at most size of them
+// (itemcache.go). A ttl or size of zero or less keeps none.
+func WithItemCache(ttl time.Duration, size int) Option {
+	return func(s *Store) {
+		if ttl > 0 && size > 0 {
+			s.cache = newItemCache(ttl, size, func() time.Time { return s.now() })
+		}
+	}
+}
 
 // New returns a Store on db.
 func New(db *mongo.Database, opts ...Option) *Store {

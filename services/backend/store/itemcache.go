@@ -1,0 +1,190 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Items shown by GET /item/{id} are cached in memory for a short time. One find by _id is
+// the whole database work of that route, and on FerretDB it is the route's limit: the same
+// find sent straight from a client reaches about the rate the issue asks the route to beat
+// (docs/performance-backend.md). Only a lookup shared between requests goes past it.
+//
+// What a reader can see:
+//   - On the replica that wrote: every write that completed before the request came in, as
+//     without the cache. Each item write forgets its entry after the write returns (even
+//     when it failed: its outcome may be unknown), and a lookup that started before the
+//     write does not store what it read (its stripe's generation moved).
+//   - On another replica: the write once that replica hears of it (ForgetItem, called by the
+//     change feed between replicas, usually milliseconds), and in any case once the entry
+//     is ttl old. The feed suspends the cache while it cannot hear (Suspend), so a replica
+//     cut off from the others serves from the database.
+//
+// Buys, updates and deletes always read the database: what they decide (the claim, the
+// owner check, the order's price) never rests on a cached copy. A miss is not cached
+// either: an item listed on another replica shows up at once.
+
+// itemCacheStripes spreads the fill guards: a write forgets the lookups under way of its
+// stripe only, not of every item.
+const itemCacheStripes = 64
+
+// itemCache is a bounded map of available items with an age limit.
+type itemCache struct {
+	ttl  time.Duration
+	size int
+	now  func() time.Time
+
+	// suspended counts the reasons not to serve (Suspend); while above zero every lookup
+	// goes to the database and nothing is stored.
+	suspended atomic.Int32
+	hits      atomic.Uint64
+	misses    atomic.Uint64
+
+	mu      sync.Mutex
+	entries map[bson.ObjectID]cachedItem
+	// gens counts the writes per stripe; all counts the flushes. A fill stores its result
+	// only if neither moved while it read.
+	gens [itemCacheStripes]uint64
+	all  uint64
+}
+
+type cachedItem struct {
+	item    Item
+	expires time.Time
+}
+
+// fillTicket is what a lookup remembers of the cache's state when it went to the database.
+type fillTicket struct {
+	gen, all uint64
+	ok       bool // false: the cache is off or suspended, store nothing
+}
+
+func newItemCache(ttl time.Duration, size int, now func() time.Time) *itemCache {
+	return &itemCache{ttl: ttl, size: size, now: now, entries: make(map[bson.ObjectID]cachedItem, size)}
+}
+
+func stripe(id bson.ObjectID) int {
+	// The last bytes of an ObjectID are a counter: they spread consecutive ids evenly.
+	return int(id[11]) % itemCacheStripes
+}
+
+// get returns a fresh entry, or a ticket to fill one with what the database says.
+func (c *itemCache) get(id bson.ObjectID) (Item, bool, fillTicket) {
+	if c == nil {
+		return Item{}, false, fillTicket{}
+	}
+	if c.suspended.Load() > 0 {
+		c.misses.Add(1)
+		return Item{}, false, fillTicket{}
+	}
+	c.mu.Lock()
+	e, found := c.entries[id]
+	if found && c.now().Before(e.expires) {
+		c.mu.Unlock()
+		c.hits.Add(1)
+		return e.item, true, fillTicket{}
+	}
+	if found {
+		delete(c.entries, id)
+	}
+	t := fillTicket{gen: c.gens[stripe(id)], all: c.all, ok: true}
+	c.mu.Unlock()
+	c.misses.Add(1)
+	return Item{}, false, t
+}
+
+// fill stores what a lookup read, unless a write or a flush came in since its ticket.
+func (c *itemCache) fill(t fillTicket, it Item) {
+	if c == nil || !t.ok || c.suspended.Load() > 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gens[stripe(it.ID)] != t.gen || c.all != t.all {
+		return
+	}
+	if len(c.entries) >= c.size {
+		c.evictLocked()
+	}
+	c.entries[it.ID] = cachedItem{item: it, expires: c.now().Add(c.ttl)}
+}
+
+// evictLocked makes room: the expired entries go, or else one in eight, picked by map
+// order (random enough for a cache whose entries live a second or two).
+func (c *itemCache) evictLocked() {
+	now := c.now()
+	for id, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, id)
+		}
+	}
+	drop := len(c.entries) - c.size + 1 + c.size/8
+	for id := range c.entries {
+		if drop <= 0 {
+			return
+		}
+		delete(c.entries, id)
+		drop--
+	}
+}
+
+// forget drops id's entry and turns away the lookups of its stripe under way.
+func (c *itemCache) forget(id bson.ObjectID) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.gens[stripe(id)]++
+	delete(c.entries, id)
+	c.mu.Unlock()
+}
+
+// forgetAll empties the cache and turns away every lookup under way.
+func (c *itemCache) forgetAll() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.all++
+	clear(c.entries)
+	c.mu.Unlock()
+}
+
+// ForgetItem drops id's cached copy: another replica wrote the item.
+func (s *Store) ForgetItem(id bson.ObjectID) { s.cache.forget(id) }
+
+// ForgetItems drops every cached item.
+func (s *Store) ForgetItems() { s.cache.forgetAll() }
+
+// SuspendItemCache stops the item cache from serving and storing until the returned resume
+// is called, which first forgets everything cached before: the writes of other replicas in
+// between went unheard. Suspensions nest; resume is idempotent.
+func (s *Store) SuspendItemCache() (resume func()) {
+	if s.cache == nil {
+		return func() {}
+	}
+	s.cache.suspended.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.cache.forgetAll()
+			s.cache.suspended.Add(-1)
+		})
+	}
+}
+
+// ItemCacheStats are the item cache's lookups since the start.
+type ItemCacheStats struct {
+	Hits, Misses uint64
+}
+
+// ItemCacheStats reports the item cache's lookups; zero without a cache.
+func (s *Store) ItemCacheStats() ItemCacheStats {
+	if s.cache == nil {
+		return ItemCacheStats{}
+	}
+	return ItemCacheStats{Hits: s.cache.hits.Load(), Misses: s.cache.misses.Load()}
+}

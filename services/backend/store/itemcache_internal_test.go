@@ -1,0 +1,54 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// A lookup that read the database before a write finished must not store what it read.
+func TestItemCache_LookupOverlappingAWriteStoresNothing(t *testing.T) {
+	now := time.Now()
+	c := newItemCache(time.Hour, 10, func() time.Time { return now })
+	id := bson.NewObjectID()
+
+	_, hit, ticket := c.get(id)
+	if hit || !ticket.ok {
+		t.Fatalf("first lookup: hit %v, ticket %+v; want a miss with a ticket", hit, ticket)
+	}
+	c.forget(id) // the write returned while the lookup was reading
+	c.fill(ticket, Item{ID: id, Name: "old"})
+	if _, hit, _ := c.get(id); hit {
+		t.Fatal("a lookup that overlapped a write stored its read")
+	}
+
+	_, _, ticket = c.get(id)
+	c.forgetAll()
+	c.fill(ticket, Item{ID: id, Name: "old"})
+	if _, hit, _ := c.get(id); hit {
+		t.Fatal("a lookup that overlapped a flush stored its read")
+	}
+
+	_, _, ticket = c.get(id)
+	c.fill(ticket, Item{ID: id, Name: "new"})
+	if it, hit, _ := c.get(id); !hit || it.Name != "new" {
+		t.Fatalf("an undisturbed lookup: hit %v, %+v; want the stored item", hit, it)
+	}
+}
+
+func TestItemCache_StaysWithinItsSize(t *testing.T) {
+	now := time.Now()
+	c := newItemCache(time.Hour, 64, func() time.Time { return now })
+	for range 1000 {
+		id := bson.NewObjectID()
+		_, _, ticket := c.get(id)
+		c.fill(ticket, Item{ID: id})
+		if n := len(c.entries); n > 64 {
+			t.Fatalf("%d entries, size is 64", n)
+		}
+	}
+	if n := len(c.entries); n < 64-64/8-1 {
+		t.Fatalf("%d entries after 1000 fills: eviction dropped more than it needed to", n)
+	}
+}
