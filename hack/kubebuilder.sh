@@ -77,8 +77,14 @@ if [[ -d internal/controller ]]; then
   rm -f internal/controller/suite_test.go
   moved=()
   for file in internal/controller/*.go; do
-    [[ -e $file ]] || continue
-    [[ ! -e controllers/${file##*/} ]] || die "controllers/${file##*/} exists; $file is left for you to merge"
+    [[ -e $file && -e controllers/${file##*/} ]] || continue
+    # A second controller of a kind comes with <kind>_controller_test.go, which go/v4 skips
+    # when it exists in its own layout; here the kind's tests are already in controllers/.
+    if [[ $file == *_test.go ]]; then
+      rm "$file"
+      continue
+    fi
+    die "controllers/${file##*/} exists; $file is left for you to merge"
   done
   for file in internal/controller/*.go; do
     [[ -e $file ]] || continue

@@ -11,7 +11,8 @@ import (
 
 // TestKubebuilder_ScaffoldsWhereTheDocsSay runs the kubebuilder CLI through
 // hack/kubebuilder.sh on a copy of the tree, as a developer adding to the project would: a
-// new API version with a kind and its controller, then a webhook for LittleEcom. The
+// new API version with a kind and its controller, a second controller for LittleEcom, and a
+// webhook for LittleEcom. The
 // scaffold must land where docs/architecture.md says (api/<version>, controllers/,
 // internal/webhook/<version>), PROJECT must still describe the tree, the manager's main must
 // be untouched, and the packages kubebuilder wrote or changed must type-check.
@@ -29,6 +30,8 @@ func TestKubebuilder_ScaffoldsWhereTheDocsSay(t *testing.T) {
 
 	run(t, tree, "hack/kubebuilder.sh", "create", "api", "--group", "shop", "--version", "v1alpha2",
 		"--kind", "Foo", "--resource", "--controller")
+	run(t, tree, "hack/kubebuilder.sh", "create", "api", "--group", "shop", "--version", "v1",
+		"--kind", "LittleEcom", "--resource=false", "--controller", "--controller-name", "shop-audit")
 	run(t, tree, "hack/kubebuilder.sh", "create", "webhook", "--group", "shop", "--version", "v1",
 		"--kind", "LittleEcom", "--defaulting", "--programmatic-validation")
 
@@ -37,6 +40,7 @@ func TestKubebuilder_ScaffoldsWhereTheDocsSay(t *testing.T) {
 		"api/v1alpha2/zz_generated.deepcopy.go", // kubebuilder ran make generate
 		"controllers/foo_controller.go",
 		"controllers/foo_controller_test.go",
+		"controllers/shop_audit_controller.go",
 		"internal/webhook/v1/littleecom_webhook.go",
 		"config/samples/shop_v1alpha2_foo.yaml",
 	} {
@@ -64,10 +68,11 @@ func TestKubebuilder_ScaffoldsWhereTheDocsSay(t *testing.T) {
 	var foo, littleEcom bool
 	for _, r := range p.Resources {
 		foo = foo || (r.Kind == "Foo" && r.Version == "v1alpha2" && r.Controller && r.API != nil)
-		littleEcom = littleEcom || (r.Kind == "LittleEcom" && r.Webhooks != nil)
+		littleEcom = littleEcom || (r.Kind == "LittleEcom" && r.Webhooks != nil && len(r.reconcilers()) == 2)
 	}
 	if !foo || !littleEcom {
-		t.Errorf("PROJECT does not record what kubebuilder scaffolded (Foo with a controller: %v, LittleEcom's webhooks: %v)", foo, littleEcom)
+		t.Errorf("PROJECT does not record what kubebuilder scaffolded (Foo with a controller: %v, "+
+			"LittleEcom's second controller and webhooks: %v)", foo, littleEcom)
 	}
 
 	// vet type-checks the packages and their tests without linking; the manager proves the
@@ -84,7 +89,7 @@ func copyTree(t *testing.T, root string) string {
 		t.Fatalf("listing the repository's files: %v", err)
 	}
 	tree := t.TempDir()
-	for _, name := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+	for name := range strings.SplitSeq(strings.TrimRight(string(out), "\x00"), "\x00") {
 		src := filepath.Join(root, name)
 		info, err := os.Lstat(src)
 		if err != nil || !info.Mode().IsRegular() {

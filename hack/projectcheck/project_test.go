@@ -32,12 +32,39 @@ type project struct {
 type resource struct {
 	API        *struct{} `json:"api"`
 	Controller bool      `json:"controller"`
-	Domain     string    `json:"domain"`
-	Group      string    `json:"group"`
-	Kind       string    `json:"kind"`
-	Path       string    `json:"path"`
-	Version    string    `json:"version"`
-	Webhooks   *struct{} `json:"webhooks"`
+	// Controllers replaces Controller once a kind has more than one (--controller-name).
+	Controllers []struct {
+		Name string `json:"name"`
+	} `json:"controllers"`
+	Domain   string    `json:"domain"`
+	Group    string    `json:"group"`
+	Kind     string    `json:"kind"`
+	Path     string    `json:"path"`
+	Version  string    `json:"version"`
+	Webhooks *struct{} `json:"webhooks"`
+}
+
+// reconcilers are the types of the resource's controllers, named as kubebuilder names them
+// (NormalizeReconcilerName): <Kind>Reconciler, or the controller's name in PascalCase.
+func (r resource) reconcilers() []string {
+	if r.Controller {
+		return []string{r.Kind + "Reconciler"}
+	}
+	var names []string
+	for _, c := range r.Controllers {
+		if c.Name == strings.ToLower(r.Kind) {
+			names = append(names, r.Kind+"Reconciler")
+			continue
+		}
+		var name strings.Builder
+		for part := range strings.SplitSeq(c.Name, "-") {
+			if part != "" {
+				name.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+		names = append(names, name.String()+"Reconciler")
+	}
+	return names
 }
 
 // repoRoot is the repository, two directories above this file.
@@ -136,8 +163,10 @@ func checkAgreement(t *testing.T, root string, p project) {
 			}
 			checkGroupVersion(t, filepath.Join(root, dir, "groupversion_info.go"), r.Group+"."+r.Domain, r.Version)
 		}
-		if r.Controller && !reconcilers[r.Kind+"Reconciler"] {
-			t.Errorf("%s: PROJECT records a controller, controllers/ declares no %sReconciler", name, r.Kind)
+		for _, reconciler := range r.reconcilers() {
+			if !reconcilers[reconciler] {
+				t.Errorf("%s: PROJECT records a controller, controllers/ declares no %s", name, reconciler)
+			}
 		}
 		if r.Webhooks != nil {
 			webhook := filepath.Join(root, "internal", "webhook", r.Version, strings.ToLower(r.Kind)+"_webhook.go")
