@@ -54,7 +54,7 @@ lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	"$(GOLANGCI_LINT)" run --fix
 
 .PHONY: test
-test: manifests generate fmt vet test-tiers envtest rabbitmq kustomize ## Run every test: all the tiers below but the cluster's, in one go test (one build, one coverage profile).
+test: manifests generate fmt vet test-tiers envtest rabbitmq kustomize kubebuilder ## Run every test: all the tiers below but the cluster's, in one go test (one build, one coverage profile).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./... -coverprofile cover.out
 
 # The tiers, by what a package's tests need. Every package is in exactly one of them
@@ -65,7 +65,7 @@ TIER_E2E = ./e2e
 TIER_NOT_UNIT = -e /controllers -e /cmd/dev/devstack -e /services/ -e /internal/rabbitadmin -e /hack/rabbitmq-image -e /e2e
 
 .PHONY: test-unit
-test-unit: kustomize ## Tests that need nothing running (in-process FerretDB and SMTP at most).
+test-unit: kustomize kubebuilder ## Tests that need nothing running (in-process FerretDB and SMTP at most).
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v $(TIER_NOT_UNIT))
 
 .PHONY: test-envtest
@@ -177,6 +177,10 @@ kustomize: ## Install kustomize.
 .PHONY: helm
 helm: ## Install the helm CLI (the chart's installer on the node).
 	@hack/tools.sh helm helm.sh/helm/v4/cmd/helm $(HELM_VERSION)
+
+.PHONY: kubebuilder
+kubebuilder: ## Install the kubebuilder CLI (run it through hack/kubebuilder.sh).
+	@hack/tools.sh kubebuilder sigs.k8s.io/kubebuilder/v4 $(KUBEBUILDER_VERSION)
 
 .PHONY: golangci-lint
 golangci-lint: ## Install golangci-lint.
