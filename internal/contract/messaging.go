@@ -16,6 +16,21 @@ const (
 	RetryExchange      = "ecom-retry-exchange"
 	DeadLetterExchange = "ecom-dlx"
 	QueueDeadLetter    = "ecom-queue-dead-letter"
+
+	// ItemChangesExchange tells the backend's replicas which items one of them wrote, so
+	// that they forget their cached copies (services/backend/itemfeed). Each replica reads
+	// it through an exclusive queue the broker names (amq.gen-...), which goes with its
+	// connection.
+	ItemChangesExchange = "ecom-item-changes"
+)
+
+// The backend's RabbitMQ permissions (configure, write, read), which the operator's
+// definitions grant: it publishes events and item changes, and declares, binds and reads
+// only the queue the broker names for it.
+const (
+	BackendAMQPConfigure = `^amq\.gen-.*$`
+	BackendAMQPWrite     = `^(ecom-exchange|ecom-item-changes|amq\.gen-.*)$`
+	BackendAMQPRead      = `^(ecom-item-changes|amq\.gen-.*)$`
 )
 
 // ItemEvent is the JSON body of both events, compatible with the original shop

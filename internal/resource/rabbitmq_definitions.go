@@ -181,10 +181,11 @@ func rabbitMQDefinitionsJSON(users RabbitMQUsers) ([]byte, error) {
 		Vhosts: []rmqVhost{{Name: rabbitMQVhost}},
 		Permissions: []rmqPermission{
 			{User: users.Admin.Username, Vhost: rabbitMQVhost, Configure: ".*", Write: ".*", Read: ".*"},
-			// The backend publishes events and nothing else: it declares nothing (configure)
-			// and consumes nothing (read).
+			// The backend publishes events, and tells its other replicas of item writes through
+			// a queue of its own that the broker names and deletes with its connection: that
+			// queue is all it may declare, and all it reads besides binding it.
 			{User: users.Backend.Username, Vhost: rabbitMQVhost,
-				Configure: rabbitMQNothing, Write: exactly(contract.Exchange), Read: rabbitMQNothing},
+				Configure: contract.BackendAMQPConfigure, Write: contract.BackendAMQPWrite, Read: contract.BackendAMQPRead},
 			// The notifier consumes the shop's queues (work, retry, dead-letter) and publishes
 			// only retries and parked messages.
 			{User: users.Notifier.Username, Vhost: rabbitMQVhost,

@@ -103,7 +103,8 @@ func TestRabbitMQDefinitions_Permissions(t *testing.T) {
 	d := parseDefinitions(t, rmqDefinitionsSecret(t, newTestShop(t, nil), rmqTestUsers()))
 	want := []rmqPermission{
 		{User: "admin", Vhost: "/", Configure: ".*", Write: ".*", Read: ".*"},
-		{User: "backend", Vhost: "/", Configure: "^$", Write: "^ecom-exchange$", Read: "^$"},
+		{User: "backend", Vhost: "/", Configure: `^amq\.gen-.*$`,
+			Write: `^(ecom-exchange|ecom-item-changes|amq\.gen-.*)$`, Read: `^(ecom-item-changes|amq\.gen-.*)$`},
 		{User: "notifier", Vhost: "/", Configure: "^$", Write: "^(ecom-retry-exchange|ecom-dlx)$", Read: "^ecom-queue-.*$"},
 	}
 	if !equality.Semantic.DeepEqual(d.Permissions, want) {
@@ -130,6 +131,8 @@ func TestRabbitMQDefinitions_Permissions(t *testing.T) {
 	}
 	backend, notifier := d.Permissions[1], d.Permissions[2]
 	all := append(append([]string{}, exchanges...), queues...)
+	// A queue the broker names, as the backend's replicas declare to hear of item writes.
+	serverNamed := []string{"amq.gen-JzTY20BRgKO-HjmUJj0wLg"}
 	tests := []struct {
 		what    string
 		pattern string
@@ -137,8 +140,11 @@ func TestRabbitMQDefinitions_Permissions(t *testing.T) {
 		want    []string
 	}{
 		{"backend configures", backend.Configure, all, nil},
-		{"backend publishes to", backend.Write, all, []string{contract.Exchange}},
-		{"backend consumes", backend.Read, all, nil},
+		{"backend configures its own queue", backend.Configure, serverNamed, serverNamed},
+		{"backend publishes to", backend.Write, all, []string{contract.Exchange, contract.ItemChangesExchange}},
+		{"backend binds its own queue", backend.Write, serverNamed, serverNamed},
+		{"backend reads", backend.Read, all, []string{contract.ItemChangesExchange}},
+		{"backend consumes its own queue", backend.Read, serverNamed, serverNamed},
 		{"notifier configures", notifier.Configure, all, nil},
 		{"notifier publishes to", notifier.Write, exchanges, []string{contract.DeadLetterExchange, contract.RetryExchange}},
 		{"notifier consumes", notifier.Read, queues, queues},
@@ -160,14 +166,15 @@ func TestRabbitMQDefinitions_Topology(t *testing.T) {
 	}
 	for name, kind := range map[string]string{
 		contract.Exchange: "topic", contract.DeadLetterExchange: "fanout", contract.RetryExchange: "headers",
+		contract.ItemChangesExchange: "fanout",
 	} {
 		e, ok := exchanges[name]
 		if !ok || e.Type != kind || !e.Durable || e.AutoDelete || e.Internal || e.Vhost != "/" || len(e.Arguments) != 0 {
 			t.Errorf("exchange %s = %+v, want durable %s without arguments", name, e, kind)
 		}
 	}
-	if len(d.Exchanges) != 3 {
-		t.Errorf("%d exchanges, want 3", len(d.Exchanges))
+	if len(d.Exchanges) != 4 {
+		t.Errorf("%d exchanges, want 4", len(d.Exchanges))
 	}
 
 	// Arguments as JSON numbers and strings, as RabbitMQ imports them.

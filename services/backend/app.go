@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"littleecom.io/littleecom/services/backend/itemfeed"
 	"littleecom.io/littleecom/services/backend/relay"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/accountdeletion"
@@ -52,7 +54,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rl *relay.Relay
+	var feed *itemfeed.Feed
 	opts := []store.Option{
+		store.WithItemChanges(itemChanges{&feed}),
 		store.WithEventHook(func(e store.Event) { rl.Enqueue(e) }),
 		store.WithAccountDeletions(accountdeletion.Collection(client)),
 		store.WithItemCache(cfg.ItemCacheTTL, cfg.ItemCacheSize),
@@ -65,6 +69,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	st := store.New(client.Database(cfg.Mongo.Database), opts...)
 	registerItemCacheMetrics(m, st)
+	feed = itemfeed.New(cfg.AMQP.Conn, cfg.AMQP.Topology, st, log.With("component", "item-feed"))
 	if err := st.EnsureIndexes(ictx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
@@ -97,6 +102,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		defer close(a.relayDone)
 		_ = rl.Run(rctx)
 	}()
+	a.background.Go(func() { feed.Run(rctx) })
 	a.background.Go(func() { deletions.run(rctx) })
 	a.background.Go(func() { migrateLoop(rctx, st, log) })
 
@@ -113,6 +119,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Tracing:       cfg.Tracing,
 	})
 	return a, nil
+}
+
+// itemChanges hands the store's item writes to the feed, which is made after the store.
+type itemChanges struct{ feed **itemfeed.Feed }
+
+func (c itemChanges) ItemChanged(id bson.ObjectID) {
+	if f := *c.feed; f != nil {
+		f.ItemChanged(id)
+	}
+}
+
+func (c itemChanges) ItemsChanged() {
+	if f := *c.feed; f != nil {
+		f.ItemsChanged()
+	}
 }
 
 // Handler is the HTTP API, for the public port.

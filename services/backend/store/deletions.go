@@ -53,7 +53,7 @@ func (s *Store) TakeDownListings(ctx context.Context, recs []accountdeletion.Rec
 		keys = append(keys, r.AccountID, legacyKey(r.Email))
 	}
 	// Which items change is known only to the database: every cached one goes.
-	defer s.cache.forgetAll()
+	defer s.itemsWritten()
 	res, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return s.items.UpdateMany(ctx,
 			bson.D{{Key: fieldOwnerID, Value: bson.D{{Key: opIn, Value: keys}}}, {Key: fieldStatus, Value: StatusAvailable}},

@@ -64,7 +64,7 @@ func gated[T any](ctx context.Context, gate chan struct{}, op func() (T, error))
 // forgotten once the write has returned, whatever its outcome.
 func (s *Store) setByID(ctx context.Context, coll *mongo.Collection, id bson.ObjectID, set bson.D) (*mongo.UpdateResult, error) {
 	if coll == s.items {
-		defer s.cache.forget(id)
+		defer s.itemWritten(id)
 	}
 	return write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return coll.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}, bson.D{{Key: opSet, Value: set}})

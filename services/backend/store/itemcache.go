@@ -153,6 +153,22 @@ func (c *itemCache) forgetAll() {
 	c.mu.Unlock()
 }
 
+// itemWritten forgets id here and tells the other replicas.
+func (s *Store) itemWritten(id bson.ObjectID) {
+	s.cache.forget(id)
+	if s.changes != nil {
+		s.changes.ItemChanged(id)
+	}
+}
+
+// itemsWritten forgets every item here and tells the other replicas to.
+func (s *Store) itemsWritten() {
+	s.cache.forgetAll()
+	if s.changes != nil {
+		s.changes.ItemsChanged()
+	}
+}
+
 // ForgetItem drops id's cached copy: another replica wrote the item.
 func (s *Store) ForgetItem(id bson.ObjectID) { s.cache.forget(id) }
 

@@ -37,7 +37,7 @@ func (s *Store) MigrateOwners(ctx context.Context) (Migrated, error) {
 	// Cached items keep the owner fields they were read with: those migrated are forgotten.
 	defer func() {
 		if m.Items > 0 {
-			s.cache.forgetAll()
+			s.itemsWritten()
 		}
 	}()
 	m.Items, err = s.migrate(ctx, s.items, fieldOwnerID, func(raw bson.Raw) bson.D {

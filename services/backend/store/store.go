@@ -59,6 +59,8 @@ type Store struct {
 	noSecondaryIndexes bool
 	// cache, when set, keeps the items GET /item/{id} shows for a short time (itemcache.go).
 	cache *itemCache
+	// changes hears of every item write, for the other replicas' caches.
+	changes ItemChanges
 }
 
 // Option configures a Store.
@@ -80,6 +82,18 @@ func WithItemCache(ttl time.Duration, size int) Option {
 		}
 	}
 }
+
+// ItemChanges hears of the item writes of this replica: the feed that tells the other
+// replicas to forget their cached copies (services/backend/itemfeed). Its methods must not
+// block: they run on the request's goroutine.
+type ItemChanges interface {
+	ItemChanged(id bson.ObjectID)
+	// ItemsChanged is a write whose items only the database knows.
+	ItemsChanged()
+}
+
+// WithItemChanges sets who hears of this replica's item writes.
+func WithItemChanges(c ItemChanges) Option { return func(s *Store) { s.changes = c } }
 
 // New returns a Store on db.
 func New(db *mongo.Database, opts ...Option) *Store {

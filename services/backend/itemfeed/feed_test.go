@@ -1,0 +1,213 @@
+package itemfeed_test
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"littleecom.io/littleecom/internal/contract"
+	"littleecom.io/littleecom/services/backend/itemfeed"
+	"littleecom.io/littleecom/services/backend/store"
+	"littleecom.io/littleecom/services/internal/amqpx"
+	"littleecom.io/littleecom/services/internal/testinfra"
+	"littleecom.io/littleecom/services/internal/topology"
+)
+
+// replica is one backend replica's store with its cache and feed. The caches keep items
+// for an hour: whatever a replica learns of another's write, it learns from the feed.
+type replica struct {
+	store *store.Store
+	feed  *itemfeed.Feed
+}
+
+func startReplica(t *testing.T, db *mongo.Database, amqpURL string) replica {
+	t.Helper()
+	var feed *itemfeed.Feed
+	st := store.New(db, store.WithItemCache(time.Hour, 1000), store.WithItemChanges(changes{&feed}))
+	cfg := amqpx.Config{URL: amqpURL, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond}
+	feed = itemfeed.New(cfg, topology.Options{}, st, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); feed.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return replica{store: st, feed: feed}
+}
+
+// changes hands the store's announcements to the feed made after it.
+type changes struct{ feed **itemfeed.Feed }
+
+func (c changes) ItemChanged(id bson.ObjectID) { (*c.feed).ItemChanged(id) }
+func (c changes) ItemsChanged()                { (*c.feed).ItemsChanged() }
+
+func database(t *testing.T) *mongo.Database {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(testinfra.StartFerretDB(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client.Database(contract.DatabaseBackend)
+}
+
+// backendUser is the least-privilege user the operator's definitions give the backend.
+func backendUser(t *testing.T, vhost string) string {
+	t.Helper()
+	return testinfra.AMQPUser(t, vhost, testinfra.Permissions{
+		Configure: contract.BackendAMQPConfigure, Write: contract.BackendAMQPWrite, Read: contract.BackendAMQPRead,
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func name(t *testing.T, s *store.Store, id bson.ObjectID) string {
+	t.Helper()
+	it, err := s.ShownItem(t.Context(), id)
+	if err != nil {
+		t.Fatalf("ShownItem: %v", err)
+	}
+	return it.Name
+}
+
+func TestFeed_ReplicasForgetWhatAnotherWrote(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	if err := topology.Ensure(dial(t, vhost), topology.Options{}); err != nil {
+		t.Fatal(err) // as the operator's definitions do
+	}
+	db := database(t)
+	a, b := startReplica(t, db, backendUser(t, vhost)), startReplica(t, db, backendUser(t, vhost))
+	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+
+	ctx := t.Context()
+	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
+	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name(t, b.store, it.ID)
+	if name(t, b.store, it.ID); b.store.ItemCacheStats().Hits != 1 {
+		t.Fatalf("b's cache: %+v, want the second lookup answered from it", b.store.ItemCacheStats())
+	}
+	if _, err := a.store.UpdateItem(ctx, it.ID, seller, "lamp, blue", 1200); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b shows a's update", func() bool { return name(t, b.store, it.ID) == "lamp, blue" })
+	if err := a.store.DeleteItem(ctx, it.ID, seller); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b no longer shows the item a deleted", func() bool {
+		_, err := b.store.ShownItem(ctx, it.ID)
+		return err != nil
+	})
+}
+
+// A replica cut off from the broker cannot hear the others: it serves from the database
+// until it is back, and then caches again.
+func TestFeed_CutOffReplicaServesFromTheDatabase(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	if err := topology.Ensure(dial(t, vhost), topology.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(vhost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testinfra.NewProxy(t, u.Host)
+	proxy.Start()
+	viaProxy := *u
+	viaProxy.Host = proxy.Addr
+
+	db := database(t)
+	a, b := startReplica(t, db, vhost), startReplica(t, db, viaProxy.String())
+	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+	ctx := t.Context()
+	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
+	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name(t, b.store, it.ID) // cached for an hour
+
+	proxy.Stop()
+	waitFor(t, "b notices it is cut off", func() bool { return !b.feed.Listening() })
+	if _, err := a.store.UpdateItem(ctx, it.ID, seller, "lamp, blue", 1200); err != nil {
+		t.Fatal(err)
+	}
+	hits := b.store.ItemCacheStats().Hits
+	if got := name(t, b.store, it.ID); got != "lamp, blue" {
+		t.Fatalf("cut off, b shows %q, want the database's", got)
+	}
+	name(t, b.store, it.ID)
+	if got := b.store.ItemCacheStats().Hits; got != hits {
+		t.Fatalf("cut off, b answered %d lookups from its cache", got-hits)
+	}
+
+	proxy.Start()
+	waitFor(t, "b hears the others again", b.feed.Listening)
+	name(t, b.store, it.ID)
+	if name(t, b.store, it.ID); b.store.ItemCacheStats().Hits != hits+1 {
+		t.Fatalf("back, b's cache: %+v, want it answering again", b.store.ItemCacheStats())
+	}
+	if _, err := a.store.UpdateItem(ctx, it.ID, seller, "lamp, red", 1300); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b shows a's update after coming back", func() bool { return name(t, b.store, it.ID) == "lamp, red" })
+}
+
+// A message the feed cannot read must not leave a stale copy behind.
+func TestFeed_UnreadableMessageForgetsEverything(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	conn := dial(t, vhost)
+	if err := topology.Ensure(conn, topology.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db := database(t)
+	a, b := startReplica(t, db, vhost), startReplica(t, db, vhost)
+	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+	ctx := t.Context()
+	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
+	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name(t, b.store, it.ID)
+	// Changed behind every replica's back, then announced in a form no replica writes.
+	if _, err := db.Collection(store.CollItems).UpdateOne(ctx, bson.D{{Key: "_id", Value: it.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: "lamp, green"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(ctx, contract.ItemChangesExchange, "", false, false,
+		amqp.Publishing{Type: "item", Body: []byte("not an id")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b forgets its copy", func() bool { return name(t, b.store, it.ID) == "lamp, green" })
+}
+
+func dial(t *testing.T, url string) *amqp.Connection {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
