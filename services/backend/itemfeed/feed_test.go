@@ -202,9 +202,9 @@ func TestFeed_UnreadableMessageForgetsEverything(t *testing.T) {
 	waitFor(t, "b forgets its copy", func() bool { return name(t, b.store, it.ID) == "lamp, green" })
 }
 
-func dial(t *testing.T, url string) *amqp.Connection {
+func dial(t *testing.T, amqpURL string) *amqp.Connection {
 	t.Helper()
-	conn, err := amqp.Dial(url)
+	conn, err := amqp.Dial(amqpURL)
 	if err != nil {
 		t.Fatal(err)
 	}
