@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -64,15 +65,12 @@ func backendUser(t *testing.T, vhost string) string {
 	})
 }
 
+// waitFor polls cond until it holds; the broker and the database are real, so the wait is
+// generous.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(30*time.Second).WithPolling(10*time.Millisecond).
+		Should(gomega.BeTrue(), what)
 }
 
 func name(t *testing.T, s *store.Store, id bson.ObjectID) string {

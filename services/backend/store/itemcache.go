@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,10 @@ import (
 //     is ttl old. The feed suspends the cache while it cannot hear (Suspend), so a replica
 //     cut off from the others serves from the database.
 //
+// An entry read in the second half of its life is renewed in the background, so an item
+// that keeps being read never makes a reader wait for the database; the renewed entry
+// starts a new age limit from the moment it was read.
+//
 // Buys, updates and deletes always read the database: what they decide (the claim, the
 // owner check, the order's price) never rests on a cached copy. A miss is not cached
 // either: an item listed on another replica shows up at once.
@@ -40,8 +46,10 @@ type itemCache struct {
 	// suspended counts the reasons not to serve (Suspend); while above zero every lookup
 	// goes to the database and nothing is stored.
 	suspended atomic.Int32
-	hits      atomic.Uint64
-	misses    atomic.Uint64
+	// refreshing holds a token per renewal under way (refreshItem).
+	refreshing chan struct{}
+	hits       atomic.Uint64
+	misses     atomic.Uint64
 
 	mu      sync.Mutex
 	entries map[bson.ObjectID]cachedItem
@@ -54,6 +62,8 @@ type itemCache struct {
 type cachedItem struct {
 	item    Item
 	expires time.Time
+	// refreshing: a lookup to renew the entry is under way (refresh ahead, ShownItem).
+	refreshing bool
 }
 
 // fillTicket is what a lookup remembers of the cache's state when it went to the database.
@@ -63,7 +73,8 @@ type fillTicket struct {
 }
 
 func newItemCache(ttl time.Duration, size int, now func() time.Time) *itemCache {
-	return &itemCache{ttl: ttl, size: size, now: now, entries: make(map[bson.ObjectID]cachedItem, size)}
+	return &itemCache{ttl: ttl, size: size, now: now, entries: make(map[bson.ObjectID]cachedItem, size),
+		refreshing: make(chan struct{}, refreshes)}
 }
 
 func stripe(id bson.ObjectID) int {
@@ -71,7 +82,10 @@ func stripe(id bson.ObjectID) int {
 	return int(id[11]) % itemCacheStripes
 }
 
-// get returns a fresh entry, or a ticket to fill one with what the database says.
+// get returns a fresh entry, or a ticket to fill one with what the database says. A hit
+// on an entry past half its age comes with a ticket too, once: renewing it then, off the
+// request's path, keeps an item that is being read from ever making a reader wait for the
+// database (refresh ahead). It is still served only while younger than ttl.
 func (c *itemCache) get(id bson.ObjectID) (Item, bool, fillTicket) {
 	if c == nil {
 		return Item{}, false, fillTicket{}
@@ -82,10 +96,16 @@ func (c *itemCache) get(id bson.ObjectID) (Item, bool, fillTicket) {
 	}
 	c.mu.Lock()
 	e, found := c.entries[id]
-	if found && c.now().Before(e.expires) {
+	if now := c.now(); found && now.Before(e.expires) {
+		var renew fillTicket
+		if !e.refreshing && !now.Before(e.expires.Add(-c.ttl/2)) {
+			e.refreshing = true
+			c.entries[id] = e
+			renew = fillTicket{gen: c.gens[stripe(id)], all: c.all, ok: true}
+		}
 		c.mu.Unlock()
 		c.hits.Add(1)
-		return e.item, true, fillTicket{}
+		return e.item, true, renew
 	}
 	if found {
 		delete(c.entries, id)
@@ -168,6 +188,35 @@ func (s *Store) itemsWritten() {
 		s.changes.ItemsChanged()
 	}
 }
+
+// refreshes bounds the entries renewed at once; a hit that finds them all busy leaves its
+// entry to expire, and the next reader after that reads the database itself.
+const refreshes = 4
+
+// refreshItem renews id's entry in the background (refresh ahead, itemCache.get). An item
+// no longer shown is forgotten; on any other error the entry keeps its age limit.
+func (s *Store) refreshItem(id bson.ObjectID, t fillTicket) {
+	select {
+	case s.cache.refreshing <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-s.cache.refreshing }()
+		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		it, err := s.GetItem(ctx, id)
+		switch {
+		case err == nil:
+			s.cache.fill(t, it)
+		case errors.Is(err, ErrNotFound):
+			s.cache.forget(id)
+		}
+	}()
+}
+
+// refreshTimeout bounds a background renewal: it has no request to answer.
+const refreshTimeout = 5 * time.Second
 
 // ForgetItem drops id's cached copy: another replica wrote the item.
 func (s *Store) ForgetItem(id bson.ObjectID) { s.cache.forget(id) }

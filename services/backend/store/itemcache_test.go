@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"littleecom.io/littleecom/services/backend/store"
@@ -174,5 +175,39 @@ func TestItemCache_SuspendedServesFromTheDatabase(t *testing.T) {
 	}
 	if st := other.ItemCacheStats(); st.Hits != 1 {
 		t.Fatalf("stats %+v: after resume the second lookup should be a hit", st)
+	}
+}
+
+// An entry read past half its age is renewed in the background: a hot item never makes a
+// reader wait for the database, and what it shows is never older than the age limit.
+func TestItemCache_RenewsHotEntriesAhead(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	const ttl = 2 * time.Second
+	writer, db := newStore(t, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+	other := store.New(db, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+	ctx := testCtx(t)
+	seller := acct("seller@example.com")
+	it, err := writer.CreateItem(ctx, seller, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown(t, other, it.ID)
+	if _, err := writer.UpdateItem(ctx, it.ID, seller, "lamp, blue", 1200); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(ttl * 3 / 4)
+	// Within the age limit the cached copy is served, and its renewal starts.
+	if got := shown(t, other, it.ID); got.Name != "lamp" {
+		t.Fatalf("shown %q, want the cached copy (this test's premise)", got.Name)
+	}
+	gomega.NewWithT(t).Eventually(func() string { return shown(t, other, it.ID).Name }).
+		WithTimeout(30*time.Second).Should(gomega.Equal("lamp, blue"), "the renewal lands")
+	// The renewed entry outlives the first one's limit: no reader went to the database.
+	clk.add(ttl / 2)
+	if got := shown(t, other, it.ID); got.Name != "lamp, blue" {
+		t.Fatalf("shown %q after the first entry's limit", got.Name)
+	}
+	if st := other.ItemCacheStats(); st.Misses != 1 {
+		t.Fatalf("stats %+v: only the first lookup should have read the database on a reader's time", st)
 	}
 }

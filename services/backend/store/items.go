@@ -97,6 +97,9 @@ func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 // (itemcache.go), so it is never the ground for a write.
 func (s *Store) ShownItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	if it, ok, ticket := s.cache.get(id); ok {
+		if ticket.ok {
+			s.refreshItem(id, ticket)
+		}
 		return it, nil
 	} else if ticket.ok {
 		it, err := s.GetItem(ctx, id)
