@@ -55,6 +55,8 @@ var _ = Describe("LittleEcom validation", func() {
 		Expect(*s.Auth.Replicas).To(BeEquivalentTo(2))
 		Expect(s.Auth.EmailVerification).To(BeFalse())
 		Expect(s.Auth.AccessTokenTTL.Duration.String()).To(Equal("15m0s"))
+		Expect(s.Backend.ItemCache.TTL.Duration.String()).To(Equal("1s"))
+		Expect(*s.Backend.ItemCache.Size).To(BeEquivalentTo(10000))
 		Expect(*s.Notifier.Replicas).To(BeEquivalentTo(1))
 		Expect(s.Notifier.SMTP.Port).To(BeEquivalentTo(587))
 		Expect(s.Notifier.SMTP.StartTLS).To(BeEmpty(), "unset means Always with credentials, IfAvailable without")
@@ -85,6 +87,8 @@ var _ = Describe("LittleEcom validation", func() {
 		Entry("the wildcard mixed with origins", "ingress: {cors: {allowOrigins: ['*', 'https://a.example.com']}}", "'*' cannot be combined"),
 		Entry("an unknown CORS method", "ingress: {cors: {allowMethods: [FETCH]}}", "Unsupported value: \"FETCH\""),
 		Entry("an access token living a week", "auth: {accessTokenTTL: 168h}", "accessTokenTTL must be between 1m and 24h"),
+		Entry("an item cache keeping items an hour", "backend: {itemCache: {ttl: 1h}}", "itemCache.ttl must be between 0s and 1m"),
+		Entry("a negative item cache", "backend: {itemCache: {size: -1}}", "greater than or equal to 0"),
 		Entry("access outliving refresh", "auth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}", "accessTokenTTL must be shorter than refreshTokenTTL"),
 		Entry("a sender without @", "notifier: {smtp: {from: nobody}}", "from must be an e-mail address"),
 		Entry("two Elasticsearch nodes", "logging: {elasticsearch: {replicas: 2}}", "elasticsearch replicas must be 1"),

@@ -22,6 +22,32 @@ type BackendSpec struct {
 	// resources of the backend container.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitzero"`
+
+	// itemCache keeps the items GET /item/{id} shows in each backend replica's memory for a
+	// short time: one item page then costs no database lookup. A replica forgets its copy
+	// when any replica writes the item (it hears the others through RabbitMQ within
+	// milliseconds, and serves from the database while it cannot hear them); ttl bounds what
+	// it may show when a message is lost.
+	// +kubebuilder:default={}
+	// +optional
+	ItemCache ItemCacheSpec `json:"itemCache,omitzero"`
+}
+
+// ItemCacheSpec sizes the backend's item cache.
+type ItemCacheSpec struct {
+	// ttl is how long a replica may show an item as it read it, a duration such as 1s; 0s
+	// turns the cache off.
+	// +kubebuilder:default="1s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('1m')",message="itemCache.ttl must be between 0s and 1m"
+	// +optional
+	TTL *metav1.Duration `json:"ttl,omitempty"`
+
+	// size is how many items a replica keeps at most; 0 turns the cache off.
+	// +kubebuilder:default=10000
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	// +optional
+	Size *int32 `json:"size,omitempty"`
 }
 
 // AuthSpec is the account and token service.

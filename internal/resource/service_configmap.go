@@ -28,6 +28,8 @@ const (
 	defaultAccessTokenTTL        = 15 * time.Minute
 	defaultRefreshTokenTTL       = 720 * time.Hour
 	defaultSMTPPort              = 587
+	defaultItemCacheTTL          = time.Second
+	defaultItemCacheSize         = 10000
 	defaultSMTPFrom              = "LittleEcom <no-reply@littleecom.local>"
 	mongoAuthSource              = "admin"
 )
@@ -97,6 +99,8 @@ func (s *Shop) serviceEnv(component string) (map[string]string, error) {
 		env[contract.EnvAuthJWKSURL] = s.AuthJWKSURL()
 		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
+		env[contract.EnvItemCacheTTL] = durationOr(spec.Backend.ItemCache.TTL, defaultItemCacheTTL)
+		env[contract.EnvItemCacheSize] = strconv.Itoa(itemCacheSize(spec.Backend.ItemCache.Size))
 	case ComponentAuth:
 		env[contract.EnvAuthIssuer] = contract.DefaultIssuer
 		env[contract.EnvAuthAudience] = contract.DefaultAudience
@@ -188,6 +192,14 @@ func durationOr(d *metav1.Duration, def time.Duration) string {
 		return def.String()
 	}
 	return d.Duration.String()
+}
+
+// itemCacheSize is the size set, where 0 means off, or the default.
+func itemCacheSize(size *int32) int {
+	if size == nil {
+		return defaultItemCacheSize
+	}
+	return int(*size)
 }
 
 func int32Or(v, def int32) int32 {

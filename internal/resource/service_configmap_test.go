@@ -55,6 +55,8 @@ func TestServiceConfigMap_DefaultShop(t *testing.T) {
 			contract.EnvAuthJWKSURL:   svcJWKSURL,
 			contract.EnvAuthIssuer:    contract.DefaultIssuer,
 			contract.EnvAuthAudience:  contract.DefaultAudience,
+			contract.EnvItemCacheTTL:  "1s",
+			contract.EnvItemCacheSize: "10000",
 		})},
 		{ComponentAuth, with(map[string]string{
 			contract.EnvMongoDatabase:         contract.DatabaseAuth,
@@ -95,6 +97,32 @@ func TestServiceConfigMap_DefaultShop(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The backend's item cache follows spec.backend.itemCache; a size of 0 is off, not the
+// default.
+func TestServiceConfigMap_ItemCache(t *testing.T) {
+	for _, tt := range []struct {
+		ttl      *metav1.Duration
+		size     *int32
+		wantTTL  string
+		wantSize string
+	}{
+		{nil, nil, "1s", "10000"},
+		{&metav1.Duration{Duration: 5 * time.Second}, ptr.To[int32](500), "5s", "500"},
+		{&metav1.Duration{}, ptr.To[int32](0), "0s", "0"},
+	} {
+		s := newTestShop(t, func(spec *shopv1.LittleEcomSpec) {
+			spec.Backend.ItemCache = shopv1.ItemCacheSpec{TTL: tt.ttl, Size: tt.size}
+		})
+		cm := svcConfigMap(t, s, ComponentBackend)
+		if got := cm.Data[contract.EnvItemCacheTTL]; got != tt.wantTTL {
+			t.Errorf("ttl %v: %s=%q, want %q", tt.ttl, contract.EnvItemCacheTTL, got, tt.wantTTL)
+		}
+		if got := cm.Data[contract.EnvItemCacheSize]; got != tt.wantSize {
+			t.Errorf("size %v: %s=%q, want %q", tt.size, contract.EnvItemCacheSize, got, tt.wantSize)
+		}
 	}
 }
 
