@@ -20,7 +20,8 @@ const (
 	// ItemChangesExchange tells the backend's replicas which items one of them wrote, so
 	// that they forget their cached copies (services/backend/itemfeed). Each replica reads
 	// it through an exclusive queue the broker names (amq.gen-...), which goes with its
-	// connection.
+	// connection. The operator's definitions declare it (a durable fanout exchange); the
+	// backend declares it where it may (make dev, tests).
 	ItemChangesExchange = "ecom-item-changes"
 )
 

@@ -12,7 +12,6 @@ import "time"
 //	ecom-dlx (fanout)            -> ecom-queue-dead-letter (no arguments)
 //	ecom-retry-exchange (headers) {x-match: all, retry-queue: <q>} -> ecom-queue-retry-<delay>
 //	                             {x-message-ttl: <ms>, x-dead-letter-exchange: ecom-exchange}
-//	ecom-item-changes (fanout)   -> one exclusive, server-named queue per backend replica
 
 // Exchange kinds used by the topology.
 const (
@@ -88,7 +87,6 @@ func TopologyWith(retryDelays []time.Duration) Topology {
 			{Name: Exchange, Kind: ExchangeKindTopic},
 			{Name: DeadLetterExchange, Kind: ExchangeKindFanout},
 			{Name: RetryExchange, Kind: ExchangeKindHeaders},
-			{Name: ItemChangesExchange, Kind: ExchangeKindFanout},
 		},
 		Queues:   []TopologyQueue{{Name: QueueDeadLetter}},
 		Bindings: []TopologyBinding{{Exchange: DeadLetterExchange, Queue: QueueDeadLetter}},

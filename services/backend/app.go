@@ -69,7 +69,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	st := store.New(client.Database(cfg.Mongo.Database), opts...)
 	registerItemCacheMetrics(m, st)
-	feed = itemfeed.New(cfg.AMQP.Conn, cfg.AMQP.Topology, st, log.With("component", "item-feed"))
+	feed = itemfeed.New(cfg.AMQP.Conn, st, log.With("component", "item-feed"))
 	if err := st.EnsureIndexes(ictx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err

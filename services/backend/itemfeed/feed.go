@@ -31,7 +31,6 @@ import (
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/amqpx"
-	"littleecom.io/littleecom/services/internal/topology"
 )
 
 // Message types: one item's id in the body, or every item.
@@ -58,7 +57,6 @@ type Cache interface {
 // store.ItemChanges.
 type Feed struct {
 	cfg   amqpx.Config
-	topo  topology.Options
 	cache Cache
 	log   *slog.Logger
 	// origin marks this replica's messages, which it skips: its cache forgot already.
@@ -82,9 +80,9 @@ type change struct {
 var _ store.ItemChanges = (*Feed)(nil)
 
 // New returns a feed for cache, which it suspends until Run is listening.
-func New(cfg amqpx.Config, topo topology.Options, cache Cache, log *slog.Logger) *Feed {
+func New(cfg amqpx.Config, cache Cache, log *slog.Logger) *Feed {
 	return &Feed{
-		cfg: cfg.WithDefaults(), topo: topo, cache: cache, log: log, origin: rand.Text(),
+		cfg: cfg.WithDefaults(), cache: cache, log: log, origin: rand.Text(),
 		changes: make(chan change, queued),
 		resume:  cache.SuspendItemCache(),
 	}
@@ -144,8 +142,8 @@ func (f *Feed) session(ctx context.Context, connected func()) error {
 	}
 	defer func() { _ = conn.Close() }()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	if err := topology.Ensure(conn, f.topo); err != nil {
-		return fmt.Errorf("declare topology: %w", err)
+	if err := ensureExchange(conn); err != nil {
+		return err
 	}
 	ch, err := conn.Channel()
 	if err != nil {
@@ -187,6 +185,30 @@ func (f *Feed) session(ctx context.Context, connected func()) error {
 			}
 		}
 	}
+}
+
+// ensureExchange checks that the exchange exists and declares it if not. A failed passive
+// check closes its channel, so each step has a channel of its own.
+func ensureExchange(conn *amqp.Connection) error {
+	declare := func(passive bool) error {
+		ch, err := conn.Channel()
+		if err != nil {
+			return fmt.Errorf("open channel: %w", err)
+		}
+		defer func() { _ = ch.Close() }()
+		if passive {
+			return ch.ExchangeDeclarePassive(contract.ItemChangesExchange, contract.ExchangeKindFanout, true, false, false, false, nil)
+		}
+		return ch.ExchangeDeclare(contract.ItemChangesExchange, contract.ExchangeKindFanout, true, false, false, false, nil)
+	}
+	if declare(true) == nil {
+		return nil
+	}
+	if err := declare(false); err != nil {
+		return fmt.Errorf("exchange %s is missing and this user may not declare it "+
+			"(the operator's RabbitMQ definitions declare it): %w", contract.ItemChangesExchange, err)
+	}
+	return nil
 }
 
 // listen declares this replica's queue, binds it and consumes it.

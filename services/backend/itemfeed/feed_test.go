@@ -33,7 +33,7 @@ func startReplica(t *testing.T, db *mongo.Database, amqpURL string) replica {
 	var feed *itemfeed.Feed
 	st := store.New(db, store.WithItemCache(time.Hour, 1000), store.WithItemChanges(changes{&feed}))
 	cfg := amqpx.Config{URL: amqpURL, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond}
-	feed = itemfeed.New(cfg, topology.Options{}, st, slog.New(slog.DiscardHandler))
+	feed = itemfeed.New(cfg, st, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); feed.Run(ctx) }()
@@ -84,9 +84,7 @@ func name(t *testing.T, s *store.Store, id bson.ObjectID) string {
 
 func TestFeed_ReplicasForgetWhatAnotherWrote(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
-	if err := topology.Ensure(dial(t, vhost), topology.Options{}); err != nil {
-		t.Fatal(err) // as the operator's definitions do
-	}
+	declareExchange(t, vhost) // as the operator's definitions do
 	db := database(t)
 	a, b := startReplica(t, db, backendUser(t, vhost)), startReplica(t, db, backendUser(t, vhost))
 	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
@@ -117,10 +115,7 @@ func TestFeed_ReplicasForgetWhatAnotherWrote(t *testing.T) {
 // A replica cut off from the broker cannot hear the others: it serves from the database
 // until it is back, and then caches again.
 func TestFeed_CutOffReplicaServesFromTheDatabase(t *testing.T) {
-	vhost := testinfra.AMQPVHost(t)
-	if err := topology.Ensure(dial(t, vhost), topology.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	vhost := testinfra.AMQPVHost(t) // the feeds declare the exchange themselves
 	u, err := url.Parse(vhost)
 	if err != nil {
 		t.Fatal(err)
@@ -171,9 +166,6 @@ func TestFeed_CutOffReplicaServesFromTheDatabase(t *testing.T) {
 func TestFeed_UnreadableMessageForgetsEverything(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
 	conn := dial(t, vhost)
-	if err := topology.Ensure(conn, topology.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	db := database(t)
 	a, b := startReplica(t, db, vhost), startReplica(t, db, vhost)
 	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
@@ -198,6 +190,45 @@ func TestFeed_UnreadableMessageForgetsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "b forgets its copy", func() bool { return name(t, b.store, it.ID) == "lamp, green" })
+}
+
+// Under a broker whose definitions lack the exchange, the backend's user may not declare
+// it: the cache stays off, and the relay and the notifier, which do not need it, are not
+// held up (they ensure the shop topology only).
+func TestFeed_WithoutTheExchangeTheCacheStaysOff(t *testing.T) {
+	vhost := testinfra.AMQPVHost(t)
+	if err := topology.Ensure(dial(t, vhost), topology.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	user := backendUser(t, vhost)
+	if err := topology.Ensure(dial(t, user), topology.Options{}); err != nil {
+		t.Fatalf("the backend's user should find the shop topology complete without the item change exchange: %v", err)
+	}
+	db := database(t)
+	r := startReplica(t, db, user)
+	it, err := r.store.CreateItem(t.Context(), store.Account{ID: "id:seller", Email: "seller@example.com"}, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		name(t, r.store, it.ID)
+	}
+	if r.feed.Listening() || r.store.ItemCacheStats().Hits != 0 {
+		t.Fatalf("listening %v, stats %+v: the cache must stay off without the exchange", r.feed.Listening(), r.store.ItemCacheStats())
+	}
+	declareExchange(t, vhost)
+	waitFor(t, "the feed listens once the exchange exists", r.feed.Listening)
+}
+
+func declareExchange(t *testing.T, amqpURL string) {
+	t.Helper()
+	ch, err := dial(t, amqpURL).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(contract.ItemChangesExchange, contract.ExchangeKindFanout, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func dial(t *testing.T, amqpURL string) *amqp.Connection {
