@@ -158,6 +158,14 @@ func TestShopper(t *testing.T) {
 		}
 	})
 
+	t.Run("the backend hears its other replicas' item writes", func(t *testing.T) {
+		// With the operator's RabbitMQ user and definitions, the backend declares, binds and
+		// reads its own queue on ecom-item-changes; without that its item cache stays off.
+		eventually(t, 60*time.Second, func() string { return "no \"item change feed listening\" in the backend's log" }, func() bool {
+			return strings.Contains(logs.tail(1<<20), "item change feed listening")
+		})
+	})
+
 	t.Run("probes and metrics are off the edge", func(t *testing.T) {
 		checkInternalsOffTheEdge(t, shop{t: t, base: api.base, http: api.http}, stack)
 	})

@@ -34,8 +34,9 @@
 //   - AMQP_URL: amqp://127.0.0.1:5672/<vhost>. The operator's definitions.json (from the
 //     Secret <n>-rabbitmq-definitions) is imported into that vhost through the management
 //     API (POST /api/definitions; rabbitmqctl import_definitions without the plugin): the
-//     same password hashes, least-privilege permissions (backend: configure "^$", write only
-//     ecom-exchange; notifier: configure "^$") and topology. The services therefore log in
+//     same password hashes, least-privilege permissions (backend: publishes to ecom-exchange
+//     and ecom-item-changes, declares and reads only its own amq.gen- queue; notifier:
+//     configure "^$") and topology. The services therefore log in
 //     as the operator made them, which proves its RabbitMQ configuration with the real
 //     binaries.
 //   - AMQP_USERNAME: "<vhost>-<user>". Users are broker-wide and this broker is shared (make
