@@ -73,6 +73,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		Should(gomega.BeTrue(), what)
 }
 
+// seller lists the items of the tests.
+var seller = store.Account{ID: "id:seller", Email: "seller@example.com"}
+
+// listening starts two replicas, a on urlA and b on urlB, and waits until both feeds listen.
+func listening(t *testing.T, db *mongo.Database, urlA, urlB string) (a, b replica) {
+	t.Helper()
+	a, b = startReplica(t, db, urlA), startReplica(t, db, urlB)
+	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+	return a, b
+}
+
+// lamp lists an item for sale through s.
+func lamp(t *testing.T, s *store.Store) store.Item {
+	t.Helper()
+	it, err := s.CreateItem(t.Context(), seller, "lamp", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
 func name(t *testing.T, s *store.Store, id bson.ObjectID) string {
 	t.Helper()
 	it, err := s.ShownItem(t.Context(), id)
@@ -86,15 +107,9 @@ func TestFeed_ReplicasForgetWhatAnotherWrote(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
 	declareExchange(t, vhost) // as the operator's definitions do
 	db := database(t)
-	a, b := startReplica(t, db, backendUser(t, vhost)), startReplica(t, db, backendUser(t, vhost))
-	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
-
+	a, b := listening(t, db, backendUser(t, vhost), backendUser(t, vhost))
 	ctx := t.Context()
-	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
-	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := lamp(t, a.store)
 	name(t, b.store, it.ID)
 	if name(t, b.store, it.ID); b.store.ItemCacheStats().Hits != 1 {
 		t.Fatalf("b's cache: %+v, want the second lookup answered from it", b.store.ItemCacheStats())
@@ -126,14 +141,9 @@ func TestFeed_CutOffReplicaServesFromTheDatabase(t *testing.T) {
 	viaProxy.Host = proxy.Addr
 
 	db := database(t)
-	a, b := startReplica(t, db, vhost), startReplica(t, db, viaProxy.String())
-	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+	a, b := listening(t, db, vhost, viaProxy.String())
 	ctx := t.Context()
-	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
-	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := lamp(t, a.store)
 	name(t, b.store, it.ID) // cached for an hour
 
 	proxy.Stop()
@@ -167,14 +177,9 @@ func TestFeed_UnreadableMessageForgetsEverything(t *testing.T) {
 	vhost := testinfra.AMQPVHost(t)
 	conn := dial(t, vhost)
 	db := database(t)
-	a, b := startReplica(t, db, vhost), startReplica(t, db, vhost)
-	waitFor(t, "both feeds listen", func() bool { return a.feed.Listening() && b.feed.Listening() })
+	a, b := listening(t, db, vhost, vhost)
 	ctx := t.Context()
-	seller := store.Account{ID: "id:seller", Email: "seller@example.com"}
-	it, err := a.store.CreateItem(ctx, seller, "lamp", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := lamp(t, a.store)
 	name(t, b.store, it.ID)
 	// Changed behind every replica's back, then announced in a form no replica writes.
 	if _, err := db.Collection(store.CollItems).UpdateOne(ctx, bson.D{{Key: "_id", Value: it.ID}},
@@ -206,10 +211,7 @@ func TestFeed_WithoutTheExchangeTheCacheStaysOff(t *testing.T) {
 	}
 	db := database(t)
 	r := startReplica(t, db, user)
-	it, err := r.store.CreateItem(t.Context(), store.Account{ID: "id:seller", Email: "seller@example.com"}, "lamp", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := lamp(t, r.store)
 	for range 3 {
 		name(t, r.store, it.ID)
 	}

@@ -25,6 +25,14 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// twoReplicas returns two stores with item caches on one fresh database: a writer and the
+// replica that did not write.
+func twoReplicas(t *testing.T, clk *clock, ttl time.Duration) (writer, other *store.Store) {
+	t.Helper()
+	writer, db := newStore(t, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+	return writer, store.New(db, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+}
+
 func shown(t *testing.T, s *store.Store, id bson.ObjectID) store.Item {
 	t.Helper()
 	it, err := s.ShownItem(t.Context(), id)
@@ -39,8 +47,7 @@ func shown(t *testing.T, s *store.Store, id bson.ObjectID) store.Item {
 func TestItemCache_WriterSeesItsWritesOthersWithinTheAgeLimit(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	const ttl = 2 * time.Second
-	writer, db := newStore(t, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
-	other := store.New(db, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+	writer, other := twoReplicas(t, clk, ttl)
 	ctx := testCtx(t)
 	seller := acct("seller@example.com")
 
@@ -183,8 +190,7 @@ func TestItemCache_SuspendedServesFromTheDatabase(t *testing.T) {
 func TestItemCache_RenewsHotEntriesAhead(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	const ttl = 2 * time.Second
-	writer, db := newStore(t, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
-	other := store.New(db, store.WithClock(clk.now), store.WithItemCache(ttl, 100))
+	writer, other := twoReplicas(t, clk, ttl)
 	ctx := testCtx(t)
 	seller := acct("seller@example.com")
 	it, err := writer.CreateItem(ctx, seller, "lamp", 1000)
