@@ -20,10 +20,14 @@ const (
 	// ItemChangesExchange tells the backend's replicas which items one of them wrote, so
 	// that they forget their cached copies (services/backend/itemfeed). Each replica reads
 	// it through an exclusive queue the broker names (amq.gen-...), which goes with its
-	// connection. The operator's definitions declare it (a durable fanout exchange); the
-	// backend declares it where it may (make dev, tests).
+	// connection. The operator's definitions declare it (ItemChangesTopology); the backend
+	// declares it where it may (make dev, tests).
 	ItemChangesExchange = "ecom-item-changes"
 )
+
+// ItemChangesTopology is the exchange of ItemChangesExchange, outside ShopTopology: a broker
+// whose definitions predate it must hold up only the backend's item cache.
+var ItemChangesTopology = TopologyExchange{Name: ItemChangesExchange, Kind: ExchangeKindFanout}
 
 // The backend's RabbitMQ permissions (configure, write, read), which the operator's
 // definitions grant: it publishes events and item changes, and declares, binds and reads

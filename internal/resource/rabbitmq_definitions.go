@@ -235,7 +235,7 @@ func definitionsTopology() contract.Topology {
 	// The backend's replicas tell each other of item writes through it (each binds a queue
 	// of its own). Not in the shop topology the services ensure at start: a broker whose
 	// definitions predate it must not stop the relay or the notifier, only the item cache.
-	topo.Exchanges = append(topo.Exchanges, contract.TopologyExchange{Name: contract.ItemChangesExchange, Kind: contract.ExchangeKindFanout})
+	topo.Exchanges = append(topo.Exchanges, contract.ItemChangesTopology)
 	return topo
 }
 

@@ -121,20 +121,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// itemChanges hands the store's item writes to the feed, which is made after the store.
+// itemChanges hands the store's item writes to the feed, which needs the store and so is
+// made right after it, before anything writes (as the relay behind the event hook).
 type itemChanges struct{ feed **itemfeed.Feed }
 
-func (c itemChanges) ItemChanged(id bson.ObjectID) {
-	if f := *c.feed; f != nil {
-		f.ItemChanged(id)
-	}
-}
-
-func (c itemChanges) ItemsChanged() {
-	if f := *c.feed; f != nil {
-		f.ItemsChanged()
-	}
-}
+func (c itemChanges) ItemChanged(id bson.ObjectID) { (*c.feed).ItemChanged(id) }
+func (c itemChanges) ItemsChanged()                { (*c.feed).ItemsChanged() }
 
 // Handler is the HTTP API, for the public port.
 func (a *App) Handler() http.Handler { return a.service.Handler() }

@@ -31,6 +31,7 @@ import (
 	"littleecom.io/littleecom/internal/contract"
 	"littleecom.io/littleecom/services/backend/store"
 	"littleecom.io/littleecom/services/internal/amqpx"
+	"littleecom.io/littleecom/services/internal/topology"
 )
 
 // Message types: one item's id in the body, or every item.
@@ -142,7 +143,7 @@ func (f *Feed) session(ctx context.Context, connected func()) error {
 	}
 	defer func() { _ = conn.Close() }()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	if err := ensureExchange(conn); err != nil {
+	if err := topology.EnsureItemChangesExchange(conn); err != nil {
 		return err
 	}
 	ch, err := conn.Channel()
@@ -160,12 +161,8 @@ func (f *Feed) session(ctx context.Context, connected func()) error {
 	connected()
 	f.log.Info("item change feed listening", "url", amqpx.Redact(f.cfg.URL))
 
-	// Changes this replica could not announce while it was cut off: the others forget all.
-	if f.lost.Swap(false) {
-		if err := f.publish(ctx, ch, change{all: true}); err != nil {
-			f.lost.Store(true)
-			return err
-		}
+	if err := f.publishLost(ctx, ch); err != nil {
+		return err
 	}
 	for {
 		select {
@@ -183,30 +180,22 @@ func (f *Feed) session(ctx context.Context, connected func()) error {
 				f.lost.Store(true)
 				return err
 			}
+			if err := f.publishLost(ctx, ch); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// ensureExchange checks that the exchange exists and declares it if not. A failed passive
-// check closes its channel, so each step has a channel of its own.
-func ensureExchange(conn *amqp.Connection) error {
-	declare := func(passive bool) error {
-		ch, err := conn.Channel()
-		if err != nil {
-			return fmt.Errorf("open channel: %w", err)
-		}
-		defer func() { _ = ch.Close() }()
-		if passive {
-			return ch.ExchangeDeclarePassive(contract.ItemChangesExchange, contract.ExchangeKindFanout, true, false, false, false, nil)
-		}
-		return ch.ExchangeDeclare(contract.ItemChangesExchange, contract.ExchangeKindFanout, true, false, false, false, nil)
-	}
-	if declare(true) == nil {
+// publishLost tells the others to forget every item when this replica lost changes it should
+// have announced: while it was cut off, or when its queue of changes overflowed.
+func (f *Feed) publishLost(ctx context.Context, ch *amqp.Channel) error {
+	if !f.lost.Swap(false) {
 		return nil
 	}
-	if err := declare(false); err != nil {
-		return fmt.Errorf("exchange %s is missing and this user may not declare it "+
-			"(the operator's RabbitMQ definitions declare it): %w", contract.ItemChangesExchange, err)
+	if err := f.publish(ctx, ch, change{all: true}); err != nil {
+		f.lost.Store(true)
+		return err
 	}
 	return nil
 }

@@ -31,7 +31,8 @@ type Metrics struct {
 	EmailsSent      prometheus.Counter
 	EmailsFailed    prometheus.Counter
 
-	handler http.Handler
+	handler     http.Handler
+	constLabels prometheus.Labels
 }
 
 // namespace prefixes every series the shop exports.
@@ -46,7 +47,7 @@ func New(service string) *Metrics {
 	reg := prometheus.NewRegistry()
 	constLabels := prometheus.Labels{"service": service}
 	m := &Metrics{
-		Registry: reg,
+		Registry: reg, constLabels: constLabels,
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "http_requests_total", ConstLabels: constLabels,
 			Help: "HTTP requests by route pattern, method and status.",
@@ -85,6 +86,14 @@ func New(service string) *Metrics {
 	// Built once: promhttp registers its own error counter in the registry it serves.
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	return m
+}
+
+// CounterFunc registers a counter that reads its value from fn at each scrape, named and
+// labelled like the shop's other series (littleecom_<name>, service=<service>).
+func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: namespace, Name: name, ConstLabels: m.constLabels, Help: help,
+	}, fn))
 }
 
 // Handler serves the registry in the Prometheus exposition format.

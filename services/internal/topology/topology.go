@@ -214,6 +214,36 @@ func EnsureVerifyQueue(conn *amqp.Connection) (bool, error) {
 	return true, nil
 }
 
+// EnsureItemChangesExchange makes sure the backend's item change exchange
+// (contract.ItemChangesTopology) exists, declaring it where the caller may. Like the
+// verification queue it is not part of the topology Ensure requires; unlike it, a caller
+// that needs it gets an error naming it when it is missing and may not be declared.
+func EnsureItemChangesExchange(conn *amqp.Connection) error {
+	e := contract.ItemChangesTopology
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	err = ch.ExchangeDeclarePassive(e.Name, e.Kind, true, false, false, false, nil)
+	if err == nil {
+		_ = ch.Close()
+		return nil
+	}
+	if !isAMQP(err, amqp.NotFound) {
+		return fmt.Errorf("check %s: %w", e.Name, err)
+	}
+	// The failed check closed that channel.
+	if ch, err = conn.Channel(); err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	defer func() { _ = ch.Close() }()
+	if err := ch.ExchangeDeclare(e.Name, e.Kind, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("exchange %s is missing and this user may not declare it "+
+			"(the operator's RabbitMQ definitions declare it): %w", e.Name, err)
+	}
+	return nil
+}
+
 func isAMQP(err error, code int) bool {
 	var amqpErr *amqp.Error
 	return errors.As(err, &amqpErr) && amqpErr.Code == code
