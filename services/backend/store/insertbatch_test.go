@@ -46,7 +46,7 @@ func newHeldBatcherOn(t *testing.T, uri string) *heldBatcher {
 	coll := client.Database("batch").Collection("docs")
 	h := &heldBatcher{coll: coll, release: make(chan struct{})}
 	send := unorderedInsert(coll)
-	h.insertBatcher = &insertBatcher{}
+	h.insertBatcher = newInsertBatcher(nil)
 	h.send = func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
 		h.mu.Lock()
 		h.sizes = append(h.sizes, len(docs))
@@ -67,11 +67,7 @@ func (h *heldBatcher) commandSizes() []int {
 }
 
 // queued reports how many requests wait for a command.
-func (h *heldBatcher) queued() int {
-	h.insertBatcher.mu.Lock()
-	defer h.insertBatcher.mu.Unlock()
-	return len(h.queue)
-}
+func (h *heldBatcher) queued() int { return h.group.queued() }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -261,7 +257,7 @@ func TestInsertBatcher_DatabaseGoneFailsEveryRequest(t *testing.T) {
 			if o.err == nil {
 				t.Errorf("insert %s succeeded with the database gone", o.k)
 			}
-		case <-time.After(2 * insertBatchTimeout):
+		case <-time.After(2 * groupCommitTimeout):
 			t.Fatal("a request hangs after the database went away")
 		}
 	}

@@ -56,7 +56,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// let a second buyer win or change what the event says. The event is handed to the
 	// relay only once the mark succeeded; otherwise it stays in the order, where the
 	// relay's recovery finds it and marks the item sold before publishing (PendingEvents).
-	_, err = s.setByID(ctx, s.items, id, bson.D{
+	err = s.markSold(ctx, id, bson.D{
 		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerID, Value: buyer.ID}, {Key: fieldBuyerEmail, Value: buyer.Email},
 		{Key: fieldUpdatedAt, Value: now},
 	})

@@ -48,7 +48,7 @@ func (s *Store) Published(ctx context.Context, events []Event) error {
 
 // onlyDuplicates reports whether every error of a bulk insert is a duplicate key.
 func onlyDuplicates(err error) bool {
-	perDoc, whole := mongox.InsertManyErrors(err)
+	perDoc, whole := mongox.BulkWriteErrors(err)
 	if whole != nil || len(perDoc) == 0 {
 		return false
 	}
@@ -248,8 +248,7 @@ func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
 	if err != nil || it.Status == StatusSold {
 		return err
 	}
-	_, err = s.setByID(ctx, s.items, id,
-		bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
+	err = s.markSold(ctx, id, bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
 	if err != nil {
 		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
 	}

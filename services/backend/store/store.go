@@ -55,6 +55,8 @@ type Store struct {
 	// insertbatch.go).
 	itemInserts  *insertBatcher
 	orderInserts *insertBatcher
+	// soldMarks marks bought items sold by group commit (soldmarks.go).
+	soldMarks *groupCommit[soldMark, struct{}]
 	// noSecondaryIndexes: the database uses no index but _id's (indexes.go).
 	noSecondaryIndexes bool
 	// cache, when set, keeps the items GET /item/{id} shows for a short time (itemcache.go).
@@ -110,6 +112,7 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	}
 	s.itemInserts = s.groupInserts(s.items)
 	s.orderInserts = s.groupInserts(s.orders)
+	s.soldMarks = s.groupSoldMarks()
 	return s
 }
 
@@ -117,9 +120,9 @@ func New(db *mongo.Database, opts ...Option) *Store {
 // write gate.
 func (s *Store) groupInserts(coll *mongo.Collection) *insertBatcher {
 	insert := unorderedInsert(coll)
-	return &insertBatcher{send: func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
+	return newInsertBatcher(func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
 		return write(ctx, s, func() (*mongo.InsertManyResult, error) { return insert(ctx, docs) })
-	}}
+	})
 }
 
 // Page selects a slice of a listing ordered by id: the items after After (zero: from the

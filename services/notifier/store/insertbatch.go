@@ -84,7 +84,7 @@ func (b *inserter) flush(batch []insertReq) {
 		docs[i] = r.doc
 	}
 	_, err := b.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	perDoc, whole := mongox.InsertManyErrors(err)
+	perDoc, whole := mongox.BulkWriteErrors(err)
 	if whole != nil {
 		// The whole call failed: none of the documents can be taken as written.
 		whole = fmt.Errorf("insert into %s: %w", b.coll.Name(), whole)
