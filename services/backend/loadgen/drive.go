@@ -59,6 +59,9 @@ type driver struct {
 	management  string // the backend's management port, for /metrics; "" if it has none
 	client      *http.Client
 	concurrency int
+	// rate, when set, sends an open-loop stream of that many requests per second instead
+	// of each worker's next request as soon as its last is answered.
+	rate        float64
 	maxDuration time.Duration
 	servicePID  int
 	dbPID       int
@@ -102,6 +105,14 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 					return
 				}
 				t0 := time.Now()
+				if d.rate > 0 {
+					// Request i is due at its place in a steady stream and its latency counts
+					// from then: a slow answer that holds up the requests behind it shows in
+					// theirs too, not as a pause in the stream (coordinated omission).
+					due := start.Add(time.Duration(float64(i) / d.rate * float64(time.Second)))
+					time.Sleep(time.Until(due))
+					t0 = due
+				}
 				err := d.do(ctx, p.next(i))
 				if ctx.Err() != nil {
 					return // interrupted: neither counted nor an error

@@ -22,6 +22,7 @@ import (
 // options are the command's flags.
 type options struct {
 	concurrency int
+	rate        float64
 	requests    int
 	maxDuration time.Duration
 	items       int
@@ -45,6 +46,8 @@ func Main(ctx context.Context, args []string) error {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.IntVar(&o.concurrency, "c", 32, "concurrent clients")
+	fs.Float64Var(&o.rate, "rate", 0, "requests per second, sent as a steady stream by the -c clients, latency counted from "+
+		"each request's due time (0: each client sends its next request once the last is answered)")
 	fs.IntVar(&o.requests, "n", 5000, "requests per route (each route also stops after -max-duration)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 30*time.Second, "time bound per route")
 	fs.IntVar(&o.items, "items", 100, "items in the shop while GET /items is measured")
@@ -157,7 +160,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	ours := &driver{name: "ours", base: base, management: "http://" + mgmtAddr, client: newClient(o.concurrency),
-		concurrency: o.concurrency, maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
+		concurrency: o.concurrency, rate: o.rate, maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
 	targets := []*target{{d: ours}}
 
 	if o.original != "" {
@@ -174,7 +177,7 @@ func run(ctx context.Context, o options) error {
 		}
 		defer orig.stop()
 		targets = append(targets, &target{d: &driver{name: "original", base: "http://" + addr, client: newClient(o.concurrency),
-			concurrency: o.concurrency, maxDuration: o.maxDuration, servicePID: orig.pid(), dbPID: db.pid()}})
+			concurrency: o.concurrency, rate: o.rate, maxDuration: o.maxDuration, servicePID: orig.pid(), dbPID: db.pid()}})
 	}
 	var y *yardstick
 	if o.yardstick {

@@ -6,8 +6,12 @@ import (
 	"time"
 )
 
-func printHeader(w io.Writer, concurrency int) error {
-	_, err := fmt.Fprintf(w, "concurrency %d\n%-22s %-15s %8s %9s %9s %9s %9s %7s %15s %11s %12s\n", concurrency,
+func printHeader(w io.Writer, concurrency int, rate float64) error {
+	mode := "each client's next request once the last is answered"
+	if rate > 0 {
+		mode = fmt.Sprintf("open loop at %g requests/s, latency from each one's due time", rate)
+	}
+	_, err := fmt.Fprintf(w, "concurrency %d, %s\n%-22s %-15s %8s %9s %9s %9s %9s %7s %15s %11s %12s\n", concurrency, mode,
 		"route", "target", "requests", "req/s", "p50", "p99", "max", "errors", "service CPU/req", "db CPU/req", "sum CPU/req")
 	return err
 }

@@ -85,7 +85,7 @@ func drive(ctx context.Context, targets []*target, y *yardstick, dbPID int, sign
 		fmt.Printf(", %s pid %d", t.d.name, t.d.servicePID)
 	}
 	fmt.Println()
-	if err := printHeader(os.Stdout, o.concurrency); err != nil {
+	if err := printHeader(os.Stdout, o.concurrency, o.rate); err != nil {
 		return err
 	}
 	for _, t := range targets {

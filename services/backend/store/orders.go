@@ -56,10 +56,10 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// let a second buyer win or change what the event says. The event is handed to the
 	// relay only once the mark succeeded; otherwise it stays in the order, where the
 	// relay's recovery finds it and marks the item sold before publishing (PendingEvents).
-	err = s.markSold(ctx, id, bson.D{
-		{Key: fieldStatus, Value: StatusSold}, {Key: fieldBuyerID, Value: buyer.ID}, {Key: fieldBuyerEmail, Value: buyer.Email},
-		{Key: fieldUpdatedAt, Value: now},
-	})
+	// Who bought is the order's to say: the item keeps no copy of the buyer, which nothing
+	// reads and an account's deletion would have to scrub, and the mark, FerretDB's
+	// costliest write of a buy, stays small.
+	err = s.markSold(ctx, id, bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: now}})
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil

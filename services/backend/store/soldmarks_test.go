@@ -79,16 +79,15 @@ func (h *heldMarks) commandSizes() []int {
 	return append([]int(nil), h.sizes...)
 }
 
-func (h *heldMarks) status(t *testing.T, id bson.ObjectID) (status, buyer string) {
+func (h *heldMarks) status(t *testing.T, id bson.ObjectID) string {
 	t.Helper()
 	var doc struct {
-		Status  string `bson:"status"`
-		BuyerID string `bson:"buyer_id"`
+		Status string `bson:"status"`
 	}
 	if err := h.items.FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
 		t.Fatalf("find %s: %v", id.Hex(), err)
 	}
-	return doc.Status, doc.BuyerID
+	return doc.Status
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -141,8 +140,12 @@ func TestSoldMarks_WaitingBuysShareOneUpdateCommand(t *testing.T) {
 		t.Fatalf("marks per command = %v, want [1 %d]", got, buys-1)
 	}
 	for i, it := range items {
-		if status, buyer := h.status(t, it.ID); status != StatusSold || buyer != fmt.Sprintf("buyer%d", i) {
-			t.Errorf("item %d: status %q, buyer %q; want sold to buyer%d", i, status, buyer, i)
+		if status := h.status(t, it.ID); status != StatusSold {
+			t.Errorf("item %d: status %q, want sold", i, status)
+		}
+		var o Order
+		if err := h.s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&o); err != nil || o.BuyerID != fmt.Sprintf("buyer%d", i) {
+			t.Errorf("item %d: order %+v, %v; want it bought by buyer%d", i, o, err, i)
 		}
 		if _, err := h.s.ShownItem(ctx, it.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("item %d is still shown from the cache after its buy: %v", i, err)
@@ -191,7 +194,7 @@ func TestSoldMarks_RefusedMarkFailsItsWholeCommand(t *testing.T) {
 			t.Errorf("a mark in the refused command: err %v, want the command's error", err)
 		}
 	}
-	if status, _ := h.status(t, ids[2]); status != StatusAvailable {
+	if status := h.status(t, ids[2]); status != StatusAvailable {
 		t.Errorf("the refused mark's item is %q, want it unchanged", status)
 	}
 	if got := h.commandSizes(); len(got) != 2 || got[1] != 3 {
