@@ -163,16 +163,16 @@ var _ = Describe("LittleEcom controller", func() {
 			markAllReady(ns, name)
 			// Let the reconciles caused by the status writes above settle.
 			Eventually(func() int64 {
-				before := writes.n.Load()
+				before := writes.seen(ns)
 				time.Sleep(1500 * time.Millisecond)
-				return writes.n.Load() - before
+				return writes.seen(ns) - before
 			}, timeout, 10*time.Millisecond).Should(BeZero())
 
 			versions := childVersions(ns)
-			before := writes.n.Load()
+			before := writes.seen(ns)
 			By("triggering a reconcile without changing the spec")
 			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Annotations = map[string]string{"test/poke": "1"} })
-			Consistently(func() int64 { return writes.n.Load() - before }, 3*time.Second, interval).Should(BeZero())
+			Consistently(func() int64 { return writes.seen(ns) - before }, 3*time.Second, interval).Should(BeZero())
 			Expect(childVersions(ns)).To(Equal(versions))
 		})
 	})

@@ -202,14 +202,14 @@ var _ = Describe("LittleEcom logging stack", func() {
 			markDeploymentReady(ns, name+"-kibana")
 			markDaemonSetReady(ns, name+"-fluentd")
 			Eventually(func() int64 {
-				before := writes.n.Load()
+				before := writes.seen(ns)
 				time.Sleep(1500 * time.Millisecond)
-				return writes.n.Load() - before
+				return writes.seen(ns) - before
 			}, timeout, 10*time.Millisecond).Should(BeZero())
 
-			before := writes.n.Load()
+			before := writes.seen(ns)
 			updateShop(ns, name, func(le *shopv1.LittleEcom) { le.Annotations = map[string]string{"test/poke": "1"} })
-			Consistently(func() int64 { return writes.n.Load() - before }, 2*time.Second, interval).Should(BeZero())
+			Consistently(func() int64 { return writes.seen(ns) - before }, 2*time.Second, interval).Should(BeZero())
 		})
 	})
 

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,50 +91,76 @@ var _ = AfterSuite(func() {
 	Expect(testEnv.Stop()).To(Succeed())
 })
 
-// countingClient counts every write the reconciler makes, status writes included.
+// countingClient counts every write the reconciler makes, status writes included, by the
+// namespace of the object written: the shops of earlier specs are still reconciled (their
+// periodic checks), so a spec counts the writes in its own namespace (and cluster-scoped
+// ones) only.
 type countingClient struct {
 	client.Client
-	n atomic.Int64
+	mu   sync.Mutex
+	byNS map[string]*atomic.Int64
+}
+
+// in returns the count of writes to objects in namespace ns.
+func (c *countingClient) in(ns string) *atomic.Int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byNS == nil {
+		c.byNS = map[string]*atomic.Int64{}
+	}
+	n := c.byNS[ns]
+	if n == nil {
+		n = &atomic.Int64{}
+		c.byNS[ns] = n
+	}
+	return n
+}
+
+// seen is the count of writes a spec in namespace ns watches: those in ns and those of
+// cluster-scoped objects (a shop's ClusterRoleBinding).
+func (c *countingClient) seen(ns string) int64 { return c.in(ns).Load() + c.in("").Load() }
+
+func (c *countingClient) count(kind string, obj client.Object) {
+	c.in(obj.GetNamespace()).Add(1)
+	GinkgoWriter.Printf("WRITE %s %T %s/%s\n", kind, obj, obj.GetNamespace(), obj.GetName())
 }
 
 func (c *countingClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
-	c.n.Add(1)
+	c.count("create", obj)
 	return c.Client.Create(ctx, obj, opts...)
 }
 
 func (c *countingClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
-	c.n.Add(1)
-	GinkgoWriter.Printf("WRITE update %T %s\n", obj, obj.GetName())
+	c.count("update", obj)
 	return c.Client.Update(ctx, obj, opts...)
 }
 
 func (c *countingClient) Patch(ctx context.Context, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
-	c.n.Add(1)
+	c.count("patch", obj)
 	return c.Client.Patch(ctx, obj, p, opts...)
 }
 
 func (c *countingClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
-	c.n.Add(1)
+	c.count("delete", obj)
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
 func (c *countingClient) Status() client.SubResourceWriter {
-	return &countingStatus{SubResourceWriter: c.Client.Status(), n: &c.n}
+	return &countingStatus{SubResourceWriter: c.Client.Status(), c: c}
 }
 
 type countingStatus struct {
 	client.SubResourceWriter
-	n *atomic.Int64
+	c *countingClient
 }
 
 func (s *countingStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	s.n.Add(1)
-	GinkgoWriter.Printf("WRITE status %T %s\n", obj, obj.GetName())
+	s.c.count("status update", obj)
 	return s.SubResourceWriter.Update(ctx, obj, opts...)
 }
 
 func (s *countingStatus) Patch(ctx context.Context, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-	s.n.Add(1)
+	s.c.count("status patch", obj)
 	return s.SubResourceWriter.Patch(ctx, obj, p, opts...)
 }
 
