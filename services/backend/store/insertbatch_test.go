@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,11 +23,8 @@ import (
 // command waits until release is closed, so that tests can line requests up behind it.
 type heldBatcher struct {
 	*insertBatcher
-	coll    *mongo.Collection
-	release chan struct{}
-
-	mu    sync.Mutex
-	sizes []int // documents per command sent
+	*heldCommands
+	coll *mongo.Collection
 }
 
 func newHeldBatcher(t *testing.T) *heldBatcher {
@@ -38,47 +34,18 @@ func newHeldBatcher(t *testing.T) *heldBatcher {
 
 func newHeldBatcherOn(t *testing.T, uri string) *heldBatcher {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(time.Second))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	coll := client.Database("batch").Collection("docs")
-	h := &heldBatcher{coll: coll, release: make(chan struct{})}
+	coll := connect(t, uri).Database("batch").Collection("docs")
+	h := &heldBatcher{insertBatcher: newInsertBatcher(nil), heldCommands: newHeldCommands(), coll: coll}
 	send := unorderedInsert(coll)
-	h.insertBatcher = newInsertBatcher(nil)
 	h.send = func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
-		h.mu.Lock()
-		h.sizes = append(h.sizes, len(docs))
-		first := len(h.sizes) == 1
-		h.mu.Unlock()
-		if first {
-			<-h.release
-		}
+		h.sent(len(docs))
 		return send(ctx, docs)
 	}
 	return h
 }
 
-func (h *heldBatcher) commandSizes() []int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]int(nil), h.sizes...)
-}
-
 // queued reports how many requests wait for a command.
 func (h *heldBatcher) queued() int { return h.group.queued() }
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func keyDoc(k string) bsoncore.Document {
 	return bsoncore.NewDocumentBuilder().AppendString("k", k).Build()

@@ -59,7 +59,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// Who bought is the order's to say: the item keeps no copy of the buyer, which nothing
 	// reads and an account's deletion would have to scrub, and the mark, FerretDB's
 	// costliest write of a buy, stays small.
-	err = s.markSold(ctx, id, bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: now}})
+	err = s.markSold(ctx, id, soldFields(now))
 	if err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil

@@ -248,7 +248,7 @@ func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
 	if err != nil || it.Status == StatusSold {
 		return err
 	}
-	err = s.markSold(ctx, id, bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: s.now().UTC()}})
+	err = s.markSold(ctx, id, soldFields(s.now().UTC()))
 	if err != nil {
 		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
 	}

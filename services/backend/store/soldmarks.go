@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -53,6 +54,11 @@ func (s *Store) groupSoldMarks() *groupCommit[soldMark, struct{}] {
 		}
 		return make([]outcome[struct{}], len(marks))
 	}}
+}
+
+// soldFields are what marking an item sold at at sets.
+func soldFields(at time.Time) bson.D {
+	return bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: at}}
 }
 
 // markSold sets the fields of a bought item, in a command shared with the buys under way.

@@ -11,7 +11,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"littleecom.io/littleecom/services/internal/testinfra"
 )
@@ -39,44 +38,24 @@ func (h *heardChanges) count(id bson.ObjectID) int {
 // heldMarks is a store on a fresh FerretDB whose first sold-mark command waits until
 // release is closed, so that tests can line buys up behind it.
 type heldMarks struct {
-	s       *Store
-	items   *mongo.Collection
-	heard   *heardChanges
-	release chan struct{}
-
-	mu    sync.Mutex
-	sizes []int // marks per command sent
+	*heldCommands
+	s     *Store
+	items *mongo.Collection
+	heard *heardChanges
 }
 
 func newHeldMarks(t *testing.T) *heldMarks {
 	t.Helper()
-	client, err := mongo.Connect(options.Client().ApplyURI(testinfra.StartFerretDB(t)).SetServerSelectionTimeout(time.Second))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
-	h := &heldMarks{heard: &heardChanges{ids: map[bson.ObjectID]int{}}, release: make(chan struct{})}
-	db := client.Database("marks")
+	db := connect(t, testinfra.StartFerretDB(t)).Database("marks")
+	h := &heldMarks{heldCommands: newHeldCommands(), heard: &heardChanges{ids: map[bson.ObjectID]int{}}}
 	h.s = New(db, WithWriteConcurrency(1), WithItemCache(time.Hour, 100), WithItemChanges(h.heard))
 	h.items = db.Collection(CollItems)
 	send := h.s.soldMarks.send
 	h.s.soldMarks.send = func(ctx context.Context, marks []soldMark) []outcome[struct{}] {
-		h.mu.Lock()
-		h.sizes = append(h.sizes, len(marks))
-		first := len(h.sizes) == 1
-		h.mu.Unlock()
-		if first {
-			<-h.release
-		}
+		h.sent(len(marks))
 		return send(ctx, marks)
 	}
 	return h
-}
-
-func (h *heldMarks) commandSizes() []int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]int(nil), h.sizes...)
 }
 
 func (h *heldMarks) status(t *testing.T, id bson.ObjectID) string {
@@ -88,17 +67,6 @@ func (h *heldMarks) status(t *testing.T, id bson.ObjectID) string {
 		t.Fatalf("find %s: %v", id.Hex(), err)
 	}
 	return doc.Status
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // Buys that reach their mark while one is being sent share the next update command, and
@@ -125,11 +93,11 @@ func TestSoldMarks_WaitingBuysShareOneUpdateCommand(t *testing.T) {
 		errs <- err
 	}
 	go buy(0)
-	waitFor(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
+	waitUntil(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
 	for i := 1; i < buys; i++ {
 		go buy(i)
 	}
-	waitFor(t, "the other buys wait for their marks", func() bool { return h.s.soldMarks.queued() == buys-1 })
+	waitUntil(t, "the other buys wait for their marks", func() bool { return h.s.soldMarks.queued() == buys-1 })
 	close(h.release)
 	for range buys {
 		if err := <-errs; err != nil {
@@ -174,7 +142,7 @@ func TestSoldMarks_RefusedMarkFailsItsWholeCommand(t *testing.T) {
 	sold := bson.D{{Key: fieldStatus, Value: StatusSold}}
 	first := make(chan error, 1)
 	go func() { first <- h.s.markSold(ctx, ids[0], sold) }()
-	waitFor(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
+	waitUntil(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
 	errs := make(chan error, 3)
 	for i := 1; i < 4; i++ {
 		set := sold
@@ -184,7 +152,7 @@ func TestSoldMarks_RefusedMarkFailsItsWholeCommand(t *testing.T) {
 		}
 		go func() { errs <- h.s.markSold(ctx, ids[i], set) }()
 	}
-	waitFor(t, "the three marks wait", func() bool { return h.s.soldMarks.queued() == 3 })
+	waitUntil(t, "the three marks wait", func() bool { return h.s.soldMarks.queued() == 3 })
 	close(h.release)
 	if err := <-first; err != nil {
 		t.Fatalf("first mark, in a command of its own: %v", err)
