@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -66,6 +67,9 @@ func Main(ctx context.Context, args []string) error {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the backend's CPU profile to this file, and FerretDB's to <file>.ferretdb")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0) {
+		return fmt.Errorf("-rate %v: want requests per second, a finite number, or 0 for a closed loop", o.rate)
 	}
 	for _, u := range []string{o.amqpURL, o.rabbitAPI} {
 		if err := loopbackOnly(u); err != nil {
