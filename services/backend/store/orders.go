@@ -14,7 +14,7 @@ import (
 
 // Buy sells the item to the buyer. Of many concurrent buyers exactly one succeeds; the others
 // get ErrSold. The claim is the insert of the order keyed by the item id, the one operation
-// FerretDB makes atomic; marking the item sold comes after and only tidies the listings.
+// FerretDB makes atomic, and it is what makes the item sold (soldmarks.go).
 func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order, error) {
 	it, err := s.findItem(ctx, id)
 	switch {
@@ -43,24 +43,24 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	if err != nil {
 		return Order{}, fmt.Errorf("encode order for %s: %w", id.Hex(), err)
 	}
-	if _, err := s.orderInserts.insert(ctx, doc); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return Order{}, ErrSold
-		}
+	_, err = s.orderInserts.insert(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return Order{}, ErrSold
+	}
+	// GetItem reads the order beside the item: once one may exist (a timeout leaves that
+	// unknown), every cached copy of the item is stale.
+	s.itemWritten(id)
+	if err != nil {
 		return Order{}, fmt.Errorf("insert order for %s: %w", id.Hex(), err)
 	}
 
 	// The buy has happened: the order decides who won, and every later claim fails on its
-	// key whatever the item's status says. Marking the item sold is a second, separate
-	// write that only takes it out of the listings, so a crash or failure before it cannot
-	// let a second buyer win or change what the event says. The event is handed to the
-	// relay only once the mark succeeded; otherwise it stays in the order, where the
-	// relay's recovery finds it and marks the item sold before publishing (PendingEvents).
-	// Who bought is the order's to say: the item keeps no copy of the buyer, which nothing
-	// reads and an account's deletion would have to scrub, and the mark, FerretDB's
-	// costliest write of a buy, stays small.
-	err = s.markSold(ctx, id, soldFields(now))
-	if err != nil {
+	// key. The sold marker only takes the item out of the listings, so a crash or failure
+	// before it cannot let a second buyer win or change what the event says. The event is
+	// handed to the relay only once the marker is written; otherwise it stays in the
+	// order, where the relay's recovery finds it and marks the item before publishing
+	// (PendingEvents). The item itself is not rewritten (soldmarks.go says why).
+	if err := s.markSold(ctx, id, now); err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil
 	}

@@ -74,7 +74,7 @@ type Recovery struct {
 // runs it at start, on reconnect and periodically, to publish the events of a process that
 // died before its relay did; a live relay has its own events in memory, which is why before
 // lags the present by more than a request can last. For an order it first makes sure the
-// item is marked sold, finishing a buy whose process died between the claim and the mark.
+// item is marked sold, finishing a buy whose process died between the claim and the marker.
 //
 // On FerretDB these queries scan the collections (only exact _id filters reach SQLite), so
 // the relay runs them rarely; on MongoDB the indexes on created_at and bought_at answer them.
@@ -114,7 +114,7 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 			continue
 		}
 		if e.Source == CollOrders {
-			if err := s.ensureSold(ctx, e.SourceID); err != nil {
+			if err := s.markSold(ctx, e.SourceID, e.CreatedAt); err != nil {
 				return Recovery{}, err
 			}
 		}
@@ -222,8 +222,9 @@ func (s *Store) startCheckpoint(ctx context.Context) error {
 }
 
 // Recovered advances the recovery checkpoint to through, once every event created before
-// it has been published, and forgets the publication records before it. The checkpoint
-// only moves forward ($max), so replicas recovering at once cannot move it back.
+// it has been published, and forgets the publication records before it and the items
+// bought before it (soldmarks.go). The checkpoint only moves forward ($max), so replicas
+// recovering at once cannot move it back.
 func (s *Store) Recovered(ctx context.Context, through time.Time) error {
 	_, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return s.relay.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}},
@@ -238,19 +239,8 @@ func (s *Store) Recovered(ctx context.Context, through time.Time) error {
 	if err != nil {
 		return fmt.Errorf("forget publication records: %w", err)
 	}
-	return nil
-}
-
-// ensureSold marks a bought item sold if it is not yet. Normally Buy did it already and this
-// is one read.
-func (s *Store) ensureSold(ctx context.Context, id bson.ObjectID) error {
-	it, err := s.findItem(ctx, id)
-	if err != nil || it.Status == StatusSold {
-		return err
-	}
-	err = s.markSold(ctx, id, soldFields(s.now().UTC()))
-	if err != nil {
-		return fmt.Errorf("mark bought item %s sold: %w", id.Hex(), err)
+	if _, err := s.clearSold(ctx, through); err != nil {
+		return fmt.Errorf("forget bought items: %w", err)
 	}
 	return nil
 }

@@ -2,67 +2,140 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 
 	"littleecom.io/littleecom/services/internal/mongox"
 )
 
-// Marking a bought item sold is, on FerretDB, the costliest command of a buy: a lookup,
-// the document decoded, changed and encoded again, and a transaction of its own. Buys under
-// way share update commands by group commit (groupcommit.go), one statement per item, which
-// saves the round trips and the per-command work; each statement is still its own write.
-// The command's outcome cannot say which statement matched (the server counts them
-// together), so only writes that need no count are grouped: a buy's mark and the relay's
-// recovery of one, which find the item first. An update or delete of an item by its seller
-// checks what it matched and goes alone (setByID).
+// A bought item is not rewritten. Its order, keyed by the item's id, is what makes it sold:
+// GetItem looks the order up beside the item, and a second claim fails on the order's key.
+// Listings, which read many items at once, learn which are sold from a small marker per
+// bought item in CollSold, inserted by group commit after the claim. Once the relay's
+// recovery checkpoint passes a buy (every event before it is published, the item's add
+// event included), Recovered deletes the bought items and their markers, a few commands
+// for all of them, so the markers stay as few as the buys of the last minutes and the
+// items collection holds what is on sale (and what was taken down).
+//
+// Why not an update: FerretDB v1 rewrites each updated document in a transaction of its own
+// (its backend's UpdateAll), 0.5–0.7 ms of its single SQLite writer per item even when the
+// statements share a command, which capped buys at the original's rate
+// (docs/performance-backend.md). Inserts of many documents share one transaction, and a
+// delete by a list of ids is one statement.
 
-// maxMarkBatch bounds one update command, so that one slow command holds few requests.
-const maxMarkBatch = 128
+// Sold markers' fields.
+const fieldSoldAt = "sold_at"
 
-// soldMark is one item's mark: the fields to set.
-type soldMark struct {
-	id  bson.ObjectID
-	set bson.D
+// maxClearSold bounds the bought items one pair of delete commands clears.
+const maxClearSold = 1000
+
+// newSoldMarker encodes the marker of the item id bought at at.
+func newSoldMarker(id bson.ObjectID, at time.Time) bsoncore.Document {
+	return bsoncore.NewDocumentBuilder().
+		AppendObjectID(mongox.FieldID, id).
+		AppendDateTime(fieldSoldAt, at.UnixMilli()).
+		Build()
 }
 
-func (s *Store) groupSoldMarks() *groupCommit[soldMark, struct{}] {
-	unordered := options.BulkWrite().SetOrdered(false)
-	return &groupCommit[soldMark, struct{}]{max: maxMarkBatch, send: func(ctx context.Context, marks []soldMark) []outcome[struct{}] {
-		models := make([]mongo.WriteModel, len(marks))
-		for i, m := range marks {
-			models[i] = mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: mongox.FieldID, Value: m.id}}).
-				SetUpdate(bson.D{{Key: opSet, Value: m.set}})
-		}
-		_, err := write(ctx, s, func() (*mongo.BulkWriteResult, error) { return s.items.BulkWrite(ctx, models, unordered) })
-		// As setByID: each cached copy is forgotten once the write has returned.
-		for _, m := range marks {
-			s.itemWritten(m.id)
-		}
+// markSold inserts the sold marker of the item id bought at at, in a command shared with the
+// buys under way. A marker already there (the relay's recovery marking again) is success.
+func (s *Store) markSold(ctx context.Context, id bson.ObjectID, at time.Time) error {
+	_, err := s.soldInserts.insert(ctx, newSoldMarker(id, at))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("mark item %s sold: %w", id.Hex(), err)
+	}
+	return nil
+}
+
+// bought reports whether the item id has an order: the claim that sold it.
+func (s *Store) bought(ctx context.Context, id bson.ObjectID) (bool, error) {
+	// An _id lookup, answered from the lookup index like findItem's, outside the read gate.
+	err := s.orders.FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}},
+		options.FindOne().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}})).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return false, nil
+	default:
+		return false, fmt.Errorf("find order of item %s: %w", id.Hex(), err)
+	}
+}
+
+// soldAmong returns which of the items are marked sold.
+func (s *Store) soldAmong(ctx context.Context, items []Item) (map[bson.ObjectID]bool, error) {
+	sold := map[bson.ObjectID]bool{}
+	if len(items) == 0 {
+		return sold, nil
+	}
+	ids := make(bson.A, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	markers, err := s.markersOf(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: opIn, Value: ids}}}}, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range markers {
+		sold[id] = true
+	}
+	return sold, nil
+}
+
+// soldMarker is a marker as read back: the bought item's id.
+type soldMarker struct {
+	ItemID bson.ObjectID `bson:"_id"`
+}
+
+// markersOf returns the ids of the sold markers that match filter, at most limit (0: all).
+func (s *Store) markersOf(ctx context.Context, filter bson.D, limit int64) ([]bson.ObjectID, error) {
+	opts := options.Find().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}}).SetLimit(limit)
+	// Through the read gate: on FerretDB any filter but an exact _id reads the collection.
+	markers, err := read(ctx, s, func() ([]soldMarker, error) {
+		cur, err := s.sold.Find(ctx, filter, opts)
 		if err != nil {
-			// Every mark fails with the command, even when the server names one statement:
-			// FerretDB v1 stops at the first failing statement of an update and reports it
-			// as the first, so neither the index nor the statements after it can be
-			// trusted. A mark is idempotent; a buy whose mark failed leaves it to the
-			// relay's recovery, which marks again.
-			return failAll[struct{}](len(marks), fmt.Errorf("mark %d items sold: %w", len(marks), err))
+			return nil, err
 		}
-		return make([]outcome[struct{}], len(marks))
-	}}
+		return decodeAll[soldMarker](ctx, cur)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find sold markers: %w", err)
+	}
+	ids := make([]bson.ObjectID, len(markers))
+	for i, m := range markers {
+		ids[i] = m.ItemID
+	}
+	return ids, nil
 }
 
-// soldFields are what marking an item sold at at sets.
-func soldFields(at time.Time) bson.D {
-	return bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: at}}
-}
-
-// markSold sets the fields of a bought item, in a command shared with the buys under way.
-func (s *Store) markSold(ctx context.Context, id bson.ObjectID, set bson.D) error {
-	_, err := s.soldMarks.do(ctx, soldMark{id: id, set: set})
-	return err
+// clearSold deletes the items bought before through, whose events are all published, and
+// then their markers: a marker outlives its item, never the reverse, so a listing that read
+// the markers before the item was deleted still hides it. It reports how many it cleared.
+func (s *Store) clearSold(ctx context.Context, through time.Time) (int, error) {
+	cleared := 0
+	for {
+		ids, err := s.markersOf(ctx, bson.D{{Key: fieldSoldAt, Value: bson.D{{Key: opLt, Value: through}}}}, maxClearSold)
+		if err != nil || len(ids) == 0 {
+			return cleared, err
+		}
+		in := bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: opIn, Value: ids}}}}
+		// Each is one statement, a transaction for all the ids, and on FerretDB one read
+		// of the collection to find them.
+		for _, coll := range []*mongo.Collection{s.items, s.sold} {
+			_, err := write(ctx, s, func() (*mongo.DeleteResult, error) { return coll.DeleteMany(ctx, in) })
+			if err != nil {
+				return cleared, fmt.Errorf("clear %d bought items from %s: %w", len(ids), coll.Name(), err)
+			}
+		}
+		cleared += len(ids)
+		if len(ids) < maxClearSold {
+			return cleared, nil
+		}
+	}
 }

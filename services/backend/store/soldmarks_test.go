@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,69 +34,99 @@ func (h *heardChanges) count(id bson.ObjectID) int {
 	return h.ids[id]
 }
 
-// heldMarks is a store on a fresh FerretDB whose first sold-mark command waits until
+// heldMarks is a store on a fresh FerretDB whose first sold-marker insert waits until
 // release is closed, so that tests can line buys up behind it.
 type heldMarks struct {
 	*heldCommands
 	s     *Store
-	items *mongo.Collection
+	db    *mongo.Database
 	heard *heardChanges
 }
 
-func newHeldMarks(t *testing.T) *heldMarks {
+func newHeldMarks(t *testing.T, opts ...Option) *heldMarks {
 	t.Helper()
 	db := connect(t, testinfra.StartFerretDB(t)).Database("marks")
-	h := &heldMarks{heldCommands: newHeldCommands(), heard: &heardChanges{ids: map[bson.ObjectID]int{}}}
-	h.s = New(db, WithWriteConcurrency(1), WithItemCache(time.Hour, 100), WithItemChanges(h.heard))
-	h.items = db.Collection(CollItems)
-	send := h.s.soldMarks.send
-	h.s.soldMarks.send = func(ctx context.Context, marks []soldMark) []outcome[struct{}] {
-		h.sent(len(marks))
-		return send(ctx, marks)
+	h := &heldMarks{heldCommands: newHeldCommands(), db: db, heard: &heardChanges{ids: map[bson.ObjectID]int{}}}
+	h.s = New(db, append([]Option{WithWriteConcurrency(1), WithItemCache(time.Hour, 100), WithItemChanges(h.heard)}, opts...)...)
+	send := h.s.soldInserts.send
+	h.s.soldInserts.send = func(ctx context.Context, docs []any) (*mongo.InsertManyResult, error) {
+		h.sent(len(docs))
+		return send(ctx, docs)
 	}
 	return h
 }
 
-func (h *heldMarks) status(t *testing.T, id bson.ObjectID) string {
+// inItems reports whether the item's document is still in the items collection.
+func (h *heldMarks) inItems(t *testing.T, id bson.ObjectID) bool {
 	t.Helper()
-	var doc struct {
-		Status string `bson:"status"`
+	n, err := h.db.Collection(CollItems).CountDocuments(context.Background(), bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		t.Fatalf("count %s: %v", id.Hex(), err)
 	}
-	if err := h.items.FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		t.Fatalf("find %s: %v", id.Hex(), err)
-	}
-	return doc.Status
+	return n == 1
 }
 
-// Buys that reach their mark while one is being sent share the next update command, and
-// each item ends up sold to its own buyer, forgotten by the cache and announced.
-func TestSoldMarks_WaitingBuysShareOneUpdateCommand(t *testing.T) {
-	h := newHeldMarks(t)
-	ctx := context.Background()
-	seller := Account{ID: "seller", Email: "seller@example.com"}
-	const buys = 20
-	items := make([]Item, buys)
-	for i := range items {
-		it, err := h.s.CreateItem(ctx, seller, fmt.Sprintf("item %d", i), float64(i+1))
+func (h *heldMarks) listed(t *testing.T, limit int) []bson.ObjectID {
+	t.Helper()
+	var ids []bson.ObjectID
+	p := Page{Limit: limit}
+	for {
+		items, err := h.s.ListItems(context.Background(), "", p)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("list items: %v", err)
 		}
-		if _, err := h.s.ShownItem(ctx, it.ID); err != nil { // cached
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		if len(items) < limit {
+			return ids
+		}
+		p.After = items[len(items)-1].ID
+	}
+}
+
+func (h *heldMarks) items(t *testing.T, n int) []Item {
+	t.Helper()
+	seller := Account{ID: "seller", Email: "seller@example.com"}
+	items := make([]Item, n)
+	for i := range items {
+		it, err := h.s.CreateItem(context.Background(), seller, fmt.Sprintf("item %d", i), float64(i+1))
+		if err != nil {
 			t.Fatal(err)
 		}
 		items[i] = it
 	}
+	return items
+}
+
+func buyer(i int) Account {
+	return Account{ID: fmt.Sprintf("buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)}
+}
+
+// Buys that reach their marker while one is being sent share the next insert command, and
+// each item ends up sold to its own buyer: not shown (the cache forgot it), not listed,
+// announced to the other replicas, and its document not rewritten.
+func TestSoldMarks_WaitingBuysShareOneInsertCommand(t *testing.T) {
+	h := newHeldMarks(t)
+	ctx := context.Background()
+	const buys = 20
+	items := h.items(t, buys)
+	for _, it := range items {
+		if _, err := h.s.ShownItem(ctx, it.ID); err != nil { // cached
+			t.Fatal(err)
+		}
+	}
 	errs := make(chan error, buys)
 	buy := func(i int) {
-		_, err := h.s.Buy(ctx, items[i].ID, Account{ID: fmt.Sprintf("buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)})
+		_, err := h.s.Buy(ctx, items[i].ID, buyer(i))
 		errs <- err
 	}
 	go buy(0)
-	waitUntil(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
+	waitUntil(t, "the first marker is sent", func() bool { return len(h.commandSizes()) == 1 })
 	for i := 1; i < buys; i++ {
 		go buy(i)
 	}
-	waitUntil(t, "the other buys wait for their marks", func() bool { return h.s.soldMarks.queued() == buys-1 })
+	waitUntil(t, "the other buys wait for their markers", func() bool { return h.s.soldInserts.group.queued() == buys-1 })
 	close(h.release)
 	for range buys {
 		if err := <-errs; err != nil {
@@ -105,67 +134,118 @@ func TestSoldMarks_WaitingBuysShareOneUpdateCommand(t *testing.T) {
 		}
 	}
 	if got := h.commandSizes(); len(got) != 2 || got[0] != 1 || got[1] != buys-1 {
-		t.Fatalf("marks per command = %v, want [1 %d]", got, buys-1)
+		t.Fatalf("markers per command = %v, want [1 %d]", got, buys-1)
+	}
+	if got := h.listed(t, 500); len(got) != 0 {
+		t.Errorf("listed after every item was bought: %v", got)
 	}
 	for i, it := range items {
-		if status := h.status(t, it.ID); status != StatusSold {
-			t.Errorf("item %d: status %q, want sold", i, status)
-		}
 		var o Order
-		if err := h.s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&o); err != nil || o.BuyerID != fmt.Sprintf("buyer%d", i) {
-			t.Errorf("item %d: order %+v, %v; want it bought by buyer%d", i, o, err, i)
+		if err := h.s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&o); err != nil || o.BuyerID != buyer(i).ID {
+			t.Errorf("item %d: order %+v, %v; want it bought by %s", i, o, err, buyer(i).ID)
 		}
 		if _, err := h.s.ShownItem(ctx, it.ID); !errors.Is(err, ErrNotFound) {
-			t.Errorf("item %d is still shown from the cache after its buy: %v", i, err)
+			t.Errorf("item %d is still shown after its buy: %v", i, err)
+		}
+		if _, err := h.s.Buy(ctx, it.ID, buyer(buys)); !errors.Is(err, ErrSold) {
+			t.Errorf("item %d bought again: %v, want ErrSold", i, err)
 		}
 		if n := h.heard.count(it.ID); n == 0 {
-			t.Errorf("item %d: its mark was not announced to the other replicas", i)
+			t.Errorf("item %d: its buy was not announced to the other replicas", i)
+		}
+		var doc Item
+		if err := h.db.Collection(CollItems).FindOne(ctx, bson.D{{Key: "_id", Value: it.ID}}).Decode(&doc); err != nil ||
+			doc.Status != StatusAvailable || !doc.UpdatedAt.Equal(it.UpdatedAt) {
+			t.Errorf("item %d: document %+v, %v; want it as written, the order alone saying it is sold", i, doc, err)
 		}
 	}
 }
 
-// A statement the server refuses fails every mark of its command: FerretDB v1 stops at the
-// first failing statement and reports it as the first, so no mark of that command may be
-// told it was written. A mark in another command is not touched.
-func TestSoldMarks_RefusedMarkFailsItsWholeCommand(t *testing.T) {
+// A listing page keeps its size around bought items: it reads on past them, and the next
+// page starts after the last item shown.
+func TestSoldMarks_ListingPagesSkipBoughtItems(t *testing.T) {
 	h := newHeldMarks(t)
+	close(h.release)
 	ctx := context.Background()
-	seller := Account{ID: "seller", Email: "seller@example.com"}
-	var ids []bson.ObjectID
-	for i := range 4 {
-		it, err := h.s.CreateItem(ctx, seller, fmt.Sprintf("item %d", i), 1)
+	items := h.items(t, 7)
+	for _, i := range []int{1, 2, 3, 5} {
+		if _, err := h.s.Buy(ctx, items[i].ID, buyer(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []bson.ObjectID{items[0].ID, items[4].ID, items[6].ID}
+	for _, limit := range []int{1, 2, 3, 10} {
+		if got := h.listed(t, limit); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("pages of %d list %v, want %v", limit, got, want)
+		}
+	}
+	// One owner's listing too.
+	got, err := h.s.ListItems(ctx, items[0].Owner, Page{Limit: 2})
+	if err != nil || len(got) != 2 || got[0].ID != items[0].ID || got[1].ID != items[4].ID {
+		t.Errorf("owner's first page of 2 = %+v, %v; want items 0 and 4", got, err)
+	}
+}
+
+// Recovered deletes the items bought before the checkpoint and their markers, and leaves
+// the items bought after it, still hidden, and the items on sale.
+func TestSoldMarks_ClearedOnceTheCheckpointPassesThem(t *testing.T) {
+	clk := time.Now().UTC()
+	h := newHeldMarks(t, WithClock(func() time.Time { return clk }))
+	close(h.release)
+	ctx := context.Background()
+	items := h.items(t, 3)
+	if _, err := h.s.Buy(ctx, items[0].ID, buyer(0)); err != nil {
+		t.Fatal(err)
+	}
+	clk = clk.Add(time.Minute)
+	if _, err := h.s.Buy(ctx, items[1].ID, buyer(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.Recovered(ctx, clk.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	markers := func() int64 {
+		n, err := h.db.Collection(CollSold).CountDocuments(ctx, bson.D{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, it.ID)
+		return n
 	}
-	sold := bson.D{{Key: fieldStatus, Value: StatusSold}}
-	first := make(chan error, 1)
-	go func() { first <- h.s.markSold(ctx, ids[0], sold) }()
-	waitUntil(t, "the first mark is sent", func() bool { return len(h.commandSizes()) == 1 })
-	errs := make(chan error, 3)
-	for i := 1; i < 4; i++ {
-		set := sold
-		if i == 2 {
-			// _id is immutable: the server refuses this statement.
-			set = bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: "_id", Value: bson.NewObjectID()}}
+	if h.inItems(t, items[0].ID) || !h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) || markers() != 1 {
+		t.Fatalf("after the checkpoint passed the first buy: items in the collection %v %v %v, %d markers; want only the first buy cleared",
+			h.inItems(t, items[0].ID), h.inItems(t, items[1].ID), h.inItems(t, items[2].ID), markers())
+	}
+	if got := h.listed(t, 10); len(got) != 1 || got[0] != items[2].ID {
+		t.Errorf("listed %v, want the unsold item alone", got)
+	}
+	for i := range 2 {
+		if _, err := h.s.GetItem(ctx, items[i].ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("bought item %d: %v, want ErrNotFound", i, err)
 		}
-		go func() { errs <- h.s.markSold(ctx, ids[i], set) }()
+		var o Order
+		if err := h.s.orders.FindOne(ctx, bson.D{{Key: "_id", Value: items[i].ID}}).Decode(&o); err != nil || o.BuyerID != buyer(i).ID {
+			t.Errorf("bought item %d: order %+v, %v; the order stays", i, o, err)
+		}
 	}
-	waitUntil(t, "the three marks wait", func() bool { return h.s.soldMarks.queued() == 3 })
+	clk = clk.Add(time.Minute)
+	if err := h.s.Recovered(ctx, clk); err != nil {
+		t.Fatal(err)
+	}
+	if h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) || markers() != 0 {
+		t.Errorf("after the checkpoint passed both buys: second in the collection %v, unsold %v, %d markers",
+			h.inItems(t, items[1].ID), h.inItems(t, items[2].ID), markers())
+	}
+}
+
+// Marking twice, as the relay's recovery may after a buy that did mark, is not an error.
+func TestSoldMarks_MarkingAgainIsNoError(t *testing.T) {
+	h := newHeldMarks(t)
 	close(h.release)
-	if err := <-first; err != nil {
-		t.Fatalf("first mark, in a command of its own: %v", err)
-	}
-	for range 3 {
-		if err := <-errs; err == nil || !strings.Contains(err.Error(), "immutable") {
-			t.Errorf("a mark in the refused command: err %v, want the command's error", err)
+	ctx := context.Background()
+	id := bson.NewObjectID()
+	for range 2 {
+		if err := h.s.markSold(ctx, id, time.Now()); err != nil {
+			t.Fatalf("mark: %v", err)
 		}
-	}
-	if status := h.status(t, ids[2]); status != StatusAvailable {
-		t.Errorf("the refused mark's item is %q, want it unchanged", status)
-	}
-	if got := h.commandSizes(); len(got) != 2 || got[1] != 3 {
-		t.Fatalf("marks per command = %v, want the three waiting marks in one command", got)
 	}
 }
