@@ -189,16 +189,21 @@ func (s *Store) itemsWritten() {
 	}
 }
 
-// refreshes bounds the entries renewed at once; a hit that finds them all busy leaves its
-// entry to expire, and the next reader after that reads the database itself.
+// refreshes bounds the entries renewed at once. A hit that finds them all busy leaves its
+// entry for a later hit to renew: the entries filled together (a cold start, a flush)
+// reach half their age together, and dropping all but four of their renewals let the rest
+// expire at once, sending each of their readers to the database in the same millisecond:
+// the p99 of GET /item/{id} in an open loop was those bursts (docs/performance-backend.md).
 const refreshes = 4
 
 // refreshItem renews id's entry in the background (refresh ahead, itemCache.get). An item
-// no longer shown is forgotten; on any other error the entry keeps its age limit.
+// no longer shown is forgotten; on any other error the entry keeps its age limit and a later
+// hit tries again.
 func (s *Store) refreshItem(id bson.ObjectID, t fillTicket) {
 	select {
 	case s.cache.refreshing <- struct{}{}:
 	default:
+		s.cache.renewLater(id)
 		return
 	}
 	go func() {
@@ -211,8 +216,20 @@ func (s *Store) refreshItem(id bson.ObjectID, t fillTicket) {
 			s.cache.fill(t, it)
 		case errors.Is(err, ErrNotFound):
 			s.cache.forget(id)
+		default:
+			s.cache.renewLater(id)
 		}
 	}()
+}
+
+// renewLater lets the next hit on id's entry renew it: this renewal did not happen.
+func (c *itemCache) renewLater(id bson.ObjectID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[id]; ok && e.refreshing {
+		e.refreshing = false
+		c.entries[id] = e
+	}
 }
 
 // refreshTimeout bounds a background renewal: it has no request to answer.

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,4 +53,55 @@ func TestItemCache_StaysWithinItsSize(t *testing.T) {
 	if n := len(c.entries); n < 64-64/8-1 {
 		t.Fatalf("%d entries after 1000 fills: eviction dropped more than it needed to", n)
 	}
+}
+
+// Entries filled together reach half their age together. Those whose renewal found every
+// renewal slot busy are renewed by a later hit, so none of them expires under its readers.
+func TestItemCache_RenewalTurnedAwayIsTriedAgain(t *testing.T) {
+	h := newHeldMarks(t)
+	close(h.release)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	const ttl = time.Minute
+	h.s.cache = newItemCache(ttl, 100, clock)
+	ctx := context.Background()
+	items := h.items(t, 3*refreshes)
+	for _, it := range items {
+		if _, err := h.s.ShownItem(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	now = now.Add(ttl * 6 / 10)
+	mu.Unlock()
+	// Every slot busy: each hit's renewal is turned away.
+	for range refreshes {
+		h.s.cache.refreshing <- struct{}{}
+	}
+	for _, it := range items {
+		if _, err := h.s.ShownItem(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range refreshes {
+		<-h.s.cache.refreshing
+	}
+	renewed := func(id bson.ObjectID) bool {
+		h.s.cache.mu.Lock()
+		defer h.s.cache.mu.Unlock()
+		return h.s.cache.entries[id].expires.After(clock().Add(ttl / 2))
+	}
+	waitUntil(t, "later hits renew every entry", func() bool {
+		all := true
+		for _, it := range items {
+			if !renewed(it.ID) {
+				all = false
+				if _, err := h.s.ShownItem(ctx, it.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return all
+	})
 }
