@@ -56,6 +56,7 @@ type result struct {
 type driver struct {
 	name        string // what it measures: ours, the original, the database alone
 	base        string
+	addr        string // base's host:port, for the workers' connections
 	management  string // the backend's management port, for /metrics; "" if it has none
 	client      *http.Client
 	concurrency int
@@ -99,6 +100,8 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, p.n/d.concurrency+1)
 			defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
+			conn := &workerConn{addr: d.addr}
+			defer conn.close()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
 				if i >= p.n {
@@ -113,7 +116,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 					time.Sleep(time.Until(due))
 					t0 = due
 				}
-				err := d.do(ctx, p.next(i))
+				err := d.do(ctx, conn, p.next(i))
 				if ctx.Err() != nil {
 					return // interrupted: neither counted nor an error
 				}
@@ -209,8 +212,8 @@ func (d *driver) published(ctx context.Context) (int, error) {
 	return int(total), nil
 }
 
-// do sends one request and checks its status.
-func (d *driver) do(ctx context.Context, c call) error {
+// do sends one request on conn and checks its status.
+func (d *driver) do(ctx context.Context, conn *workerConn, c call) error {
 	if c.direct != nil {
 		return c.direct(ctx)
 	}
@@ -228,14 +231,12 @@ func (d *driver) do(ctx context.Context, c call) error {
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := d.client.Do(req)
+	status, b, err := conn.roundTrip(ctx, req)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body) // read to the end so the connection is reused
-	if resp.StatusCode != c.want {
-		return fmt.Errorf("%s %s = %d %s", c.method, c.path, resp.StatusCode, bytes.TrimSpace(b))
+	if status != c.want {
+		return fmt.Errorf("%s %s = %d %s", c.method, c.path, status, bytes.TrimSpace(b))
 	}
 	if c.keep != nil {
 		c.keep(b)
