@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +26,11 @@ import (
 //     is ttl old. The feed suspends the cache while it cannot hear (Suspend), so a replica
 //     cut off from the others serves from the database.
 //
-// An entry read in the second half of its life is renewed in the background, so an item
-// that keeps being read never makes a reader wait for the database; the renewed entry
-// starts a new age limit from the moment it was read.
+// An entry read past a point between half and three quarters of its life is renewed in the
+// background, so an item that keeps being read never makes a reader wait for the database;
+// the renewed entry starts a new age limit from the moment it was read. The point is drawn
+// per entry: entries filled together (a cold start, a flush) would otherwise be renewed
+// together, a burst of lookups every half life.
 //
 // Buys, updates and deletes always read the database: what they decide (the claim, the
 // owner check, the order's price) never rests on a cached copy. A miss is not cached
@@ -62,6 +65,7 @@ type itemCache struct {
 type cachedItem struct {
 	item    Item
 	expires time.Time
+	renewAt time.Time // from then on a hit renews the entry
 	// refreshing: a lookup to renew the entry is under way (refresh ahead, ShownItem).
 	refreshing bool
 }
@@ -83,7 +87,7 @@ func stripe(id bson.ObjectID) int {
 }
 
 // get returns a fresh entry, or a ticket to fill one with what the database says. A hit
-// on an entry past half its age comes with a ticket too, once: renewing it then, off the
+// on an entry past its renewal point comes with a ticket too, once: renewing it then, off the
 // request's path, keeps an item that is being read from ever making a reader wait for the
 // database (refresh ahead). It is still served only while younger than ttl.
 func (c *itemCache) get(id bson.ObjectID) (Item, bool, fillTicket) {
@@ -98,7 +102,7 @@ func (c *itemCache) get(id bson.ObjectID) (Item, bool, fillTicket) {
 	e, found := c.entries[id]
 	if now := c.now(); found && now.Before(e.expires) {
 		var renew fillTicket
-		if !e.refreshing && !now.Before(e.expires.Add(-c.ttl/2)) {
+		if !e.refreshing && !now.Before(e.renewAt) {
 			e.refreshing = true
 			c.entries[id] = e
 			renew = fillTicket{gen: c.gens[stripe(id)], all: c.all, ok: true}
@@ -129,7 +133,8 @@ func (c *itemCache) fill(t fillTicket, it Item) {
 	if len(c.entries) >= c.size {
 		c.evictLocked()
 	}
-	c.entries[it.ID] = cachedItem{item: it, expires: c.now().Add(c.ttl)}
+	now := c.now()
+	c.entries[it.ID] = cachedItem{item: it, expires: now.Add(c.ttl), renewAt: now.Add(c.ttl/2 + rand.N(c.ttl/4+1))}
 }
 
 // evictLocked makes room: the expired entries go, or else one in eight, picked by map

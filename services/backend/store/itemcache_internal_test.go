@@ -55,8 +55,9 @@ func TestItemCache_StaysWithinItsSize(t *testing.T) {
 	}
 }
 
-// Entries filled together reach half their age together. Those whose renewal found every
-// renewal slot busy are renewed by a later hit, so none of them expires under its readers.
+// Entries filled together reach their renewal points close together. Those whose renewal
+// found every renewal slot busy are renewed by a later hit, so none of them expires under
+// its readers.
 func TestItemCache_RenewalTurnedAwayIsTriedAgain(t *testing.T) {
 	h := newHeldMarks(t)
 	close(h.release)
@@ -73,7 +74,7 @@ func TestItemCache_RenewalTurnedAwayIsTriedAgain(t *testing.T) {
 		}
 	}
 	mu.Lock()
-	now = now.Add(ttl * 6 / 10)
+	now = now.Add(ttl * 8 / 10) // past every renewal point
 	mu.Unlock()
 	// Every slot busy: each hit's renewal is turned away.
 	for range refreshes {
@@ -104,4 +105,26 @@ func TestItemCache_RenewalTurnedAwayIsTriedAgain(t *testing.T) {
 		}
 		return all
 	})
+}
+
+// Entries filled at one instant get renewal points spread over the second quarter of their
+// life, so that their renewals do not all come at once.
+func TestItemCache_RenewalPointsSpread(t *testing.T) {
+	now := time.Now()
+	const ttl = time.Second
+	c := newItemCache(ttl, 1000, func() time.Time { return now })
+	points := map[time.Time]bool{}
+	for range 200 {
+		id := bson.NewObjectID()
+		_, _, ticket := c.get(id)
+		c.fill(ticket, Item{ID: id})
+		at := c.entries[id].renewAt
+		if at.Before(now.Add(ttl/2)) || at.After(now.Add(ttl*3/4)) {
+			t.Fatalf("renewal point %v after the fill, want within [ttl/2, 3ttl/4]", at.Sub(now))
+		}
+		points[at] = true
+	}
+	if len(points) < 150 {
+		t.Fatalf("200 entries filled at once share %d renewal points, want them spread", len(points))
+	}
 }

@@ -185,7 +185,7 @@ func TestItemCache_SuspendedServesFromTheDatabase(t *testing.T) {
 	}
 }
 
-// An entry read past half its age is renewed in the background: a hot item never makes a
+// An entry read past its renewal point is renewed in the background: a hot item never makes a
 // reader wait for the database, and what it shows is never older than the age limit.
 func TestItemCache_RenewsHotEntriesAhead(t *testing.T) {
 	clk := &clock{t: time.Now()}
