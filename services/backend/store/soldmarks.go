@@ -125,10 +125,12 @@ func (s *Store) clearSold(ctx context.Context, through time.Time) (int, error) {
 			return cleared, err
 		}
 		in := bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: opIn, Value: ids}}}}
-		// Each is one statement, a transaction for all the ids, and on FerretDB one read
-		// of the collection to find them.
+		// Each is one statement and one transaction for all the ids. On FerretDB it is
+		// mostly a read of the whole collection to find them, so it goes through the read
+		// gate: through the write gate, that read would hold every buy and new item behind
+		// it. Its short write then waits for SQLite's lock like any second writer.
 		for _, coll := range []*mongo.Collection{s.items, s.sold} {
-			_, err := write(ctx, s, func() (*mongo.DeleteResult, error) { return coll.DeleteMany(ctx, in) })
+			_, err := read(ctx, s, func() (*mongo.DeleteResult, error) { return coll.DeleteMany(ctx, in) })
 			if err != nil {
 				return cleared, fmt.Errorf("clear %d bought items from %s: %w", len(ids), coll.Name(), err)
 			}
