@@ -81,6 +81,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	} else if m.Items+m.Orders > 0 {
 		log.Info("migrated owners from e-mail addresses to owner keys", "items", m.Items, "orders", m.Orders)
 	}
+	clearLegacySold(ictx, st, log)
 	deletions := newDeletionWatcher(st, log.With("component", "account-deletions"))
 	deletions.poll(ictx)
 	rcfg := cfg.AMQP
@@ -161,7 +162,8 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// migrateLoop runs the owner migration every migrateEvery until ctx ends.
+// migrateLoop runs the owner migration and clears legacy sold items every migrateEvery
+// until ctx ends.
 func migrateLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(migrateEvery)
 	defer t.Stop()
@@ -172,14 +174,27 @@ func migrateLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
 		case <-t.C:
 			mctx, cancel := context.WithTimeout(ctx, time.Minute)
 			m, err := st.MigrateOwners(mctx)
-			cancel()
 			switch {
 			case err != nil:
 				log.Warn("owner migration failed; retried later", "err", err)
 			case m.Items+m.Orders > 0:
 				log.Info("migrated owners written by a previous version", "items", m.Items, "orders", m.Orders)
 			}
+			clearLegacySold(mctx, st, log)
+			cancel()
 		}
+	}
+}
+
+// clearLegacySold deletes the items a previous version marked sold (store.ClearLegacySold).
+// A failure costs listings a little and is retried with the next migration.
+func clearLegacySold(ctx context.Context, st *store.Store, log *slog.Logger) {
+	n, err := st.ClearLegacySold(ctx)
+	switch {
+	case err != nil:
+		log.Warn("clearing items sold by a previous version failed; retried later", "err", err)
+	case n > 0:
+		log.Info("cleared items sold by a previous version", "items", n)
 	}
 }
 

@@ -141,3 +141,22 @@ func (s *Store) clearSold(ctx context.Context, through time.Time) (int, error) {
 		}
 	}
 }
+
+// ClearLegacySold deletes the items a previous version marked sold (status sold, set when a
+// buy rewrote its item) once the recovery checkpoint has passed their sale, as clearSold
+// does for the items bought since: a sold item then keeps nothing in the items collection,
+// neither its listing nor the buyer's id and address those versions copied into it (the
+// order keeps the buy). It reports how many it deleted.
+func (s *Store) ClearLegacySold(ctx context.Context) (int64, error) {
+	through, err := s.checkpoint(ctx)
+	if err != nil || through.IsZero() {
+		return 0, err
+	}
+	filter := bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: bson.D{{Key: opLt, Value: through}}}}
+	// Through the read gate, as clearSold's deletes: on FerretDB mostly a read of the items.
+	res, err := read(ctx, s, func() (*mongo.DeleteResult, error) { return s.items.DeleteMany(ctx, filter) })
+	if err != nil {
+		return 0, fmt.Errorf("clear items sold by a previous version: %w", err)
+	}
+	return res.DeletedCount, nil
+}

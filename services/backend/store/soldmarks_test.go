@@ -249,3 +249,32 @@ func TestSoldMarks_MarkingAgainIsNoError(t *testing.T) {
 		}
 	}
 }
+
+// Items a previous version marked sold leave the items collection once the checkpoint has
+// passed their sale; those sold later, and the items on sale, stay.
+func TestSoldMarks_LegacySoldItemsCleared(t *testing.T) {
+	h := newHeldMarks(t)
+	close(h.release)
+	ctx := context.Background()
+	items := h.items(t, 3)
+	checkpoint := time.Now().UTC().Truncate(time.Millisecond)
+	if err := h.s.Recovered(ctx, checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range map[int]time.Time{0: checkpoint.Add(-time.Hour), 1: checkpoint.Add(time.Hour)} {
+		_, err := h.db.Collection(CollItems).UpdateOne(ctx, bson.D{{Key: "_id", Value: items[i].ID}}, bson.D{{Key: "$set", Value: bson.D{
+			{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: at}, {Key: "buyer_email", Value: "b@example.com"},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := h.s.ClearLegacySold(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("cleared %d, %v; want the one sold before the checkpoint", n, err)
+	}
+	if h.inItems(t, items[0].ID) || !h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) {
+		t.Errorf("in the collection: sold before %v, sold after %v, on sale %v; want only the first gone",
+			h.inItems(t, items[0].ID), h.inItems(t, items[1].ID), h.inItems(t, items[2].ID))
+	}
+}
