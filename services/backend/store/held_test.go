@@ -39,7 +39,7 @@ func (h *heldCommands) commandSizes() []int {
 }
 
 // connect returns a client of the database at uri, disconnected when the test ends.
-func connect(t *testing.T, uri string) *mongo.Client {
+func connect(t testing.TB, uri string) *mongo.Client {
 	t.Helper()
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(time.Second))
 	if err != nil {

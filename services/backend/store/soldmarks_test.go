@@ -278,3 +278,55 @@ func TestSoldMarks_LegacySoldItemsCleared(t *testing.T) {
 			h.inItems(t, items[0].ID), h.inItems(t, items[1].ID), h.inItems(t, items[2].ID))
 	}
 }
+
+// BenchmarkListItemsWithMarkers is a listing of 100 items on sale while the markers of
+// recent buys wait for the relay's checkpoint: what the markers cost a listing. The
+// "kept" cases are the same number of sold items kept in the items collection instead, as
+// buys left them before markers (status sold, never deleted).
+func BenchmarkListItemsWithMarkers(b *testing.B) {
+	for _, c := range []struct {
+		sold int
+		kept bool
+	}{{0, false}, {1000, false}, {3000, false}, {1000, true}, {3000, true}} {
+		name := fmt.Sprintf("markers=%d", c.sold)
+		if c.kept {
+			name = fmt.Sprintf("kept=%d", c.sold)
+		}
+		b.Run(name, func(b *testing.B) {
+			db := connect(b, testinfra.StartFerretDB(b)).Database("bench")
+			s := New(db)
+			ctx := context.Background()
+			seller := Account{ID: "seller", Email: "seller@example.com"}
+			for i := range 100 {
+				if _, err := s.CreateItem(ctx, seller, fmt.Sprintf("item %d", i), 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			docs := make([]any, c.sold)
+			for i := range docs {
+				if c.kept {
+					it := Item{Owner: "seller", OwnerID: "seller", OwnerEmail: "seller@example.com", Name: "sold", Price: 1,
+						Status: StatusSold, EventID: newEventID(), CreatedAt: time.Now(), UpdatedAt: time.Now()}
+					docs[i] = newItemDoc(&it)
+				} else {
+					docs[i] = newSoldMarker(bson.NewObjectID(), time.Now())
+				}
+			}
+			coll := db.Collection(CollSold)
+			if c.kept {
+				coll = db.Collection(CollItems)
+			}
+			if c.sold > 0 {
+				if _, err := coll.InsertMany(ctx, docs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if items, err := s.ListItems(ctx, "", Page{Limit: 501}); err != nil || len(items) != 100 {
+					b.Fatalf("listed %d, %v", len(items), err)
+				}
+			}
+		})
+	}
+}
