@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"littleecom.io/littleecom/internal/repopath"
 )
 
 // The release `helm install littleecom charts/littleecom -n littleecom-system` makes: with
@@ -36,11 +37,11 @@ const (
 // repoRoot is the repository, two directories above this file.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test's source file")
+	root, err := repopath.Root()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return root
 }
 
 func chartDir(t testing.TB) string { return filepath.Join(repoRoot(t), "charts", "littleecom") }

@@ -7,12 +7,13 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"littleecom.io/littleecom/internal/repopath"
 )
 
 // layout is the plugin chain PROJECT declares: kubebuilder's Go and kustomize scaffolding.
@@ -70,11 +71,11 @@ func (r resource) reconcilers() []string {
 // repoRoot is the repository, two directories above this file.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test's source file")
+	root, err := repopath.Root()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return root
 }
 
 func readProject(t testing.TB, root string) project {
