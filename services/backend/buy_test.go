@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"littleecom.io/littleecom/services/backend/store"
 )
 
 func TestBuy_Contract(t *testing.T) {
@@ -57,6 +59,23 @@ func TestBuy_Contract(t *testing.T) {
 	}
 	if o := orders[0]; o["item_id"] != id || o["name"] != "lamp" || o["price"] != 7.0 || o["owner"] != "seller" {
 		t.Errorf("order = %v", o)
+	}
+	// Within seconds the bought item leaves the items collection, and its sold marker
+	// with it; the order stays.
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(coll string) int64 {
+		n, err := s.DB.Collection(coll).CountDocuments(t.Context(), bson.D{{Key: "_id", Value: oid}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor(t, func() bool { return count(store.CollItems) == 0 && count(store.CollSold) == 0 }, "the bought item cleared")
+	if count(store.CollOrders) != 1 {
+		t.Error("the order went with the item")
 	}
 	if r := s.Do("GET", "/orders", s.Token(late), ""); r.Status != 200 || r.Body != "[]\n" {
 		t.Errorf("late buyer's orders = %d %q, want []", r.Status, r.Body)

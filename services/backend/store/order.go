@@ -27,4 +27,13 @@ type Order struct {
 	// TraceParent and TraceState are the buy request's trace context (see Item).
 	TraceParent string `bson:"traceparent,omitempty"`
 	TraceState  string `bson:"tracestate,omitempty"`
+	// ItemEventID, ItemCreatedAt and the item's trace context are, with the seller, name
+	// and price above, the bought item's add event: a bought item leaves the items
+	// collection within seconds (soldmarks.go), possibly before its add event went out,
+	// and the relay's recovery then finds that event here (outbox.go). Orders written
+	// before this have none.
+	ItemEventID     string    `bson:"item_event_id,omitempty"`
+	ItemCreatedAt   time.Time `bson:"item_created_at,omitempty"`
+	ItemTraceParent string    `bson:"item_traceparent,omitempty"`
+	ItemTraceState  string    `bson:"item_tracestate,omitempty"`
 }

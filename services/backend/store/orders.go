@@ -32,6 +32,8 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	o := Order{
 		ItemID: id, BuyerID: buyer.ID, SellerID: it.ownerKey(), BuyerEmail: buyer.Email, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
+		// The item's add event, for when the item is gone before it went out (soldmarks.go).
+		ItemEventID: it.EventID, ItemCreatedAt: it.CreatedAt, ItemTraceParent: it.TraceParent, ItemTraceState: it.TraceState,
 	}
 	tc := tracing.Store(ctx)
 	o.TraceParent, o.TraceState = tc.Parent, tc.State
@@ -60,7 +62,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// handed to the relay only once the marker is written; otherwise it stays in the
 	// order, where the relay's recovery finds it and marks the item before publishing
 	// (PendingEvents). The item itself is not rewritten (soldmarks.go says why).
-	if err := s.markSold(ctx, id, now); err != nil {
+	if err := s.markSold(ctx, id, now, true); err != nil {
 		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil
 	}

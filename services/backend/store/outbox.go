@@ -76,6 +76,17 @@ func addEvent(it *Item) (Event, error) {
 		})
 }
 
+// boughtItemAddEvent is the ecom.item.add event of the item o bought, from the copy the
+// order keeps of it; none for orders written before orders kept it.
+func boughtItemAddEvent(o *Order) (Event, bool, error) {
+	if o.ItemEventID == "" {
+		return Event{}, false, nil
+	}
+	ev, err := addEvent(&Item{ID: o.ItemID, OwnerEmail: o.SellerEmail, Name: o.Name, Price: o.Price,
+		EventID: o.ItemEventID, CreatedAt: o.ItemCreatedAt, TraceParent: o.ItemTraceParent, TraceState: o.ItemTraceState})
+	return ev, true, err
+}
+
 // buyEvent is the ecom.item.buy event of o.
 func buyEvent(o *Order) (Event, error) {
 	return newEvent(CollOrders, o.ItemID, tracing.Stored{Parent: o.TraceParent, State: o.TraceState},

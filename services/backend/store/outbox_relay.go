@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -94,15 +93,13 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 		coll  *mongo.Collection
 		field string
 	}{{s.items, fieldCreatedAt}, {s.orders, fieldBoughtAt}} {
-		evs, err := s.eventsIn(ctx, q.coll, q.field, from, before, limit)
+		evs, last, err := s.eventsIn(ctx, q.coll, q.field, from, before, limit)
 		if err != nil {
 			return Recovery{}, err
 		}
-		if len(evs) == limit {
-			// More may follow the last one read: the look got only this far.
-			if last := evs[len(evs)-1].CreatedAt; last.Before(rec.Through) {
-				rec.Through = last
-			}
+		// A look that read limit documents got only as far as the last one: more may follow.
+		if !last.IsZero() && last.Before(rec.Through) {
+			rec.Through = last
 		}
 		all = append(all, evs...)
 	}
@@ -111,11 +108,17 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 		return Recovery{}, err
 	}
 	for _, e := range all {
-		if done[e.ID] || e.CreatedAt.After(rec.Through) {
+		// An item's add event comes from the item and from its order while both exist, and
+		// from the order alone when the item is gone or was listed before the checkpoint
+		// (then it is out: everything created before the checkpoint is).
+		if done[e.ID] || e.CreatedAt.Before(from) || e.CreatedAt.After(rec.Through) {
 			continue
 		}
+		done[e.ID] = true
 		if e.Source == CollOrders {
-			if err := s.markSold(ctx, e.SourceID, e.CreatedAt); err != nil {
+			// Whether this order keeps its item's add event is not known here: the item
+			// waits for the checkpoint.
+			if err := s.markSold(ctx, e.SourceID, e.CreatedAt, false); err != nil {
 				return Recovery{}, err
 			}
 		}
@@ -125,43 +128,67 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 }
 
 // eventsIn returns the events of the documents of coll whose field (their event time) is in
-// [from, before), oldest first.
-func (s *Store) eventsIn(ctx context.Context, coll *mongo.Collection, field string, from, before time.Time, limit int) ([]Event, error) {
+// [from, before), oldest first, at most limit documents; and, when it read limit of them,
+// the last one's time (else zero).
+func (s *Store) eventsIn(ctx context.Context, coll *mongo.Collection, field string, from, before time.Time,
+	limit int) ([]Event, time.Time, error) {
 	filter := bson.D{{Key: field, Value: bson.D{{Key: opGte, Value: from}, {Key: opLt, Value: before}}}}
 	opts := options.Find().SetLimit(int64(limit)).SetSort(bson.D{{Key: field, Value: 1}})
 	cur, err := read(ctx, s, func() (*mongo.Cursor, error) { return coll.Find(ctx, filter, opts) })
 	if err != nil {
-		return nil, fmt.Errorf("find events in %s: %w", coll.Name(), err)
+		return nil, time.Time{}, fmt.Errorf("find events in %s: %w", coll.Name(), err)
 	}
 	defer func() { _ = cur.Close(ctx) }()
-	var out []Event
+	var (
+		out  []Event
+		docs int
+		last time.Time
+	)
 	for cur.Next(ctx) {
-		var (
-			e   Event
-			err error
-		)
-		if coll == s.orders {
-			var o Order
-			if err = bson.Unmarshal(cur.Current, &o); err == nil && o.EventID != "" {
-				e, err = buyEvent(&o)
-			}
-		} else {
-			var it Item
-			if err = bson.Unmarshal(cur.Current, &it); err == nil && it.EventID != "" {
-				e, err = addEvent(&it)
-			}
-		}
+		evs, err := s.eventsOf(coll, cur.Current)
 		if err != nil {
-			return nil, fmt.Errorf("event of a document in %s: %w", coll.Name(), err)
+			return nil, time.Time{}, fmt.Errorf("event of a document in %s: %w", coll.Name(), err)
 		}
-		if e.ID != "" {
-			out = append(out, e)
+		out = append(out, evs...)
+		docs++
+		if t, ok := cur.Current.Lookup(field).TimeOK(); ok {
+			last = t
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("find events in %s: %w", coll.Name(), err)
+		return nil, time.Time{}, fmt.Errorf("find events in %s: %w", coll.Name(), err)
 	}
-	return out, nil
+	if docs < limit {
+		last = time.Time{}
+	}
+	return out, last, nil
+}
+
+// eventsOf returns the events a document of coll carries: an item its add event, an order
+// its buy event and, when the order keeps it, its item's add event (the item may be gone).
+func (s *Store) eventsOf(coll *mongo.Collection, raw bson.Raw) ([]Event, error) {
+	var evs []Event
+	if coll != s.orders {
+		var it Item
+		if err := bson.Unmarshal(raw, &it); err != nil || it.EventID == "" {
+			return nil, err
+		}
+		ev, err := addEvent(&it)
+		return append(evs, ev), err
+	}
+	var o Order
+	if err := bson.Unmarshal(raw, &o); err != nil || o.EventID == "" {
+		return nil, err
+	}
+	ev, err := buyEvent(&o)
+	if err != nil {
+		return nil, err
+	}
+	evs = append(evs, ev)
+	if add, ok, err := boughtItemAddEvent(&o); ok || err != nil {
+		return append(evs, add), err
+	}
+	return evs, nil
 }
 
 // publishedAmong returns which of evs are recorded as published.
@@ -223,9 +250,8 @@ func (s *Store) startCheckpoint(ctx context.Context) error {
 }
 
 // Recovered advances the recovery checkpoint to through, once every event created before
-// it has been published, and forgets the publication records before it and the items
-// bought before it (soldmarks.go). The checkpoint only moves forward ($max), so replicas
-// recovering at once cannot move it back.
+// it has been published, and forgets the publication records before it. The checkpoint
+// only moves forward ($max), so replicas recovering at once cannot move it back.
 func (s *Store) Recovered(ctx context.Context, through time.Time) error {
 	_, err := write(ctx, s, func() (*mongo.UpdateResult, error) {
 		return s.relay.UpdateOne(ctx, bson.D{{Key: mongox.FieldID, Value: checkpointID}},
@@ -239,11 +265,6 @@ func (s *Store) Recovered(ctx context.Context, through time.Time) error {
 	})
 	if err != nil {
 		return fmt.Errorf("forget publication records: %w", err)
-	}
-	// Bought items left behind only cost listings a little; their clearing failing must
-	// not stop the relay, which treats an error here as its own.
-	if _, err := s.clearSold(ctx, through); err != nil {
-		slog.WarnContext(ctx, "clear bought items; the next recovery tries again", "err", err)
 	}
 	return nil
 }

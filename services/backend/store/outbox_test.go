@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -216,5 +217,75 @@ func TestPendingEvents_Bounded(t *testing.T) {
 	}
 	if rec, err := s.PendingEvents(ctx, later(), 3); err != nil || len(rec.Events) != 3 {
 		t.Fatalf("pending = %d, %v; want the limit, 3", len(rec.Events), err)
+	}
+}
+
+// A bought item leaves the items collection within seconds, possibly before its add event
+// went out: the order keeps that event, and recovery publishes it from there, once.
+func TestEvents_AddEventOfAClearedItemRecoveredFromItsOrder(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := testCtx(t)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.Buy(ctx, it.ID, acct("b@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ClearSold(ctx); err != nil || n != 1 {
+		t.Fatalf("cleared %d, %v", n, err)
+	}
+	evs := pendingNow(t, s, 2)
+	byID := map[string]store.Event{}
+	for _, e := range evs {
+		byID[e.ID] = e
+	}
+	add, buy := byID[it.EventID], byID[o.EventID]
+	if add.RoutingKey != contract.RoutingKeyItemAdded || add.SourceID != it.ID || !add.CreatedAt.Equal(it.CreatedAt) ||
+		buy.RoutingKey != contract.RoutingKeyItemBought {
+		t.Fatalf("pending %+v; want the cleared item's add event and the buy", evs)
+	}
+	want, err := json.Marshal(contract.ItemEvent{Email: it.OwnerEmail, Item: it.Name, Price: it.Price, EventID: it.EventID,
+		ItemID: it.ID.Hex(), Seller: it.OwnerEmail, OccurredAt: it.CreatedAt.Format(time.RFC3339Nano)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(add.Body) != string(want) {
+		t.Errorf("recovered add event %s, want %s (as the item would have said)", add.Body, want)
+	}
+	if err := s.Published(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	pendingNow(t, s, 0)
+}
+
+// An item listed before the checkpoint and bought after it: its add event is out, and the
+// copy in the order is not taken for a pending one.
+func TestEvents_AddEventBeforeTheCheckpointNotRecoveredFromTheOrder(t *testing.T) {
+	clk := time.Now()
+	s, _ := newStore(t, store.WithClock(func() time.Time { return clk }))
+	ctx := testCtx(t)
+	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.PendingEvents(ctx, clk.Add(time.Second), 100)
+	if err != nil || len(rec.Events) != 1 {
+		t.Fatalf("first look = %+v, %v", rec, err)
+	}
+	if err := s.Published(ctx, rec.Events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recovered(ctx, rec.Through); err != nil {
+		t.Fatal(err)
+	}
+	clk = clk.Add(time.Minute)
+	o, err := s.Buy(ctx, it.ID, acct("b@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := pendingNow(t, s, 1); evs[0].ID != o.EventID {
+		t.Errorf("pending %+v, want the buy alone", evs)
 	}
 }

@@ -17,11 +17,13 @@ import (
 // A bought item is not rewritten. Its order, keyed by the item's id, is what makes it sold:
 // GetItem looks the order up beside the item, and a second claim fails on the order's key.
 // Listings, which read many items at once, learn which are sold from a small marker per
-// bought item in CollSold, inserted by group commit after the claim. Once the relay's
-// recovery checkpoint passes a buy (every event before it is published, the item's add
-// event included), Recovered deletes the bought items and their markers, a few commands
-// for all of them, so the markers stay as few as the buys of the last minutes and the
-// items collection holds what is on sale (and what was taken down).
+// bought item in CollSold, inserted by group commit after the claim. ClearSold, which the
+// backend runs every few seconds, then deletes the bought items and their markers, a few
+// commands for all of them, so the markers stay as few as the buys of the last seconds and
+// the items collection holds what is on sale (and what was taken down). An item may go
+// before its add event went out: the order keeps that event too (Order.ItemEventID), for
+// the relay's recovery. A marker the recovery wrote for an order of an earlier version,
+// which does not keep it, waits until the recovery checkpoint has passed the buy.
 //
 // Why not an update: FerretDB v1 rewrites each updated document in a transaction of its own
 // (its backend's UpdateAll), 0.5–0.7 ms of its single SQLite writer per item even when the
@@ -29,24 +31,29 @@ import (
 // (docs/performance-backend.md). Inserts of many documents share one transaction, and a
 // delete by a list of ids is one statement.
 
-// Sold markers' fields.
-const fieldSoldAt = "sold_at"
+// Sold markers' fields. orderKeepsItem says that the order keeps all of the item that its
+// add event needs, so that the item can go at once.
+const (
+	fieldSoldAt         = "sold_at"
+	fieldOrderKeepsItem = "order_keeps_item"
+)
 
 // maxClearSold bounds the bought items one pair of delete commands clears.
 const maxClearSold = 1000
 
 // newSoldMarker encodes the marker of the item id bought at at.
-func newSoldMarker(id bson.ObjectID, at time.Time) bsoncore.Document {
+func newSoldMarker(id bson.ObjectID, at time.Time, orderKeepsItem bool) bsoncore.Document {
 	return bsoncore.NewDocumentBuilder().
 		AppendObjectID(mongox.FieldID, id).
 		AppendDateTime(fieldSoldAt, at.UnixMilli()).
+		AppendBoolean(fieldOrderKeepsItem, orderKeepsItem).
 		Build()
 }
 
 // markSold inserts the sold marker of the item id bought at at, in a command shared with the
 // buys under way. A marker already there (the relay's recovery marking again) is success.
-func (s *Store) markSold(ctx context.Context, id bson.ObjectID, at time.Time) error {
-	_, err := s.soldInserts.insert(ctx, newSoldMarker(id, at))
+func (s *Store) markSold(ctx context.Context, id bson.ObjectID, at time.Time, orderKeepsItem bool) error {
+	_, err := s.soldInserts.insert(ctx, newSoldMarker(id, at, orderKeepsItem))
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("mark item %s sold: %w", id.Hex(), err)
 	}
@@ -114,13 +121,22 @@ func (s *Store) markersOf(ctx context.Context, filter bson.D, limit int64) ([]bs
 	return ids, nil
 }
 
-// clearSold deletes the items bought before through, whose events are all published, and
-// then their markers: a marker outlives its item, never the reverse, so a listing that read
-// the markers before the item was deleted still hides it. It reports how many it cleared.
-func (s *Store) clearSold(ctx context.Context, through time.Time) (int, error) {
+// ClearSold deletes the bought items whose markers allow it (every one a buy wrote; one the
+// recovery wrote once the checkpoint has passed its buy), and then their markers: a marker
+// outlives its item, never the reverse, so a listing that read the markers before the item
+// was deleted still hides it. It reports how many it cleared.
+func (s *Store) ClearSold(ctx context.Context) (int, error) {
+	through, err := s.checkpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	clearable := bson.D{{Key: opOr, Value: bson.A{
+		bson.D{{Key: fieldOrderKeepsItem, Value: true}},
+		bson.D{{Key: fieldSoldAt, Value: bson.D{{Key: opLt, Value: through}}}},
+	}}}
 	cleared := 0
 	for {
-		ids, err := s.markersOf(ctx, bson.D{{Key: fieldSoldAt, Value: bson.D{{Key: opLt, Value: through}}}}, maxClearSold)
+		ids, err := s.markersOf(ctx, clearable, maxClearSold)
 		if err != nil || len(ids) == 0 {
 			return cleared, err
 		}
@@ -143,7 +159,7 @@ func (s *Store) clearSold(ctx context.Context, through time.Time) (int, error) {
 }
 
 // ClearLegacySold deletes the items a previous version marked sold (status sold, set when a
-// buy rewrote its item) once the recovery checkpoint has passed their sale, as clearSold
+// buy rewrote its item) once the recovery checkpoint has passed their sale, as ClearSold
 // does for the items bought since: a sold item then keeps nothing in the items collection,
 // neither its listing nor the buyer's id and address those versions copied into it (the
 // order keeps the buy). It reports how many it deleted.
@@ -153,7 +169,7 @@ func (s *Store) ClearLegacySold(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	filter := bson.D{{Key: fieldStatus, Value: StatusSold}, {Key: fieldUpdatedAt, Value: bson.D{{Key: opLt, Value: through}}}}
-	// Through the read gate, as clearSold's deletes: on FerretDB mostly a read of the items.
+	// Through the read gate, as ClearSold's deletes: on FerretDB mostly a read of the items.
 	res, err := read(ctx, s, func() (*mongo.DeleteResult, error) { return s.items.DeleteMany(ctx, filter) })
 	if err != nil {
 		return 0, fmt.Errorf("clear items sold by a previous version: %w", err)

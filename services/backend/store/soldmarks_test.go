@@ -186,22 +186,30 @@ func TestSoldMarks_ListingPagesSkipBoughtItems(t *testing.T) {
 	}
 }
 
-// Recovered deletes the items bought before the checkpoint and their markers, and leaves
-// the items bought after it, still hidden, and the items on sale.
-func TestSoldMarks_ClearedOnceTheCheckpointPassesThem(t *testing.T) {
-	clk := time.Now().UTC()
+// ClearSold deletes bought items and their markers at once when the order keeps the item's
+// add event (every buy writes such orders), and a marker the recovery wrote for an order
+// of an earlier version only once the checkpoint has passed its buy. Items on sale stay,
+// bought items stay hidden either way, orders stay.
+func TestSoldMarks_ClearSold(t *testing.T) {
+	clk := time.Now().UTC().Truncate(time.Millisecond)
 	h := newHeldMarks(t, WithClock(func() time.Time { return clk }))
 	close(h.release)
 	ctx := context.Background()
+	if err := h.s.Recovered(ctx, clk.Add(-time.Hour)); err != nil { // the checkpoint
+		t.Fatal(err)
+	}
 	items := h.items(t, 3)
 	if _, err := h.s.Buy(ctx, items[0].ID, buyer(0)); err != nil {
 		t.Fatal(err)
 	}
-	clk = clk.Add(time.Minute)
-	if _, err := h.s.Buy(ctx, items[1].ID, buyer(1)); err != nil {
+	// An order of an earlier version, without its item's add event, and the marker the
+	// recovery writes for it.
+	old := Order{ItemID: items[1].ID, BuyerID: buyer(1).ID, BuyerEmail: buyer(1).Email, SellerEmail: items[1].OwnerEmail,
+		Name: items[1].Name, Price: items[1].Price, EventID: "old-buy", BoughtAt: clk}
+	if _, err := h.s.orders.InsertOne(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.s.Recovered(ctx, clk.Add(-time.Second)); err != nil {
+	if err := h.s.markSold(ctx, items[1].ID, clk, false); err != nil {
 		t.Fatal(err)
 	}
 	markers := func() int64 {
@@ -211,8 +219,11 @@ func TestSoldMarks_ClearedOnceTheCheckpointPassesThem(t *testing.T) {
 		}
 		return n
 	}
+	if n, err := h.s.ClearSold(ctx); err != nil || n != 1 {
+		t.Fatalf("cleared %d, %v; want the buy's item alone", n, err)
+	}
 	if h.inItems(t, items[0].ID) || !h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) || markers() != 1 {
-		t.Fatalf("after the checkpoint passed the first buy: items in the collection %v %v %v, %d markers; want only the first buy cleared",
+		t.Fatalf("items in the collection %v %v %v, %d markers; want the buy's item and marker gone",
 			h.inItems(t, items[0].ID), h.inItems(t, items[1].ID), h.inItems(t, items[2].ID), markers())
 	}
 	if got := h.listed(t, 10); len(got) != 1 || got[0] != items[2].ID {
@@ -231,9 +242,9 @@ func TestSoldMarks_ClearedOnceTheCheckpointPassesThem(t *testing.T) {
 	if err := h.s.Recovered(ctx, clk); err != nil {
 		t.Fatal(err)
 	}
-	if h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) || markers() != 0 {
-		t.Errorf("after the checkpoint passed both buys: second in the collection %v, unsold %v, %d markers",
-			h.inItems(t, items[1].ID), h.inItems(t, items[2].ID), markers())
+	if n, err := h.s.ClearSold(ctx); err != nil || n != 1 || h.inItems(t, items[1].ID) || !h.inItems(t, items[2].ID) || markers() != 0 {
+		t.Errorf("after the checkpoint passed the old buy: cleared %d, %v; its item in the collection %v, unsold %v, %d markers",
+			n, err, h.inItems(t, items[1].ID), h.inItems(t, items[2].ID), markers())
 	}
 }
 
@@ -244,7 +255,7 @@ func TestSoldMarks_MarkingAgainIsNoError(t *testing.T) {
 	ctx := context.Background()
 	id := bson.NewObjectID()
 	for range 2 {
-		if err := h.s.markSold(ctx, id, time.Now()); err != nil {
+		if err := h.s.markSold(ctx, id, time.Now(), true); err != nil {
 			t.Fatalf("mark: %v", err)
 		}
 	}
@@ -280,7 +291,7 @@ func TestSoldMarks_LegacySoldItemsCleared(t *testing.T) {
 }
 
 // BenchmarkListItemsWithMarkers is a listing of 100 items on sale while the markers of
-// recent buys wait for the relay's checkpoint: what the markers cost a listing. The
+// recent buys wait to be cleared: what the markers cost a listing. The
 // "kept" cases are the same number of sold items kept in the items collection instead, as
 // buys left them before markers (status sold, never deleted).
 func BenchmarkListItemsWithMarkers(b *testing.B) {
@@ -309,7 +320,7 @@ func BenchmarkListItemsWithMarkers(b *testing.B) {
 						Status: StatusSold, EventID: newEventID(), CreatedAt: time.Now(), UpdatedAt: time.Now()}
 					docs[i] = newItemDoc(&it)
 				} else {
-					docs[i] = newSoldMarker(bson.NewObjectID(), time.Now())
+					docs[i] = newSoldMarker(bson.NewObjectID(), time.Now(), true)
 				}
 			}
 			coll := db.Collection(CollSold)
