@@ -39,31 +39,6 @@ type App struct {
 	closeOnce  sync.Once
 }
 
-// clearSoldEvery is how often, at most, the backend deletes the items bought since the last
-// time (store.ClearSold). A clearing that took long (on FerretDB it reads the whole items
-// collection) puts the next one twenty times its duration later, so clearing never takes
-// more than a twentieth of the time, however large the shop.
-const clearSoldEvery = 2 * time.Second
-
-// clearSoldLoop runs store.ClearSold until ctx ends. A failure costs listings a little.
-func clearSoldLoop(ctx context.Context, st *store.Store, log *slog.Logger) {
-	wait := clearSoldEvery
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		start := time.Now()
-		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		if _, err := st.ClearSold(cctx); err != nil && ctx.Err() == nil {
-			log.Warn("clearing bought items failed; retried later", "err", err)
-		}
-		cancel()
-		wait = max(clearSoldEvery, 20*time.Since(start))
-	}
-}
-
 // migrateEvery is how often the owner migration runs again after the start (see
 // store.MigrateOwners): it finds what a previous version's replica wrote during a rollout.
 const migrateEvery = 10 * time.Minute
@@ -131,7 +106,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.background.Go(func() { feed.Run(rctx) })
 	a.background.Go(func() { deletions.run(rctx) })
 	a.background.Go(func() { migrateLoop(rctx, st, log) })
-	a.background.Go(func() { clearSoldLoop(rctx, st, log) })
 
 	// The verifier caches tokens that verified until they expire: a client's later requests
 	// skip the Ed25519 check.

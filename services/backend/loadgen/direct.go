@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -20,7 +19,7 @@ import (
 // with the mongo driver, at the same concurrency: what a route costs the database at least,
 // and the rate a route cannot beat without a cache. Reads go to the backend's own items (the
 // same documents its routes read); writes go to collections of their own in its database
-// (yardstick_items, yardstick_orders, yardstick_sold), with documents shaped as the backend's, so its relay
+// (yardstick_items, yardstick_orders), with documents shaped as the backend's, so its relay
 // never sees them. Its "service CPU" is this process's: the driver's side of the commands.
 // Its commands queue as the backend's do on FerretDB (store/gate.go: one write, four reads
 // at a time): 32 writers at once make SQLite's busy handler fail some of them after 10 s
@@ -31,10 +30,7 @@ import (
 const (
 	yardstickItems  = "yardstick_items"
 	yardstickOrders = "yardstick_orders"
-	yardstickSold   = "yardstick_sold"
 	ourItems        = "items"
-	ourOrders       = "orders"
-	ourSold         = "items_sold"
 	fName           = "name"
 	fStatus         = "status"
 	fPrice          = "price"
@@ -85,48 +81,27 @@ func (y *yardstick) driver(o options, dbPID int) *driver {
 		servicePID: os.Getpid(), dbPID: dbPID}
 }
 
-// listing is GET /items' queries: available items in id order, one more than the page, the
-// four listed fields; then which of them are marked sold.
+// listing is GET /items' query: available items in id order, one more than the page, the
+// four listed fields.
 func (y *yardstick) listing(ctx context.Context) error {
 	opts := mopts.Find().SetSort(bson.D{{Key: mongox.FieldID, Value: 1}}).SetLimit(501).SetBatchSize(501).
 		SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}, {Key: fOwner, Value: 1}, {Key: fName, Value: 1}, {Key: fPrice, Value: 1}})
-	var ids bson.A
-	err := gated(ctx, y.reads, func() error {
+	return gated(ctx, y.reads, func() error {
 		cur, err := y.db.Collection(ourItems).Find(ctx, bson.D{{Key: fStatus, Value: "available"}}, opts)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = cur.Close(ctx) }()
 		for cur.Next(ctx) {
-			ids = append(ids, cur.Current.Lookup(mongox.FieldID))
 		}
 		return cur.Err()
 	})
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	idOnly := mopts.Find().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}})
-	return gated(ctx, y.reads, func() error {
-		cur, err := y.db.Collection(ourSold).Find(ctx, bson.D{{Key: mongox.FieldID, Value: bson.D{{Key: "$in", Value: ids}}}}, idOnly)
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &[]bson.Raw{})
-	})
 }
 
-// item is GET /item/{id}'s queries: the item, and its order, which would make it sold.
+// item is GET /item/{id}'s query.
 func (y *yardstick) item(ctx context.Context, id bson.ObjectID) error {
 	return gated(ctx, y.reads, func() error {
-		if err := y.db.Collection(ourItems).FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}).Err(); err != nil {
-			return err
-		}
-		err := y.db.Collection(ourOrders).FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}},
-			mopts.FindOne().SetProjection(bson.D{{Key: mongox.FieldID, Value: 1}})).Err()
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			return nil
-		}
-		return err
+		return y.db.Collection(ourItems).FindOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}}).Err()
 	})
 }
 
@@ -163,7 +138,7 @@ func (y *yardstick) postedCount() int {
 }
 
 // buy is POST /buy/{id}'s commands: read the item, insert the order (the claim, keyed by
-// the item's id), insert its sold marker.
+// the item's id), delete the item.
 func (y *yardstick) buy(ctx context.Context, i int, buyer string) error {
 	y.mu.Lock()
 	id := y.posted[i]
@@ -194,13 +169,14 @@ func (y *yardstick) buy(ctx context.Context, i int, buyer string) error {
 			{Key: "buyer_email", Value: buyer}, {Key: "seller_email", Value: it.OwnerEmail}, {Key: "seller", Value: it.Owner},
 			{Key: fName, Value: it.Name}, {Key: fPrice, Value: it.Price},
 			{Key: "event_id", Value: bson.NewObjectID().Hex()}, {Key: "bought_at", Value: now},
+			{Key: "item_event_id", Value: bson.NewObjectID().Hex()}, {Key: "item_created_at", Value: now},
 		})
 		return err
 	}); err != nil {
 		return err
 	}
 	return gated(ctx, y.writes, func() error {
-		_, err := y.db.Collection(yardstickSold).InsertOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}, {Key: "sold_at", Value: now}})
+		_, err := items.DeleteOne(ctx, bson.D{{Key: mongox.FieldID, Value: id}})
 		return err
 	})
 }

@@ -39,8 +39,6 @@ func (s *Store) indexSpecs() []indexSpec {
 		{s.items, bson.D{{Key: fieldCreatedAt, Value: 1}}},
 		{s.orders, bson.D{{Key: fieldBoughtAt, Value: 1}}},
 		{s.published, bson.D{{Key: fieldCreatedAt, Value: 1}}},
-		// And deletes the bought items it has passed (soldmarks.go).
-		{s.sold, bson.D{{Key: fieldSoldAt, Value: 1}}},
 	}
 }
 
@@ -75,7 +73,7 @@ func (s *Store) dropSecondaryIndexes(ctx context.Context) error {
 		}
 		ours[spec.coll.Name()][name] = true
 	}
-	for _, coll := range []*mongo.Collection{s.items, s.orders, s.published, s.sold} {
+	for _, coll := range []*mongo.Collection{s.items, s.orders, s.published} {
 		err := coll.Database().CreateCollection(ctx, coll.Name())
 		var ce mongo.CommandError
 		if err != nil && (!errors.As(err, &ce) || ce.Code != codeNamespaceExists) {

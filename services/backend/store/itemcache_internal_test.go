@@ -59,7 +59,7 @@ func TestItemCache_StaysWithinItsSize(t *testing.T) {
 // found every renewal slot busy are renewed by a later hit, so none of them expires under
 // its readers.
 func TestItemCache_RenewalTurnedAwayIsTriedAgain(t *testing.T) {
-	h := newHeldMarks(t)
+	h := newHeldRemovals(t)
 	close(h.release)
 	var mu sync.Mutex
 	now := time.Now()

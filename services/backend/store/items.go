@@ -81,21 +81,13 @@ func newItemDoc(it *Item) bsoncore.Document {
 }
 
 // GetItem returns an available item. Sold and deleted items are not found: they have left
-// the shop (the buyer sees a sold item in their orders). An item is sold once it has an
-// order, which GetItem looks up beside it (soldmarks.go).
+// the shop (the buyer sees a sold item in their orders).
 func (s *Store) GetItem(ctx context.Context, id bson.ObjectID) (Item, error) {
 	it, err := s.findItem(ctx, id)
 	if err != nil {
 		return Item{}, err
 	}
 	if it.Status != StatusAvailable {
-		return Item{}, ErrNotFound
-	}
-	sold, err := s.bought(ctx, id)
-	if err != nil {
-		return Item{}, err
-	}
-	if sold {
 		return Item{}, ErrNotFound
 	}
 	return it, nil
@@ -204,36 +196,8 @@ var listProjection = bson.D{
 
 // ListItems returns a page of available items with the public fields (ID, Owner, Name,
 // Price) set, all of them or one owner's (owner is the local part of the seller's e-mail,
-// as in the original /items/{owner}). p.Limit is at least 1.
+// as in the original /items/{owner}).
 func (s *Store) ListItems(ctx context.Context, owner string, p Page) ([]Item, error) {
-	out := make([]Item, 0, p.Limit)
-	for {
-		page, err := s.listAvailable(ctx, owner, p)
-		if err != nil {
-			return nil, err
-		}
-		// Bought items stay in the collection until the relay's recovery passes them;
-		// their markers say which (soldmarks.go).
-		sold, err := s.soldAmong(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("list items: %w", err)
-		}
-		for _, it := range page {
-			if !sold[it.ID] && len(out) < p.Limit {
-				out = append(out, it)
-			}
-		}
-		// A full page that had bought items in it may have more after it to take their
-		// places.
-		if len(page) < p.Limit || len(sold) == 0 || len(out) == p.Limit {
-			return out, nil
-		}
-		p.After = page[len(page)-1].ID
-	}
-}
-
-// listAvailable reads a page of the items whose status is available, bought or not.
-func (s *Store) listAvailable(ctx context.Context, owner string, p Page) ([]Item, error) {
 	f := bson.D{{Key: fieldStatus, Value: StatusAvailable}}
 	if owner != "" {
 		f = bson.D{{Key: fieldOwner, Value: owner}, {Key: fieldStatus, Value: StatusAvailable}}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,10 +15,21 @@ import (
 
 // Buy sells the item to the buyer. Of many concurrent buyers exactly one succeeds; the others
 // get ErrSold. The claim is the insert of the order keyed by the item id, the one operation
-// FerretDB makes atomic, and it is what makes the item sold (soldmarks.go).
+// FerretDB makes atomic; deleting the item comes after and only takes it out of the shop
+// (bought.go).
 func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order, error) {
 	it, err := s.findItem(ctx, id)
 	switch {
+	case errors.Is(err, ErrNotFound):
+		// A bought item is deleted: its order says it was sold rather than never there.
+		sold, berr := s.bought(ctx, id)
+		switch {
+		case berr != nil:
+			return Order{}, berr
+		case sold:
+			return Order{}, ErrSold
+		}
+		return Order{}, err
 	case err != nil:
 		return Order{}, err
 	case it.Status == StatusDeleted:
@@ -32,7 +44,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	o := Order{
 		ItemID: id, BuyerID: buyer.ID, SellerID: it.ownerKey(), BuyerEmail: buyer.Email, SellerEmail: it.OwnerEmail, Seller: it.Owner,
 		Name: it.Name, Price: it.Price, EventID: newEventID(), BoughtAt: now,
-		// The item's add event, for when the item is gone before it went out (soldmarks.go).
+		// The item's add event, for when the item is gone before it went out (bought.go).
 		ItemEventID: it.EventID, ItemCreatedAt: it.CreatedAt, ItemTraceParent: it.TraceParent, ItemTraceState: it.TraceState,
 	}
 	tc := tracing.Store(ctx)
@@ -57,13 +69,14 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	}
 
 	// The buy has happened: the order decides who won, and every later claim fails on its
-	// key. The sold marker only takes the item out of the listings, so a crash or failure
-	// before it cannot let a second buyer win or change what the event says. The event is
-	// handed to the relay only once the marker is written; otherwise it stays in the
-	// order, where the relay's recovery finds it and marks the item before publishing
-	// (PendingEvents). The item itself is not rewritten (soldmarks.go says why).
-	if err := s.markSold(ctx, id, now, true); err != nil {
-		slog.WarnContext(ctx, "mark item sold; the relay's recovery will", "item_id", id.Hex(), "err", err)
+	// key. Deleting the item only takes it out of the listings, so a crash or failure before
+	// it cannot let a second buyer win or change what the event says. The event is handed
+	// to the relay only once the item is gone; otherwise it stays in the order, where the
+	// relay's recovery finds it and deletes the item before publishing (PendingEvents).
+	err = s.removeBought(ctx, id)
+	s.itemWritten(id) // the delete's outcome may be unknown: forget any copy read meanwhile
+	if err != nil {
+		slog.WarnContext(ctx, "remove bought item; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil
 	}
 	// Encoding cannot fail for the finite price of a stored item; if it did, the order is

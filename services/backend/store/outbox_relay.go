@@ -74,7 +74,7 @@ type Recovery struct {
 // runs it at start, on reconnect and periodically, to publish the events of a process that
 // died before its relay did; a live relay has its own events in memory, which is why before
 // lags the present by more than a request can last. For an order it first makes sure the
-// item is marked sold, finishing a buy whose process died between the claim and the marker.
+// item is gone, finishing a buy whose process died between the claim and the delete.
 //
 // On FerretDB these queries scan the collections (only exact _id filters reach SQLite), so
 // the relay runs them rarely; on MongoDB the indexes on created_at and bought_at answer them.
@@ -116,11 +116,10 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 		}
 		done[e.ID] = true
 		if e.Source == CollOrders {
-			// Whether this order keeps its item's add event is not known here: the item
-			// waits for the checkpoint.
-			if err := s.markSold(ctx, e.SourceID, e.CreatedAt, false); err != nil {
+			if err := s.removeBought(ctx, e.SourceID); err != nil {
 				return Recovery{}, err
 			}
+			s.itemWritten(e.SourceID)
 		}
 		rec.Events = append(rec.Events, e)
 	}

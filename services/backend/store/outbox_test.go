@@ -55,10 +55,10 @@ func TestEvents_WrittenWithTheirDocumentAndDoneWhenPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range names {
-		if n != store.CollItems && n != store.CollRelay && n != store.CollPublished && n != store.CollOrders && n != store.CollSold {
+		if n != store.CollItems && n != store.CollRelay && n != store.CollPublished && n != store.CollOrders {
 			t.Errorf("unexpected collection %q", n)
 		}
-		if n == store.CollPublished || n == store.CollOrders || n == store.CollSold {
+		if n == store.CollPublished || n == store.CollOrders {
 			if c, _ := db.Collection(n).CountDocuments(ctx, bson.D{}); c != 0 {
 				t.Errorf("creating an item wrote %d documents to %s", c, n)
 			}
@@ -176,34 +176,37 @@ func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
 	pendingNow(t, s, 2)
 }
 
-func TestEvents_FinishBuyInterruptedBeforeMarkSold(t *testing.T) {
+func TestEvents_FinishBuyInterruptedBeforeItsItemWasRemoved(t *testing.T) {
 	s, db := newStore(t)
 	ctx := testCtx(t)
 	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A buy that claimed the item and died before marking it sold: the order and its event.
+	// A buy that claimed the item and died before deleting it: the order and its event.
 	order := store.Order{ItemID: it.ID, BuyerEmail: "b@example.com", SellerEmail: it.OwnerEmail,
 		Seller: it.Owner, Name: it.Name, Price: it.Price, EventID: "buy-1", BoughtAt: time.Now()}
 	if _, err := db.Collection(store.CollOrders).InsertOne(ctx, order); err != nil {
 		t.Fatal(err)
 	}
-	// The order sells it: nobody else can buy it and it is not shown. Until the relay
-	// runs it is still listed: the buy's sold marker is missing.
+	// Until the relay runs the item is still listed, but nobody else can buy it.
 	if _, err := s.Buy(ctx, it.ID, acct("c@example.com")); !errors.Is(err, store.ErrSold) {
 		t.Fatalf("second buyer: %v, want ErrSold", err)
-	}
-	if _, err := s.GetItem(ctx, it.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("bought item still available: %v", err)
 	}
 	if items, err := s.ListItems(ctx, "", store.Page{Limit: 10}); err != nil || len(items) != 1 {
 		t.Fatalf("listing before recovery = %+v, %v; want the item", items, err)
 	}
 	pendingNow(t, s, 2)
+	if _, err := s.GetItem(ctx, it.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("item still available after recovery: %v", err)
+	}
 	items, err := s.ListItems(ctx, "", store.Page{Limit: 10})
 	if err != nil || len(items) != 0 {
 		t.Fatalf("listing = %+v, %v; want empty", items, err)
+	}
+	// The sold item is gone; a later buyer is told it was sold.
+	if _, err := s.Buy(ctx, it.ID, acct("d@example.com")); !errors.Is(err, store.ErrSold) {
+		t.Fatalf("buyer after recovery: %v, want ErrSold", err)
 	}
 }
 
@@ -220,8 +223,8 @@ func TestPendingEvents_Bounded(t *testing.T) {
 	}
 }
 
-// A bought item leaves the items collection within seconds, possibly before its add event
-// went out: the order keeps that event, and recovery publishes it from there, once.
+// A bought item leaves the items collection at once, possibly before its add event went
+// out: the order keeps that event, and recovery publishes it from there, once.
 func TestEvents_AddEventOfAClearedItemRecoveredFromItsOrder(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := testCtx(t)
@@ -232,9 +235,6 @@ func TestEvents_AddEventOfAClearedItemRecoveredFromItsOrder(t *testing.T) {
 	o, err := s.Buy(ctx, it.ID, acct("b@example.com"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if n, err := s.ClearSold(ctx); err != nil || n != 1 {
-		t.Fatalf("cleared %d, %v", n, err)
 	}
 	evs := pendingNow(t, s, 2)
 	byID := map[string]store.Event{}

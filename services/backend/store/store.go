@@ -19,8 +19,6 @@ const (
 	// recovery checkpoint passes them; CollRelay holds that checkpoint.
 	CollPublished = "events_published"
 	CollRelay     = "relay"
-	// CollSold marks the bought items still in CollItems, by item id (soldmarks.go).
-	CollSold = "items_sold"
 )
 
 // MongoDB query and update operators the store uses.
@@ -41,7 +39,6 @@ type Store struct {
 	orders    *mongo.Collection
 	published *mongo.Collection
 	relay     *mongo.Collection
-	sold      *mongo.Collection
 	// deletions is auth's record of deleted accounts, read only (deletions.go).
 	deletions *mongo.Collection
 
@@ -54,11 +51,11 @@ type Store struct {
 	writes chan struct{}
 	reads  chan struct{}
 
-	// itemInserts, orderInserts and soldInserts send new items, buy claims and sold
-	// markers by group commit (see insertbatch.go).
+	// itemInserts and orderInserts send new items and buy claims by group commit (see
+	// insertbatch.go); removals delete bought items by group commit (bought.go).
 	itemInserts  *insertBatcher
 	orderInserts *insertBatcher
-	soldInserts  *insertBatcher
+	removals     *groupCommit[bson.ObjectID, struct{}]
 	// noSecondaryIndexes: the database uses no index but _id's (indexes.go).
 	noSecondaryIndexes bool
 	// cache, when set, keeps the items GET /item/{id} shows for a short time (itemcache.go).
@@ -106,7 +103,6 @@ func New(db *mongo.Database, opts ...Option) *Store {
 		orders:    db.Collection(CollOrders),
 		published: db.Collection(CollPublished),
 		relay:     db.Collection(CollRelay),
-		sold:      db.Collection(CollSold),
 		onEvent:   func(Event) {},
 		now:       time.Now,
 	}
@@ -115,7 +111,7 @@ func New(db *mongo.Database, opts ...Option) *Store {
 	}
 	s.itemInserts = s.groupInserts(s.items)
 	s.orderInserts = s.groupInserts(s.orders)
-	s.soldInserts = s.groupInserts(s.sold)
+	s.removals = s.groupRemovals()
 	return s
 }
 
