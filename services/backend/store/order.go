@@ -29,9 +29,9 @@ type Order struct {
 	TraceState  string `bson:"tracestate,omitempty"`
 	// ItemEventID, ItemCreatedAt and the item's trace context are, with the seller, name
 	// and price above, the bought item's add event: a bought item leaves the items
-	// collection within seconds (soldmarks.go), possibly before its add event went out,
-	// and the relay's recovery then finds that event here (outbox.go). Orders written
-	// before this have none.
+	// collection with its buy (bought.go), possibly before its add event went out, and the
+	// relay's recovery then finds that event here (outbox_relay.go). Orders written before
+	// this have none.
 	ItemEventID     string    `bson:"item_event_id,omitempty"`
 	ItemCreatedAt   time.Time `bson:"item_created_at,omitempty"`
 	ItemTraceParent string    `bson:"item_traceparent,omitempty"`

@@ -19,7 +19,9 @@ import (
 // a crash between them would lose the event or invent one. Instead the domain document is
 // its event: the item carries everything its ecom.item.add says (seller, name, price, time)
 // plus the event's id, the order (the buy claim) everything its ecom.item.buy says plus its
-// id. A single-document insert is atomic on MongoDB and on FerretDB, so the event exists if
+// id; and as a bought item is deleted with its buy, the order also carries that item's add
+// event (boughtItemAddEvent), which recovery reads from there when the item is gone. A
+// single-document insert is atomic on MongoDB and on FerretDB, so the event exists if
 // and only if the write happened: never lost, never invented, with one insert per request
 // and nothing to clean up after a crash. The message is made from the document
 // (addEvent, buyEvent) rather than stored a second time in it: on FerretDB every lookup by
@@ -34,7 +36,7 @@ import (
 // (docs/performance-backend.md). An event is pending until a record says it was published.
 //
 // Events nobody handed the relay (its process died first, a buy whose item could not be
-// marked sold, memory full during a broker outage) are found by PendingEvents, which the
+// deleted, memory full during a broker outage) are found by PendingEvents, which the
 // relay runs at start, on reconnect and periodically. It looks only at documents written
 // since the recovery checkpoint, which Recovered advances once everything before it is
 // published and which forgets the records before it; so the records and each look stay as
