@@ -61,9 +61,6 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	if mongo.IsDuplicateKeyError(err) {
 		return Order{}, ErrSold
 	}
-	// GetItem reads the order beside the item: once one may exist (a timeout leaves that
-	// unknown), every cached copy of the item is stale.
-	s.itemWritten(id)
 	if err != nil {
 		return Order{}, fmt.Errorf("insert order for %s: %w", id.Hex(), err)
 	}
@@ -74,7 +71,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// to the relay only once the item is gone; otherwise it stays in the order, where the
 	// relay's recovery finds it and deletes the item before publishing (PendingEvents).
 	err = s.removeBought(ctx, id)
-	s.itemWritten(id) // the delete's outcome may be unknown: forget any copy read meanwhile
+	s.itemWritten(id) // whatever the delete's outcome (it may be unknown), as every item write
 	if err != nil {
 		slog.WarnContext(ctx, "remove bought item; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil
