@@ -17,7 +17,6 @@ import (
 // hand-offs were much of what the load generator measured (the service answers a cached
 // GET /item/{id} in ~15 us of its own time, the client saw 0.5 ms; docs/performance-backend.md).
 type workerConn struct {
-	addr string // host:port
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
@@ -26,12 +25,13 @@ type workerConn struct {
 // requestTimeout bounds one request, as the http.Client's timeout does.
 const requestTimeout = 30 * time.Second
 
-// roundTrip sends req and returns the response's status and body. A failed exchange or a
-// response that closes the connection leaves the next request a fresh connection.
+// roundTrip sends req to its URL's host and returns the response's status and body. A
+// failed exchange or a response that closes the connection leaves the next request a fresh
+// connection.
 func (w *workerConn) roundTrip(ctx context.Context, req *http.Request) (int, []byte, error) {
 	if w.conn == nil {
 		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", w.addr)
+		c, err := d.DialContext(ctx, "tcp", req.URL.Host)
 		if err != nil {
 			return 0, nil, err
 		}

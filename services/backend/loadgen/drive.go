@@ -56,9 +56,8 @@ type result struct {
 type driver struct {
 	name        string // what it measures: ours, the original, the database alone
 	base        string
-	addr        string // base's host:port, for the workers' connections
-	management  string // the backend's management port, for /metrics; "" if it has none
-	client      *http.Client
+	management  string       // the backend's management port, for /metrics; "" if it has none
+	client      *http.Client // for the management port
 	concurrency int
 	// rate, when set, sends an open-loop stream of that many requests per second instead
 	// of each worker's next request as soon as its last is answered.
@@ -76,7 +75,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 		p.n = min(p.n, p.limit())
 	}
 	// The time bound stops new requests; those under way finish and count (each bounded by
-	// the client's timeout). Cancelling them would end connections mid-response, which the
+	// requestTimeout, conn.go). Cancelling them would end connections mid-response, which the
 	// original backend answers by exiting (log.Fatal on a failed write).
 	deadline := time.Now().Add(d.maxDuration)
 	var (
@@ -100,7 +99,7 @@ func (d *driver) run(ctx context.Context, p phase) (result, error) {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, p.n/d.concurrency+1)
 			defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
-			conn := &workerConn{addr: d.addr}
+			conn := &workerConn{}
 			defer conn.close()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
@@ -244,14 +243,6 @@ func (d *driver) do(ctx context.Context, conn *workerConn, c call) error {
 	return nil
 }
 
-// newClient keeps one connection per worker alive, as a real client pool would.
-func newClient(concurrency int) *http.Client {
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        concurrency,
-			MaxIdleConnsPerHost: concurrency,
-			IdleConnTimeout:     time.Minute,
-		},
-	}
-}
+// metricsClient reads the backend's metrics; the workers' requests go over connections of
+// their own (conn.go).
+func metricsClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }

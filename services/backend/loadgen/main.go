@@ -163,7 +163,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("%w (logs: %s)", err, logs.Name())
 	}
 
-	ours := &driver{name: "ours", base: base, addr: httpAddr, management: "http://" + mgmtAddr, client: newClient(o.concurrency),
+	ours := &driver{name: "ours", base: base, management: "http://" + mgmtAddr, client: metricsClient(),
 		concurrency: o.concurrency, rate: o.rate, maxDuration: o.maxDuration, servicePID: svc.pid(), dbPID: db.pid()}
 	targets := []*target{{d: ours}}
 
@@ -180,7 +180,7 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("original backend: %w (logs: %s)", err, logs.Name())
 		}
 		defer orig.stop()
-		targets = append(targets, &target{d: &driver{name: "original", base: "http://" + addr, addr: addr, client: newClient(o.concurrency),
+		targets = append(targets, &target{d: &driver{name: "original", base: "http://" + addr,
 			concurrency: o.concurrency, rate: o.rate, maxDuration: o.maxDuration, servicePID: orig.pid(), dbPID: db.pid()}})
 	}
 	var y *yardstick

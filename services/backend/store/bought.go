@@ -42,6 +42,11 @@ func (s *Store) groupRemovals() *groupCommit[bson.ObjectID, struct{}] {
 			models[i] = mongo.NewDeleteOneModel().SetFilter(bson.D{{Key: mongox.FieldID, Value: id}})
 		}
 		_, err := write(ctx, s, func() (*mongo.BulkWriteResult, error) { return s.items.BulkWrite(ctx, models, unordered) })
+		// As every item write: each cached copy is forgotten once the command has returned,
+		// whatever its outcome (it may be unknown).
+		for _, id := range ids {
+			s.itemWritten(id)
+		}
 		if err != nil {
 			// Every removal fails with the command: FerretDB v1 stops at the first failing
 			// statement and reports it as the first, so no statement's outcome can be
@@ -53,7 +58,8 @@ func (s *Store) groupRemovals() *groupCommit[bson.ObjectID, struct{}] {
 	return &groupCommit[bson.ObjectID, struct{}]{max: maxRemovalBatch, send: send}
 }
 
-// removeBought deletes the bought item id, in a command shared with the buys under way.
+// removeBought deletes the bought item id, in a command shared with the buys under way, and
+// forgets its cached copies.
 func (s *Store) removeBought(ctx context.Context, id bson.ObjectID) error {
 	_, err := s.removals.do(ctx, id)
 	return err

@@ -57,11 +57,10 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	if err != nil {
 		return Order{}, fmt.Errorf("encode order for %s: %w", id.Hex(), err)
 	}
-	_, err = s.orderInserts.insert(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return Order{}, ErrSold
-	}
-	if err != nil {
+	if _, err := s.orderInserts.insert(ctx, doc); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return Order{}, ErrSold
+		}
 		return Order{}, fmt.Errorf("insert order for %s: %w", id.Hex(), err)
 	}
 
@@ -70,9 +69,7 @@ func (s *Store) Buy(ctx context.Context, id bson.ObjectID, buyer Account) (Order
 	// it cannot let a second buyer win or change what the event says. The event is handed
 	// to the relay only once the item is gone; otherwise it stays in the order, where the
 	// relay's recovery finds it and deletes the item before publishing (PendingEvents).
-	err = s.removeBought(ctx, id)
-	s.itemWritten(id) // whatever the delete's outcome (it may be unknown), as every item write
-	if err != nil {
+	if err := s.removeBought(ctx, id); err != nil {
 		slog.WarnContext(ctx, "remove bought item; the relay's recovery will", "item_id", id.Hex(), "err", err)
 		return o, nil
 	}

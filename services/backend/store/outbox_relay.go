@@ -119,7 +119,6 @@ func (s *Store) PendingEvents(ctx context.Context, before time.Time, limit int) 
 			if err := s.removeBought(ctx, e.SourceID); err != nil {
 				return Recovery{}, err
 			}
-			s.itemWritten(e.SourceID)
 		}
 		rec.Events = append(rec.Events, e)
 	}
@@ -166,28 +165,27 @@ func (s *Store) eventsIn(ctx context.Context, coll *mongo.Collection, field stri
 // eventsOf returns the events a document of coll carries: an item its add event, an order
 // its buy event and, when the order keeps it, its item's add event (the item may be gone).
 func (s *Store) eventsOf(coll *mongo.Collection, raw bson.Raw) ([]Event, error) {
-	var evs []Event
 	if coll != s.orders {
 		var it Item
 		if err := bson.Unmarshal(raw, &it); err != nil || it.EventID == "" {
 			return nil, err
 		}
-		ev, err := addEvent(&it)
-		return append(evs, ev), err
+		add, err := addEvent(&it)
+		return []Event{add}, err
 	}
 	var o Order
 	if err := bson.Unmarshal(raw, &o); err != nil || o.EventID == "" {
 		return nil, err
 	}
-	ev, err := buyEvent(&o)
+	buy, err := buyEvent(&o)
 	if err != nil {
 		return nil, err
 	}
-	evs = append(evs, ev)
-	if add, ok, err := boughtItemAddEvent(&o); ok || err != nil {
-		return append(evs, add), err
+	add, ok, err := boughtItemAddEvent(&o)
+	if !ok {
+		return []Event{buy}, nil
 	}
-	return evs, nil
+	return []Event{buy, add}, err
 }
 
 // publishedAmong returns which of evs are recorded as published.

@@ -149,9 +149,9 @@ func TestRecovered_CheckpointForgetsWhatIsBehindIt(t *testing.T) {
 	}
 }
 
-func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
-	h := &hooked{}
-	s, _ := newStore(t, store.WithEventHook(h.add))
+// lampBought lists a lamp and sells it to b@example.com.
+func lampBought(t *testing.T, s *store.Store) (store.Item, store.Order) {
+	t.Helper()
 	ctx := testCtx(t)
 	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
 	if err != nil {
@@ -161,6 +161,14 @@ func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return it, o
+}
+
+func TestEvents_BuyCarriesItsEventAndLosersWriteNone(t *testing.T) {
+	h := &hooked{}
+	s, _ := newStore(t, store.WithEventHook(h.add))
+	ctx := testCtx(t)
+	it, o := lampBought(t, s)
 	if _, err := s.Buy(ctx, it.ID, acct("c@example.com")); !errors.Is(err, store.ErrSold) {
 		t.Fatalf("second buyer: %v", err)
 	}
@@ -228,14 +236,7 @@ func TestPendingEvents_Bounded(t *testing.T) {
 func TestEvents_AddEventOfAClearedItemRecoveredFromItsOrder(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := testCtx(t)
-	it, err := s.CreateItem(ctx, acct("seller@example.com"), "lamp", 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := s.Buy(ctx, it.ID, acct("b@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	it, o := lampBought(t, s)
 	evs := pendingNow(t, s, 2)
 	byID := map[string]store.Event{}
 	for _, e := range evs {
