@@ -70,10 +70,13 @@ var _ = Describe("MongoDB replica set over its life", func() {
 		rs.ResetCommands()
 		scaleTo(1)
 
-		le := readyWith(1)
+		readyWith(1)
 		// The StatefulSet shrinks in the reconcile after the one that saw the member leave.
 		Eventually(stsReplicas, timeout, interval).Should(BeEquivalentTo(1))
-		Expect(le.Status.MongoDB.Primary).To(Equal(host(0)))
+		// Under the full suite's load one status showed the single member with the old
+		// primary still named (host 2, stepped down and removed); the next one was right.
+		// What is asserted is where the set ends.
+		Eventually(func() string { return shopNow().Status.MongoDB.Primary }, timeout, interval).Should(Equal(host(0)))
 		stepDowns := 0
 		for _, c := range rs.Commands("replSetStepDown", "replSetReconfig") {
 			if c.Name == "replSetStepDown" {
